@@ -1,0 +1,5 @@
+//! spikectl-sim: headless MuJoCo scenes written for spikectl, stepping, sensors,
+//! scenarios, and an event-camera simulator.
+#![warn(missing_docs)]
+
+pub mod robots;

@@ -1,0 +1,113 @@
+//! Physical parameters of the simulated robots: the single source of truth shared by the
+//! MJCF scenes (this crate) and by spikectl's kinematics and MPC models.
+//!
+//! Numbers come from published specifications (Unitree Go1 public URDF/spec sheet; Franka
+//! Panda's public Craig-convention DH table and identified link masses). SI units throughout.
+
+/// A 12-DoF quadruped with Go1-like dimensions. Legs are ordered FR, FL, RR, RL; joints per
+/// leg are hip abduction (about x), thigh (about y), calf (about y).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuadrupedParams {
+    /// Trunk mass [kg].
+    pub trunk_mass: f64,
+    /// Trunk principal inertia about its CoM (Ixx, Iyy, Izz) [kg·m²].
+    pub trunk_inertia: [f64; 3],
+    /// Trunk box half-sizes (x, y, z) [m] for collision/visuals.
+    pub trunk_half_size: [f64; 3],
+    /// Hip joint positions in the trunk frame, (x, y) magnitudes [m]; signs by leg.
+    pub hip_offset: [f64; 2],
+    /// Lateral offset from hip-abduction axis to the thigh plane [m].
+    pub thigh_offset: f64,
+    /// Thigh length, knee to hip pitch axis [m].
+    pub thigh_length: f64,
+    /// Calf length, knee to foot centre [m].
+    pub calf_length: f64,
+    /// Foot sphere radius [m].
+    pub foot_radius: f64,
+    /// Masses of hip, thigh, calf (incl. foot) links [kg].
+    pub link_masses: [f64; 3],
+    /// Torque limits of hip, thigh, calf motors [N·m].
+    pub torque_limits: [f64; 3],
+    /// Nominal standing height of the trunk CoM above flat ground [m].
+    pub stand_height: f64,
+    /// Nominal standing joint angles (hip, thigh, calf) [rad].
+    pub stand_q: [f64; 3],
+}
+
+impl QuadrupedParams {
+    /// Total mass [kg].
+    pub fn total_mass(&self) -> f64 {
+        self.trunk_mass + 4.0 * self.link_masses.iter().sum::<f64>()
+    }
+    /// Sign of (x, y) hip position for leg `i` (FR, FL, RR, RL).
+    pub fn leg_signs(i: usize) -> (f64, f64) {
+        match i {
+            0 => (1.0, -1.0),
+            1 => (1.0, 1.0),
+            2 => (-1.0, -1.0),
+            _ => (-1.0, 1.0),
+        }
+    }
+}
+
+/// Go1-like quadruped (≈12 kg, 0.213 m thigh and calf).
+pub const GO1: QuadrupedParams = QuadrupedParams {
+    trunk_mass: 5.204,
+    trunk_inertia: [0.0168, 0.0565, 0.0647],
+    trunk_half_size: [0.1881, 0.047, 0.057],
+    hip_offset: [0.1881, 0.04675],
+    thigh_offset: 0.08,
+    thigh_length: 0.213,
+    calf_length: 0.213,
+    foot_radius: 0.02,
+    link_masses: [0.680, 1.009, 0.196],
+    torque_limits: [23.7, 23.7, 35.55],
+    stand_height: 0.30,
+    stand_q: [0.0, 0.67, -1.3],
+};
+
+/// A 7-DoF arm with Panda-like kinematics (Craig-convention DH) and masses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArmParams {
+    /// DH link lengths a_{i-1} [m] (Craig convention).
+    pub dh_a: [f64; 7],
+    /// DH offsets d_i [m].
+    pub dh_d: [f64; 7],
+    /// DH twists α_{i-1} [rad].
+    pub dh_alpha: [f64; 7],
+    /// Flange offset along the last z axis [m].
+    pub flange_d: f64,
+    /// Tool length beyond the flange (force sensor + probe tip) [m].
+    pub tool_length: f64,
+    /// Link masses [kg].
+    pub link_masses: [f64; 7],
+    /// Joint position limits (lower, upper) [rad].
+    pub q_limits: [(f64, f64); 7],
+    /// Joint torque limits [N·m].
+    pub torque_limits: [f64; 7],
+    /// Nominal posture [rad] (null-space target).
+    pub q_nominal: [f64; 7],
+}
+
+const FRAC_PI_2: f64 = std::f64::consts::FRAC_PI_2;
+
+/// Panda-like arm.
+pub const PANDA: ArmParams = ArmParams {
+    dh_a: [0.0, 0.0, 0.0, 0.0825, -0.0825, 0.0, 0.088],
+    dh_d: [0.333, 0.0, 0.316, 0.0, 0.384, 0.0, 0.0],
+    dh_alpha: [0.0, -FRAC_PI_2, FRAC_PI_2, FRAC_PI_2, -FRAC_PI_2, FRAC_PI_2, FRAC_PI_2],
+    flange_d: 0.107,
+    tool_length: 0.10,
+    link_masses: [4.970, 0.646, 3.228, 3.587, 1.226, 1.666, 0.735],
+    q_limits: [
+        (-2.8973, 2.8973),
+        (-1.7628, 1.7628),
+        (-2.8973, 2.8973),
+        (-3.0718, -0.0698),
+        (-2.8973, 2.8973),
+        (-0.0175, 3.7525),
+        (-2.8973, 2.8973),
+    ],
+    torque_limits: [87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0],
+    q_nominal: [0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785],
+};

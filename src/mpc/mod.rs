@@ -1,0 +1,1 @@
+//! mpc (see ARCHITECTURE.md)
