@@ -45,7 +45,7 @@ impl CscMatrix {
                 return Err(QpError::Dimension(format!("triplet ({r},{c}) outside {nrows}x{ncols}")));
             }
         }
-        t.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        t.sort_by_key(|a| (a.1, a.0));
         let mut colptr = vec![0usize; ncols + 1];
         let mut rowval = Vec::with_capacity(t.len());
         let mut nzval: Vec<f64> = Vec::with_capacity(t.len());

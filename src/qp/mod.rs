@@ -91,11 +91,7 @@ impl Problem {
     pub fn new(p: CscMatrix, q: Vec<f64>, a: CscMatrix, l: Vec<f64>, u: Vec<f64>) -> Result<Self, QpError> {
         let mut pr = Self { p, q, a, l, u };
         for v in pr.l.iter_mut().chain(pr.u.iter_mut()) {
-            if *v >= INFTY {
-                *v = INFTY;
-            } else if *v <= -INFTY {
-                *v = -INFTY;
-            }
+            *v = v.clamp(-INFTY, INFTY);
         }
         pr.validate()?;
         Ok(pr)
