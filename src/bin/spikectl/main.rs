@@ -1,4 +1,7 @@
 //! `spikectl`: the command-line front end (main job, solve, benchmarks, tracking).
+//!
+//! Each subcommand lives in its own file beside this one and exposes
+//! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -12,12 +15,19 @@ struct Cli {
 enum Cmd {
     /// Print version and build information.
     Info,
+    /// Benchmarks (QP, neuromorphic, MPC, tracking).
+    #[command(subcommand)]
+    Bench(BenchCmd),
 }
+
+#[derive(Subcommand)]
+enum BenchCmd {}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
+        Cmd::Bench(b) => match b {},
     }
     Ok(())
 }
