@@ -111,3 +111,18 @@ pub const PANDA: ArmParams = ArmParams {
     torque_limits: [87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0],
     q_nominal: [0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785],
 };
+
+/// The arm's contact scene: a rigid table in front of the arm (arm base at the origin).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArmScene {
+    /// Height of the table top above the floor (the arm base stands on the floor) [m].
+    pub table_top_z: f64,
+    /// Table centre (x, y) [m].
+    pub table_center: [f64; 2],
+    /// Table top half-sizes (x, y) [m].
+    pub table_half_size: [f64; 2],
+}
+
+/// Default arm scene.
+pub const ARM_SCENE: ArmScene =
+    ArmScene { table_top_z: 0.20, table_center: [0.55, 0.0], table_half_size: [0.30, 0.40] };

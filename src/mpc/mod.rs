@@ -1,1 +1,28 @@
-//! mpc (see ARCHITECTURE.md)
+//! Model-predictive control that builds QPs with a fixed sparsity pattern, solved by any
+//! [`crate::qp::QpSolver`].
+
+use std::time::Duration;
+
+use crate::neuro::OpCounts;
+use crate::qp::{Residuals, Status};
+
+/// What one MPC solve did, for monitoring and reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SolveRecord {
+    /// Controller time at which the MPC ran [s].
+    pub t: f64,
+    /// Solver backend name.
+    pub solver: String,
+    /// How the solve ended.
+    pub status: Status,
+    /// Iterations taken.
+    pub iterations: usize,
+    /// Wall-clock solve time on this CPU.
+    pub solve_time: Duration,
+    /// Residuals on the original QP.
+    pub residuals: Residuals,
+    /// Neuromorphic operation counts (spiking solver only).
+    pub ops: Option<OpCounts>,
+    /// True when the controller did not use this solution and applied its safe command.
+    pub fallback: bool,
+}
