@@ -13,6 +13,7 @@
 
 pub mod clarabel;
 pub mod csc;
+pub mod generate;
 pub mod osqp;
 pub mod residuals;
 pub mod scaling;
