@@ -4,7 +4,9 @@
 //! - [`fixed`]: fixed-point widths (the Loihi 2 profile), quantization with saturation.
 //! - [`sigma_delta`]: graded-spike encoding with carried remainders and θ schedules.
 //! - [`network`]: populations, dendrites, sparse projections, barrier-synchronous steps.
+//! - [`energy`]: hardware profiles, core mapping, energy/latency/EDP, CPU baseline.
 
+pub mod energy;
 pub mod fixed;
 pub mod network;
 pub mod sigma_delta;

@@ -202,6 +202,23 @@ impl Network {
         id
     }
 
+    /// Stored incoming synapses (over all weight planes) of every neuron of every population,
+    /// populations in order: the fan-in that a core must hold for that neuron.
+    pub fn fan_in(&self) -> Vec<u64> {
+        let mut per_pop: Vec<Vec<u64>> = self.pops.iter().map(|p| vec![0; p.len()]).collect();
+        for pr in &self.projections {
+            let post = self.dendrites[pr.dendrite].post;
+            for plane in &pr.weights.planes {
+                for (k, &r) in pr.post.iter().enumerate() {
+                    if plane[k] != 0.0 {
+                        per_pop[post][r as usize] += 1;
+                    }
+                }
+            }
+        }
+        per_pop.concat()
+    }
+
     /// Zeroes the operation counts.
     pub fn reset_counts(&mut self) {
         self.counts = OpCounts::default();
