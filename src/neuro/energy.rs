@@ -2,16 +2,16 @@
 //! mapping of neurons and synapses onto cores with capacity limits, and the CPU baseline.
 //!
 //! Model (per solve, from exact [`OpCounts`]):
-//! - **time** = timesteps × (slowest core's work per timestep + barrier(cores))
-//!   + readout checks × host round trip + values read × per-value transfer time.
-//!   A core's work per timestep = its share of the active neuron updates × t_neuron_active
-//!   + idle updates × t_neuron_idle + its share of the synaptic operations × t_synop. Synapses
+//! - **time** = timesteps × (slowest core's work per timestep + barrier(cores)) plus
+//!   readout checks × host round trip plus values read × per-value transfer time.
+//!   A core's work per timestep = its share of the active neuron updates × t_neuron_active,
+//!   plus idle updates × t_neuron_idle, plus its share of the synaptic operations × t_synop. Synapses
 //!   live on the postsynaptic core (fan-in), so a core's synop share is its share of the
 //!   stored synapses; activity is assumed spread over synapses in proportion (the counts are
 //!   exact in total, the per-core split is this assumption).
 //! - **energy** = synops × e_synop + active updates × e_neuron_active + idle updates ×
-//!   e_neuron_idle + messages × (e_spike_local + mean hops × e_hop) + readouts × e_readout
-//!   + static power per used core × cores × time.
+//!   e_neuron_idle + messages × (e_spike_local + mean hops × e_hop) + readouts × e_readout,
+//!   plus static power per used core × cores × time.
 //! - **EDP** = energy × time (J·s).
 //!
 //! CPU baseline: measured wall time × a stated CPU power (configurable), and RAPL energy
