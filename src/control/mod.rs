@@ -4,6 +4,7 @@
 
 pub mod arm_kin;
 pub mod leg;
+pub mod quadruped;
 pub mod swing;
 
 /// Errors from building a controller.

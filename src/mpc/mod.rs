@@ -1,6 +1,7 @@
 //! Model-predictive control that builds QPs with a fixed sparsity pattern, solved by any
 //! [`crate::qp::QpSolver`].
 
+pub mod arm;
 pub mod gait;
 pub mod quadruped;
 
