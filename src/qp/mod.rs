@@ -15,12 +15,14 @@ pub mod clarabel;
 pub mod csc;
 pub mod generate;
 pub mod osqp;
+pub mod pipg;
 pub mod residuals;
 pub mod scaling;
 
 pub use clarabel::ClarabelSolver;
 pub use csc::CscMatrix;
 pub use osqp::OsqpSolver;
+pub use pipg::{PipgOptions, PipgSolver};
 pub use scaling::Scaling;
 
 use std::time::Duration;
