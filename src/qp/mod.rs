@@ -14,6 +14,7 @@
 pub mod clarabel;
 pub mod csc;
 pub mod generate;
+pub mod npz;
 pub mod osqp;
 pub mod pipg;
 pub mod residuals;
@@ -262,4 +263,14 @@ pub trait QpSolver: Send {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError>;
     /// Solves the current problem.
     fn solve(&mut self) -> Result<Solution, QpError>;
+}
+
+/// A boxed backend by name: "pipg", "osqp" or "clarabel" (`None` for other names).
+pub fn solver_by_name(name: &str) -> Option<Box<dyn QpSolver>> {
+    match name {
+        "pipg" => Some(Box::new(PipgSolver::new())),
+        "osqp" => Some(Box::new(OsqpSolver::new())),
+        "clarabel" => Some(Box::new(ClarabelSolver::new())),
+        _ => None,
+    }
 }
