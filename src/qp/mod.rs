@@ -11,6 +11,7 @@
 //! every backend's answer is judged by the same residuals ([`Residuals`]) computed on the
 //! original, unscaled problem.
 
+pub mod bench;
 pub mod clarabel;
 pub mod csc;
 pub mod generate;

@@ -4,6 +4,7 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod bench_qp;
 mod solve;
 
 #[derive(Parser)]
@@ -25,14 +26,19 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
-enum BenchCmd {}
+enum BenchCmd {
+    /// QP solvers on generated problem families (qpbenchmark-style).
+    Qp(bench_qp::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
         Cmd::Solve(a) => solve::run(a)?,
-        Cmd::Bench(b) => match b {},
+        Cmd::Bench(b) => match b {
+            BenchCmd::Qp(a) => bench_qp::run(a)?,
+        },
     }
     Ok(())
 }
