@@ -4,6 +4,9 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod bench_qp;
+mod solve;
+
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
 struct Cli {
@@ -15,19 +18,27 @@ struct Cli {
 enum Cmd {
     /// Print version and build information.
     Info,
+    /// Solve a QP stored as .npz (qpsolvers layout).
+    Solve(solve::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
 }
 
 #[derive(Subcommand)]
-enum BenchCmd {}
+enum BenchCmd {
+    /// QP solvers on generated problem families (qpbenchmark-style).
+    Qp(bench_qp::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
-        Cmd::Bench(b) => match b {},
+        Cmd::Solve(a) => solve::run(a)?,
+        Cmd::Bench(b) => match b {
+            BenchCmd::Qp(a) => bench_qp::run(a)?,
+        },
     }
     Ok(())
 }
