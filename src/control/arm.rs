@@ -186,7 +186,8 @@ impl AdmittancePlanner {
                 let mut descend = true;
                 if let Some(tg) = cmd.target_xy {
                     let ws = mc.workspace_xy;
-                    let d = Vector3::new(tg[0].clamp(ws[0], ws[1]) - self.c.x, tg[1].clamp(ws[2], ws[3]) - self.c.y, 0.0);
+                    let d =
+                        Vector3::new(tg[0].clamp(ws[0], ws[1]) - self.c.x, tg[1].clamp(ws[2], ws[3]) - self.c.y, 0.0);
                     if d.norm() > 0.01 {
                         descend = false;
                         if self.c.z < hover - 0.005 {

@@ -61,12 +61,7 @@ impl SrbSim {
     /// MPC state of the body.
     pub fn srb_state(&self) -> SrbState {
         let (r, p, y) = self.rot.euler_angles();
-        SrbState {
-            rpy: [r, p, y],
-            pos: self.pos.into(),
-            omega: self.omega.into(),
-            vel: self.vel.into(),
-        }
+        SrbState { rpy: [r, p, y], pos: self.pos.into(), omega: self.omega.into(), vel: self.vel.into() }
     }
 
     /// Integrates `duration` [s] with constant forces `f` [N] (world) at the feet, using
@@ -169,7 +164,8 @@ pub fn quadruped_closed_loop(
             let st = gait.in_stance(i, t);
             let hip_b = legs[i].hip + Vector3::new(0.0, legs[i].offset_y, 0.0);
             let t_td = gait.time_to_touchdown(i, t);
-            let hip_w = sim.pos + Vector3::new(cy * hip_b.x - sy * hip_b.y, sy * hip_b.x + cy * hip_b.y, 0.0) + v_w * t_td;
+            let hip_w =
+                sim.pos + Vector3::new(cy * hip_b.x - sy * hip_b.y, sy * hip_b.x + cy * hip_b.y, 0.0) + v_w * t_td;
             footholds[i] = Vector3::new(hip_w.x + v_w.x * stance_time / 2.0, hip_w.y + v_w.y * stance_time / 2.0, 0.0);
             if st && !prev_stance[i] {
                 sim.feet[i] = Vector3::new(
