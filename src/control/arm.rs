@@ -159,6 +159,10 @@ impl AdmittancePlanner {
     pub fn surface_z(&self) -> f64 {
         self.surface_z
     }
+    /// Counters (solves and fallbacks; the controller adds updates and invalid inputs).
+    pub fn counters(&self) -> ControllerCounters {
+        self.counters
+    }
     /// The contact estimator.
     pub fn estimator(&self) -> &ContactEstimator {
         &self.estimator
