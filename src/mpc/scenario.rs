@@ -254,3 +254,60 @@ impl ToolSim {
         self.pos += self.vel * h;
     }
 }
+
+/// Runs the arm MPC in closed loop on [`ToolSim`] (tool resting on a 2·10⁴ N/m table, in
+/// contact from the start) for `steps` MPC periods with a changing force reference
+/// (10 ± 5 N) and tangential velocity, the contact model estimated online; records every
+/// MPC input. `k_imp`/`d_imp` are the impedance gains (x, y, z) making the tool follow the
+/// command point.
+pub fn arm_closed_loop(
+    mpc: &mut super::arm::ArmMpc,
+    steps: usize,
+    k_imp: [f64; 3],
+    d_imp: [f64; 3],
+) -> Result<Vec<ArmSample>, MpcError> {
+    use super::arm::ContactEstimator;
+    let dt = mpc.config().dt;
+    let table_z = spikectl_sim::robots::ARM_SCENE.table_top_z;
+    let (k, d) = (Vector3::from(k_imp), Vector3::from(d_imp));
+    let mut tool = ToolSim {
+        mass: 3.0,
+        table_z,
+        table_k: 2e4,
+        table_d: 50.0,
+        pos: Vector3::new(0.5, -0.1, table_z),
+        vel: Vector3::zeros(),
+        friction: 5.0,
+    };
+    let mut est = ContactEstimator::new(k_imp[2], d_imp[2]);
+    // Command point starts pressing ≈ 5 N into the surface.
+    let mut c = Vector3::new(0.5, -0.1, table_z - 5.0 / k_imp[2]);
+    let mut vc = Vector3::zeros();
+    let ticks = 10;
+    let h = dt / ticks as f64;
+    let mut samples = Vec::with_capacity(steps);
+    for s in 0..steps {
+        let t = s as f64 * dt;
+        let reference = ArmReference {
+            force: 10.0 + 5.0 * (std::f64::consts::TAU * t / 1.5).sin(),
+            tangent_velocity: [0.05 * (1.3 * t).cos(), 0.03 * (0.7 * t).sin()],
+            target_xy: None,
+        };
+        let state = ArmMpcState { e: c.z - table_z, vel: vc.into(), xy: [c.x, c.y] };
+        let model = est.model();
+        samples.push(ArmSample { t, state, reference, model });
+        mpc.update(&state, &reference, &model)?;
+        let acc = match mpc.solve().map(|_| ()).and_then(|_| mpc.accept(0.1)) {
+            Ok(o) => Vector3::from(o.acc),
+            Err(_) => -vc / 0.05,
+        };
+        for _ in 0..ticks {
+            vc += acc * h;
+            c += vc * h;
+            let f = (c - tool.pos).component_mul(&k) + (vc - tool.vel).component_mul(&d);
+            tool.step(&f, h);
+            est.update(c.z - table_z, vc.z, tool.contact_force());
+        }
+    }
+    Ok(samples)
+}

@@ -4,6 +4,8 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod bench_mpc;
+
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
 struct Cli {
@@ -21,13 +23,18 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
-enum BenchCmd {}
+enum BenchCmd {
+    /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
+    Mpc(bench_mpc::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
-        Cmd::Bench(b) => match b {},
+        Cmd::Bench(b) => match b {
+            BenchCmd::Mpc(a) => bench_mpc::run(a)?,
+        },
     }
     Ok(())
 }
