@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_qp;
 mod solve;
+mod bench_mpc;
 
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
@@ -29,6 +30,8 @@ enum Cmd {
 enum BenchCmd {
     /// QP solvers on generated problem families (qpbenchmark-style).
     Qp(bench_qp::Args),
+    /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
+    Mpc(bench_mpc::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Solve(a) => solve::run(a)?,
         Cmd::Bench(b) => match b {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
+            BenchCmd::Mpc(a) => bench_mpc::run(a)?,
         },
     }
     Ok(())
