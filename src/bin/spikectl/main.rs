@@ -4,6 +4,8 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod run;
+
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
 struct Cli {
@@ -15,6 +17,8 @@ struct Cli {
 enum Cmd {
     /// Print version and build information.
     Info,
+    /// The closed-loop main job: a scenario in MuJoCo with the spiking solver and/or OSQP.
+    Run(run::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -27,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
+        Cmd::Run(a) => run::run(a)?,
         Cmd::Bench(b) => match b {},
     }
     Ok(())
