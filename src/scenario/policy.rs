@@ -6,6 +6,7 @@ use spikectl_sim::robots::{ARM_SCENE, ArmParams, GO1, PANDA};
 use spikectl_sim::state::{ArmState, QuadrupedState};
 
 use super::{ArmTask, QuadCommand, ScenarioError};
+use crate::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use crate::mpc::SolveRecord;
 
 /// Which QP solver (or baseline controller) runs a scenario.
@@ -72,20 +73,68 @@ pub trait ArmPolicy {
 
 /// Builds the QP solver for `choice`.
 pub fn make_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>, ScenarioError> {
-    Err(ScenarioError::Unavailable(format!(
-        "solver '{}' is not in this build yet (use --solver baseline)",
-        choice.name()
-    )))
+    match choice {
+        SolverChoice::Osqp => Ok(Box::new(crate::qp::osqp::OsqpSolver::new())),
+        c => Err(ScenarioError::Unavailable(format!(
+            "solver '{}' is not in this build yet (try --solver osqp or baseline)",
+            c.name()
+        ))),
+    }
 }
+
+/// Control tick of the MPC quadruped controller [s] (500 Hz).
+pub const QUAD_CONTROL_PERIOD: f64 = 0.002;
 
 /// Builds the quadruped controller for `choice`.
 pub fn make_quadruped_policy(choice: SolverChoice) -> Result<Box<dyn QuadrupedPolicy>, ScenarioError> {
     match choice {
         SolverChoice::Baseline => Ok(Box::new(PdStand::default())),
         c => {
-            let _solver = make_solver(c)?;
-            Err(ScenarioError::Unavailable("quadruped MPC controller".into()))
+            let solver = make_solver(c)?;
+            let cfg = QuadrupedControllerConfig::default();
+            let period = cfg.mpc_period;
+            let ctrl = QuadrupedController::new(solver, cfg).map_err(|e| ScenarioError::Controller(e.to_string()))?;
+            Ok(Box::new(QuadrupedMpcPolicy { ctrl, period, solver: c }))
         }
+    }
+}
+
+/// The MPC quadruped controller ([`QuadrupedController`]) behind the runner's interface.
+pub struct QuadrupedMpcPolicy {
+    ctrl: QuadrupedController,
+    period: f64,
+    solver: SolverChoice,
+}
+
+impl QuadrupedMpcPolicy {
+    /// The wrapped controller.
+    pub fn controller(&self) -> &QuadrupedController {
+        &self.ctrl
+    }
+}
+
+impl QuadrupedPolicy for QuadrupedMpcPolicy {
+    fn name(&self) -> String {
+        format!("mpc+{}", self.solver.name())
+    }
+    fn control_period(&self) -> f64 {
+        QUAD_CONTROL_PERIOD
+    }
+    fn mpc_period(&self) -> Option<f64> {
+        Some(self.period)
+    }
+    fn update(&mut self, s: &QuadrupedState, cmd: &QuadCommand) -> [f64; 12] {
+        let c = QuadrupedCommand {
+            vx: cmd.vx,
+            vy: cmd.vy,
+            yaw_rate: cmd.yaw_rate,
+            body_height: 0.0,
+            gait: if cmd.trot { GaitKind::Trot } else { GaitKind::Stand },
+        };
+        self.ctrl.update(s, &c)
+    }
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        self.ctrl.take_solve_records()
     }
 }
 
