@@ -237,8 +237,8 @@ impl ArmPolicy for ForcePi {
         }
         let f_meas = s.wrench_force[2];
         if f_meas < 0.5 && self.integ == 0.0 {
-            // Approach at 5 cm/s until first contact.
-            f[2] = 60.0 * (-0.05 - v[2]);
+            // Approach at 2 cm/s until first contact.
+            f[2] = 60.0 * (-0.02 - v[2]);
         } else {
             let e = task.normal_force - f_meas;
             self.integ = (self.integ + 8.0 * e * self.dt).clamp(-20.0, 20.0);
