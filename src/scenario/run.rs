@@ -11,7 +11,7 @@ use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 
 use super::policy::{ArmPolicy, QuadrupedPolicy, SolverChoice};
 use super::{ARM_CONTACT_XY, ARM_EVAL_START_S, QUAD_EVAL_START_S, RAMP_START_S, Robot, Scenario, ScenarioError};
-use crate::monitor::energy::{EnergySummary, OpCostModel};
+use crate::monitor::energy::{EnergySummary, NeuroCost};
 use crate::monitor::latency::LatencyStats;
 use crate::mpc::SolveRecord;
 
@@ -173,7 +173,7 @@ fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>
     m.iterations_max = solves.iter().map(|r| r.iterations).max().unwrap_or(0);
     m.not_solved = solves.iter().filter(|r| !r.status.is_solved()).count();
     m.fallbacks = solves.iter().filter(|r| r.fallback).count();
-    m.energy = EnergySummary::from_ops(&OpCostModel::loihi2_like(), solves.iter().map(|r| r.ops.as_ref()));
+    m.energy = EnergySummary::from_ops(&NeuroCost::loihi2_default(), solves.iter().map(|r| r.ops.as_ref()));
 }
 
 /// Runs a quadruped scenario with `policy`.
