@@ -12,7 +12,7 @@ use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 use super::policy::{ArmPolicy, QuadrupedPolicy, SolverChoice};
 use super::{ARM_CONTACT_XY, ARM_EVAL_START_S, QUAD_EVAL_START_S, RAMP_START_S, Robot, Scenario, ScenarioError};
 use crate::monitor::energy::{EnergySummary, NeuroCost};
-use crate::monitor::latency::LatencyStats;
+use crate::monitor::latency::{LatencyStats, LogHistogram};
 use crate::mpc::SolveRecord;
 
 /// Trunk height below which the quadruped counts as fallen [m].
@@ -121,6 +121,8 @@ pub struct RunMetrics {
     pub mpc_period_s: Option<f64>,
     /// Solve-time statistics (wall clock on this CPU), deadline = MPC period.
     pub latency: LatencyStats,
+    /// Histogram of the solve times (log bins from 1 µs to 100 ms).
+    pub latency_histogram: Option<LogHistogram>,
     /// Mean iterations per solve.
     pub iterations_mean: f64,
     /// Maximum iterations of a solve.
@@ -167,6 +169,13 @@ fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>
     m.mpc_period_s = period;
     let times: Vec<Duration> = solves.iter().map(|r| r.solve_time).collect();
     m.latency = LatencyStats::from_durations(&times, period.map(Duration::from_secs_f64));
+    if !times.is_empty() {
+        let mut h = LogHistogram::new(1.0, 1e5, 25);
+        for t in &times {
+            h.add(t.as_secs_f64() * 1e6);
+        }
+        m.latency_histogram = Some(h);
+    }
     if !solves.is_empty() {
         m.iterations_mean = solves.iter().map(|r| r.iterations as f64).sum::<f64>() / solves.len() as f64;
     }

@@ -148,5 +148,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         spikectl::monitor::report::write_json(&dir.join("compare.json"), &metrics)?;
     }
     println!("{}", side_by_side(&refs));
+    let find = |name: &str| results.iter().find(|r| r.metrics.solver == name);
+    if let (Some(a), Some(b)) = (find("spiking"), find("osqp")) {
+        let (ta, tb, what) = match robot {
+            Robot::Quadruped => (a.metrics.vel_rms_mps, b.metrics.vel_rms_mps, "velocity RMS"),
+            Robot::Arm => (a.metrics.force_rms_n, b.metrics.force_rms_n, "force RMS"),
+        };
+        let same_fall = a.metrics.fell == b.metrics.fell;
+        if let (Some(ta), Some(tb)) = (ta, tb) {
+            let rel = (ta - tb).abs() / tb.abs().max(1e-12);
+            println!(
+                "spiking vs osqp: {what} differs by {:.1}% (target <= 10%); fall outcome {}",
+                100.0 * rel,
+                if same_fall { "identical" } else { "DIFFERS" }
+            );
+        }
+    }
     Ok(())
 }
