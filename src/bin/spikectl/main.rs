@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod bench_qp;
 mod solve;
 mod bench_mpc;
+mod run;
 
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
@@ -21,6 +22,8 @@ enum Cmd {
     Info,
     /// Solve a QP stored as .npz (qpsolvers layout).
     Solve(solve::Args),
+    /// The closed-loop main job: a scenario in MuJoCo with the spiking solver and/or OSQP.
+    Run(run::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -43,6 +46,8 @@ fn main() -> anyhow::Result<()> {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
             BenchCmd::Mpc(a) => bench_mpc::run(a)?,
         },
+        Cmd::Run(a) => run::run(a)?,
+        Cmd::Bench(b) => match b {},
     }
     Ok(())
 }
