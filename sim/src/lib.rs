@@ -2,5 +2,6 @@
 //! scenarios, and an event-camera simulator.
 #![warn(missing_docs)]
 
+pub mod events;
 pub mod robots;
 pub mod state;
