@@ -170,10 +170,10 @@ impl Camera {
         Self { width, height, f, c: [f64::from(width) / 2.0, f64::from(height) / 2.0], eye, rot: [right, down, fwd] }
     }
 
-    /// The default side view of the table: 3.2 m from its centre line, 0.5 m high, 70°
+    /// The default side view of the table: 3.2 m from its centre line, 0.5 m high, 55°
     /// horizontal field of view, at `width`×`height` pixels.
     pub fn side_view(width: u16, height: u16) -> Self {
-        Self::look_at(width, height, 70.0, Vector3::new(0.0, -3.2, 0.5), Vector3::new(0.0, 0.0, 0.35))
+        Self::look_at(width, height, 55.0, Vector3::new(0.0, -3.2, 0.5), Vector3::new(0.0, 0.0, 0.35))
     }
 
     /// Projects a world point: (u, v) in pixels and depth in m, or `None` behind the camera.

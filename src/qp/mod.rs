@@ -11,10 +11,17 @@
 //! every backend's answer is judged by the same residuals ([`Residuals`]) computed on the
 //! original, unscaled problem.
 
+pub mod clarabel;
 pub mod csc;
+pub mod generate;
+pub mod osqp;
 pub mod residuals;
+pub mod scaling;
 
+pub use clarabel::ClarabelSolver;
 pub use csc::CscMatrix;
+pub use osqp::OsqpSolver;
+pub use scaling::Scaling;
 
 use std::time::Duration;
 
