@@ -41,33 +41,24 @@ fn noise_rates_match_the_noisy_preset() {
 }
 
 #[test]
-fn noisy_preset_events_trail_the_ball() {
+fn noisy_preset_events_concentrate_on_the_ball() {
     let sim = Simulator::new(Camera::side_view(640, 480), DvsParams::noisy(), 2);
     let rec = sim.run(&Throw::along_table(10.0, 5));
     let signal = rec.counts.signal[0] + rec.counts.signal[1];
     assert!(signal > 1000, "signal events: {signal}");
-    // The 30 Hz photoreceptor lags: signal events lie near the recent path, not ahead of it.
-    let mut near = 0;
-    for e in rec.events.iter().step_by(7) {
-        let (u, v) = rec.truth_at(e.t_ns).unwrap();
-        let d = ((f64::from(e.x) - u).powi(2) + (f64::from(e.y) - v).powi(2)).sqrt();
-        if d < 40.0 {
-            near += 1;
-        }
-    }
-    let frac = near as f64 * 7.0 / rec.events.len() as f64;
-    assert!(frac > 0.2, "fraction of events near the ball {frac}");
-}
-
-#[test]
-#[ignore]
-fn explore() {
-    for (preset, speed) in [("clean", 15.0), ("noisy", 15.0), ("noisy", 3.0)] {
-        let t = std::time::Instant::now();
-        let sim = Simulator::new(Camera::side_view(640, 480), DvsParams::preset(preset).unwrap(), 2);
-        let th = Throw::along_table(speed, 5);
-        let rec = sim.run(&th);
-        eprintln!("{preset} {speed}: {:?} n={} dur={} t={:?} r={}", rec.counts, rec.events.len(), th.duration, t.elapsed(), rec.truth[0].radius_px);
-        eprintln!("truth start {:?} end {:?}", rec.truth[0], rec.truth.last());
-    }
+    // Event density within 12 px of the true ball centre versus the frame average: the
+    // ball (lagged by the 30 Hz photoreceptor, so not all of its events are this close)
+    // must still stand far above the 5.1 Hz/pixel noise floor.
+    let r = 12.0;
+    let near = rec
+        .events
+        .iter()
+        .filter(|e| {
+            let (u, v) = rec.truth_at(e.t_ns).unwrap();
+            (f64::from(e.x) + 0.5 - u).powi(2) + (f64::from(e.y) + 0.5 - v).powi(2) < r * r
+        })
+        .count() as f64;
+    let density_near = near / (std::f64::consts::PI * r * r);
+    let density_all = rec.events.len() as f64 / (640.0 * 480.0);
+    assert!(density_near > 10.0 * density_all, "near {density_near} vs mean {density_all}");
 }
