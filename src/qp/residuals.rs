@@ -4,7 +4,8 @@
 //! Sign convention (OSQP's): y_i > 0 pushes against the upper bound u_i, y_i < 0 against
 //! the lower bound l_i. KKT conditions: Px + q + Aᵀy = 0, l ≤ Ax ≤ u, y ⟂ (Ax − [l,u]).
 
-use super::{INFTY, Problem, Residuals, Settings};
+use super::{INFTY, Problem, Residuals, Settings, Solution, Status};
+use std::time::Duration;
 
 /// Residuals plus the norms that scale the relative tolerances.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -84,6 +85,41 @@ pub fn compute(pb: &Problem, x: &[f64], y: &[f64]) -> ResidualReport {
         dual_scale: inf_norm(&px).max(inf_norm(&aty)).max(inf_norm(&pb.q)),
         gap_scale: xpx.abs().max(qx.abs()).max(support.abs()),
     }
+}
+
+/// Builds a [`Solution`] from a backend's raw iterates: non-finite entries are replaced by
+/// zeros (a solver never returns NaN), residuals and objective are recomputed on the
+/// original problem `pb`, and a claimed `Solved` whose iterate is non-finite becomes
+/// [`Status::NumericalError`].
+pub fn finish_solution(
+    pb: &Problem,
+    mut x: Vec<f64>,
+    mut y: Vec<f64>,
+    mut status: Status,
+    iterations: usize,
+    solve_time: Duration,
+) -> Solution {
+    x.resize(pb.n(), 0.0);
+    y.resize(pb.m(), 0.0);
+    let bad = x.iter().chain(&y).any(|v| !v.is_finite());
+    if bad {
+        for v in x.iter_mut().chain(y.iter_mut()) {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
+        }
+        if status == Status::Solved {
+            status = Status::NumericalError;
+        }
+    }
+    let rep = compute(pb, &x, &y);
+    let mut objective = pb.objective(&x);
+    if objective.is_nan() {
+        objective = 0.0;
+    } else if objective.is_infinite() {
+        objective = f64::MAX.copysign(objective);
+    }
+    Solution { x, y, status, iterations, residuals: rep.res, objective, solve_time, ops: None }
 }
 
 #[cfg(test)]
