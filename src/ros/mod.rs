@@ -1,1 +1,80 @@
 //! ROS 2 node glue through r2r (cargo feature `ros`).
+//!
+//! The pieces every spikectl node is built from:
+//! - [`params`]: typed parameters with defaults and validation, read once at start-up from
+//!   `--ros-args -p name:=value`, written back to the node so they are visible;
+//! - [`clock`]: the node's ROS clock, following `/clock` when `use_sim_time` is true;
+//! - [`diagnostics`]: shared counters (malformed inputs, deadline misses, fallbacks) and a
+//!   `diagnostic_msgs/DiagnosticArray` publisher for `/diagnostics`;
+//! - [`stats`]: `spikectl_msgs/SolveStats` from an MPC [`crate::mpc::SolveRecord`], and the
+//!   validation of received ones (NaN, negative times, unknown status → malformed);
+//! - [`rt`]: the fixed-period real-time loop on its own thread; ROS callbacks hand it the
+//!   latest state through a `crossbeam-channel` ([`rt::latest`]) and it never blocks on ROS;
+//! - [`monitor`]: the aggregation behind the `spikectl-monitor` node (latency percentiles and
+//!   deadline misses per solver, published as diagnostics).
+//!
+//! The pattern of a controller node (see `src/bin/spikectl-monitor.rs` for a complete node):
+//! the main thread owns the `r2r::Node`, spins it in short slices, [`drain`]s each
+//! subscription without blocking and pushes the newest state into a
+//! [`rt::LatestSender`]; the [`rt::RtLoop`] thread reads it at its own fixed period, runs the
+//! controller, and sends commands and statistics back through a bounded channel that the main
+//! thread drains and publishes. Nothing on the real-time thread touches ROS.
+
+pub mod clock;
+pub mod diagnostics;
+pub mod monitor;
+pub mod params;
+pub mod rt;
+pub mod stats;
+
+use futures::{FutureExt, Stream, StreamExt};
+
+/// Errors of the ROS glue.
+#[derive(Debug, thiserror::Error)]
+pub enum RosError {
+    /// A parameter was missing, of the wrong type or out of range.
+    #[error(transparent)]
+    Param(#[from] params::ParamError),
+    /// An error from r2r / rcl.
+    #[error("ROS: {0}")]
+    Rcl(#[from] r2r::Error),
+    /// The real-time thread could not be started.
+    #[error("real-time thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// Takes every message that is ready on an r2r subscription stream, without blocking.
+///
+/// r2r delivers messages into the stream while `Node::spin_once` runs; calling this after
+/// each spin slice is the non-blocking "callback" of spikectl's nodes.
+pub fn drain<T, S: Stream<Item = T> + Unpin>(stream: &mut S) -> Vec<T> {
+    let mut out = Vec::new();
+    while let Some(Some(msg)) = stream.next().now_or_never() {
+        out.push(msg);
+    }
+    out
+}
+
+/// A `builtin_interfaces/Time` from seconds (negative and non-finite values give 0).
+pub fn time_msg(t_s: f64) -> r2r::builtin_interfaces::msg::Time {
+    if !t_s.is_finite() || t_s <= 0.0 {
+        return r2r::builtin_interfaces::msg::Time::default();
+    }
+    let sec = t_s.floor().min(i32::MAX as f64);
+    let nanosec = ((t_s - sec) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
+    r2r::builtin_interfaces::msg::Time { sec: sec as i32, nanosec }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_msg_splits_seconds_and_rejects_bad_values() {
+        let t = time_msg(12.25);
+        assert_eq!((t.sec, t.nanosec), (12, 250_000_000));
+        assert_eq!(time_msg(f64::NAN), Default::default());
+        assert_eq!(time_msg(-3.0), Default::default());
+        assert_eq!(time_msg(f64::INFINITY), Default::default());
+    }
+}

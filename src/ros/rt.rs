@@ -1,0 +1,248 @@
+//! The fixed-period real-time loop of a node, on its own thread.
+//!
+//! - [`latest`]: a one-slot channel (crossbeam) from ROS callbacks to the loop: the sender
+//!   never blocks and replaces a value the loop has not taken yet; the loop takes the newest.
+//! - [`RtLoop::spawn`]: calls a step function at a fixed period on a dedicated thread. Ticks
+//!   are scheduled on absolute times (`start + k·period`, no drift); a step that ends after
+//!   the next tick's time is a deadline miss (counted in [`Counters::deadline_misses`]) and the
+//!   ticks it overran are skipped, never run in a burst.
+//!
+//! The step function owns its receivers and senders; it must not call into ROS. Results go
+//! back to the ROS thread through an ordinary bounded crossbeam channel with `try_send`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use super::diagnostics::Counters;
+
+/// Sending half of [`latest`]: never blocks.
+#[derive(Clone)]
+pub struct LatestSender<T> {
+    tx: Sender<T>,
+    // Used only to evict a stale value the loop has not taken yet.
+    evict: Receiver<T>,
+}
+
+/// Receiving half of [`latest`].
+pub struct LatestReceiver<T> {
+    rx: Receiver<T>,
+}
+
+/// A channel that holds only the newest value.
+pub fn latest<T>() -> (LatestSender<T>, LatestReceiver<T>) {
+    let (tx, rx) = bounded(1);
+    (LatestSender { tx, evict: rx.clone() }, LatestReceiver { rx })
+}
+
+impl<T> LatestSender<T> {
+    /// Offers `v`, replacing an untaken older value. Never blocks. (A value sent after the
+    /// loop stopped is simply dropped with the channel.)
+    pub fn send(&self, v: T) {
+        let mut v = v;
+        // Two attempts suffice with one sender; with several, a concurrent sender may win the
+        // slot, which is fine: its value is just as new.
+        for _ in 0..2 {
+            match self.tx.try_send(v) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) => {
+                    v = back;
+                    let _ = self.evict.try_recv();
+                }
+            }
+        }
+    }
+}
+
+impl<T> LatestReceiver<T> {
+    /// The newest value sent since the last call, if any. Never blocks.
+    pub fn take(&self) -> Option<T> {
+        self.rx.try_iter().last()
+    }
+}
+
+/// What the step function learns about its tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tick {
+    /// Tick number since the start (skipped ticks included) [count].
+    pub index: u64,
+    /// Scheduled time of this tick since the loop started [s].
+    pub t_s: f64,
+    /// Loop period [s].
+    pub period_s: f64,
+}
+
+/// Totals of a finished loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RtReport {
+    /// Steps run [count].
+    pub steps: u64,
+    /// Steps that ended after the next tick's scheduled time [count].
+    pub deadline_misses: u64,
+    /// Ticks skipped because a step overran them [count].
+    pub skipped: u64,
+    /// Longest step [s].
+    pub max_step_s: f64,
+}
+
+/// What the step function asks of the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep going.
+    Continue,
+    /// Stop after this step.
+    Stop,
+}
+
+/// A running real-time loop; stop it with [`RtLoop::stop`] (or let the step return [`Flow::Stop`]).
+pub struct RtLoop {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<RtReport>>,
+}
+
+impl RtLoop {
+    /// Starts `step` every `period` on a new thread named `name`. Deadline misses are also
+    /// added to `counters`. Errors if the period is zero or the thread cannot be spawned.
+    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, mut step: F) -> std::io::Result<Self>
+    where
+        F: FnMut(Tick) -> Flow + Send + 'static,
+    {
+        if period.is_zero() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "real-time period must be > 0"));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_thread = stop.clone();
+        let handle = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+            let mut report = RtReport::default();
+            let start = Instant::now();
+            let mut index: u64 = 0;
+            while !stop_thread.load(Ordering::Relaxed) {
+                let scheduled = start + period.mul_f64(index as f64);
+                let now = Instant::now();
+                if scheduled > now {
+                    std::thread::sleep(scheduled - now);
+                }
+                let begin = Instant::now();
+                let flow = step(Tick { index, t_s: (scheduled - start).as_secs_f64(), period_s: period.as_secs_f64() });
+                let end = Instant::now();
+                report.steps += 1;
+                report.max_step_s = report.max_step_s.max((end - begin).as_secs_f64());
+                // Next tick: the first scheduled time not yet passed.
+                let next = index + 1;
+                let due = ((end - start).as_secs_f64() / period.as_secs_f64()).floor() as u64 + 1;
+                if due > next {
+                    report.deadline_misses += 1;
+                    report.skipped += due - next;
+                    Counters::bump(&counters.deadline_misses);
+                    index = due;
+                } else {
+                    index = next;
+                }
+                if flow == Flow::Stop {
+                    break;
+                }
+            }
+            report
+        })?;
+        Ok(Self { stop, handle: Some(handle) })
+    }
+
+    /// True while the loop thread runs.
+    pub fn is_running(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
+    }
+
+    /// Asks the loop to stop after the current step and waits for it. A panicking step
+    /// returns an empty report.
+    pub fn stop(self) -> RtReport {
+        self.stop.store(true, Ordering::Relaxed);
+        self.join()
+    }
+
+    /// Waits until the step function returns [`Flow::Stop`] (or panics: empty report).
+    pub fn join(mut self) -> RtReport {
+        self.handle.take().and_then(|h| h.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for RtLoop {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_keeps_only_the_newest_value_and_never_blocks() {
+        let (tx, rx) = latest::<u32>();
+        assert_eq!(rx.take(), None);
+        for i in 0..100 {
+            tx.send(i);
+        }
+        assert_eq!(rx.take(), Some(99));
+        assert_eq!(rx.take(), None);
+        tx.send(7);
+        assert_eq!(rx.take(), Some(7));
+        drop(rx);
+        tx.send(1); // the loop is gone: dropped, no block, no panic
+    }
+
+    #[test]
+    fn loop_runs_steps_in_order_and_sees_the_latest_state() {
+        let (tx, rx) = latest::<u64>();
+        let (out_tx, out_rx) = bounded::<(u64, Option<u64>)>(64);
+        let counters = Arc::new(Counters::default());
+        tx.send(41);
+        tx.send(42);
+        let lp = RtLoop::spawn("rt-test", Duration::from_millis(1), counters, move |tick| {
+            let _ = out_tx.try_send((tick.index, rx.take()));
+            if tick.index >= 20 { Flow::Stop } else { Flow::Continue }
+        })
+        .unwrap();
+        let mut seen = Vec::new();
+        while let Ok(v) = out_rx.recv_timeout(Duration::from_secs(10)) {
+            seen.push(v);
+        }
+        let report = lp.stop();
+        assert!(!seen.is_empty());
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "tick indices increase");
+        assert_eq!(report.steps as usize, seen.len());
+        // The first step takes the newest state (42, never the replaced 41); later ones find none.
+        let states: Vec<u64> = seen.iter().filter_map(|s| s.1).collect();
+        assert_eq!(states, vec![42]);
+        assert_eq!(seen[0].1, Some(42));
+    }
+
+    #[test]
+    fn an_overrunning_step_is_a_counted_deadline_miss() {
+        let counters = Arc::new(Counters::default());
+        let lp = RtLoop::spawn("rt-overrun", Duration::from_millis(2), counters.clone(), |tick| {
+            if tick.index == 0 {
+                // Three periods: ticks 1 and 2 are overrun.
+                std::thread::sleep(Duration::from_millis(6));
+                Flow::Continue
+            } else {
+                Flow::Stop
+            }
+        })
+        .unwrap();
+        let report = lp.join();
+        assert!(report.deadline_misses >= 1 && report.skipped >= 2, "{report:?}");
+        assert_eq!(counters.snapshot().deadline_misses, report.deadline_misses);
+        assert!(report.max_step_s >= 0.006);
+    }
+
+    #[test]
+    fn zero_period_is_rejected() {
+        assert!(RtLoop::spawn("rt-zero", Duration::ZERO, Arc::new(Counters::default()), |_| Flow::Stop).is_err());
+    }
+}
