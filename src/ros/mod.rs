@@ -15,10 +15,28 @@
 //!
 //! The pattern of a controller node (see `src/bin/spikectl-monitor.rs` for a complete node):
 //! the main thread owns the `r2r::Node`, spins it in short slices, [`drain`]s each
-//! subscription without blocking and pushes the newest state into a
-//! [`rt::LatestSender`]; the [`rt::RtLoop`] thread reads it at its own fixed period, runs the
-//! controller, and sends commands and statistics back through a bounded channel that the main
-//! thread drains and publishes. Nothing on the real-time thread touches ROS.
+//! subscription without blocking, validates and converts the messages (counting malformed
+//! ones in [`diagnostics::Counters`]) and hands the newest state to an [`rt::RtBridge`]; the
+//! bridge's thread runs the controller at its own fixed period and sends commands and
+//! statistics back; the main thread takes them with [`rt::RtBridge::outputs`] and publishes.
+//! Nothing on the real-time thread touches ROS.
+//!
+//! ```ignore
+//! let counters = Arc::new(Counters::default());
+//! let bridge = RtBridge::spawn("quadruped", Duration::from_millis(2), counters.clone(), move |tick, state| {
+//!     controller.step(tick.t_s, state)            // -> Option<(torques, SolveRecord)>
+//! })?;
+//! loop {
+//!     node.spin_once(Duration::from_millis(1));
+//!     for m in drain(&mut joint_states) {
+//!         match to_state(&m) { Ok(s) => bridge.send_state(s), Err(_) => Counters::bump(&counters.malformed) }
+//!     }
+//!     for (tau, rec) in bridge.outputs() {
+//!         effort_pub.publish(&to_msg(&tau))?;
+//!         stats_pub.publish(&stats::solve_stats(&rec, 0.0, header(&clock)))?;
+//!     }
+//! }
+//! ```
 
 pub mod clock;
 pub mod diagnostics;

@@ -177,6 +177,72 @@ impl Drop for RtLoop {
     }
 }
 
+/// Capacity of the output channel of an [`RtBridge`] [messages].
+pub const OUTPUT_CAPACITY: usize = 64;
+
+/// A real-time loop wired to the ROS thread: the newest input state goes in through
+/// [`RtBridge::send_state`], the loop's outputs come back through [`RtBridge::outputs`].
+/// Both sides only ever `try_send`/`try_recv`: neither thread blocks on the other.
+pub struct RtBridge<S, O> {
+    state: LatestSender<S>,
+    outputs: Receiver<O>,
+    rt: RtLoop,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
+    /// Starts `step(tick, newest_state)` every `period` on its own thread; `newest_state` is
+    /// `None` when nothing new arrived since the previous tick (the controller then
+    /// extrapolates or holds). Each `Some(output)` it returns is queued for the ROS thread;
+    /// if the ROS thread falls [`OUTPUT_CAPACITY`] outputs behind, new ones are dropped and
+    /// counted ([`RtBridge::dropped_outputs`]).
+    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, mut step: F) -> std::io::Result<Self>
+    where
+        F: FnMut(Tick, Option<S>) -> Option<O> + Send + 'static,
+    {
+        let (state_tx, state_rx) = latest::<S>();
+        let (out_tx, out_rx) = bounded::<O>(OUTPUT_CAPACITY);
+        let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let dropped_rt = dropped.clone();
+        let rt = RtLoop::spawn(name, period, counters, move |tick| {
+            if let Some(out) = step(tick, state_rx.take()) {
+                match out_tx.try_send(out) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => Counters::bump(&dropped_rt),
+                    Err(TrySendError::Disconnected(_)) => return Flow::Stop,
+                }
+            }
+            Flow::Continue
+        })?;
+        Ok(Self { state: state_tx, outputs: out_rx, rt, dropped })
+    }
+
+    /// Hands the newest state to the loop (never blocks; replaces an untaken older state).
+    pub fn send_state(&self, s: S) {
+        self.state.send(s);
+    }
+
+    /// Every output the loop produced since the last call (never blocks).
+    pub fn outputs(&self) -> Vec<O> {
+        self.outputs.try_iter().collect()
+    }
+
+    /// Outputs dropped because the ROS thread fell behind [count].
+    pub fn dropped_outputs(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// True while the loop thread runs.
+    pub fn is_running(&self) -> bool {
+        self.rt.is_running()
+    }
+
+    /// Stops the loop and returns its report.
+    pub fn stop(self) -> RtReport {
+        self.rt.stop()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +305,45 @@ mod tests {
         assert!(report.deadline_misses >= 1 && report.skipped >= 2, "{report:?}");
         assert_eq!(counters.snapshot().deadline_misses, report.deadline_misses);
         assert!(report.max_step_s >= 0.006);
+    }
+
+    #[test]
+    fn bridge_carries_states_in_and_outputs_back() {
+        let counters = Arc::new(Counters::default());
+        // The "controller" doubles the newest state; without new state it outputs nothing.
+        let bridge: RtBridge<f64, f64> =
+            RtBridge::spawn("rt-bridge", Duration::from_millis(1), counters, |_, s| s.map(|x| 2.0 * x)).unwrap();
+        let mut got = Vec::new();
+        let end = Instant::now() + Duration::from_secs(10);
+        for x in [1.0, 2.0, 3.0] {
+            bridge.send_state(x);
+            // Wait for the loop to consume it before offering the next one.
+            while Instant::now() < end && !got.contains(&(2.0 * x)) {
+                got.extend(bridge.outputs());
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        assert!(bridge.is_running());
+        assert_eq!(got, vec![2.0, 4.0, 6.0]);
+        assert_eq!(bridge.dropped_outputs(), 0);
+        let report = bridge.stop();
+        assert!(report.steps >= 3);
+    }
+
+    #[test]
+    fn bridge_drops_outputs_when_nobody_reads_them() {
+        let counters = Arc::new(Counters::default());
+        let bridge: RtBridge<(), u64> =
+            RtBridge::spawn("rt-flood", Duration::from_micros(100), counters, |tick, _| Some(tick.index)).unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while bridge.dropped_outputs() == 0 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(bridge.dropped_outputs() > 0);
+        let out = bridge.outputs();
+        assert_eq!(out.len(), OUTPUT_CAPACITY, "the first outputs are kept, later ones dropped");
+        assert!(out.windows(2).all(|w| w[0] < w[1]));
+        bridge.stop();
     }
 
     #[test]
