@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # spikectl's test command (README; CI runs it through .ci/run):
 #   1. scripts/setup.sh: every real dependency, including ROS 2 (idempotent, fast when done);
-#   2. builds the default (no-ROS) binaries, then every target of the workspace with the
-#      `ros` feature, in the test profile, with network access (nothing is fetched later);
+#   2. builds every target of the workspace with the `ros` feature (test profile), then the
+#      library and binaries with default features (no ROS), with network access;
 #   3. runs the whole workspace test suite with `--features ros` inside a network namespace of
 #      its own (`unshare -n`, only loopback up), so ROS/DDS traffic never leaves the process
 #      group and never meets other ROS graphs on the machine;
@@ -23,10 +23,12 @@ source "$ROOT/scripts/env.sh"
 t_setup=$((SECONDS - t0))
 
 CARGO_FLAGS=(--locked --workspace)
-step "build: default features (no ROS)"
-cargo build "${CARGO_FLAGS[@]}"
-step "build: all targets with --features ros"
+step "build: all targets with --features ros (test profile)"
 cargo test "${CARGO_FLAGS[@]}" --features ros --all-targets --no-run
+# The default (no-ROS) library and binaries must build too. As a test build it resolves the
+# same dependency features as above, so only the workspace crates compile again.
+step "build: library and binaries with default features (no ROS)"
+cargo test "${CARGO_FLAGS[@]}" --lib --bins --no-run
 t_build=$((SECONDS - t0 - t_setup))
 
 # A network namespace of our own: as root `unshare -n`; otherwise through a user namespace.
