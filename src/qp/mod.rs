@@ -17,6 +17,7 @@ pub mod generate;
 pub mod osqp;
 pub mod residuals;
 pub mod scaling;
+pub mod spiking;
 
 pub use clarabel::ClarabelSolver;
 pub use csc::CscMatrix;

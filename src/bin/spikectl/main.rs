@@ -2,6 +2,8 @@
 //!
 //! Each subcommand lives in its own file beside this one and exposes
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
+mod bench_neuro;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -21,13 +23,18 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
-enum BenchCmd {}
+enum BenchCmd {
+    /// Spiking QP solver on the neuromorphic substrate vs OSQP: ops, energy, latency, EDP.
+    Neuro(bench_neuro::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
-        Cmd::Bench(b) => match b {},
+        Cmd::Bench(b) => match b {
+            BenchCmd::Neuro(a) => bench_neuro::run(a)?,
+        },
     }
     Ok(())
 }
