@@ -2,9 +2,11 @@
 //!
 //! Each subcommand lives in its own file beside this one and exposes
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
-mod bench_neuro;
-
 use clap::{Parser, Subcommand};
+
+mod bench_neuro;
+mod bench_qp;
+mod solve;
 
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
@@ -17,6 +19,8 @@ struct Cli {
 enum Cmd {
     /// Print version and build information.
     Info,
+    /// Solve a QP stored as .npz (qpsolvers layout).
+    Solve(solve::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -24,6 +28,8 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// QP solvers on generated problem families (qpbenchmark-style).
+    Qp(bench_qp::Args),
     /// Spiking QP solver on the neuromorphic substrate vs OSQP: ops, energy, latency, EDP.
     Neuro(bench_neuro::Args),
 }
@@ -32,7 +38,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
+        Cmd::Solve(a) => solve::run(a)?,
         Cmd::Bench(b) => match b {
+            BenchCmd::Qp(a) => bench_qp::run(a)?,
             BenchCmd::Neuro(a) => bench_neuro::run(a)?,
         },
     }
