@@ -4,8 +4,10 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod bench_mpc;
 mod bench_neuro;
 mod bench_qp;
+mod run;
 mod solve;
 
 #[derive(Parser)]
@@ -21,6 +23,8 @@ enum Cmd {
     Info,
     /// Solve a QP stored as .npz (qpsolvers layout).
     Solve(solve::Args),
+    /// The closed-loop main job: a scenario in MuJoCo with the spiking solver and/or OSQP.
+    Run(run::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -32,6 +36,8 @@ enum BenchCmd {
     Qp(bench_qp::Args),
     /// Spiking QP solver on the neuromorphic substrate vs OSQP: ops, energy, latency, EDP.
     Neuro(bench_neuro::Args),
+    /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
+    Mpc(bench_mpc::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,7 +48,9 @@ fn main() -> anyhow::Result<()> {
         Cmd::Bench(b) => match b {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
             BenchCmd::Neuro(a) => bench_neuro::run(a)?,
+            BenchCmd::Mpc(a) => bench_mpc::run(a)?,
         },
+        Cmd::Run(a) => run::run(a)?,
     }
     Ok(())
 }
