@@ -1,45 +1,51 @@
 //! The spiking QP solver: PIPG run as a network of neurons on the [`crate::neuro`] substrate.
 //!
-//! On the Ruiz-scaled problem (`qp::scaling`, P̄ = c·DPD, Ā = EAD), the network runs the
-//! constant-step extrapolated PIPG (xPIPG) recurrence for `l̄ ≤ Āx ≤ ū`, iteration k:
+//! It runs on exactly the data of the float `pipg` backend ([`PipgData`]: Ruiz-scaled P̄, q̄,
+//! the non-box rows H̄ of Ā with bounds [l̄_H, ū_H], single-entry rows turned into variable
+//! bounds [lb, ub], and λ, σ from power iteration) and the same xPIPG recurrence
+//! (`qp::pipg` module docs), iteration k:
 //!
 //! ```text
-//! z   = ζ − α (P̄ζ + q̄ + Āᵀη)                      solution neurons
+//! z   = clamp(ζ − α (P̄ζ + q̄ + H̄ᵀη), lb, ub)        solution neurons
 //! ζ'  = (1 − ρ) ζ + ρ z
-//! v   = (2/ρ)·Āζ' − (2/ρ − 1)·Āζ   ( = Ā(2z − ζ) )    constraint neurons
+//! v   = (2/ρ)·H̄ζ' − (2/ρ − 1)·H̄ζ   ( = H̄(2z − ζ) )   constraint neurons
 //! t   = η + β v
-//! w   = t − clamp(t, β l̄, β ū)                      (projection onto the dual cone of [l̄, ū])
+//! w   = t − clamp(t, β l̄_H, β ū_H)                 (projection for l ≤ Hx ≤ u)
 //! η'  = (1 − ρ) η + ρ w
 //! ```
 //!
-//! Network: `n` solution neurons (output ζ) and `m` constraint neurons (output η, and a
-//! latched copy of their previous input Āζ). Synapses: P̄ (full symmetric, solution →
-//! solution), Ā (solution → constraint), Āᵀ (constraint → solution). Each neuron sends its
-//! output by sigma-delta graded spikes (θ schedule; remainders carried), so each dendrite
-//! holds the running sums P̄ζ, Āζ, Āᵀη of what has been sent. One iteration takes two
-//! timesteps (solution update, then constraint update), plus one priming timestep that
-//! sends the initial values and one in which constraint neurons latch Āζ₀.
+//! Network: `n` solution neurons (output ζ; registers z) and `m_H` constraint neurons
+//! (output η; registers w and a latched copy of their previous input H̄ζ). Synapses: P̄
+//! (full symmetric, solution → solution), H̄ (solution → constraint), H̄ᵀ (constraint →
+//! solution). Each neuron sends its output by sigma-delta graded spikes (θ schedule;
+//! remainders carried), so each dendrite holds the running sums P̄ζ, H̄ζ, H̄ᵀη of what has
+//! been sent. One iteration takes two timesteps (solution update, then constraint update),
+//! plus one priming timestep that sends the initial values and one in which the constraint
+//! neurons latch H̄ζ₀. In float mode with θ = 0 and adaptive ω off this reproduces the
+//! iterates of `pipg` in plain mode to rounding (tested).
 //!
-//! Step sizes: constant α = 2/(λ + √(λ² + 4ω²σ)), β = ω²α with λ ≥ ‖P̄‖₂, σ ≥ ‖Ā‖₂²
-//! (power iteration), or lava-optimization's power-of-two schedules (α halves at
-//! iterations 50, 100, 200, 350, 550, 800, 1100, 1450, 1850, 2300; β doubles at 1, 3, 7,
-//! 15, …) from α₀ = 2/(μ + 2λ), β₀ = μ/(2σ).
+//! Step sizes: constant α, β = `pipg::step_sizes(λ, σ, ω)`, optionally with host-side
+//! adaptive ω (pipg's residual-balancing rule, applied at readouts; the new constants are
+//! written to every neuron and counted as host transfers), or lava-optimization's
+//! power-of-two schedules (α halves at iterations 50, 100, 200, 350, 550, 800, 1100, 1450,
+//! 1850, 2300; β doubles at 1, 3, 7, 15, …) from α₀ = 2/(μ + 2λ), β₀ = μ/(2σ).
 //!
-//! Termination: every `check_every` iterations the host reads ζ and η (counted as
-//! readouts), unscales them and applies the QP core's test (`qp::residuals`) on the
-//! original problem. In fixed point (e.g. [`FixedProfile::LOIHI2`]) the grids come from the
-//! problem data: range R = max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite ‖l̄, ū‖∞, ‖q̄‖∞)·2^headroom for ζ and
-//! η, and R times the largest row 2-norm for each dendritic sum. A saturation stops the
-//! attempt at the next readout (the host reads the saturation counter with the values) and
-//! the solve restarts with 2 more bits of range, up to [`MAX_RANGE_RETRIES`] times, every
-//! attempt's operations counted; if it persists the solve returns
-//! [`Status::NumericalError`] with the last finite readout (or the warm start) as x. The
-//! solver never returns NaN.
+//! Termination: every `check_every` iterations the host reads the z and w registers
+//! (counted as readouts), maps them to (x, y) with `PipgData::output` and applies the QP
+//! core's test (`qp::residuals`) on the original problem.
+//!
+//! Fixed point (e.g. [`FixedProfile::LOIHI2`]): the grids come from the problem data: range
+//! R = max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite ‖l̄_H, ū_H, lb, ub‖∞, ‖q̄‖∞)·2^headroom for ζ and η, and R
+//! times the largest row 2-norm for each dendritic sum. A saturation stops the attempt at
+//! the next readout (the host reads the saturation counter with the values) and the solve
+//! restarts with 2 more bits of range, up to [`MAX_RANGE_RETRIES`] times, every attempt's
+//! operations counted; if it persists the solve returns [`Status::NumericalError`] with the
+//! last finite readout (or the warm start, or zeros) as x. The solver never returns NaN.
 
 use std::time::Instant;
 
+use super::pipg::{PipgData, PipgOptions, step_sizes as pipg_steps};
 use super::residuals::{compute, finish_solution};
-use super::scaling::Scaling;
 use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
 use crate::neuro::fixed::{Arith, FixedProfile, grid_exponent, quantize};
 use crate::neuro::{Inputs, Network, NeuronModel, OpCounts, ThetaSchedule};
@@ -47,9 +53,10 @@ use crate::neuro::{Inputs, Network, NeuronModel, OpCounts, ThetaSchedule};
 /// Step-size rule of the spiking solver.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StepRule {
-    /// Constant α, β from λ, σ and the primal-dual balance ω.
+    /// Constant α, β = `pipg::step_sizes(λ, σ, ω)` for the primal-dual weight ω (the
+    /// starting ω when [`SpikingSettings::adaptive_omega`] is on).
     Constant {
-        /// Primal-dual balance ω > 0.
+        /// Primal-dual weight ω > 0.
         omega: f64,
     },
     /// lava-optimization's power-of-two schedules from α₀ = 2/(μ + 2λ), β₀ = μ/(2σ)
@@ -76,90 +83,71 @@ pub struct SpikingSettings {
     pub theta: ThetaSchedule,
     /// Step-size rule.
     pub steps: StepRule,
-    /// Relaxation ρ ∈ (0, 2) (1 = plain extrapolated PIPG).
+    /// Relaxation ρ ∈ (0, 2) (as `pipg`'s `relaxation`).
     pub rho: f64,
     /// Iterations between host readouts (termination checks).
     pub check_every: usize,
     /// Fixed point: range headroom in bits above the problem-data estimate of |ζ|, |η|.
     pub headroom_bits: i32,
-    /// Power iterations for λ and σ.
-    pub power_iters: usize,
-    /// Host-side adaptive ω (constant-step rule only): at each readout, when the relative
-    /// primal and dual residuals (each over its tolerance) differ by more than 9× (a square
-    /// root ratio outside [1/3, 3]), ω is multiplied by √(relative primal / relative dual)
-    /// (clamped to [1/8, 8]) and the new α, β are written
-    /// to the neurons (counted as n + m host transfers in `readouts`).
+    /// Host-side adaptive ω (constant-step rule only), `pipg`'s residual-balancing rule:
+    /// at a readout ω' = ω·(p̂/d̂)^¼ with p̂, d̂ the primal and dual residuals over their
+    /// scales, taken when it differs from ω by more than `omega_tolerance`; the new α, β are
+    /// written to every neuron (counted as n + m_H host transfers in `readouts`).
     pub adaptive_omega: bool,
+    /// Minimal factor between ω and a candidate before ω changes.
+    pub omega_tolerance: f64,
+    /// Options of the shared data preparation (box-row split, norm safety, power iterations);
+    /// `relaxation`, `omega` and the mode flags are taken from the fields above.
+    pub pipg: PipgOptions,
 }
 
 impl Default for SpikingSettings {
     fn default() -> Self {
+        let pipg = PipgOptions::default();
         Self {
             arith: Arith::Float,
             theta: ThetaSchedule::ZERO,
-            steps: StepRule::Constant { omega: 1.0 },
-            rho: 1.0,
-            check_every: 25,
+            steps: StepRule::Constant { omega: pipg.omega },
+            rho: pipg.relaxation,
+            check_every: pipg.check_every,
             headroom_bits: -2,
-            power_iters: 50,
-            adaptive_omega: false,
+            adaptive_omega: true,
+            omega_tolerance: pipg.omega_tolerance,
+            pipg,
         }
     }
 }
 
 impl SpikingSettings {
-    /// Fixed point with the Loihi 2 profile, `planes` weight planes and the dendritic
-    /// shift remainder carried (see [`crate::neuro::fixed`]).
+    /// Fixed point with the Loihi 2 profile, `planes` weight planes and the dendritic and
+    /// neuron-update rounding remainders carried (see [`crate::neuro::fixed`]).
     pub fn loihi2(planes: u32) -> Self {
         let prof = FixedProfile { carry_shift_remainder: true, ..FixedProfile::loihi2_planes(planes) };
         Self { arith: Arith::Fixed(prof), ..Self::default() }
     }
-}
 
-/// Largest eigenvalue of a symmetric PSD operator by power iteration (deterministic start),
-/// inflated by 1 % and floored at 1e-12.
-fn power_max(n: usize, iters: usize, mut apply: impl FnMut(&[f64], &mut [f64])) -> f64 {
-    if n == 0 {
-        return 1e-12;
-    }
-    let mut v: Vec<f64> = (0..n).map(|i| 1.0 + 0.1 * ((i * 7919) % 13) as f64).collect();
-    let mut w = vec![0.0; n];
-    let mut lam = 0.0;
-    for _ in 0..iters.max(1) {
-        let nv = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if nv == 0.0 || !nv.is_finite() {
-            break;
+    /// Float mode reproducing `pipg` with `PipgOptions::plain()`: constant ω, no adaptation.
+    pub fn float_plain() -> Self {
+        let p = PipgOptions::plain();
+        Self {
+            adaptive_omega: false,
+            steps: StepRule::Constant { omega: p.omega },
+            rho: p.relaxation,
+            ..Self::default()
         }
-        v.iter_mut().for_each(|x| *x /= nv);
-        w.iter_mut().for_each(|x| *x = 0.0);
-        apply(&v, &mut w);
-        lam = v.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
-        std::mem::swap(&mut v, &mut w);
     }
-    (lam * 1.01).max(1e-12)
 }
 
-/// ‖P‖₂ (P given as an upper triangle) by power iteration.
-pub fn norm_p(p: &CscMatrix, iters: usize) -> f64 {
-    power_max(p.ncols, iters, |x, y| p.sym_upper_mul_add(x, y))
-}
-
-/// ‖A‖₂² by power iteration on AᵀA.
-pub fn norm_a_sq(a: &CscMatrix, iters: usize) -> f64 {
-    let mut t = vec![0.0; a.nrows];
-    power_max(a.ncols, iters, |x, y| {
-        t.iter_mut().for_each(|v| *v = 0.0);
-        a.mul_add(x, &mut t);
-        a.mul_t_add(&t, y);
-    })
-}
-
-/// Solution neurons: ζ ← (1−ρ)ζ + ρ(ζ − α(P̄ζ + q̄ + Āᵀη)).
+/// Solution neurons: z = clamp(ζ − α(P̄ζ + q̄ + H̄ᵀη), lb, ub); output ζ ← (1−ρ)ζ + ρz.
 struct SolutionNeurons {
+    /// Register z of the last update.
+    z: Vec<f64>,
     /// Error-feedback register: the part of the last update below the state LSB.
     frac: Vec<f64>,
     carry: bool,
     q: Vec<f64>,
+    lb: Vec<f64>,
+    ub: Vec<f64>,
     alpha: f64,
     rho: f64,
     e_x: i32,
@@ -167,27 +155,25 @@ struct SolutionNeurons {
 
 impl NeuronModel for SolutionNeurons {
     fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], arith: &Arith, ov: &mut u64) {
-        let (pz, aty) = (inputs.get(0), inputs.get(1));
+        let (pz, hte) = (inputs.get(0), inputs.get(1));
         let (a, r, e) = (self.alpha, self.rho, self.e_x);
         match arith {
-            Arith::Float if r == 1.0 => {
-                for j in 0..out.len() {
-                    out[j] -= a * (pz[j] + self.q[j] + aty[j]);
-                }
-            }
             Arith::Float => {
                 for j in 0..out.len() {
-                    let z = out[j] - a * (pz[j] + self.q[j] + aty[j]);
+                    let z = (out[j] - a * (pz[j] + self.q[j] + hte[j])).max(self.lb[j]).min(self.ub[j]);
+                    self.z[j] = z;
                     out[j] = (1.0 - r) * out[j] + r * z;
                 }
             }
             Arith::Fixed(_) => {
                 for j in 0..out.len() {
-                    let exact = out[j] - a * (pz[j] + self.q[j] + aty[j]) + self.frac[j];
-                    let z = arith.state(exact, e, ov);
+                    let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
+                    let zq = arith.state(exact, e, ov);
                     if self.carry {
-                        self.frac[j] = exact - z;
+                        self.frac[j] = exact - zq;
                     }
+                    let z = zq.max(self.lb[j]).min(self.ub[j]);
+                    self.z[j] = z;
                     out[j] = if r == 1.0 { z } else { arith.state((1.0 - r) * out[j] + r * z, e, ov) };
                 }
             }
@@ -195,8 +181,10 @@ impl NeuronModel for SolutionNeurons {
     }
 }
 
-/// Constraint neurons: v from the new and latched Āζ, then the projected dual step.
+/// Constraint neurons: v from the new and latched H̄ζ, then the projected dual step.
 struct ConstraintNeurons {
+    /// Register w of the last update.
+    w: Vec<f64>,
     /// Error-feedback register of the dual step (fixed point with carry).
     frac: Vec<f64>,
     carry: bool,
@@ -213,16 +201,16 @@ struct ConstraintNeurons {
 
 impl NeuronModel for ConstraintNeurons {
     fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], arith: &Arith, ov: &mut u64) {
-        let az = inputs.get(0);
+        let hz = inputs.get(0);
         if self.latch_only {
-            self.a_old.copy_from_slice(az);
+            self.a_old.copy_from_slice(hz);
             return;
         }
         let (b, r, e) = (self.beta, self.rho, self.e_y);
         let fixed = arith.is_fixed();
         for i in 0..out.len() {
-            let v = if r == 1.0 { 2.0 * az[i] - self.a_old[i] } else { self.c2 * az[i] - self.c1 * self.a_old[i] };
-            self.a_old[i] = az[i];
+            let v = self.c2 * hz[i] - self.c1 * self.a_old[i];
+            self.a_old[i] = hz[i];
             let mut t = out[i] + b * v;
             if fixed {
                 let exact = t + self.frac[i];
@@ -231,19 +219,20 @@ impl NeuronModel for ConstraintNeurons {
                     self.frac[i] = exact - t;
                 }
             }
-            let w = t - t.clamp(self.bl[i], self.bu[i]);
-            out[i] = if r == 1.0 {
-                w
-            } else if fixed {
-                arith.state((1.0 - r) * out[i] + r * w, e, ov)
-            } else {
+            let w = t - t.max(self.bl[i]).min(self.bu[i]);
+            self.w[i] = w;
+            out[i] = if !fixed {
                 (1.0 - r) * out[i] + r * w
+            } else if r == 1.0 {
+                w
+            } else {
+                arith.state((1.0 - r) * out[i] + r * w, e, ov)
             };
         }
     }
 }
 
-/// The PIPG network of one scaled problem and its fixed-point grids.
+/// The PIPG network of one problem and its fixed-point grids.
 struct PipgNet {
     net: Network,
     x_pop: usize,
@@ -252,53 +241,57 @@ struct PipgNet {
     con: ConstraintNeurons,
     alpha0: f64,
     beta0: f64,
-    lam: f64,
-    sig: f64,
-    l: Vec<f64>,
-    u: Vec<f64>,
+    hl: Vec<f64>,
+    hu: Vec<f64>,
 }
 
-/// Constant PIPG steps α = 2/(λ + √(λ² + 4ω²σ)), β = ω²α.
-pub fn constant_steps(lam: f64, sig: f64, omega: f64) -> (f64, f64) {
-    let alpha = 2.0 / (lam + (lam * lam + 4.0 * omega * omega * sig).sqrt());
-    (alpha, omega * omega * alpha)
-}
-
-/// Scalar step sizes (α₀, β₀) and the estimates (λ, σ).
-fn step_sizes(pb: &Problem, ss: &SpikingSettings) -> (f64, f64, f64, f64) {
-    let lam = norm_p(&pb.p, ss.power_iters);
-    let sig = norm_a_sq(&pb.a, ss.power_iters).max(1e-12);
-    match ss.steps {
-        StepRule::Constant { omega } => {
-            let (a, b) = constant_steps(lam, sig, omega);
-            (a, b, lam, sig)
+/// Smallest eigenvalue estimate of P̄ (power iteration on λI − P̄), at least `floor`.
+fn mu_estimate(p_full: &CscMatrix, lam: f64, iters: usize, floor: f64) -> f64 {
+    let n = p_full.ncols;
+    if n == 0 {
+        return floor.max(1e-12);
+    }
+    let mut v: Vec<f64> = (0..n).map(|j| 1.0 + 0.5 * ((j + 1) as f64).sin()).collect();
+    let mut w = vec![0.0; n];
+    let mut top = 0.0;
+    for _ in 0..iters.max(1) {
+        let nv = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if nv == 0.0 || !nv.is_finite() {
+            break;
         }
+        v.iter_mut().for_each(|x| *x /= nv);
+        for (wi, vi) in w.iter_mut().zip(&v) {
+            *wi = lam * vi;
+        }
+        let mut pv = vec![0.0; n];
+        p_full.mul_add(&v, &mut pv);
+        for (wi, pi) in w.iter_mut().zip(&pv) {
+            *wi -= pi;
+        }
+        top = v.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+        std::mem::swap(&mut v, &mut w);
+    }
+    (lam - top).max(floor).max(1e-12)
+}
+
+/// (α₀, β₀) of the step rule.
+fn initial_steps(d: &PipgData, ss: &SpikingSettings) -> (f64, f64) {
+    match ss.steps {
+        StepRule::Constant { omega } => pipg_steps(d.lambda, d.sigma, omega),
         StepRule::LavaPow2 { mu_min } => {
-            // μ: smallest eigenvalue of P̄ via power iteration on λI − P̄.
-            let p = &pb.p;
-            let shifted = power_max(pb.n(), ss.power_iters, |x, y| {
-                for (yi, xi) in y.iter_mut().zip(x) {
-                    *yi += lam * xi;
-                }
-                let mut px = vec![0.0; x.len()];
-                p.sym_upper_mul_add(x, &mut px);
-                for (yi, pi) in y.iter_mut().zip(&px) {
-                    *yi -= pi;
-                }
-            }) / 1.01;
-            let mu = (lam - shifted).max(mu_min).max(1e-12);
-            (2.0 / (mu + 2.0 * lam), mu / (2.0 * sig), lam, sig)
+            let mu = mu_estimate(&d.p_full, d.lambda, ss.pipg.power_iters, mu_min);
+            (2.0 / (mu + 2.0 * d.lambda), mu / (2.0 * d.sigma.max(1e-12)))
         }
     }
 }
 
-/// (α_k, β_k) at iteration k.
+/// (α_k, β_k) at iteration k (0-based).
 fn schedule(ss: &SpikingSettings, a0: f64, b0: f64, k: usize) -> (f64, f64) {
     match ss.steps {
         StepRule::Constant { .. } => (a0, b0),
         StepRule::LavaPow2 { .. } => {
             let halvings = LAVA_ALPHA_HALVINGS.iter().filter(|&&h| k >= h).count() as i32;
-            // β doubles at k = 1, 3, 7, 15, … : number of doublings = floor(log2(k + 1)).
+            // β doubles at k = 1, 3, 7, 15, …: floor(log2(k + 1)) doublings.
             let doublings = (usize::BITS - (k + 1).leading_zeros() - 1) as i32;
             (a0 * f64::powi(0.5, halvings), b0 * f64::powi(2.0, doublings.min(60)))
         }
@@ -309,8 +302,8 @@ fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| if x.is_finite() { m.max(x.abs()) } else { m })
 }
 
-fn finite_bound_norm(l: &[f64], u: &[f64]) -> f64 {
-    l.iter().chain(u).filter(|v| v.abs() < INFTY).fold(0.0f64, |m, v| m.max(v.abs()))
+fn finite_norm(v: &[f64]) -> f64 {
+    v.iter().filter(|v| v.abs() < INFTY).fold(0.0f64, |m, v| m.max(v.abs()))
 }
 
 /// Typical gain of a row for inputs of one magnitude: the largest row 2-norm (a sum of
@@ -325,52 +318,85 @@ fn row_gain(m: &CscMatrix) -> f64 {
 }
 
 impl PipgNet {
-    fn build(pb: &Problem, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) -> Self {
-        let (n, m) = (pb.n(), pb.m());
-        let (alpha0, beta0, lam, sig) = step_sizes(pb, ss);
-        let p_full = pb.p.sym_upper_to_full();
-        let at = pb.a.transpose();
-        // Fixed-point grids from problem data (module docs): ranges of ζ and η, then of the
-        // dendritic sums by their row-sum bounds.
-        let (mut e_x, mut e_y, mut e_p, mut e_a, mut e_at) = (0, 0, 0, 0, 0);
+    fn build(d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) -> Self {
+        let (n, mh) = (d.p_full.ncols, d.h.nrows);
+        let (alpha0, beta0) = initial_steps(d, ss);
+        let ht = d.h.transpose();
+        let (mut e_x, mut e_y, mut e_p, mut e_h, mut e_ht) = (0, 0, 0, 0, 0);
         if let Arith::Fixed(prof) = ss.arith {
-            let base =
-                1f64.max(inf_norm(x0)).max(inf_norm(y0)).max(finite_bound_norm(&pb.l, &pb.u)).max(inf_norm(&pb.q));
+            let base = [
+                1.0,
+                inf_norm(x0),
+                inf_norm(y0),
+                finite_norm(&d.hl),
+                finite_norm(&d.hu),
+                finite_norm(&d.lb),
+                finite_norm(&d.ub),
+                inf_norm(&d.q),
+            ]
+            .into_iter()
+            .fold(0.0, f64::max);
             let range = base * f64::powi(2.0, ss.headroom_bits + extra_bits);
             let b = prof.state_bits;
             e_x = grid_exponent(range, b);
             e_y = grid_exponent(range, b);
-            e_p = grid_exponent(row_gain(&p_full) * range, b);
-            e_a = grid_exponent(row_gain(&pb.a) * range, b);
-            e_at = grid_exponent(row_gain(&at) * range, b);
+            e_p = grid_exponent(row_gain(&d.p_full) * range, b);
+            e_h = grid_exponent(row_gain(&d.h) * range, b);
+            e_ht = grid_exponent(row_gain(&ht) * range, b);
         }
         let mut net = Network::new(ss.arith);
         let x_pop = net.add_population("solution", n, e_x);
-        let y_pop = net.add_population("constraint", m, e_y);
+        let y_pop = net.add_population("constraint", mh, e_y);
         let d_p = net.add_dendrite(x_pop, e_p);
-        let d_at = net.add_dendrite(x_pop, e_at);
-        let d_a = net.add_dendrite(y_pop, e_a);
-        net.add_projection(x_pop, d_p, &p_full);
-        net.add_projection(y_pop, d_at, &at);
-        net.add_projection(x_pop, d_a, &pb.a);
+        let d_ht = net.add_dendrite(x_pop, e_ht);
+        let d_h = net.add_dendrite(y_pop, e_h);
+        net.add_projection(x_pop, d_p, &d.p_full);
+        net.add_projection(y_pop, d_ht, &ht);
+        net.add_projection(x_pop, d_h, &d.h);
+        let arith = net.arith;
         let mut ignore = 0u64;
+        // Constants are programmed saturating without counting (a bound beyond the range
+        // is as good as infinite).
+        let clampq = |v: f64, e: i32| -> f64 {
+            match arith {
+                Arith::Float => v,
+                Arith::Fixed(p) => {
+                    let lim = p.state_max() * f64::powi(2.0, e);
+                    let mut ig = 0;
+                    quantize(v.clamp(-lim, lim), e, p.state_max(), p.rounding, &mut ig)
+                }
+            }
+        };
         for (j, v) in x0.iter().enumerate() {
-            net.pops[x_pop].out[j] = net.arith.state(*v, e_x, &mut ignore);
+            net.pops[x_pop].out[j] = arith.state(*v, e_x, &mut ignore);
         }
         for (i, v) in y0.iter().enumerate() {
-            net.pops[y_pop].out[i] = net.arith.state(*v, e_y, &mut ignore);
+            net.pops[y_pop].out[i] = arith.state(*v, e_y, &mut ignore);
         }
-        let q: Vec<f64> = pb.q.iter().map(|v| net.arith.state(*v, e_p.min(e_at), &mut ignore)).collect();
-        let rho = net.arith.constant(ss.rho.clamp(1e-3, 1.999));
-        let c1 = net.arith.constant(2.0 / rho - 1.0);
+        let q: Vec<f64> = d.q.iter().map(|v| clampq(*v, e_p.min(e_ht))).collect();
+        let lb: Vec<f64> = d.lb.iter().map(|&v| if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v, e_x) }).collect();
+        let ub: Vec<f64> = d.ub.iter().map(|&v| if v >= INFTY { f64::INFINITY } else { clampq(v, e_x) }).collect();
+        let rho = arith.constant(ss.rho.clamp(1e-3, 1.999));
+        let c1 = arith.constant(2.0 / rho - 1.0);
         let carry = matches!(ss.arith, Arith::Fixed(p) if p.carry_shift_remainder);
-        let sol = SolutionNeurons { frac: vec![0.0; n], carry, q, alpha: 0.0, rho, e_x };
-        let con = ConstraintNeurons {
-            frac: vec![0.0; m],
+        let sol = SolutionNeurons {
+            z: net.pops[x_pop].out.clone(),
+            frac: vec![0.0; n],
             carry,
-            a_old: vec![0.0; m],
-            bl: vec![0.0; m],
-            bu: vec![0.0; m],
+            q,
+            lb,
+            ub,
+            alpha: 0.0,
+            rho,
+            e_x,
+        };
+        let con = ConstraintNeurons {
+            w: net.pops[y_pop].out.clone(),
+            frac: vec![0.0; mh],
+            carry,
+            a_old: vec![0.0; mh],
+            bl: vec![0.0; mh],
+            bu: vec![0.0; mh],
             beta: 0.0,
             c1,
             c2: c1 + 1.0,
@@ -378,12 +404,12 @@ impl PipgNet {
             e_y,
             latch_only: false,
         };
-        let mut s = Self { net, x_pop, y_pop, sol, con, alpha0, beta0, lam, sig, l: pb.l.clone(), u: pb.u.clone() };
+        let mut s = Self { net, x_pop, y_pop, sol, con, alpha0, beta0, hl: d.hl.clone(), hu: d.hu.clone() };
         s.set_steps(ss, 0);
         s
     }
 
-    /// Loads α_k, β_k (and β·l, β·u) for iteration k; returns true when they changed.
+    /// Loads α_k, β_k (and β·l̄, β·ū) for iteration k; returns true when they changed.
     fn set_steps(&mut self, ss: &SpikingSettings, k: usize) -> bool {
         let (a, b) = schedule(ss, self.alpha0, self.beta0, k);
         let arith = self.net.arith;
@@ -394,28 +420,25 @@ impl PipgNet {
         self.sol.alpha = a;
         self.con.beta = b;
         let e_y = self.con.e_y;
-        let lim = match arith {
-            Arith::Fixed(p) => p.state_max() * f64::powi(2.0, e_y),
-            Arith::Float => f64::INFINITY,
-        };
-        for i in 0..self.l.len() {
-            let conv = |v: f64| -> f64 {
-                if v >= INFTY {
-                    f64::INFINITY
-                } else if v <= -INFTY {
-                    f64::NEG_INFINITY
-                } else {
-                    match arith {
-                        Arith::Float => b * v,
-                        Arith::Fixed(p) => {
-                            let mut ig = 0;
-                            quantize((b * v).clamp(-lim, lim), e_y, p.state_max(), p.rounding, &mut ig)
-                        }
+        let conv = |v: f64| -> f64 {
+            if v >= INFTY {
+                f64::INFINITY
+            } else if v <= -INFTY {
+                f64::NEG_INFINITY
+            } else {
+                match arith {
+                    Arith::Float => b * v,
+                    Arith::Fixed(p) => {
+                        let lim = p.state_max() * f64::powi(2.0, e_y);
+                        let mut ig = 0;
+                        quantize((b * v).clamp(-lim, lim), e_y, p.state_max(), p.rounding, &mut ig)
                     }
                 }
-            };
-            self.con.bl[i] = conv(self.l[i]);
-            self.con.bu[i] = conv(self.u[i]);
+            }
+        };
+        for i in 0..self.hl.len() {
+            self.con.bl[i] = conv(self.hl[i]);
+            self.con.bu[i] = conv(self.hu[i]);
         }
         true
     }
@@ -427,8 +450,7 @@ pub struct SpikingSolver {
     pub spiking: SpikingSettings,
     settings: Settings,
     orig: Option<Problem>,
-    scaled: Option<Problem>,
-    scaling: Option<Scaling>,
+    data: Option<PipgData>,
     x_ws: Option<Vec<f64>>,
     y_ws: Option<Vec<f64>>,
     /// Counts of the last solve.
@@ -441,6 +463,19 @@ impl std::fmt::Debug for SpikingSolver {
     }
 }
 
+impl Default for SpikingSolver {
+    fn default() -> Self {
+        Self::new(SpikingSettings::default())
+    }
+}
+
+struct Attempt {
+    best: Option<(Vec<f64>, Vec<f64>)>,
+    status: Status,
+    iters: usize,
+    overflowed: bool,
+}
+
 impl SpikingSolver {
     /// A solver with the given spiking settings (call `setup` before `solve`).
     pub fn new(spiking: SpikingSettings) -> Self {
@@ -448,43 +483,47 @@ impl SpikingSolver {
             spiking,
             settings: Settings::default(),
             orig: None,
-            scaled: None,
-            scaling: None,
+            data: None,
             x_ws: None,
             y_ws: None,
             last_ops: OpCounts::default(),
         }
     }
 
-    fn rescale(&mut self) {
+    fn prepare(&mut self) {
         if let Some(pb) = &self.orig {
-            let (s, sc) = Scaling::ruiz(pb, self.settings.scaling_iters);
-            self.scaled = Some(s);
-            self.scaling = Some(sc);
+            let opt = PipgOptions { relaxation: self.spiking.rho, ..self.spiking.pipg.clone() };
+            self.data = Some(PipgData::new(pb, self.settings.scaling_iters, &opt));
         }
     }
 
-    fn problem(&self) -> Result<(&Problem, &Problem, &Scaling), QpError> {
-        match (&self.orig, &self.scaled, &self.scaling) {
-            (Some(o), Some(s), Some(c)) => Ok((o, s, c)),
+    fn parts(&self) -> Result<(&Problem, &PipgData), QpError> {
+        match (&self.orig, &self.data) {
+            (Some(o), Some(d)) => Ok((o, d)),
             _ => Err(QpError::Usage("solve called before setup".into())),
         }
     }
 
-    /// One attempt on the network; returns (x, y, status, iterations, overflowed).
+    /// One attempt on the network at `extra_bits` of added range.
     fn attempt(&self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let (orig, scaled, sc) = self.problem()?;
-        let (n, m) = (orig.n(), orig.m());
-        let x0 = self.x_ws.as_deref().map(|x| sc.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
-        let y0 = self.y_ws.as_deref().map(|y| sc.scale_y(y)).unwrap_or_else(|| vec![0.0; m]);
+        let (orig, d) = self.parts()?;
+        let (n, m, mh) = (orig.n(), orig.m(), d.h.nrows);
+        let x0 = self.x_ws.as_deref().map(|x| d.scaling.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
+        let y0: Vec<f64> = match self.y_ws.as_deref() {
+            Some(y) => {
+                let ys = d.scaling.scale_y(y);
+                d.h_rows.iter().map(|&i| ys[i]).collect()
+            }
+            None => vec![0.0; mh],
+        };
         let ss = &self.spiking;
-        let mut pn = PipgNet::build(scaled, ss, &x0, &y0, extra_bits);
+        let mut pn = PipgNet::build(d, ss, &x0, &y0, extra_bits);
         let (xp, yp) = (pn.x_pop, pn.y_pop);
         pn.net.prime(&[xp, yp]);
         pn.con.latch_only = true;
         pn.net.step(&mut [(yp, &mut pn.con)]);
         pn.con.latch_only = false;
-        let k_check = self.spiking.check_every.max(1);
+        let k_check = ss.check_every.max(1);
         let mut best: Option<(Vec<f64>, Vec<f64>)> = None;
         let mut status = Status::MaxIterations;
         let mut iters = 0;
@@ -501,43 +540,44 @@ impl SpikingSolver {
             pn.net.step(&mut [(xp, &mut pn.sol)]);
             pn.net.step(&mut [(yp, &mut pn.con)]);
             iters = k + 1;
-            let last = iters == self.settings.max_iter;
-            if iters % k_check == 0 || last {
-                pn.net.counts.readout_checks += 1;
-                if pn.net.counts.overflows > 0 {
-                    // the host reads the saturation counter with the values: give up early
-                    break;
-                }
-                let xs = pn.net.readout(xp).to_vec();
-                let ys = pn.net.readout(yp).to_vec();
-                let (x, y) = (sc.unscale_x(&xs), sc.unscale_y(&ys));
-                let rep = compute(orig, &x, &y);
-                let finite = rep.res.prim.is_finite() && rep.res.dual.is_finite();
-                if !finite {
-                    status = Status::NumericalError;
-                    break;
-                }
-                let conv = rep.converged(&self.settings);
-                best = Some((x, y));
-                if conv {
-                    status = Status::Solved;
-                    break;
-                }
-                if self.settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl) {
-                    status = Status::TimeLimit;
-                    break;
-                }
-                if adaptive {
-                    let rp = rep.res.prim / rep.eps_prim(&self.settings).max(1e-300);
-                    let rd = rep.res.dual / rep.eps_dual(&self.settings).max(1e-300);
-                    let ratio = (rp / rd.max(1e-300)).sqrt();
-                    if !(1.0 / 3.0..=3.0).contains(&ratio) && ratio.is_finite() {
-                        omega = (omega * ratio.clamp(0.125, 8.0)).clamp(1e-4, 1e4);
-                        let (a, b) = constant_steps(pn.lam, pn.sig, omega);
+            if iters % k_check != 0 && iters != self.settings.max_iter {
+                continue;
+            }
+            pn.net.counts.readout_checks += 1;
+            pn.net.counts.readouts += (n + mh) as u64;
+            if pn.net.counts.overflows > 0 {
+                // the host reads the saturation counter with the values: give up early
+                break;
+            }
+            let (x, y) = d.output(&pn.sol.z, &pn.con.w, m);
+            let rep = compute(orig, &x, &y);
+            if !(rep.res.prim.is_finite() && rep.res.dual.is_finite()) {
+                status = Status::NumericalError;
+                break;
+            }
+            let conv = rep.converged(&self.settings);
+            best = Some((x, y));
+            if conv {
+                status = Status::Solved;
+                break;
+            }
+            if self.settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl) {
+                status = Status::TimeLimit;
+                break;
+            }
+            if adaptive {
+                let p_hat = rep.res.prim / (rep.prim_scale + 1e-10);
+                let d_hat = rep.res.dual / (rep.dual_scale + 1e-10);
+                if p_hat > 0.0 && d_hat > 0.0 {
+                    let cand = (omega * (p_hat / d_hat).powf(0.25)).clamp(1e-4, 1e4);
+                    let tol = ss.omega_tolerance.max(1.0);
+                    if cand > omega * tol || cand < omega / tol {
+                        omega = cand;
+                        let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
                         pn.alpha0 = a;
                         pn.beta0 = b;
                         pn.set_steps(ss, k + 1);
-                        pn.net.counts.readouts += (n + m) as u64;
+                        pn.net.counts.readouts += (n + mh) as u64;
                     }
                 }
             }
@@ -546,13 +586,6 @@ impl SpikingSolver {
         let overflowed = pn.net.counts.overflows > 0;
         Ok(Attempt { best, status, iters, overflowed })
     }
-}
-
-struct Attempt {
-    best: Option<(Vec<f64>, Vec<f64>)>,
-    status: Status,
-    iters: usize,
-    overflowed: bool,
 }
 
 impl QpSolver for SpikingSolver {
@@ -569,7 +602,7 @@ impl QpSolver for SpikingSolver {
         self.orig = Some(problem.clone());
         self.x_ws = None;
         self.y_ws = None;
-        self.rescale();
+        self.prepare();
         Ok(())
     }
 
@@ -582,8 +615,8 @@ impl QpSolver for SpikingSolver {
             return Err(QpError::NonFinite("q".into()));
         }
         pb.q = q.to_vec();
-        if let (Some(s), Some(sc)) = (self.scaled.as_mut(), self.scaling.as_ref()) {
-            s.q = sc.scale_q(q);
+        if let Some(d) = self.data.as_mut() {
+            d.q = d.scaling.scale_q(q);
         }
         Ok(())
     }
@@ -598,11 +631,7 @@ impl QpSolver for SpikingSolver {
         cand.u = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
         cand.validate()?;
         *pb = cand;
-        if let (Some(s), Some(sc)) = (self.scaled.as_mut(), self.scaling.as_ref()) {
-            let (sl, su) = sc.scale_bounds(&pb.l, &pb.u);
-            s.l = sl;
-            s.u = su;
-        }
+        self.prepare();
         Ok(())
     }
 
@@ -623,8 +652,7 @@ impl QpSolver for SpikingSolver {
         }
         cand.validate()?;
         *pb = cand;
-        // Re-equilibrate on new matrix values (the network is rebuilt at every solve anyway).
-        self.rescale();
+        self.prepare();
         Ok(())
     }
 
@@ -648,26 +676,29 @@ impl QpSolver for SpikingSolver {
     fn solve(&mut self) -> Result<Solution, QpError> {
         let t0 = Instant::now();
         let mut ops = OpCounts::default();
+        let (orig, d) = self.parts()?;
+        let (n, m) = (orig.n(), orig.m());
+        if d.box_empty() {
+            let mut sol = finish_solution(orig, vec![0.0; n], vec![0.0; m], Status::PrimalInfeasible, 0, t0.elapsed());
+            sol.ops = Some(ops);
+            return Ok(sol);
+        }
         let retries = if self.spiking.arith.is_fixed() { MAX_RANGE_RETRIES + 1 } else { 1 };
-        let mut result = None;
+        let mut last = None;
         for r in 0..retries {
             let a = self.attempt(2 * r as i32, &mut ops, t0)?;
             let done = !a.overflowed;
-            result = Some(a);
+            last = Some(a);
             if done {
                 break;
             }
         }
-        let a = result.expect("at least one attempt");
-        let (orig, _, _) = self.problem()?;
-        let (n, m) = (orig.n(), orig.m());
+        let a = last.expect("at least one attempt");
+        let (orig, _) = self.parts()?;
         let fallback =
             || (self.x_ws.clone().unwrap_or_else(|| vec![0.0; n]), self.y_ws.clone().unwrap_or_else(|| vec![0.0; m]));
-        let (status, (x, y)) = if a.overflowed || a.status == Status::NumericalError {
-            (Status::NumericalError, a.best.unwrap_or_else(fallback))
-        } else {
-            (a.status, a.best.unwrap_or_else(fallback))
-        };
+        let status = if a.overflowed { Status::NumericalError } else { a.status };
+        let (x, y) = a.best.unwrap_or_else(fallback);
         let mut sol = finish_solution(orig, x, y, status, a.iters, t0.elapsed());
         sol.ops = Some(ops);
         self.last_ops = ops;
@@ -676,5 +707,150 @@ impl QpSolver for SpikingSolver {
             self.y_ws = Some(sol.y.clone());
         }
         Ok(sol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuro::bench::{anymal_equality_mpc, rel_gap, violation};
+    use crate::qp::generate::Family;
+    use crate::qp::{ClarabelSolver, PipgSolver};
+
+    fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+    }
+
+    /// Float mode with θ = 0 and constant ω runs pipg's plain recurrence: same x, y after
+    /// the same number of iterations, to rounding.
+    #[test]
+    fn float_theta_zero_reproduces_pipg_iterates() {
+        for (pb, iters) in [
+            (Family::RandomMixed.generate(20, 3), 7),
+            (Family::RandomMixed.generate(20, 3), 150),
+            (Family::Mpc.generate(4, 1), 90),
+            (Family::Box.generate(15, 2), 40),
+        ] {
+            let s = Settings { max_iter: iters, warm_start: false, ..Settings::default() };
+            let mut reference = PipgSolver::with_options(PipgOptions::plain());
+            reference.setup(&pb, &s).unwrap();
+            let r = reference.solve().unwrap();
+            let ss = SpikingSettings { check_every: iters, ..SpikingSettings::float_plain() };
+            let mut sp = SpikingSolver::new(ss);
+            sp.setup(&pb, &s).unwrap();
+            let x = sp.solve().unwrap();
+            assert_eq!(x.iterations, iters);
+            let scale = 1.0 + r.x.iter().chain(&r.y).fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(max_diff(&x.x, &r.x) <= 1e-9 * scale, "x differs by {}", max_diff(&x.x, &r.x));
+            assert!(max_diff(&x.y, &r.y) <= 1e-9 * scale, "y differs by {}", max_diff(&x.y, &r.y));
+            let ops = x.ops.unwrap();
+            assert_eq!(ops.timesteps, 2 + 2 * iters as u64);
+            assert_eq!(ops.overflows, 0);
+        }
+    }
+
+    /// min ½‖x‖² + qᵀx s.t. x₀ + x₁ = 1 (one non-box row): counts by hand for 5 iterations.
+    #[test]
+    fn hand_counted_tiny_qp_network() {
+        let pb = Problem::new(
+            CscMatrix::identity(2, 1.0),
+            vec![-1.0, -2.0],
+            CscMatrix::from_dense(1, 2, &[1.0, 1.0]),
+            vec![1.0],
+            vec![1.0],
+        )
+        .unwrap();
+        let k = 5u64;
+        let s = Settings { max_iter: k as usize, warm_start: false, scaling_iters: 0, ..Settings::default() };
+        let mut sp = SpikingSolver::new(SpikingSettings { check_every: 5, ..SpikingSettings::float_plain() });
+        sp.setup(&pb, &s).unwrap();
+        let c = sp.solve().unwrap().ops.unwrap();
+        // prime + latch + 2 per iteration
+        assert_eq!(c.timesteps, 2 + 2 * k);
+        // latch: 1 constraint neuron; each iteration: 2 solution + 1 constraint
+        assert_eq!(c.neuron_updates, 1 + 3 * k);
+        assert_eq!(c.idle_neuron_updates, 3 + 2 + 3 * k);
+        // zero start: nothing sent at priming; then every output changes every iteration:
+        // 2 solution messages (fan-out P column 1 + H column 1) and 1 constraint message
+        // (fan-out Hᵀ column 2).
+        assert_eq!(c.messages, 3 * k);
+        assert_eq!(c.synops, (2 * 2 + 2) * k);
+        assert_eq!(c.bits_moved, 64 * 3 * k);
+        assert_eq!(c.potential_messages, 3 + 1 + 3 * k);
+        assert_eq!((c.readout_checks, c.readouts), (1, 3));
+    }
+
+    /// Target of the issue: Loihi 2 fixed point on the ANYmal-sized equality problem,
+    /// ‖Ax − b‖∞ ≤ 1e-3 and relative objective gap ≤ 1e-3 vs Clarabel within 1000 iterations.
+    #[test]
+    fn fixed_point_agrees_with_clarabel_on_anymal_sized_problem() {
+        let pb = anymal_equality_mpc(0);
+        let mut cl = ClarabelSolver::new();
+        cl.setup(&pb, &Settings { eps_abs: 1e-9, eps_rel: 1e-9, ..Settings::default() }).unwrap();
+        let fstar = cl.solve().unwrap().objective;
+        let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
+        let mut sp = SpikingSolver::new(SpikingSettings::loihi2(2));
+        sp.setup(&pb, &s).unwrap();
+        let sol = sp.solve().unwrap();
+        assert!(sol.iterations <= 1000);
+        let (v, g) = (violation(&pb, &sol.x), rel_gap(sol.objective, fstar));
+        assert!(v <= 1e-3 && g <= 1e-3, "violation {v:.3e}, gap {g:.3e}, {:?}", sol.status);
+    }
+
+    /// Fixed point agrees with Clarabel on small inequality-constrained problems.
+    #[test]
+    fn fixed_point_solves_mixed_and_box_families() {
+        for pb in [Family::RandomMixed.generate(20, 5), Family::Box.generate(20, 6)] {
+            let mut cl = ClarabelSolver::new();
+            cl.setup(&pb, &Settings { eps_abs: 1e-9, eps_rel: 1e-9, ..Settings::default() }).unwrap();
+            let c = cl.solve().unwrap();
+            let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 6000, warm_start: false, ..Settings::default() };
+            let mut sp = SpikingSolver::new(SpikingSettings::loihi2(3));
+            sp.setup(&pb, &s).unwrap();
+            let sol = sp.solve().unwrap();
+            assert_eq!(sol.status, Status::Solved, "{:?}", sol.residuals);
+            let g = rel_gap(sol.objective, c.objective);
+            assert!(g < 1e-3, "gap {g:.3e}, x differs by {:.3e}", max_diff(&sol.x, &c.x));
+        }
+    }
+
+    /// A state too narrow for the problem saturates on every range retry: the solve reports
+    /// the saturations and NumericalError, with a finite x.
+    #[test]
+    fn saturation_is_reported_not_wrapped() {
+        let pb = Family::RandomMixed.generate(10, 1);
+        let prof = FixedProfile { state_bits: 6, msg_bits: 6, carry_shift_remainder: true, ..FixedProfile::LOIHI2 };
+        let ss = SpikingSettings { arith: Arith::Fixed(prof), headroom_bits: -12, ..SpikingSettings::default() };
+        let s = Settings { max_iter: 200, warm_start: false, ..Settings::default() };
+        let mut sp = SpikingSolver::new(ss);
+        sp.setup(&pb, &s).unwrap();
+        let sol = sp.solve().unwrap();
+        assert_eq!(sol.status, Status::NumericalError);
+        assert!(sol.ops.unwrap().overflows > 0);
+        assert!(sol.x.iter().chain(&sol.y).all(|v| v.is_finite()));
+    }
+
+    /// Warm start from the solution converges at the first readout.
+    #[test]
+    fn warm_start_from_solution_is_immediate() {
+        let pb = Family::RandomMixed.generate(15, 2);
+        let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 5000, ..Settings::default() };
+        let mut sp = SpikingSolver::default();
+        sp.setup(&pb, &s).unwrap();
+        let a = sp.solve().unwrap();
+        assert_eq!(a.status, Status::Solved);
+        let b = sp.solve().unwrap();
+        assert_eq!(b.status, Status::Solved);
+        assert!(b.iterations <= sp.spiking.check_every, "{} iterations", b.iterations);
+    }
+
+    #[test]
+    fn lava_schedule_is_powers_of_two() {
+        let ss = SpikingSettings { steps: StepRule::LavaPow2 { mu_min: 1e-6 }, ..SpikingSettings::default() };
+        assert_eq!(schedule(&ss, 1.0, 1.0, 0), (1.0, 1.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 1), (1.0, 2.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 3), (1.0, 4.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 50), (0.5, 32.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 2300).0, f64::powi(0.5, 10));
     }
 }
