@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench_mpc;
+mod bench_neuro;
 mod bench_qp;
 mod run;
 mod solve;
@@ -33,6 +34,8 @@ enum Cmd {
 enum BenchCmd {
     /// QP solvers on generated problem families (qpbenchmark-style).
     Qp(bench_qp::Args),
+    /// Spiking QP solver on the neuromorphic substrate vs OSQP: ops, energy, latency, EDP.
+    Neuro(bench_neuro::Args),
     /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
     Mpc(bench_mpc::Args),
 }
@@ -44,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Solve(a) => solve::run(a)?,
         Cmd::Bench(b) => match b {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
+            BenchCmd::Neuro(a) => bench_neuro::run(a)?,
             BenchCmd::Mpc(a) => bench_mpc::run(a)?,
         },
         Cmd::Run(a) => run::run(a)?,
