@@ -4,10 +4,10 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
-mod bench_qp;
-mod solve;
 mod bench_mpc;
+mod bench_qp;
 mod run;
+mod solve;
 
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
@@ -47,7 +47,6 @@ fn main() -> anyhow::Result<()> {
             BenchCmd::Mpc(a) => bench_mpc::run(a)?,
         },
         Cmd::Run(a) => run::run(a)?,
-        Cmd::Bench(b) => match b {},
     }
     Ok(())
 }
