@@ -15,7 +15,7 @@ use spikectl::monitor::latency::LatencyStats;
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
-use spikectl::qp::{ClarabelSolver, OsqpSolver, QpSolver, Settings};
+use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings};
 
 /// Arguments of `spikectl bench mpc`.
 #[derive(clap::Args, Debug)]
@@ -83,6 +83,7 @@ fn make_solver(name: &str) -> Option<Box<dyn QpSolver>> {
     match name {
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
+        "pipg" => Some(Box::new(PipgSolver::new())),
         _ => None,
     }
 }
