@@ -130,3 +130,26 @@ fn invalid_inputs_are_rejected() {
     let cfg = QuadrupedMpcConfig { horizon: 1, ..QuadrupedMpcConfig::go1() };
     assert!(QuadrupedMpc::new(cfg, Box::new(OsqpSolver::new())).is_err());
 }
+
+#[test]
+fn applied_forces_respect_friction_and_bounds_with_a_first_order_solver() {
+    // PIPG at the default tolerance (1e-3) leaves small constraint violations in the raw
+    // solution; the forces the controller applies are projected onto the cone and bounds.
+    let mut rec = mpc_with(Box::new(OsqpSolver::new()), tight());
+    let (samples, _) = quadruped_closed_loop(&mut rec, 40, 0.3).expect("closed loop");
+    let mut mpc = mpc_with(Box::new(PipgSolver::new()), Settings::default());
+    let cfg = mpc.config().clone();
+    for s in &samples {
+        mpc.update(&s.state, &s.reference, &s.plan).expect("update");
+        let prim = mpc.solve().expect("solve").residuals.prim;
+        assert!(prim < 1e-2, "raw primal residual {prim}");
+        let out = mpc.accept(2e-2).expect("accepted");
+        for (i, f) in out.forces.iter().enumerate() {
+            assert!(f[2] >= 0.0 && f[2] <= cfg.f_max, "fz {f:?}");
+            assert!(f[0].abs() <= cfg.mu * f[2] && f[1].abs() <= cfg.mu * f[2], "friction {f:?}");
+            if !s.plan.contact[0][i] {
+                assert_eq!(*f, [0.0; 3], "swing foot carries no force");
+            }
+        }
+    }
+}
