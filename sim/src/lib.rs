@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod arm;
+pub mod events;
 pub mod mjcf;
 pub mod noise;
 pub mod quadruped;

@@ -4,7 +4,10 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod bench_mpc;
+mod bench_qp;
 mod run;
+mod solve;
 
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
@@ -17,6 +20,8 @@ struct Cli {
 enum Cmd {
     /// Print version and build information.
     Info,
+    /// Solve a QP stored as .npz (qpsolvers layout).
+    Solve(solve::Args),
     /// The closed-loop main job: a scenario in MuJoCo with the spiking solver and/or OSQP.
     Run(run::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
@@ -25,14 +30,23 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
-enum BenchCmd {}
+enum BenchCmd {
+    /// QP solvers on generated problem families (qpbenchmark-style).
+    Qp(bench_qp::Args),
+    /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
+    Mpc(bench_mpc::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
+        Cmd::Solve(a) => solve::run(a)?,
+        Cmd::Bench(b) => match b {
+            BenchCmd::Qp(a) => bench_qp::run(a)?,
+            BenchCmd::Mpc(a) => bench_mpc::run(a)?,
+        },
         Cmd::Run(a) => run::run(a)?,
-        Cmd::Bench(b) => match b {},
     }
     Ok(())
 }
