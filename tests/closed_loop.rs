@@ -86,6 +86,20 @@ fn arm_force_pi_baseline_holds_20n() {
     assert!(m.contact_losses.unwrap() <= 2, "{:?} contact losses", m.contact_losses);
 }
 
+fn check_arm_20n(solver: SolverChoice) {
+    let r = arm(ScenarioKind::ForceRamp, solver);
+    let m = &r.metrics;
+    let hold = m.force_hold_rms_n.unwrap();
+    assert!(hold < 1.0, "{solver:?}: 20 N hold RMS {hold:.3} N");
+    assert!(m.force_overshoot_n.unwrap() < 5.0, "{solver:?}: overshoot {:?}", m.force_overshoot_n);
+    assert!(m.solves > 700 && m.fallbacks == 0, "{} solves, {} fallbacks", m.solves, m.fallbacks);
+}
+
+#[test]
+fn arm_holds_20n_with_osqp() {
+    check_arm_20n(SolverChoice::Osqp);
+}
+
 #[test]
 fn unavailable_solver_is_a_clear_error() {
     // Every choice either builds or says why not; none panics.

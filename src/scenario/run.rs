@@ -38,9 +38,19 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Default configuration: typical sensor noise, seed 1, no progress bar.
+    /// Default configuration: the robot's typical sensor noise ([`default_noise`]), seed 1,
+    /// no progress bar.
     pub fn new(scenario: Scenario, solver: SolverChoice) -> Self {
-        Self { scenario, solver, seed: 1, noise: SensorNoise::TYPICAL, progress: false }
+        Self { scenario, solver, seed: 1, noise: default_noise(scenario.robot()), progress: false }
+    }
+}
+
+/// Typical sensor noise of each robot: [`SensorNoise::TYPICAL`] (quadruped) or
+/// [`SensorNoise::ARM_TYPICAL`] (arm).
+pub fn default_noise(robot: Robot) -> SensorNoise {
+    match robot {
+        Robot::Quadruped => SensorNoise::TYPICAL,
+        Robot::Arm => SensorNoise::ARM_TYPICAL,
     }
 }
 
