@@ -3,7 +3,9 @@
 //! radius and pulls it by a mixing factor; unmatched events seed new clusters (up to a
 //! maximum); a cluster's support is its event count decaying with `tau_ms`; the cluster with
 //! the largest support above `min_support` is the ball. The output position uses the same
-//! sub-pixel refinement as the spiking tracker (centroid of the packet's events near the
+//! Events first pass a background-activity filter (an event survives when one of its 8
+//! neighbours fired within `baf_us`), the standard denoiser in front of jAER's trackers.
+//! The output uses the same sub-pixel refinement as the spiking tracker (centroid of the packet's events near the
 //! cluster, extrapolated with the cluster velocity), so the two differ only in how they find
 //! and hold the target.
 use super::snn::refine;
@@ -12,6 +14,12 @@ use super::{Estimate, Event, Tracker};
 /// Parameters of the cluster tracker.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ClusterConfig {
+    /// Sensor width, in pixels.
+    pub width: u16,
+    /// Sensor height, in pixels.
+    pub height: u16,
+    /// Background-activity filter window, in µs (0 disables the filter).
+    pub baf_us: u32,
     /// Cluster radius, in pixels.
     pub radius_px: f32,
     /// Mixing factor: fraction of the distance a cluster moves towards each event.
@@ -28,9 +36,13 @@ pub struct ClusterConfig {
     pub refine_radius_px: f32,
 }
 
-impl Default for ClusterConfig {
-    fn default() -> Self {
+impl ClusterConfig {
+    /// Defaults for a `width`×`height` sensor.
+    pub fn new(width: u16, height: u16) -> Self {
         Self {
+            width,
+            height,
+            baf_us: 2000,
             radius_px: 10.0,
             mixing: 0.08,
             max_clusters: 8,
@@ -56,6 +68,8 @@ pub struct ClusterTracker {
     cfg: ClusterConfig,
     clusters: Vec<Cluster>,
     est: Option<Estimate>,
+    last_ts: Vec<u32>,
+    kept: Vec<Event>,
     /// Distance evaluations so far (the per-event work of the algorithm).
     pub distance_evals: u64,
 }
@@ -63,7 +77,15 @@ pub struct ClusterTracker {
 impl ClusterTracker {
     /// A tracker with the given parameters.
     pub fn new(cfg: ClusterConfig) -> Self {
-        Self { cfg, clusters: Vec::with_capacity(cfg.max_clusters), est: None, distance_evals: 0 }
+        let n = usize::from(cfg.width) * usize::from(cfg.height);
+        Self {
+            cfg,
+            clusters: Vec::with_capacity(cfg.max_clusters),
+            est: None,
+            last_ts: vec![0; n],
+            kept: Vec::new(),
+            distance_evals: 0,
+        }
     }
 }
 
@@ -75,7 +97,37 @@ impl Tracker for ClusterTracker {
     fn process(&mut self, events: &[Event], t_end_ns: u64) -> Option<Estimate> {
         let r2 = self.cfg.radius_px * self.cfg.radius_px;
         let tau_ns = self.cfg.tau_ms * 1e6;
+        // Background-activity filter: per-pixel last time in µs + 1 (0 = never; u32 wraps
+        // after 71 min, which at worst lets one stale neighbour count as support).
+        let (w, h) = (usize::from(self.cfg.width), usize::from(self.cfg.height));
+        let win = self.cfg.baf_us;
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.clear();
         for e in events {
+            let (x, y) = (usize::from(e.x), usize::from(e.y));
+            if x >= w || y >= h {
+                continue;
+            }
+            if win == 0 {
+                kept.push(*e);
+                continue;
+            }
+            let t_us = (e.t_ns / 1000) as u32 + 1;
+            let mut support = false;
+            for yy in y.saturating_sub(1)..(y + 2).min(h) {
+                for xx in x.saturating_sub(1)..(x + 2).min(w) {
+                    if (xx, yy) != (x, y) {
+                        let t = self.last_ts[yy * w + xx];
+                        support |= t != 0 && t_us.wrapping_sub(t) <= win;
+                    }
+                }
+            }
+            self.last_ts[y * w + x] = t_us;
+            if support {
+                kept.push(*e);
+            }
+        }
+        for e in &kept {
             let (x, y) = (f32::from(e.x) + 0.5, f32::from(e.y) + 0.5);
             let mut best: Option<(usize, f32)> = None;
             for (k, c) in self.clusters.iter().enumerate() {
@@ -144,13 +196,15 @@ impl Tracker for ClusterTracker {
             .max_by(|a, b| a.support.total_cmp(&b.support))
             .copied();
         let Some(c) = best else {
+            self.kept = kept;
             self.est = None;
             return None;
         };
         let prev = self
             .est
             .filter(|p| (p.x - f64::from(c.x)).hypot(p.y - f64::from(c.y)) < 4.0 * f64::from(self.cfg.radius_px));
-        let est = refine(events, f64::from(c.x), f64::from(c.y), f64::from(self.cfg.refine_radius_px), t_end_ns, prev);
+        let est = refine(&kept, f64::from(c.x), f64::from(c.y), f64::from(self.cfg.refine_radius_px), t_end_ns, prev);
+        self.kept = kept;
         self.est = Some(est);
         Some(est)
     }

@@ -162,3 +162,11 @@ impl SimThrow {
         (u >= r && v >= r && u <= w - r && v <= h - r).then_some((u, v))
     }
 }
+
+/// CPU time this thread has spent running, in ns (Linux `/proc/thread-self/schedstat`),
+/// or `None` where unavailable. Unlike wall time it excludes time spent preempted by
+/// other processes, which matters on a shared machine.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}

@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (w, h) = rec.geometry;
     let mut tracker: Box<dyn Tracker> = match args.tracker.as_str() {
         "snn" => Box::new(DnfTracker::new(DnfConfig { packet_ns: args.packet_us * 1000, ..DnfConfig::new(w, h) })),
-        "cluster" => Box::new(ClusterTracker::new(ClusterConfig::default())),
+        "cluster" => Box::new(ClusterTracker::new(ClusterConfig::new(w, h))),
         t => anyhow::bail!("unknown tracker {t:?} (snn, cluster)"),
     };
     let truth_file = args.truth.clone().or_else(|| {
