@@ -94,6 +94,32 @@ impl ArmSim {
         self.data.forward();
     }
 
+    /// Joint angles that put the tool tip at `target` [m] (position only), found by damped
+    /// least squares from [`ArmParams::q_nominal`] (which keeps the tool pointing down near
+    /// the default workspace). Leaves the simulator at the returned posture, at rest.
+    pub fn inverse_kinematics(&mut self, target: [f64; 3]) -> [f64; 7] {
+        let mut q = self.params.q_nominal;
+        for _ in 0..200 {
+            self.set_q(&q);
+            let p = self.tip_pos();
+            let e = [target[0] - p[0], target[1] - p[1], target[2] - p[2]];
+            if e.iter().all(|v| v.abs() < 1e-9) {
+                break;
+            }
+            let j = self.tip_jacobian();
+            let jm = nalgebra::SMatrix::<f64, 3, 7>::from_fn(|r, c| j[r][c]);
+            let a = jm * jm.transpose() + nalgebra::Matrix3::identity() * 1e-4;
+            let Some(w) = a.lu().solve(&nalgebra::Vector3::from(e)) else { break };
+            let dq = jm.transpose() * w;
+            for i in 0..7 {
+                let (lo, hi) = self.params.q_limits[i];
+                q[i] = (q[i] + dq[i]).clamp(lo, hi);
+            }
+        }
+        self.set_q(&q);
+        q
+    }
+
     /// The arm parameters.
     pub fn params(&self) -> &ArmParams {
         &self.params

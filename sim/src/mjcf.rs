@@ -20,6 +20,12 @@ pub const TABLE_FRICTION: f64 = 0.3;
 pub const TOOL_MASS: f64 = 0.10;
 /// Radius of the tool's spherical tip [m].
 pub const TOOL_TIP_RADIUS: f64 = 0.01;
+/// Position of the thigh link's CoM along the thigh, as a fraction of the thigh length from
+/// the hip-pitch axis (Go1's public URDF puts it ≈ 27 mm below the axis: most of the thigh
+/// mass is the knee motor and housing near the hip).
+pub const THIGH_COM_FRACTION: f64 = 0.13;
+/// Position of the calf link's CoM along the calf (fraction of its length from the knee).
+pub const CALF_COM_FRACTION: f64 = 0.5;
 /// Leg names in the model, in [`crate::state::QuadrupedState`] order.
 pub const LEG_NAMES: [&str; 4] = ["FR", "FL", "RR", "RL"];
 
@@ -100,7 +106,7 @@ pub fn quadruped_mjcf(p: &QuadrupedParams) -> String {
         let _ = writeln!(
             s,
             r#"          <inertial pos="0 0 {}" mass="{m_thigh}" diaginertia="{t_t} {t_t} {a_t}"/>"#,
-            -0.5 * l1
+            -THIGH_COM_FRACTION * l1
         );
         let _ = writeln!(
             s,
@@ -115,7 +121,7 @@ pub fn quadruped_mjcf(p: &QuadrupedParams) -> String {
         let _ = writeln!(
             s,
             r#"            <inertial pos="0 0 {}" mass="{m_calf}" diaginertia="{t_c} {t_c} {a_c}"/>"#,
-            -0.5 * l2
+            -CALF_COM_FRACTION * l2
         );
         let _ = writeln!(
             s,

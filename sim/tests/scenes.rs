@@ -96,45 +96,12 @@ fn push_moves_the_trunk_sideways() {
     assert_eq!(q.push_force(), [0.0; 3]);
 }
 
-/// Finds joint angles with the tip at `target` by damped least squares from `q_nominal`.
-fn arm_ik(a: &mut ArmSim, target: [f64; 3]) -> [f64; 7] {
-    let mut q = PANDA.q_nominal;
-    for _ in 0..200 {
-        a.set_q(&q);
-        let p = a.tip_pos();
-        let e = [target[0] - p[0], target[1] - p[1], target[2] - p[2]];
-        let j = a.tip_jacobian();
-        // dq = Jᵀ (J Jᵀ + λ I)⁻¹ e, with a 3×3 solve by Cramer's rule.
-        let mut m = [[0.0; 3]; 3];
-        for r in 0..3 {
-            for c in 0..3 {
-                m[r][c] = (0..7).map(|k| j[r][k] * j[c][k]).sum::<f64>() + if r == c { 1e-4 } else { 0.0 };
-            }
-        }
-        let det = |m: &[[f64; 3]; 3]| {
-            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-        };
-        let d = det(&m);
-        let mut w = [0.0; 3];
-        for k in 0..3 {
-            let mut mk = m;
-            for r in 0..3 {
-                mk[r][k] = e[r];
-            }
-            w[k] = det(&mk) / d;
-        }
-        for i in 0..7 {
-            q[i] += (0..3).map(|r| j[r][i] * w[r]).sum::<f64>();
-        }
-    }
-    q
-}
-
 #[test]
 fn arm_sensor_reads_a_known_contact_force_with_positive_z() {
     let mut a = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::NONE, 0).unwrap();
-    let q0 = arm_ik(&mut a, [0.5, 0.0, ARM_SCENE.table_top_z + 0.002]);
+    let q0 = a.inverse_kinematics([0.5, 0.0, ARM_SCENE.table_top_z + 0.002]);
+    let p = a.tip_pos();
+    assert!((p[0] - 0.5).abs() < 1e-6 && p[1].abs() < 1e-6, "ik reached {p:?}");
     a.set_q(&q0);
     // In the air (tip 2 mm above the table), gravity compensated: the sensor reads ~0.
     a.set_torques(&a.bias_torques());

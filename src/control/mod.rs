@@ -2,6 +2,7 @@
 //! output to joint torques, plus the closed-loop controllers used by the simulator and the
 //! ROS nodes.
 
+pub mod arm;
 pub mod arm_kin;
 pub mod leg;
 pub mod quadruped;

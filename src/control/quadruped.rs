@@ -100,6 +100,7 @@ pub struct QuadrupedController {
     liftoff: [Vector3<f64>; 4],
     plan: HorizonPlan,
     ground_z: Option<f64>,
+    footholds: [Vector3<f64>; 4],
     records: Vec<SolveRecord>,
     counters: ControllerCounters,
 }
@@ -133,6 +134,7 @@ impl QuadrupedController {
             liftoff: [Vector3::zeros(); 4],
             plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
             ground_z: None,
+            footholds: [Vector3::zeros(); 4],
             records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
             mpc,
@@ -158,6 +160,12 @@ impl QuadrupedController {
     /// Ground-reaction forces currently applied, world frame [N].
     pub fn forces(&self) -> [[f64; 3]; 4] {
         self.forces
+    }
+
+    /// Planned touchdown points of the feet (world frame, foot centre) [m], as of the last
+    /// update.
+    pub fn footholds(&self) -> [[f64; 3]; 4] {
+        self.footholds.map(|f| f.into())
     }
 
     /// Gait scheduled stance flags at time `t` [s].
@@ -267,6 +275,7 @@ impl QuadrupedController {
             );
             footholds[i] = Vector3::new(f[0], f[1], ground_z + GO1.foot_radius);
         }
+        self.footholds = footholds;
         // MPC when due.
         let due = match self.last_mpc_t {
             None => true,

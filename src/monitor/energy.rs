@@ -1,55 +1,45 @@
-//! Energy and latency estimates of neuromorphic solves from operation counts.
+//! Energy and latency of neuromorphic solves, from their exact operation counts, through
+//! the hardware cost model of [`crate::neuro::energy`] (profiles with cited constants).
 //!
-//! The hardware cost model itself belongs to `neuro::energy` (hardware profiles); this
-//! module holds the small interface the monitor needs and a default Loihi 2-like profile,
-//! so reports work whichever profile is plugged in.
+//! The model needs a placement of the network on cores ([`CoreMap`]). When the solver does
+//! not report its own, [`NeuroCost::even`] assumes the work is balanced over a given number
+//! of cores (default [`DEFAULT_CORES`], the core count lava's ANYmal QP of similar size
+//! uses; an ASSUMPTION stated in every report through [`EnergySummary::assumption`]).
 
 use crate::neuro::OpCounts;
+use crate::neuro::energy::{CoreMap, Estimate, HardwareProfile, estimate, mean_hops};
 
-/// Per-operation costs of a neuromorphic chip.
+/// Cores assumed for an MPC QP network when the solver reports no mapping.
+pub const DEFAULT_CORES: usize = 2;
+
+/// A hardware profile plus a core mapping: everything needed to price an [`OpCounts`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OpCostModel {
-    /// Profile name.
-    pub name: String,
-    /// Energy per synaptic operation [pJ].
-    pub synop_pj: f64,
-    /// Energy per neuron state update [pJ].
-    pub neuron_update_pj: f64,
-    /// Energy per message (spike) sent [pJ].
-    pub message_pj: f64,
-    /// Energy per payload bit moved [pJ].
-    pub bit_pj: f64,
-    /// Time per barrier-synchronised timestep [s].
-    pub timestep_s: f64,
+pub struct NeuroCost {
+    /// Hardware profile.
+    pub hw: HardwareProfile,
+    /// Placement on cores.
+    pub map: CoreMap,
+    /// How the mapping was obtained.
+    pub assumption: String,
 }
 
-impl OpCostModel {
-    /// Loihi 2-like defaults: published Loihi figures of ~24 pJ per synaptic op, ~52 pJ
-    /// per neuron update, ~1.7 pJ per spike hop, ~0.1 pJ per payload bit (on-chip mesh)
-    /// and ~1 µs per timestep for networks of this size.
-    pub fn loihi2_like() -> Self {
+impl NeuroCost {
+    /// Work spread evenly over `cores` cores of `hw`.
+    pub fn even(hw: HardwareProfile, cores: usize) -> Self {
+        let c = cores.max(1);
         Self {
-            name: "loihi2-like".into(),
-            synop_pj: 24.0,
-            neuron_update_pj: 52.0,
-            message_pj: 1.7,
-            bit_pj: 0.1,
-            timestep_s: 1e-6,
+            hw,
+            map: CoreMap { neurons: vec![1; c], synapses: vec![1; c] },
+            assumption: format!("work balanced over {c} cores (assumed; the solver reported no mapping)"),
         }
     }
-
-    /// Estimated energy of `ops` [J].
-    pub fn energy_j(&self, ops: &OpCounts) -> f64 {
-        1e-12
-            * (self.synop_pj * ops.synops as f64
-                + self.neuron_update_pj * ops.neuron_updates as f64
-                + self.message_pj * ops.messages as f64
-                + self.bit_pj * ops.bits_moved as f64)
+    /// The default: the Loihi 2 estimate profile, [`DEFAULT_CORES`] balanced cores.
+    pub fn loihi2_default() -> Self {
+        Self::even(HardwareProfile::loihi2_estimate(), DEFAULT_CORES)
     }
-
-    /// Estimated on-chip latency of `ops` [s].
-    pub fn latency_s(&self, ops: &OpCounts) -> f64 {
-        self.timestep_s * ops.timesteps as f64
+    /// Estimated time, energy and EDP of `ops`.
+    pub fn estimate(&self, ops: &OpCounts) -> Estimate {
+        estimate(ops, &self.map, &self.hw, mean_hops(self.map.cores()))
     }
 }
 
@@ -66,23 +56,33 @@ pub struct EnergySummary {
     pub max_energy_uj: f64,
     /// Mean estimated on-chip latency per solve [µs].
     pub mean_chip_latency_us: f64,
-    /// Cost profile name.
+    /// Maximum estimated on-chip latency of one solve [µs].
+    pub max_chip_latency_us: f64,
+    /// Hardware profile name.
     pub profile: String,
+    /// Whether the profile is an estimate, and the mapping assumption.
+    pub assumption: String,
 }
 
 impl EnergySummary {
-    /// Summary of the per-solve counts `ops` under `model` (entries without counts, e.g.
+    /// Summary of the per-solve counts `ops` priced by `cost` (entries without counts, e.g.
     /// OSQP solves, are skipped).
-    pub fn from_ops<'a>(model: &OpCostModel, ops: impl IntoIterator<Item = Option<&'a OpCounts>>) -> Self {
-        let mut s = EnergySummary { profile: model.name.clone(), ..Default::default() };
+    pub fn from_ops<'a>(cost: &NeuroCost, ops: impl IntoIterator<Item = Option<&'a OpCounts>>) -> Self {
+        let mut s = EnergySummary {
+            profile: cost.hw.name.clone(),
+            assumption: format!("{}{}", if cost.hw.estimate { "ESTIMATE profile; " } else { "" }, cost.assumption),
+            ..Default::default()
+        };
         let (mut e_sum, mut l_sum) = (0.0, 0.0);
         for o in ops.into_iter().flatten() {
             s.solves += 1;
             s.total_ops.accumulate(o);
-            let e = model.energy_j(o) * 1e6;
+            let est = cost.estimate(o);
+            let (e, l) = (est.energy_j * 1e6, est.time_s * 1e6);
             e_sum += e;
-            l_sum += model.latency_s(o) * 1e6;
+            l_sum += l;
             s.max_energy_uj = s.max_energy_uj.max(e);
+            s.max_chip_latency_us = s.max_chip_latency_us.max(l);
         }
         if s.solves > 0 {
             s.mean_energy_uj = e_sum / s.solves as f64;
@@ -97,8 +97,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn energy_is_linear_in_counts() {
-        let m = OpCostModel::loihi2_like();
+    fn summary_averages_the_model_estimates() {
+        let cost = NeuroCost::loihi2_default();
         let o = OpCounts {
             timesteps: 10,
             neuron_updates: 100,
@@ -107,13 +107,16 @@ mod tests {
             bits_moved: 800,
             ..Default::default()
         };
-        let e = m.energy_j(&o);
-        let expect = 1e-12 * (24.0 * 1000.0 + 52.0 * 100.0 + 1.7 * 50.0 + 0.1 * 800.0);
-        assert!((e - expect).abs() < 1e-18);
-        let s = EnergySummary::from_ops(&m, [Some(&o), None, Some(&o)]);
+        let one = cost.estimate(&o);
+        assert!(one.energy_j > 0.0 && one.time_s > 0.0);
+        let s = EnergySummary::from_ops(&cost, [Some(&o), None, Some(&o)]);
         assert_eq!(s.solves, 2);
         assert_eq!(s.total_ops.synops, 2000);
-        assert!((s.mean_energy_uj - expect * 1e6).abs() < 1e-9);
-        assert!((s.mean_chip_latency_us - 10.0).abs() < 1e-9);
+        assert!((s.mean_energy_uj - one.energy_j * 1e6).abs() < 1e-9);
+        assert!((s.max_chip_latency_us - one.time_s * 1e6).abs() < 1e-9);
+        assert!(s.assumption.contains("ESTIMATE"));
+        // Twice the work costs more.
+        let o2 = OpCounts { synops: 2000, ..o };
+        assert!(cost.estimate(&o2).energy_j > one.energy_j);
     }
 }

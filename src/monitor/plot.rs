@@ -88,6 +88,7 @@ pub fn line_plot(
     if series.len() > 1 || series.first().is_some_and(|s| !s.label.is_empty()) {
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()

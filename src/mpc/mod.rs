@@ -4,6 +4,7 @@
 pub mod arm;
 pub mod gait;
 pub mod quadruped;
+pub mod scenario;
 
 use std::time::Duration;
 

@@ -11,16 +11,20 @@
 //! every backend's answer is judged by the same residuals ([`Residuals`]) computed on the
 //! original, unscaled problem.
 
+pub mod bench;
 pub mod clarabel;
 pub mod csc;
 pub mod generate;
+pub mod npz;
 pub mod osqp;
+pub mod pipg;
 pub mod residuals;
 pub mod scaling;
 
 pub use clarabel::ClarabelSolver;
 pub use csc::CscMatrix;
 pub use osqp::OsqpSolver;
+pub use pipg::{PipgOptions, PipgSolver};
 pub use scaling::Scaling;
 
 use std::time::Duration;
@@ -260,4 +264,14 @@ pub trait QpSolver: Send {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError>;
     /// Solves the current problem.
     fn solve(&mut self) -> Result<Solution, QpError>;
+}
+
+/// A boxed backend by name: "pipg", "osqp" or "clarabel" (`None` for other names).
+pub fn solver_by_name(name: &str) -> Option<Box<dyn QpSolver>> {
+    match name {
+        "pipg" => Some(Box::new(PipgSolver::new())),
+        "osqp" => Some(Box::new(OsqpSolver::new())),
+        "clarabel" => Some(Box::new(ClarabelSolver::new())),
+        _ => None,
+    }
 }

@@ -4,8 +4,12 @@
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
 use clap::{Parser, Subcommand};
 
+mod bench_mpc;
+mod bench_qp;
 mod bench_tracking;
+mod run;
 mod simulate_events;
+mod solve;
 mod track;
 
 #[derive(Parser)]
@@ -19,6 +23,10 @@ struct Cli {
 enum Cmd {
     /// Print version and build information.
     Info,
+    /// Solve a QP stored as .npz (qpsolvers layout).
+    Solve(solve::Args),
+    /// The closed-loop main job: a scenario in MuJoCo with the spiking solver and/or OSQP.
+    Run(run::Args),
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -30,6 +38,10 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// QP solvers on generated problem families (qpbenchmark-style).
+    Qp(bench_qp::Args),
+    /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
+    Mpc(bench_mpc::Args),
     /// Ball tracking: SNN vs cluster baseline on generated throws; decode throughput.
     Tracking(bench_tracking::Args),
 }
@@ -38,9 +50,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Info => println!("spikectl {}", env!("CARGO_PKG_VERSION")),
+        Cmd::Solve(a) => solve::run(a)?,
         Cmd::Bench(b) => match b {
+            BenchCmd::Qp(a) => bench_qp::run(a)?,
+            BenchCmd::Mpc(a) => bench_mpc::run(a)?,
             BenchCmd::Tracking(a) => bench_tracking::run(a)?,
         },
+        Cmd::Run(a) => run::run(a)?,
         Cmd::Track(a) => track::run(a)?,
         Cmd::SimulateEvents(a) => simulate_events::run(a)?,
     }

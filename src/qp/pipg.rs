@@ -1,0 +1,823 @@
+//! PIPG backend: float64 extrapolated proportional-integral projected gradient (xPIPG,
+//! Yu, Elango & Açıkmeşe, arXiv 2203.04188) for `min ½xᵀPx + qᵀx s.t. l ≤ Ax ≤ u`.
+//!
+//! # Data preparation (setup)
+//!
+//! 1. Scaling: `(P̄, q̄, Ā, l̄, ū), S = Scaling::ruiz(problem, settings.scaling_iters)`
+//!    (see [`super::scaling`]; x = D·x̄, y = E·ȳ/c).
+//! 2. Row split (when [`PipgOptions::separate_box`]): a row of Ā with exactly one stored
+//!    entry a_ij ≠ 0 is a *box row*; it becomes the bound l̄_i/a_ij ≤ x̄_j ≤ ū_i/a_ij (sides
+//!    swapped when a_ij < 0; infinite sides stay ±[`INFTY`]) and the variable box
+//!    D = [lb, ub] is the intersection of all box rows on x̄_j (±[`INFTY`] when none).
+//!    All other rows form H̄ (m_H × n) with bounds [l̄_H, ū_H] (row order kept). With
+//!    `separate_box = false`, H̄ = Ā and D = ℝⁿ (lb = −INFTY, ub = +INFTY).
+//! 3. Step sizes: λ = κ·‖P̄‖₂ and σ = κ·‖H̄‖₂² from [`sym_upper_norm_est`] and
+//!    [`ata_norm_est`] (power iteration, deterministic start vector, κ =
+//!    [`PipgOptions::norm_safety`]), then for a primal-dual weight ω > 0
+//!    ```text
+//!    α = 2 / (λ + √(λ² + 4ω²σ)),    β = ω²·α        (so that α(λ + βσ) = 1)
+//!    ```
+//!    computed by [`step_sizes`].
+//!
+//! # The iteration (state ζ ∈ ℝⁿ, η ∈ ℝ^{m_H}; all in the scaled space)
+//!
+//! One iteration, in exactly this order (`clamp(v, a, b) = min(max(v, a), b)` elementwise):
+//! ```text
+//! g  = P̄ζ + q̄ + H̄ᵀη                       (P̄ used as the full symmetric matrix)
+//! z  = clamp(ζ − α·g, lb, ub)
+//! v  = η + β·H̄(2z − ζ)
+//! w  = v − β·clamp(v/β, l̄_H, ū_H)            (Moreau: prox of β·σ_[l,u]; equality rows give w = v − β·l̄)
+//! ζ ← (1 − ρ)·ζ + ρ·z
+//! η ← (1 − ρ)·η + ρ·w
+//! ```
+//! with relaxation ρ = [`PipgOptions::relaxation`]. The starting point is ζ = D⁻¹x₀,
+//! η = c·E_H⁻¹y₀,H (zero on a cold start). w_i > 0 pushes against ū_i, w_i < 0 against l̄_i
+//! (OSQP's sign convention).
+//!
+//! # Output (after iteration k)
+//!
+//! x = D·z; the H-row multipliers y_H = E_H·w/c; for box rows the multiplier comes from the
+//! reduced gradient at (z, w): r = P̄z + q̄ + H̄ᵀw, and the box row i on variable j whose
+//! bound is active (the upper side when r_j < 0, the lower side when r_j > 0) gets
+//! ȳ_i = −r_j/a_ij (other box rows get 0), then y_i = e_i·ȳ_i/c.
+//!
+//! # Plain mode
+//!
+//! [`PipgOptions::plain`] switches off adaptive ω, restarts and the termination checks:
+//! the solver then runs exactly `max_iter` iterations of the recurrence above with a
+//! constant ω = [`PipgOptions::omega`], and the output is built from the final (z, w).
+//! This is the reference a spiking implementation reproduces.
+//!
+//! # Extras of the default mode
+//!
+//! - Termination every [`PipgOptions::check_every`] iterations with
+//!   [`super::residuals::compute`] on the original problem (`converged` with eps_abs,
+//!   eps_rel), plus the time limit.
+//! - Adaptive ω (residual balancing, like OSQP's adaptive ρ; ω² plays the role of ρ): at a
+//!   check, with normalised residuals p̂ = r_prim/(prim_scale + 1e-10) and
+//!   d̂ = r_dual/(dual_scale + 1e-10), the candidate ω' = ω·(p̂/d̂)^{1/4} replaces ω when it differs by more than a factor
+//!   [`PipgOptions::omega_tolerance`]; α, β are recomputed.
+//! - Restarts (averaging restart, after PDLP): the solver keeps the running average
+//!   (z̄, w̄) of (z, w) since the last restart. At each check it compares the normalised KKT
+//!   error of the average with that of the current iterate and, when the average is better,
+//!   restarts from it (ζ, η) ← (z̄, w̄). Every ω change also starts a new averaging window.
+//! - Infeasibility: Δy (resp. Δx) between two checks, in the original space, is tested as an
+//!   OSQP-style certificate with tolerance [`PipgOptions::eps_infeasible`]; two consecutive
+//!   positive tests are required.
+
+use std::time::{Duration, Instant};
+
+use super::residuals::{self, finish_solution};
+use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Scaling, Settings, Solution, Status};
+
+/// PIPG-specific options (in addition to the shared [`Settings`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PipgOptions {
+    /// Relaxation ρ ∈ (0, 2) (xPIPG extrapolation weight). Default 1.6.
+    pub relaxation: f64,
+    /// Initial primal-dual weight ω > 0 (β = ω²α). Default 1.
+    pub omega: f64,
+    /// Adapt ω at termination checks (residual balancing). Default true.
+    pub adaptive_omega: bool,
+    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 5.
+    pub omega_tolerance: f64,
+    /// Restart from the running average when it is the better point. Default true.
+    pub restarts: bool,
+    /// Iterations between termination checks (0 = never check: run `max_iter`). Default 25.
+    pub check_every: usize,
+    /// Turn single-entry rows of A into variable bounds (projection instead of duals). Default true.
+    pub separate_box: bool,
+    /// Safety factor κ ≥ 1 on the power-iteration estimates of ‖P‖ and ‖H‖². Default 1.05.
+    pub norm_safety: f64,
+    /// Power-iteration cap. Default 100.
+    pub power_iters: usize,
+    /// Tolerance of the infeasibility certificates. Default 1e-5.
+    pub eps_infeasible: f64,
+}
+
+impl Default for PipgOptions {
+    fn default() -> Self {
+        Self {
+            relaxation: 1.6,
+            omega: 1.0,
+            adaptive_omega: true,
+            omega_tolerance: 5.0,
+            restarts: true,
+            check_every: 25,
+            separate_box: true,
+            norm_safety: 1.05,
+            power_iters: 100,
+            eps_infeasible: 1e-5,
+        }
+    }
+}
+
+impl PipgOptions {
+    /// Plain mode: constant ω, no restarts, no termination checks (exactly `max_iter`
+    /// iterations of the documented recurrence).
+    pub fn plain() -> Self {
+        Self { adaptive_omega: false, restarts: false, check_every: 0, ..Self::default() }
+    }
+}
+
+/// α = 2/(λ + √(λ² + 4ω²σ)) and β = ω²α for λ ≥ ‖P‖₂, σ ≥ ‖H‖₂², ω > 0.
+/// Degenerate inputs (λ = σ = 0) give α = β = 1.
+pub fn step_sizes(lambda: f64, sigma: f64, omega: f64) -> (f64, f64) {
+    let den = lambda + (lambda * lambda + 4.0 * omega * omega * sigma).sqrt();
+    let alpha = if den > 0.0 && den.is_finite() { 2.0 / den } else { 1.0 };
+    (alpha, omega * omega * alpha)
+}
+
+/// Deterministic start vector of the power iterations: v_j = 1 + 0.5·sin(j + 1) (never
+/// orthogonal to a nonnegative eigenvector, reproducible anywhere).
+pub fn power_start(n: usize) -> Vec<f64> {
+    (0..n).map(|j| 1.0 + 0.5 * ((j + 1) as f64).sin()).collect()
+}
+
+fn norm2(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+}
+
+/// Power-iteration estimate of ‖S‖₂ = λ_max(S) for the PSD matrix S whose upper triangle
+/// is `p`: at most `iters` steps, stopping when the Rayleigh quotient changes by < 1e-6
+/// relative. A lower bound on the true value (multiply by a safety factor).
+pub fn sym_upper_norm_est(p: &CscMatrix, iters: usize) -> f64 {
+    power(p.ncols, iters, |x, y| p.sym_upper_mul_add(x, y))
+}
+
+/// Power-iteration estimate of ‖A‖₂² = λ_max(AᵀA) (same stopping rule as
+/// [`sym_upper_norm_est`]).
+pub fn ata_norm_est(a: &CscMatrix, iters: usize) -> f64 {
+    let mut tmp = vec![0.0; a.nrows];
+    power(a.ncols, iters, |x, y| {
+        tmp.iter_mut().for_each(|v| *v = 0.0);
+        a.mul_add(x, &mut tmp);
+        a.mul_t_add(&tmp, y);
+    })
+}
+
+fn power(n: usize, iters: usize, mut op: impl FnMut(&[f64], &mut [f64])) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let mut x = power_start(n);
+    let nx = norm2(&x);
+    x.iter_mut().for_each(|v| *v /= nx);
+    let mut y = vec![0.0; n];
+    let mut est = 0.0;
+    for _ in 0..iters.max(1) {
+        y.iter_mut().for_each(|v| *v = 0.0);
+        op(&x, &mut y);
+        let rq: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+        let ny = norm2(&y);
+        if ny == 0.0 || !ny.is_finite() {
+            return rq.max(0.0);
+        }
+        for (a, b) in x.iter_mut().zip(&y) {
+            *a = b / ny;
+        }
+        let done = (rq - est).abs() <= 1e-6 * rq.abs();
+        est = rq;
+        if done {
+            break;
+        }
+    }
+    est.max(0.0)
+}
+
+/// A box row of Ā: row `row` = a·x̄_j, implying lo ≤ x̄_j ≤ hi.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BoxRow {
+    row: usize,
+    col: usize,
+    a: f64,
+    lo: f64,
+    hi: f64,
+}
+
+/// The scaled, split problem the iteration runs on (public for reuse by the spiking
+/// solver, which must run on the same data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipgData {
+    /// The scaling applied to the original problem.
+    pub scaling: Scaling,
+    /// Scaled P̄ as a full symmetric CSC matrix (both triangles).
+    pub p_full: CscMatrix,
+    /// Scaled q̄.
+    pub q: Vec<f64>,
+    /// H̄ (non-box rows of Ā, order kept).
+    pub h: CscMatrix,
+    /// Original row index of each H̄ row.
+    pub h_rows: Vec<usize>,
+    /// Lower bounds of H̄ rows (scaled).
+    pub hl: Vec<f64>,
+    /// Upper bounds of H̄ rows (scaled).
+    pub hu: Vec<f64>,
+    /// Variable lower bounds lb (scaled; −INFTY when none).
+    pub lb: Vec<f64>,
+    /// Variable upper bounds ub (scaled; +INFTY when none).
+    pub ub: Vec<f64>,
+    box_rows: Vec<BoxRow>,
+    /// λ = κ·‖P̄‖₂ estimate.
+    pub lambda: f64,
+    /// σ = κ·‖H̄‖₂² estimate.
+    pub sigma: f64,
+}
+
+fn div_bound(v: f64, a: f64) -> f64 {
+    if v >= INFTY {
+        if a > 0.0 { INFTY } else { -INFTY }
+    } else if v <= -INFTY {
+        if a > 0.0 { -INFTY } else { INFTY }
+    } else {
+        v / a
+    }
+}
+
+impl PipgData {
+    /// Scales and splits `pb` and estimates the norms (steps 1–3 of the module docs).
+    pub fn new(pb: &Problem, scaling_iters: usize, opt: &PipgOptions) -> Self {
+        let (sp, scaling) = Scaling::ruiz(pb, scaling_iters);
+        let n = sp.n();
+        let m = sp.m();
+        let mut count = vec![0usize; m];
+        for &r in &sp.a.rowval {
+            count[r] += 1;
+        }
+        let is_box: Vec<bool> = (0..m).map(|i| opt.separate_box && count[i] == 1).collect();
+        let mut box_rows = Vec::new();
+        let mut trip = Vec::new();
+        let mut h_index = vec![usize::MAX; m];
+        let mut h_rows: Vec<usize> = Vec::new();
+        for i in 0..m {
+            if !is_box[i] {
+                h_index[i] = h_rows.len();
+                h_rows.push(i);
+            }
+        }
+        for j in 0..n {
+            for k in sp.a.colptr[j]..sp.a.colptr[j + 1] {
+                let i = sp.a.rowval[k];
+                if is_box[i] {
+                    box_rows.push(BoxRow { row: i, col: j, a: sp.a.nzval[k], lo: -INFTY, hi: INFTY });
+                } else {
+                    trip.push((h_index[i], j, sp.a.nzval[k]));
+                }
+            }
+        }
+        // A box row with a zero coefficient cannot bound x; keep it in H instead.
+        let (zero_box, box_rows): (Vec<BoxRow>, Vec<BoxRow>) = box_rows.into_iter().partition(|b| b.a == 0.0);
+        for b in &zero_box {
+            trip.push((h_rows.len(), b.col, b.a));
+            h_rows.push(b.row);
+        }
+        // Keep H rows in original order.
+        let mut order: Vec<usize> = (0..h_rows.len()).collect();
+        order.sort_by_key(|&k| h_rows[k]);
+        let mut inv = vec![0; h_rows.len()];
+        for (new, &old) in order.iter().enumerate() {
+            inv[old] = new;
+        }
+        let h_rows: Vec<usize> = order.iter().map(|&k| h_rows[k]).collect();
+        let trip: Vec<(usize, usize, f64)> = trip.into_iter().map(|(r, c, v)| (inv[r], c, v)).collect();
+        let h = CscMatrix::from_triplets(h_rows.len(), n, &trip).expect("indices in range");
+        let hl = h_rows.iter().map(|&i| sp.l[i]).collect();
+        let hu = h_rows.iter().map(|&i| sp.u[i]).collect();
+        let mut d = Self {
+            scaling,
+            p_full: sp.p.sym_upper_to_full(),
+            q: sp.q.clone(),
+            h,
+            h_rows,
+            hl,
+            hu,
+            lb: vec![-INFTY; n],
+            ub: vec![INFTY; n],
+            box_rows,
+            lambda: 0.0,
+            sigma: 0.0,
+        };
+        d.set_box_bounds(&sp.l, &sp.u);
+        d.lambda = opt.norm_safety * sym_upper_norm_est(&sp.p, opt.power_iters);
+        d.sigma = opt.norm_safety * ata_norm_est(&d.h, opt.power_iters);
+        d
+    }
+
+    /// Recomputes lb/ub and the H bounds from scaled row bounds (l̄, ū) of all m rows.
+    fn set_box_bounds(&mut self, l: &[f64], u: &[f64]) {
+        self.lb.iter_mut().for_each(|v| *v = -INFTY);
+        self.ub.iter_mut().for_each(|v| *v = INFTY);
+        for b in self.box_rows.iter_mut() {
+            let (lo, hi) = if b.a > 0.0 {
+                (div_bound(l[b.row], b.a), div_bound(u[b.row], b.a))
+            } else {
+                (div_bound(u[b.row], b.a), div_bound(l[b.row], b.a))
+            };
+            b.lo = lo;
+            b.hi = hi;
+            self.lb[b.col] = self.lb[b.col].max(lo);
+            self.ub[b.col] = self.ub[b.col].min(hi);
+        }
+        for (k, &i) in self.h_rows.iter().enumerate() {
+            self.hl[k] = l[i];
+            self.hu[k] = u[i];
+        }
+    }
+
+    /// True when some variable box is empty (lb > ub): primal infeasible by inspection.
+    pub fn box_empty(&self) -> bool {
+        self.lb.iter().zip(&self.ub).any(|(a, b)| a > b)
+    }
+
+    /// Output map (module docs, "Output"): original-space (x, y) from scaled (z, w);
+    /// `m` is the number of rows of the original problem.
+    pub fn output(&self, z: &[f64], w: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+        let s = &self.scaling;
+        let x = s.unscale_x(z);
+        let mut ys = vec![0.0; m];
+        for (k, &i) in self.h_rows.iter().enumerate() {
+            ys[i] = w[k];
+        }
+        if !self.box_rows.is_empty() {
+            let mut r = self.q.clone();
+            self.p_full.mul_t_add(z, &mut r);
+            self.h.mul_t_add(w, &mut r);
+            let mut taken = vec![false; z.len()];
+            for b in &self.box_rows {
+                let j = b.col;
+                if taken[j] || r[j] == 0.0 {
+                    continue;
+                }
+                // r_j < 0 pushes x̄_j up: the row that sets ub_j takes it; r_j > 0: lb_j.
+                let active = if r[j] < 0.0 {
+                    self.ub[j] < INFTY && b.hi == self.ub[j]
+                } else {
+                    self.lb[j] > -INFTY && b.lo == self.lb[j]
+                };
+                if active {
+                    ys[b.row] = -r[j] / b.a;
+                    taken[j] = true;
+                }
+            }
+        }
+        (x, s.unscale_y(&ys))
+    }
+}
+
+/// The PIPG backend. `options` may be changed between `setup` calls.
+#[derive(Debug, Clone, Default)]
+pub struct PipgSolver {
+    /// PIPG-specific options.
+    pub options: PipgOptions,
+    problem: Option<Problem>,
+    data: Option<PipgData>,
+    settings: Settings,
+    /// Current ω (kept across solves when adapted).
+    omega: f64,
+    /// Starting point of the next solve (original space).
+    start: Option<(Vec<f64>, Vec<f64>)>,
+    /// Explicit warm start given since the last solve.
+    explicit_start: bool,
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<(), QpError> {
+    if got == want { Ok(()) } else { Err(QpError::Dimension(format!("{what} has length {got}, expected {want}"))) }
+}
+
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
+/// Normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual) (≤ 1 means converged).
+fn kkt_error(rep: &residuals::ResidualReport, s: &Settings) -> f64 {
+    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s))
+}
+
+/// OSQP-style primal infeasibility certificate test on δy.
+fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
+    let mut d = dy.to_vec();
+    for i in 0..d.len() {
+        if pb.u[i] >= INFTY {
+            d[i] = d[i].min(0.0);
+        }
+        if pb.l[i] <= -INFTY {
+            d[i] = d[i].max(0.0);
+        }
+    }
+    let nd = inf_norm(&d);
+    if nd < 1e-12 || !nd.is_finite() {
+        return false;
+    }
+    let mut aty = vec![0.0; pb.n()];
+    pb.a.mul_t_add(&d, &mut aty);
+    if inf_norm(&aty) > eps * nd {
+        return false;
+    }
+    let mut support = 0.0;
+    for i in 0..d.len() {
+        if d[i] > 0.0 {
+            support += pb.u[i] * d[i];
+        } else if d[i] < 0.0 {
+            support += pb.l[i] * d[i];
+        }
+    }
+    support < -eps * nd
+}
+
+/// OSQP-style dual infeasibility (unboundedness) certificate test on δx.
+fn dual_infeasible(pb: &Problem, dx: &[f64], eps: f64) -> bool {
+    let nd = inf_norm(dx);
+    if nd < 1e-12 || !nd.is_finite() {
+        return false;
+    }
+    let tol = eps * nd;
+    let qd: f64 = pb.q.iter().zip(dx).map(|(a, b)| a * b).sum();
+    if qd > -tol {
+        return false;
+    }
+    let mut pd = vec![0.0; pb.n()];
+    pb.p.sym_upper_mul_add(dx, &mut pd);
+    if inf_norm(&pd) > tol {
+        return false;
+    }
+    let mut ad = vec![0.0; pb.m()];
+    pb.a.mul_add(dx, &mut ad);
+    (0..pb.m()).all(|i| (pb.u[i] >= INFTY || ad[i] <= tol) && (pb.l[i] <= -INFTY || ad[i] >= -tol))
+}
+
+impl PipgSolver {
+    /// A backend with default options.
+    pub fn new() -> Self {
+        Self::with_options(PipgOptions::default())
+    }
+
+    /// A backend with the given options.
+    pub fn with_options(options: PipgOptions) -> Self {
+        Self { omega: options.omega, options, ..Default::default() }
+    }
+
+    /// The scaled, split data of the current problem (after `setup`).
+    pub fn data(&self) -> Option<&PipgData> {
+        self.data.as_ref()
+    }
+
+    /// Current primal-dual weight ω.
+    pub fn omega(&self) -> f64 {
+        self.omega
+    }
+
+    fn parts(&mut self) -> Result<(&mut Problem, &mut PipgData), QpError> {
+        match (self.problem.as_mut(), self.data.as_mut()) {
+            (Some(p), Some(d)) => Ok((p, d)),
+            _ => Err(QpError::Usage("pipg: setup must be called first".into())),
+        }
+    }
+}
+
+impl QpSolver for PipgSolver {
+    fn name(&self) -> &'static str {
+        "pipg"
+    }
+
+    fn setup(&mut self, problem: &Problem, settings: &Settings) -> Result<(), QpError> {
+        problem.validate()?;
+        let o = &self.options;
+        if !(o.relaxation > 0.0 && o.relaxation < 2.0 && o.omega > 0.0 && o.omega.is_finite()) || o.norm_safety < 1.0 {
+            return Err(QpError::Usage("pipg: need 0 < relaxation < 2, omega > 0, norm_safety ≥ 1".into()));
+        }
+        let mut pb = problem.clone();
+        for v in pb.l.iter_mut().chain(pb.u.iter_mut()) {
+            *v = v.clamp(-INFTY, INFTY);
+        }
+        self.data = Some(PipgData::new(&pb, settings.scaling_iters, &self.options));
+        self.problem = Some(pb);
+        self.settings = settings.clone();
+        self.omega = self.options.omega;
+        self.start = None;
+        self.explicit_start = false;
+        Ok(())
+    }
+
+    fn update_q(&mut self, q: &[f64]) -> Result<(), QpError> {
+        let (pb, d) = self.parts()?;
+        check_len("q", q.len(), pb.n())?;
+        if let Some(i) = q.iter().position(|v| !v.is_finite()) {
+            return Err(QpError::NonFinite(format!("q[{i}]")));
+        }
+        pb.q.copy_from_slice(q);
+        d.q = d.scaling.scale_q(q);
+        Ok(())
+    }
+
+    fn update_bounds(&mut self, l: &[f64], u: &[f64]) -> Result<(), QpError> {
+        let (pb, d) = self.parts()?;
+        check_len("l", l.len(), pb.m())?;
+        check_len("u", u.len(), pb.m())?;
+        let l: Vec<f64> = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        let u: Vec<f64> = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        for i in 0..l.len() {
+            if l[i].is_nan() || u[i].is_nan() {
+                return Err(QpError::NonFinite(format!("bounds of row {i}")));
+            }
+            if l[i] > u[i] {
+                return Err(QpError::BoundOrder { row: i, l: l[i], u: u[i] });
+            }
+        }
+        let (ls, us) = d.scaling.scale_bounds(&l, &u);
+        d.set_box_bounds(&ls, &us);
+        pb.l = l;
+        pb.u = u;
+        Ok(())
+    }
+
+    fn update_matrices(&mut self, p_nzval: Option<&[f64]>, a_nzval: Option<&[f64]>) -> Result<(), QpError> {
+        let scaling_iters = self.settings.scaling_iters;
+        let opts = self.options.clone();
+        let (pb, d) = self.parts()?;
+        let mut next = pb.clone();
+        if let Some(v) = p_nzval {
+            check_len("P values", v.len(), next.p.nnz())?;
+            next.p.nzval.copy_from_slice(v);
+        }
+        if let Some(v) = a_nzval {
+            check_len("A values", v.len(), next.a.nnz())?;
+            next.a.nzval.copy_from_slice(v);
+        }
+        next.validate()?;
+        *d = PipgData::new(&next, scaling_iters, &opts);
+        *pb = next;
+        Ok(())
+    }
+
+    fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError> {
+        let (pb, _) = self.parts()?;
+        let (n, m) = (pb.n(), pb.m());
+        if let Some(x) = x {
+            check_len("x", x.len(), n)?;
+        }
+        if let Some(y) = y {
+            check_len("y", y.len(), m)?;
+        }
+        if x.into_iter().chain(y).flatten().any(|v| !v.is_finite()) {
+            return Err(QpError::NonFinite("warm start".into()));
+        }
+        let (mut xs, mut ys) = self.start.take().unwrap_or_else(|| (vec![0.0; n], vec![0.0; m]));
+        if let Some(x) = x {
+            xs.copy_from_slice(x);
+        }
+        if let Some(y) = y {
+            ys.copy_from_slice(y);
+        }
+        self.start = Some((xs, ys));
+        self.explicit_start = true;
+        Ok(())
+    }
+
+    fn solve(&mut self) -> Result<Solution, QpError> {
+        let settings = self.settings.clone();
+        let opt = self.options.clone();
+        let use_start = self.explicit_start || settings.warm_start;
+        let start = if use_start { self.start.clone() } else { None };
+        let mut omega = self.omega;
+        let (pb, d) = self.parts()?;
+        let t0 = Instant::now();
+        let (n, m, mh) = (pb.n(), pb.m(), d.h.nrows);
+        if d.box_empty() {
+            let sol = finish_solution(pb, vec![0.0; n], vec![0.0; m], Status::PrimalInfeasible, 0, t0.elapsed());
+            return Ok(sol);
+        }
+        let (mut zeta, mut eta) = match &start {
+            Some((x, y)) => {
+                let ys = d.scaling.scale_y(y);
+                (d.scaling.scale_x(x), d.h_rows.iter().map(|&i| ys[i]).collect::<Vec<f64>>())
+            }
+            None => (vec![0.0; n], vec![0.0; mh]),
+        };
+        let rho = opt.relaxation;
+        let (mut alpha, mut beta) = step_sizes(d.lambda, d.sigma, omega);
+        let mut g = vec![0.0; n];
+        let mut z = zeta.clone();
+        let mut t = vec![0.0; n];
+        let mut hv = vec![0.0; mh];
+        let mut w = eta.clone();
+        let mut zsum = vec![0.0; n];
+        let mut wsum = vec![0.0; mh];
+        let mut nsum = 0usize;
+        let mut err_at_restart = f64::INFINITY;
+        let mut prev_xy: Option<(Vec<f64>, Vec<f64>)> = None;
+        let mut pinf_hits = 0;
+        let mut dinf_hits = 0;
+        let mut status = Status::MaxIterations;
+        let mut iters = 0;
+        let time_limit = settings.time_limit.unwrap_or(Duration::MAX);
+        let mut final_xy: Option<(Vec<f64>, Vec<f64>)> = None;
+        for k in 1..=settings.max_iter {
+            // g = P̄ζ + q̄ + H̄ᵀη
+            g.copy_from_slice(&d.q);
+            d.p_full.mul_t_add(&zeta, &mut g);
+            d.h.mul_t_add(&eta, &mut g);
+            // z = clamp(ζ − αg, lb, ub); t = 2z − ζ
+            for j in 0..n {
+                z[j] = (zeta[j] - alpha * g[j]).max(d.lb[j]).min(d.ub[j]);
+                t[j] = 2.0 * z[j] - zeta[j];
+            }
+            // v = η + βH̄t; w = v − β·clamp(v/β, l̄, ū)
+            hv.iter_mut().for_each(|v| *v = 0.0);
+            d.h.mul_add(&t, &mut hv);
+            for i in 0..mh {
+                let v = eta[i] + beta * hv[i];
+                w[i] = v - beta * (v / beta).max(d.hl[i]).min(d.hu[i]);
+            }
+            for j in 0..n {
+                zeta[j] = (1.0 - rho) * zeta[j] + rho * z[j];
+            }
+            for i in 0..mh {
+                eta[i] = (1.0 - rho) * eta[i] + rho * w[i];
+            }
+            iters = k;
+            if opt.restarts {
+                for j in 0..n {
+                    zsum[j] += z[j];
+                }
+                for i in 0..mh {
+                    wsum[i] += w[i];
+                }
+                nsum += 1;
+            }
+            let timed_out = t0.elapsed() >= time_limit;
+            let check = opt.check_every > 0 && (k % opt.check_every == 0 || k == settings.max_iter);
+            if !check {
+                if timed_out {
+                    status = Status::TimeLimit;
+                    break;
+                }
+                continue;
+            }
+            if !(z.iter().chain(&w).all(|v| v.is_finite())) {
+                status = Status::NumericalError;
+                break;
+            }
+            let (x, y) = d.output(&z, &w, m);
+            let rep = residuals::compute(pb, &x, &y);
+            if rep.converged(&settings) {
+                status = Status::Solved;
+                final_xy = Some((x, y));
+                break;
+            }
+            if let Some((px, py)) = &prev_xy {
+                let dy: Vec<f64> = y.iter().zip(py).map(|(a, b)| a - b).collect();
+                let dx: Vec<f64> = x.iter().zip(px).map(|(a, b)| a - b).collect();
+                pinf_hits = if primal_infeasible(pb, &dy, opt.eps_infeasible) { pinf_hits + 1 } else { 0 };
+                dinf_hits = if dual_infeasible(pb, &dx, opt.eps_infeasible) { dinf_hits + 1 } else { 0 };
+                if pinf_hits >= 2 {
+                    status = Status::PrimalInfeasible;
+                    break;
+                }
+                if dinf_hits >= 2 {
+                    status = Status::DualInfeasible;
+                    break;
+                }
+            }
+            if timed_out {
+                status = Status::TimeLimit;
+                final_xy = Some((x, y));
+                break;
+            }
+            let err = kkt_error(&rep, &settings);
+            let mut new_window = false;
+            if opt.restarts && nsum > 1 {
+                let inv = 1.0 / nsum as f64;
+                let za: Vec<f64> = zsum.iter().map(|v| v * inv).collect();
+                let wa: Vec<f64> = wsum.iter().map(|v| v * inv).collect();
+                let (xa, ya) = d.output(&za, &wa, m);
+                let ra = residuals::compute(pb, &xa, &ya);
+                let ea = kkt_error(&ra, &settings);
+                if ea < err {
+                    zeta = za;
+                    eta = wa;
+                    err_at_restart = ea;
+                    new_window = true;
+                } else if err < 0.2 * err_at_restart {
+                    err_at_restart = err;
+                    new_window = true;
+                }
+            }
+            if opt.adaptive_omega {
+                let p_hat = rep.res.prim / (rep.prim_scale + 1e-10);
+                let d_hat = rep.res.dual / (rep.dual_scale + 1e-10);
+                if p_hat > 0.0 && d_hat > 0.0 {
+                    let cand = (omega * (p_hat / d_hat).powf(0.25)).clamp(1e-4, 1e4);
+                    if cand > omega * opt.omega_tolerance || cand < omega / opt.omega_tolerance {
+                        omega = cand;
+                        (alpha, beta) = step_sizes(d.lambda, d.sigma, omega);
+                        new_window = true;
+                    }
+                }
+            }
+            if new_window {
+                zsum.iter_mut().for_each(|v| *v = 0.0);
+                wsum.iter_mut().for_each(|v| *v = 0.0);
+                nsum = 0;
+            }
+            prev_xy = Some((x, y));
+        }
+        let elapsed = t0.elapsed();
+        let (x, y) = match (status, final_xy) {
+            (Status::PrimalInfeasible | Status::DualInfeasible, _) => (vec![0.0; n], vec![0.0; m]),
+            (_, Some(xy)) => xy,
+            _ => d.output(&z, &w, m),
+        };
+        if status.is_solved() || matches!(status, Status::MaxIterations | Status::TimeLimit) {
+            self.start = Some((x.clone(), y.clone()));
+        }
+        self.explicit_start = false;
+        self.omega = omega;
+        let pb = self.problem.as_ref().expect("set up");
+        Ok(finish_solution(pb, x, y, status, iters, elapsed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::qp::generate::Family;
+    use crate::qp::{ClarabelSolver, QpSolver};
+
+    fn reference(pb: &Problem) -> Solution {
+        let mut c = ClarabelSolver::new();
+        c.setup(pb, &Settings::default()).unwrap();
+        c.solve().unwrap()
+    }
+
+    #[test]
+    fn step_sizes_satisfy_the_condition() {
+        for (l, s, w) in [(1.0, 1.0, 1.0), (10.0, 0.1, 3.0), (0.0, 4.0, 0.5)] {
+            let (a, b) = step_sizes(l, s, w);
+            assert!((a * (l + b * s) - 1.0).abs() < 1e-12);
+            assert!((b - w * w * a).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn power_iteration_estimates_norms() {
+        let p = CscMatrix::from_dense(3, 3, &[4.0, 1.0, 0.0, 1.0, 3.0, 0.0, 0.0, 0.0, 1.0]).upper_triangle();
+        // eigenvalues of [[4,1],[1,3]]: (7 ± √5)/2 → 4.618…
+        let e = sym_upper_norm_est(&p, 200);
+        assert!((e - (7.0 + 5f64.sqrt()) / 2.0).abs() < 1e-4, "{e}");
+        let a = CscMatrix::from_dense(2, 2, &[3.0, 0.0, 0.0, 2.0]);
+        assert!((ata_norm_est(&a, 200) - 9.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn solves_families_like_clarabel() {
+        for f in [Family::Mpc, Family::RandomMixed, Family::Box, Family::Equality] {
+            let pb = f.generate(8, 5);
+            let refsol = reference(&pb);
+            let mut s = PipgSolver::new();
+            let st = Settings { eps_abs: 1e-7, eps_rel: 1e-7, max_iter: 100_000, ..Settings::default() };
+            s.setup(&pb, &st).unwrap();
+            let sol = s.solve().unwrap();
+            assert_eq!(sol.status, Status::Solved, "{}: {:?} after {}", f.name(), sol.residuals, sol.iterations);
+            let rel = (sol.objective - refsol.objective).abs() / refsol.objective.abs().max(1.0);
+            assert!(rel < 1e-5, "{}: {} vs {}", f.name(), sol.objective, refsol.objective);
+        }
+    }
+
+    #[test]
+    fn detects_infeasibility_without_nan() {
+        let pb = Family::Infeasible.generate(8, 5);
+        let mut s = PipgSolver::new();
+        s.setup(&pb, &Settings { max_iter: 20_000, ..Settings::default() }).unwrap();
+        let sol = s.solve().unwrap();
+        assert_eq!(sol.status, Status::PrimalInfeasible, "{:?}", sol.residuals);
+        assert!(sol.x.iter().chain(&sol.y).all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn plain_mode_runs_exactly_max_iter_and_is_deterministic() {
+        let pb = Family::Mpc.generate(4, 2);
+        let st = Settings { max_iter: 137, ..Settings::default() };
+        let mut a = PipgSolver::with_options(PipgOptions::plain());
+        a.setup(&pb, &st).unwrap();
+        let sa = a.solve().unwrap();
+        let mut b = PipgSolver::with_options(PipgOptions::plain());
+        b.setup(&pb, &st).unwrap();
+        let sb = b.solve().unwrap();
+        assert_eq!(sa.iterations, 137);
+        assert_eq!(sa.x, sb.x);
+        assert_eq!(sa.y, sb.y);
+    }
+
+    #[test]
+    fn warm_start_from_optimum_converges_at_first_check() {
+        let pb = Family::RandomMixed.generate(10, 3);
+        let st = Settings { eps_abs: 1e-5, eps_rel: 1e-5, max_iter: 50_000, ..Settings::default() };
+        let mut s = PipgSolver::new();
+        s.setup(&pb, &st).unwrap();
+        let first = s.solve().unwrap();
+        assert_eq!(first.status, Status::Solved);
+        let again = s.solve().unwrap();
+        assert_eq!(again.status, Status::Solved);
+        assert!(again.iterations <= first.iterations / 2 + 25, "{} vs {}", again.iterations, first.iterations);
+    }
+}
