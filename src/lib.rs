@@ -12,6 +12,7 @@
 //! - [`control`]: kinematics, Jacobians and the mapping from MPC output to joint torques.
 //! - [`tracking`]: event-camera codecs and the spiking ball tracker.
 //! - [`monitor`]: latency/energy accounting, reports and plots.
+//! - [`scenario`]: the closed-loop main job in the MuJoCo simulator (scenarios, metrics).
 #![warn(missing_docs)]
 
 pub mod control;
@@ -19,6 +20,7 @@ pub mod monitor;
 pub mod mpc;
 pub mod neuro;
 pub mod qp;
+pub mod scenario;
 pub mod tracking;
 
 #[cfg(feature = "ros")]

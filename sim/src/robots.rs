@@ -126,3 +126,17 @@ pub struct ArmScene {
 /// Default arm scene.
 pub const ARM_SCENE: ArmScene =
     ArmScene { table_top_z: 0.20, table_center: [0.55, 0.0], table_half_size: [0.30, 0.40] };
+
+/// Approximate link centres of mass of the Panda-like arm, each in its own Craig-DH link
+/// frame [m] (values after Gaz et al., "Dynamic identification of the Franka Emika Panda
+/// robot", RA-L 2019, rounded). Used by spikectl's gravity compensation; masses are
+/// [`ArmParams::link_masses`].
+pub const PANDA_LINK_COMS: [[f64; 3]; 7] = [
+    [0.003875, 0.002081, -0.04762],
+    [-0.003141, -0.02872, 0.003495],
+    [0.027518, 0.039252, -0.066502],
+    [-0.05317, 0.104419, 0.027454],
+    [-0.011953, 0.041065, -0.038437],
+    [0.060149, -0.014117, -0.010517],
+    [0.010517, -0.004252, 0.061597],
+];

@@ -1,6 +1,11 @@
 //! Model-predictive control that builds QPs with a fixed sparsity pattern, solved by any
 //! [`crate::qp::QpSolver`].
 
+pub mod arm;
+pub mod gait;
+pub mod quadruped;
+pub mod scenario;
+
 use std::time::Duration;
 
 use crate::neuro::OpCounts;
@@ -25,4 +30,21 @@ pub struct SolveRecord {
     pub ops: Option<OpCounts>,
     /// True when the controller did not use this solution and applied its safe command.
     pub fallback: bool,
+}
+
+/// Errors from building or running an MPC.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum MpcError {
+    /// The configuration is out of range.
+    #[error("invalid MPC configuration: {0}")]
+    Config(String),
+    /// A state, reference or plan was invalid (non-finite, wrong length).
+    #[error("invalid MPC input: {0}")]
+    Input(String),
+    /// The QP layer reported an error.
+    #[error(transparent)]
+    Qp(#[from] crate::qp::QpError),
+    /// The solver did not return a usable solution.
+    #[error("QP not solved: {0:?}")]
+    NotSolved(Status),
 }

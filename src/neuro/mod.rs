@@ -1,5 +1,20 @@
 //! The simulated neuromorphic substrate: neurons, synapses, graded spikes with
 //! sigma-delta messaging, Loihi 2-style fixed point, and exact operation counts.
+//!
+//! - [`fixed`]: fixed-point widths (the Loihi 2 profile), quantization with saturation.
+//! - [`sigma_delta`]: graded-spike encoding with carried remainders and θ schedules.
+//! - [`network`]: populations, dendrites, sparse projections, barrier-synchronous steps.
+//! - [`energy`]: hardware profiles, core mapping, energy/latency/EDP, CPU baseline.
+
+pub mod bench;
+pub mod energy;
+pub mod fixed;
+pub mod network;
+pub mod sigma_delta;
+
+pub use fixed::{Arith, FixedProfile, Rounding};
+pub use network::{Inputs, Network, NeuronModel};
+pub use sigma_delta::ThetaSchedule;
 
 /// Exact operation counts of one run of a network (e.g. one QP solve).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -18,6 +33,20 @@ pub struct OpCounts {
     pub readouts: u64,
     /// Values that saturated in fixed point.
     pub overflows: u64,
+    /// Neurons clocked in a timestep in which their population was not scheduled to update
+    /// (charged at the hardware's inactive-update cost).
+    #[serde(default)]
+    pub idle_neuron_updates: u64,
+    /// Messages that could have been sent (neurons of sending populations × timesteps in
+    /// which they sent): the denominator of the activity ratio.
+    #[serde(default)]
+    pub potential_messages: u64,
+    /// Graded spikes whose payload was clamped to the message width (remainder carried).
+    #[serde(default)]
+    pub msg_saturations: u64,
+    /// Host termination checks (each reads `readouts / readout_checks` values on average).
+    #[serde(default)]
+    pub readout_checks: u64,
 }
 
 impl OpCounts {
@@ -30,5 +59,20 @@ impl OpCounts {
         self.bits_moved += o.bits_moved;
         self.readouts += o.readouts;
         self.overflows += o.overflows;
+        self.idle_neuron_updates += o.idle_neuron_updates;
+        self.potential_messages += o.potential_messages;
+        self.msg_saturations += o.msg_saturations;
+        self.readout_checks += o.readout_checks;
+    }
+
+    /// Activity: fraction of potential messages actually sent (1 − sparsity); 0 when none
+    /// could be sent.
+    pub fn activity(&self) -> f64 {
+        if self.potential_messages == 0 { 0.0 } else { self.messages as f64 / self.potential_messages as f64 }
+    }
+
+    /// Activity sparsity: 1 − [`OpCounts::activity`].
+    pub fn sparsity(&self) -> f64 {
+        1.0 - self.activity()
     }
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# spikectl's test command (README; CI runs it through .ci/run):
+#   1. scripts/setup.sh: every real dependency, including ROS 2 (idempotent, fast when done);
+#   2. builds the default (no-ROS) binaries, then every target of the workspace with the
+#      `ros` feature, in the test profile, with network access (nothing is fetched later);
+#   3. runs the whole workspace test suite with `--features ros` inside a network namespace of
+#      its own (`unshare -n`, only loopback up), so ROS/DDS traffic never leaves the process
+#      group and never meets other ROS graphs on the machine;
+#   4. prints cargo's per-binary summary lines and exits non-zero if anything failed.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test ros_smoke`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+step() { printf '\033[1;34m[test]\033[0m %s\n' "$*"; }
+t0=$SECONDS
+
+step "setup"
+"$ROOT/scripts/setup.sh"
+# One environment for build and test: r2r's build script fingerprints AMENT_PREFIX_PATH,
+# CMAKE_PREFIX_PATH, IDL_PACKAGE_FILTER, ROS_DISTRO, so it must see the same values each time.
+# shellcheck disable=SC1091
+source "$ROOT/scripts/env.sh"
+t_setup=$((SECONDS - t0))
+
+CARGO_FLAGS=(--locked --workspace)
+step "build: default features (no ROS)"
+cargo build "${CARGO_FLAGS[@]}"
+step "build: all targets with --features ros"
+cargo test "${CARGO_FLAGS[@]}" --features ros --all-targets --no-run
+t_build=$((SECONDS - t0 - t_setup))
+
+# A network namespace of our own: as root `unshare -n`; otherwise through a user namespace.
+NETNS=()
+for cand in "unshare -n" "unshare -rn"; do
+  # shellcheck disable=SC2086
+  if $cand sh -c 'ip link set lo up' >/dev/null 2>&1; then read -ra NETNS <<< "$cand"; break; fi
+done
+if ((${#NETNS[@]} == 0)); then
+  echo "[test] cannot create a network namespace (need root or unprivileged user namespaces);" >&2
+  echo "[test] the ROS tests must not run on the host network. Aborting." >&2
+  exit 1
+fi
+
+step "test: cargo test --workspace --features ros, inside '${NETNS[*]}' (loopback only)"
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+set +e
+"${NETNS[@]}" bash -c 'ip link set lo up && exec "$@"' netns \
+  cargo test "${CARGO_FLAGS[@]}" --offline --features ros --no-fail-fast "$@" 2>&1 | tee "$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+t_test=$((SECONDS - t0 - t_setup - t_build))
+
+echo
+step "summary (cargo test, --features ros)"
+grep -E '^\s+Running |^\s+Doc-tests |^test result:|^error(\[|:)|FAILED|panicked' "$LOG" || true
+passed=$(grep -Eo '^test result: .*' "$LOG" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .*' "$LOG" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+binaries=$(grep -c '^test result:' "$LOG" || true)
+step "$binaries test binaries: $passed passed, $failed failed; times [s]: setup $t_setup, build $t_build, test $t_test"
+if [ "$rc" -ne 0 ]; then
+  step "FAILED (cargo test exit code $rc)"
+  exit "$rc"
+fi
+step "ok"

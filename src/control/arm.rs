@@ -1,0 +1,406 @@
+//! Closed-loop arm controller: approach the table, detect contact, then regulate the normal
+//! force with the admittance MPC ([`crate::mpc::arm`]) while moving tangentially.
+//!
+//! Two layers:
+//! - [`AdmittancePlanner`] moves a virtual command point `c` (position, velocity): in free
+//!   space it goes to the target above the table and descends at a fixed speed; after
+//!   contact it integrates the MPC's planned acceleration; a contact estimator learns the
+//!   effective stiffness/damping/offset from the measured force.
+//! - [`ArmController`] makes the tool tip follow `c` with a Cartesian impedance:
+//!   `τ = Jᵀ [K (c − p) + D (ċ − ṗ); K_r e_R − D_r ω] + g(q) + N (K_n (q₀ − q) − D_n q̇)`,
+//!   with `g(q)` gravity compensation and `N` the null-space projector, the tool pointing
+//!   straight down.
+
+use nalgebra::{Rotation3, UnitQuaternion, Vector3, Vector6};
+use spikectl_sim::robots::{ARM_SCENE, PANDA};
+use spikectl_sim::state::ArmState;
+
+use super::arm_kin::{ArmModel, Vector7, nullspace_projector, orientation_error};
+use super::{ControlError, ControllerCounters};
+use crate::mpc::SolveRecord;
+use crate::mpc::arm::{ArmMpc, ArmMpcConfig, ArmMpcState, ArmReference, ContactEstimator};
+use crate::qp::{QpSolver, Status};
+
+/// What the arm should do.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ArmCommand {
+    /// Normal force to press into the table with [N].
+    pub normal_force: f64,
+    /// Tangential (x, y) velocity while in contact [m/s].
+    pub tangent_velocity: [f64; 2],
+    /// Tangential target point (x, y) [m]; overrides `tangent_velocity` when set.
+    pub target_xy: Option<[f64; 2]>,
+}
+
+/// Controller tuning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmControllerConfig {
+    /// MPC horizon, limits and weights.
+    pub mpc: ArmMpcConfig,
+    /// Time between MPC solves [s].
+    pub mpc_period: f64,
+    /// Translational stiffness (x, y, z) [N/m].
+    pub k_trans: [f64; 3],
+    /// Translational damping [N·s/m].
+    pub d_trans: [f64; 3],
+    /// Rotational stiffness [N·m/rad].
+    pub k_rot: f64,
+    /// Rotational damping [N·m·s/rad].
+    pub d_rot: f64,
+    /// Null-space posture stiffness [N·m/rad].
+    pub k_null: f64,
+    /// Null-space damping [N·m·s/rad].
+    pub d_null: f64,
+    /// Descent speed while approaching, far from the table [m/s].
+    pub approach_speed: f64,
+    /// Descent speed within `slow_zone` of the known table height [m/s].
+    pub touch_speed: f64,
+    /// Height above the table top below which the descent slows to `touch_speed` [m].
+    pub slow_zone: f64,
+    /// Time after contact onset before the contact estimator starts learning [s] (impact
+    /// transients do not fit the static contact model).
+    pub estimator_holdoff: f64,
+    /// Height above the table top at which the tool travels to a target before descending [m].
+    pub hover_height: f64,
+    /// Measured normal force that signals contact [N].
+    pub contact_threshold: f64,
+    /// Below this force [N] for `contact_lost_time` [s] the contact counts as lost.
+    pub contact_lost_threshold: f64,
+    /// See `contact_lost_threshold` [s].
+    pub contact_lost_time: f64,
+    /// Tool mass for gravity compensation [kg] (default: the simulator's tool).
+    pub tool_mass: f64,
+    /// Use a solution that stopped at the iteration limit when its primal residual is at most this.
+    pub accept_prim_residual: f64,
+    /// Most solve records kept between `take_solve_records` calls.
+    pub max_records: usize,
+}
+
+impl Default for ArmControllerConfig {
+    fn default() -> Self {
+        Self {
+            mpc: ArmMpcConfig::default(),
+            mpc_period: 0.01,
+            k_trans: [800.0, 800.0, 1000.0],
+            d_trans: [60.0, 60.0, 80.0],
+            k_rot: 40.0,
+            d_rot: 2.0,
+            k_null: 5.0,
+            d_null: 0.5,
+            approach_speed: 0.08,
+            touch_speed: 0.015,
+            slow_zone: 0.03,
+            estimator_holdoff: 0.2,
+            hover_height: 0.10,
+            contact_threshold: 2.0,
+            contact_lost_threshold: 0.3,
+            contact_lost_time: 0.2,
+            tool_mass: spikectl_sim::mjcf::TOOL_MASS,
+            accept_prim_residual: 0.1,
+            max_records: 10_000,
+        }
+    }
+}
+
+/// Phase of the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArmPhase {
+    /// Moving in free space towards the table.
+    Approach,
+    /// In contact, regulating force.
+    Contact,
+}
+
+/// The command-point planner (approach, contact detection, MPC, estimator).
+pub struct AdmittancePlanner {
+    cfg: ArmControllerConfig,
+    mpc: ArmMpc,
+    estimator: ContactEstimator,
+    phase: ArmPhase,
+    c: Vector3<f64>,
+    vc: Vector3<f64>,
+    acc: Vector3<f64>,
+    initialised: bool,
+    last_t: Option<f64>,
+    last_mpc_t: Option<f64>,
+    surface_z: f64,
+    contact_t0: f64,
+    contact_ticks: u32,
+    low_force_time: f64,
+    records: Vec<SolveRecord>,
+    counters: ControllerCounters,
+}
+
+impl AdmittancePlanner {
+    /// Builds the MPC on `solver`.
+    pub fn new(solver: Box<dyn QpSolver>, cfg: ArmControllerConfig) -> Result<Self, ControlError> {
+        if !(cfg.mpc_period > 0.0
+            && cfg.approach_speed > 0.0
+            && cfg.touch_speed > 0.0
+            && cfg.contact_threshold > cfg.contact_lost_threshold)
+        {
+            return Err(ControlError::Config("arm periods/speeds/thresholds out of range".into()));
+        }
+        let estimator = ContactEstimator::new(cfg.k_trans[2], cfg.d_trans[2]);
+        let mpc = ArmMpc::new(cfg.mpc.clone(), estimator.model(), solver)?;
+        Ok(Self {
+            mpc,
+            estimator,
+            phase: ArmPhase::Approach,
+            c: Vector3::zeros(),
+            vc: Vector3::zeros(),
+            acc: Vector3::zeros(),
+            initialised: false,
+            last_t: None,
+            last_mpc_t: None,
+            surface_z: ARM_SCENE.table_top_z,
+            contact_t0: 0.0,
+            contact_ticks: 0,
+            low_force_time: 0.0,
+            records: Vec::with_capacity(cfg.max_records.min(100_000)),
+            counters: ControllerCounters::default(),
+            cfg,
+        })
+    }
+
+    /// Current phase.
+    pub fn phase(&self) -> ArmPhase {
+        self.phase
+    }
+    /// Command point position [m] and velocity [m/s].
+    pub fn command_point(&self) -> (Vector3<f64>, Vector3<f64>) {
+        (self.c, self.vc)
+    }
+    /// Estimated surface height [m] (set at contact).
+    pub fn surface_z(&self) -> f64 {
+        self.surface_z
+    }
+    /// Counters (solves and fallbacks; the controller adds updates and invalid inputs).
+    pub fn counters(&self) -> ControllerCounters {
+        self.counters
+    }
+    /// The contact estimator.
+    pub fn estimator(&self) -> &ContactEstimator {
+        &self.estimator
+    }
+
+    /// Advances the command point to time `t` [s] given the measured tool position `p` [m]
+    /// and normal force `f_n` [N] (positive when pressing). Inputs must be finite.
+    pub fn step(&mut self, t: f64, p: &Vector3<f64>, f_n: f64, cmd: &ArmCommand) -> (Vector3<f64>, Vector3<f64>) {
+        if !self.initialised {
+            self.c = *p;
+            self.vc = Vector3::zeros();
+            self.initialised = true;
+        }
+        let dt = match self.last_t {
+            Some(t0) if t > t0 => (t - t0).min(0.02),
+            _ => 0.0,
+        };
+        self.last_t = Some(t);
+        let mc = self.cfg.mpc.clone();
+        let f_ref = cmd.normal_force.clamp(0.0, mc.f_max);
+        match self.phase {
+            ArmPhase::Approach => {
+                let hover = ARM_SCENE.table_top_z + self.cfg.hover_height;
+                let mut v_des = Vector3::zeros();
+                let mut descend = true;
+                if let Some(tg) = cmd.target_xy {
+                    let ws = mc.workspace_xy;
+                    let d =
+                        Vector3::new(tg[0].clamp(ws[0], ws[1]) - self.c.x, tg[1].clamp(ws[2], ws[3]) - self.c.y, 0.0);
+                    if d.norm() > 0.01 {
+                        descend = false;
+                        if self.c.z < hover - 0.005 {
+                            v_des.z = mc.v_max_normal;
+                        } else {
+                            let v = d * 2.0;
+                            let n = v.norm();
+                            v_des = if n > mc.v_max_tangent { v * (mc.v_max_tangent / n) } else { v };
+                        }
+                    }
+                }
+                if descend {
+                    let above = p.z - ARM_SCENE.table_top_z;
+                    v_des.z = if above > self.cfg.slow_zone { -self.cfg.approach_speed } else { -self.cfg.touch_speed };
+                }
+                let dv = v_des - self.vc;
+                let lim = mc.a_max * dt;
+                self.acc = dv.map(|x| if dt > 0.0 { x.clamp(-lim, lim) / dt } else { 0.0 });
+                if f_n > self.cfg.contact_threshold {
+                    self.contact_ticks += 1;
+                } else {
+                    self.contact_ticks = 0;
+                }
+                if self.contact_ticks >= 3 {
+                    self.phase = ArmPhase::Contact;
+                    self.contact_t0 = t;
+                    self.surface_z = p.z;
+                    self.low_force_time = 0.0;
+                    self.last_mpc_t = None;
+                    self.mpc.reset_warm_start();
+                }
+            }
+            ArmPhase::Contact => {
+                let e = self.c.z - self.surface_z;
+                if t - self.contact_t0 >= self.cfg.estimator_holdoff {
+                    self.estimator.update(e, self.vc.z, f_n);
+                }
+                if f_n < self.cfg.contact_lost_threshold {
+                    self.low_force_time += dt;
+                } else {
+                    self.low_force_time = 0.0;
+                }
+                let due = self.last_mpc_t.is_none_or(|t0| t - t0 >= self.cfg.mpc_period - 1e-9 || t < t0);
+                if due {
+                    self.last_mpc_t = Some(t);
+                    self.run_mpc(t, e, f_n, f_ref, cmd);
+                }
+                if self.low_force_time > self.cfg.contact_lost_time {
+                    self.phase = ArmPhase::Approach;
+                    self.contact_ticks = 0;
+                }
+            }
+        }
+        self.vc += self.acc * dt;
+        self.c += self.vc * dt;
+        (self.c, self.vc)
+    }
+
+    fn run_mpc(&mut self, t: f64, e: f64, f_n: f64, f_ref: f64, cmd: &ArmCommand) {
+        let s0 = ArmMpcState { e, vel: [self.vc.x, self.vc.y, self.vc.z], xy: [self.c.x, self.c.y] };
+        let r = ArmReference { force: f_ref, tangent_velocity: cmd.tangent_velocity, target_xy: cmd.target_xy };
+        let model = self.estimator.model();
+        self.counters.solves += 1;
+        let res = self.mpc.update(&s0, &r, &model).and_then(|_| self.mpc.solve().map(|_| ()));
+        let sol = self.mpc.last_solution();
+        let mut rec = SolveRecord {
+            t,
+            solver: self.mpc.solver_name().to_string(),
+            status: sol.map(|s| s.status).unwrap_or(Status::NumericalError),
+            iterations: sol.map(|s| s.iterations).unwrap_or(0),
+            solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
+            residuals: sol.map(|s| s.residuals).unwrap_or_default(),
+            ops: sol.and_then(|s| s.ops),
+            fallback: false,
+        };
+        match res.and_then(|_| self.mpc.accept(self.cfg.accept_prim_residual)) {
+            Ok(o) => self.acc = Vector3::from(o.acc),
+            Err(_) => {
+                // Fallback: admittance PI-like law on the normal, stop tangentially.
+                rec.fallback = true;
+                self.counters.fallbacks += 1;
+                self.mpc.reset_warm_start();
+                let mc = &self.cfg.mpc;
+                let vz_des = (-0.002 * (f_ref - f_n)).clamp(-mc.v_max_normal, mc.v_max_normal);
+                let v_des = Vector3::new(0.0, 0.0, vz_des);
+                self.acc = ((v_des - self.vc) / 0.05).map(|x| x.clamp(-mc.a_max, mc.a_max));
+            }
+        }
+        if self.records.len() >= self.cfg.max_records {
+            self.records.remove(0);
+        }
+        self.records.push(rec);
+    }
+}
+
+/// The arm controller (see the module docs).
+pub struct ArmController {
+    planner: AdmittancePlanner,
+    model: ArmModel,
+    r_des: UnitQuaternion<f64>,
+    last_gravity: Vector7,
+}
+
+impl ArmController {
+    /// Builds the controller and its MPC on `solver`.
+    pub fn new(solver: Box<dyn QpSolver>, cfg: ArmControllerConfig) -> Result<Self, ControlError> {
+        let model = ArmModel { tool_mass: cfg.tool_mass, ..ArmModel::default() };
+        // Tool pointing straight down, heading taken from the nominal posture.
+        let r_nom = model.tcp_pose(&PANDA.q_nominal).rotation;
+        let x_nom = r_nom * Vector3::x();
+        let mut x = Vector3::new(x_nom.x, x_nom.y, 0.0);
+        if x.norm() < 1e-6 {
+            x = Vector3::x();
+        }
+        let x = x.normalize();
+        let z = -Vector3::z();
+        let y = z.cross(&x);
+        let r_des = UnitQuaternion::from_rotation_matrix(&Rotation3::from_basis_unchecked(&[x, y, z]));
+        let last_gravity = model.gravity_torques(&PANDA.q_nominal);
+        Ok(Self { planner: AdmittancePlanner::new(solver, cfg)?, model, r_des, last_gravity })
+    }
+
+    /// The planner (phase, command point, estimator).
+    pub fn planner(&self) -> &AdmittancePlanner {
+        &self.planner
+    }
+
+    /// Solve records since the last call.
+    pub fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        let cap = self.planner.cfg.max_records.min(100_000);
+        std::mem::replace(&mut self.planner.records, Vec::with_capacity(cap))
+    }
+
+    /// Counters since construction.
+    pub fn counters(&self) -> ControllerCounters {
+        self.planner.counters
+    }
+
+    /// Safe command: gravity compensation at the last valid posture plus joint damping where
+    /// the velocity reading is finite; clamped.
+    pub fn safe_torques(&self, state: &ArmState) -> [f64; 7] {
+        let mut tau = [0.0; 7];
+        for j in 0..7 {
+            let qd = state.qd[j];
+            let damp = if qd.is_finite() { -2.0 * qd } else { 0.0 };
+            tau[j] = clamp_torque(j, self.last_gravity[j] + damp);
+        }
+        tau
+    }
+
+    /// One control tick: joint torques [N·m], clamped to the [`PANDA`] limits, never NaN.
+    pub fn update(&mut self, state: &ArmState, cmd: &ArmCommand) -> [f64; 7] {
+        self.planner.counters.updates += 1;
+        let valid = state.t.is_finite()
+            && state.q.iter().chain(&state.qd).chain(&state.wrench_force).all(|v| v.is_finite())
+            && cmd.normal_force.is_finite()
+            && cmd.tangent_velocity.iter().all(|v| v.is_finite())
+            && cmd.target_xy.is_none_or(|t| t.iter().all(|v| v.is_finite()));
+        if !valid {
+            self.planner.counters.invalid_inputs += 1;
+            return self.safe_torques(state);
+        }
+        let frames = self.model.frames(&state.q);
+        let j = self.model.jacobian(&state.q);
+        let qd = Vector7::from(state.qd);
+        let q = Vector7::from(state.q);
+        let twist: Vector6<f64> = j * qd;
+        let p = frames.tcp.translation.vector;
+        let v = Vector3::new(twist[0], twist[1], twist[2]);
+        let w = Vector3::new(twist[3], twist[4], twist[5]);
+        let f_n = state.wrench_force[2];
+        let (c, vc) = self.planner.step(state.t, &p, f_n, cmd);
+        let cfg = &self.planner.cfg;
+        let cfg_k = Vector3::from(cfg.k_trans);
+        let cfg_d = Vector3::from(cfg.d_trans);
+        let f = (c - p).component_mul(&cfg_k) + (vc - v).component_mul(&cfg_d);
+        let m = orientation_error(&frames.tcp.rotation, &self.r_des) * cfg.k_rot - w * cfg.d_rot;
+        let wrench = Vector6::new(f.x, f.y, f.z, m.x, m.y, m.z);
+        let g = self.model.gravity_torques(&state.q);
+        self.last_gravity = g;
+        let n = nullspace_projector(&j, 1e-2);
+        let q0 = Vector7::from(PANDA.q_nominal);
+        let tau_null = n * ((q0 - q) * cfg.k_null - qd * cfg.d_null);
+        let tau = j.transpose() * wrench + g + tau_null;
+        let mut out = [0.0; 7];
+        for k in 0..7 {
+            out[k] = clamp_torque(k, tau[k]);
+        }
+        out
+    }
+}
+
+fn clamp_torque(j: usize, t: f64) -> f64 {
+    let lim = PANDA.torque_limits[j];
+    if t.is_finite() { t.clamp(-lim, lim) } else { 0.0 }
+}

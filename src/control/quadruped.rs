@@ -1,0 +1,439 @@
+//! Closed-loop quadruped controller: gait schedule → convex MPC (ground-reaction forces) →
+//! stance torques `τ = −Jᵀ Rᵀ f`, and swing feet on Bézier trajectories to Raibert
+//! footholds tracked by joint PD on inverse kinematics.
+//!
+//! [`QuadrupedController::update`] is called every control tick (e.g. 500 Hz); it runs the
+//! MPC every `mpc_period` and holds the forces in between. After construction it does not
+//! allocate except inside the QP backend's `solve` and one [`SolveRecord`] per MPC solve.
+
+use nalgebra::{Matrix3, Vector3};
+use spikectl_sim::robots::GO1;
+use spikectl_sim::state::QuadrupedState;
+
+use super::leg::{Leg, body_com};
+use super::swing::{SwingTrajectory, raibert_foothold};
+use super::{ControlError, ControllerCounters};
+use crate::mpc::gait::Gait;
+pub use crate::mpc::gait::GaitKind;
+use crate::mpc::quadruped::{HorizonPlan, QuadrupedMpc, QuadrupedMpcConfig, SrbReference, SrbState, base_rotation};
+use crate::mpc::{MpcError, SolveRecord};
+use crate::qp::QpSolver;
+
+/// What the quadruped should do.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct QuadrupedCommand {
+    /// Forward velocity in the heading frame [m/s].
+    pub vx: f64,
+    /// Lateral velocity (left positive) in the heading frame [m/s].
+    pub vy: f64,
+    /// Yaw rate [rad/s].
+    pub yaw_rate: f64,
+    /// Trunk CoM height above the ground [m] (≤ 0 means the nominal [`GO1`] height).
+    pub body_height: f64,
+    /// Gait.
+    pub gait: GaitKind,
+}
+
+/// Controller tuning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuadrupedControllerConfig {
+    /// MPC model, horizon and weights.
+    pub mpc: QuadrupedMpcConfig,
+    /// Time between MPC solves [s].
+    pub mpc_period: f64,
+    /// Trot cycle period [s].
+    pub trot_period: f64,
+    /// Trot duty factor.
+    pub trot_duty: f64,
+    /// Swing apex height [m].
+    pub swing_height: f64,
+    /// Swing joint PD stiffness (hip, thigh, calf) [N·m/rad].
+    pub kp_swing: [f64; 3],
+    /// Swing joint PD damping [N·m·s/rad].
+    pub kd_swing: [f64; 3],
+    /// Joint damping added on stance legs [N·m·s/rad].
+    pub kd_stance: f64,
+    /// Safe-command joint PD stiffness towards the standing posture [N·m/rad].
+    pub kp_safe: f64,
+    /// Safe-command joint damping [N·m·s/rad].
+    pub kd_safe: f64,
+    /// Largest foothold correction from the hip [m].
+    pub foothold_max_offset: f64,
+    /// A solution that stopped at the iteration/time limit is still used when its primal
+    /// residual is at most this (body weights).
+    pub accept_prim_residual: f64,
+    /// Most solve records kept between `take_solve_records` calls.
+    pub max_records: usize,
+}
+
+impl Default for QuadrupedControllerConfig {
+    fn default() -> Self {
+        Self {
+            mpc: QuadrupedMpcConfig::go1(),
+            mpc_period: 0.025,
+            trot_period: 0.3,
+            trot_duty: 0.5,
+            swing_height: 0.06,
+            kp_swing: [100.0, 100.0, 100.0],
+            kd_swing: [2.0, 2.0, 2.0],
+            kd_stance: 0.3,
+            kp_safe: 20.0,
+            kd_safe: 1.0,
+            foothold_max_offset: 0.15,
+            accept_prim_residual: 2e-2,
+            max_records: 10_000,
+        }
+    }
+}
+
+/// The quadruped controller (see the module docs).
+pub struct QuadrupedController {
+    cfg: QuadrupedControllerConfig,
+    mpc: QuadrupedMpc,
+    legs: [Leg; 4],
+    gait: Gait,
+    gait_kind: GaitKind,
+    gait_t0: f64,
+    last_mpc_t: Option<f64>,
+    forces: [[f64; 3]; 4],
+    swing_active: [bool; 4],
+    liftoff: [Vector3<f64>; 4],
+    plan: HorizonPlan,
+    ground_z: Option<f64>,
+    footholds: [Vector3<f64>; 4],
+    records: Vec<SolveRecord>,
+    counters: ControllerCounters,
+}
+
+/// Per-tick quantities derived from the measured state.
+struct Kin {
+    rot: Matrix3<f64>,
+    /// Trunk origin, world [m].
+    base: Vector3<f64>,
+    /// Trunk origin velocity, world [m/s].
+    base_vel: Vector3<f64>,
+    /// Whole-body CoM offset from the trunk origin, world axes [m].
+    com_off: Vector3<f64>,
+    /// Whole-body CoM, world [m].
+    pos: Vector3<f64>,
+    vel: Vector3<f64>,
+    feet_world: [Vector3<f64>; 4],
+    srb: SrbState,
+}
+
+impl QuadrupedController {
+    /// Builds the MPC on `solver` (which is set up here).
+    pub fn new(solver: Box<dyn QpSolver>, cfg: QuadrupedControllerConfig) -> Result<Self, ControlError> {
+        let pos_ok = |v: f64| v.is_finite() && v > 0.0;
+        if !(pos_ok(cfg.mpc_period) && pos_ok(cfg.trot_period) && cfg.trot_duty > 0.0 && cfg.trot_duty <= 1.0) {
+            return Err(ControlError::Config("periods must be positive and duty in (0, 1]".into()));
+        }
+        let n = cfg.mpc.horizon;
+        let mpc = QuadrupedMpc::new(cfg.mpc.clone(), solver)?;
+        Ok(Self {
+            legs: Leg::go1_legs(),
+            gait: Gait::stand(),
+            gait_kind: GaitKind::Stand,
+            gait_t0: 0.0,
+            last_mpc_t: None,
+            forces: [[0.0; 3]; 4],
+            swing_active: [false; 4],
+            liftoff: [Vector3::zeros(); 4],
+            plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
+            ground_z: None,
+            footholds: [Vector3::zeros(); 4],
+            records: Vec::with_capacity(cfg.max_records.min(100_000)),
+            counters: ControllerCounters::default(),
+            mpc,
+            cfg,
+        })
+    }
+
+    /// Solve records since the last call.
+    pub fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        std::mem::replace(&mut self.records, Vec::with_capacity(self.cfg.max_records.min(100_000)))
+    }
+
+    /// Counters since construction.
+    pub fn counters(&self) -> ControllerCounters {
+        self.counters
+    }
+
+    /// The MPC (for inspection).
+    pub fn mpc(&self) -> &QuadrupedMpc {
+        &self.mpc
+    }
+
+    /// Ground-reaction forces currently applied, world frame [N].
+    pub fn forces(&self) -> [[f64; 3]; 4] {
+        self.forces
+    }
+
+    /// Planned touchdown points of the feet (world frame, foot centre) [m], as of the last
+    /// update.
+    pub fn footholds(&self) -> [[f64; 3]; 4] {
+        self.footholds.map(|f| f.into())
+    }
+
+    /// Gait scheduled stance flags at time `t` [s].
+    pub fn scheduled_stance(&self, t: f64) -> [bool; 4] {
+        let tg = t - self.gait_t0;
+        [0, 1, 2, 3].map(|i| self.gait.in_stance(i, tg))
+    }
+
+    /// Safe command: joint PD towards the standing posture where the joint reading is
+    /// finite, zero torque otherwise; clamped to the motor limits.
+    pub fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
+        let mut tau = [0.0; 12];
+        for j in 0..12 {
+            let (q, qd) = (state.q[j], state.qd[j]);
+            let t = if q.is_finite() && qd.is_finite() {
+                self.cfg.kp_safe * (GO1.stand_q[j % 3] - q) - self.cfg.kd_safe * qd
+            } else if qd.is_finite() {
+                -self.cfg.kd_safe * qd
+            } else {
+                0.0
+            };
+            tau[j] = clamp_torque(j, t);
+        }
+        tau
+    }
+
+    fn valid(state: &QuadrupedState, cmd: &QuadrupedCommand) -> bool {
+        let finite = state.t.is_finite()
+            && state.base_pos.iter().all(|v| v.is_finite())
+            && state.base_quat.iter().all(|v| v.is_finite())
+            && state.base_linvel.iter().all(|v| v.is_finite())
+            && state.base_angvel_body.iter().all(|v| v.is_finite())
+            && state.q.iter().all(|v| v.is_finite())
+            && state.qd.iter().all(|v| v.is_finite())
+            && cmd.vx.is_finite()
+            && cmd.vy.is_finite()
+            && cmd.yaw_rate.is_finite()
+            && cmd.body_height.is_finite();
+        let qn = state.base_quat.iter().map(|v| v * v).sum::<f64>();
+        finite && (0.25..4.0).contains(&qn)
+    }
+
+    /// One control tick: returns joint torques [N·m] (FR, FL, RR, RL × hip, thigh, calf),
+    /// clamped to the [`GO1`] limits and always finite.
+    pub fn update(&mut self, state: &QuadrupedState, cmd: &QuadrupedCommand) -> [f64; 12] {
+        self.counters.updates += 1;
+        if !Self::valid(state, cmd) {
+            self.counters.invalid_inputs += 1;
+            return self.safe_torques(state);
+        }
+        let Some(kin) = self.kinematics(state) else {
+            self.counters.invalid_inputs += 1;
+            return self.safe_torques(state);
+        };
+        let t = state.t;
+        if cmd.gait != self.gait_kind {
+            self.gait_kind = cmd.gait;
+            self.gait = Gait::of_kind(cmd.gait, self.cfg.trot_period, self.cfg.trot_duty);
+            self.gait_t0 = t;
+            self.last_mpc_t = None;
+        }
+        let tg = t - self.gait_t0;
+        let stance_now: [bool; 4] = [0, 1, 2, 3].map(|i| self.gait.in_stance(i, tg));
+        // Ground height from the feet in stance (foot centre minus radius).
+        let mut zsum = 0.0;
+        let mut nst = 0;
+        for i in 0..4 {
+            if stance_now[i] {
+                zsum += kin.feet_world[i].z - GO1.foot_radius;
+                nst += 1;
+            }
+        }
+        if nst > 0 {
+            let g = zsum / nst as f64;
+            self.ground_z = Some(match self.ground_z {
+                Some(old) => 0.9 * old + 0.1 * g,
+                None => g,
+            });
+        }
+        let ground_z = self.ground_z.unwrap_or(0.0);
+        let height = if cmd.body_height > 0.05 { cmd.body_height.min(0.45) } else { GO1.stand_height };
+        // Standing cannot walk: velocity commands apply to the trot only.
+        let (cmd_vx, cmd_vy, cmd_wz) =
+            if self.gait_kind == GaitKind::Stand { (0.0, 0.0, 0.0) } else { (cmd.vx, cmd.vy, cmd.yaw_rate) };
+        let (sy, cy) = kin.srb.rpy[2].sin_cos();
+        let v_cmd_w = [cy * cmd_vx - sy * cmd_vy, sy * cmd_vx + cy * cmd_vy];
+        // Swing bookkeeping and footholds.
+        let mut footholds = [Vector3::zeros(); 4];
+        for i in 0..4 {
+            if stance_now[i] {
+                self.swing_active[i] = false;
+            } else if !self.swing_active[i] {
+                self.swing_active[i] = true;
+                self.liftoff[i] = kin.feet_world[i];
+            }
+            let t_td = self.gait.time_to_touchdown(i, tg);
+            let hip_b = self.legs[i].hip + Vector3::new(0.0, self.legs[i].offset_y, 0.0);
+            let hip_w = [
+                kin.base.x + cy * hip_b.x - sy * hip_b.y + v_cmd_w[0] * t_td,
+                kin.base.y + sy * hip_b.x + cy * hip_b.y + v_cmd_w[1] * t_td,
+            ];
+            let f = raibert_foothold(
+                hip_w,
+                [kin.vel.x, kin.vel.y],
+                v_cmd_w,
+                cmd_wz,
+                self.gait.stance_time(),
+                height,
+                self.cfg.foothold_max_offset,
+            );
+            footholds[i] = Vector3::new(f[0], f[1], ground_z + GO1.foot_radius);
+        }
+        self.footholds = footholds;
+        // MPC when due.
+        let due = match self.last_mpc_t {
+            None => true,
+            Some(t0) => t - t0 >= self.cfg.mpc_period - 1e-9 || t < t0,
+        };
+        if due {
+            self.last_mpc_t = Some(t);
+            // The MPC tracks the whole-body CoM: its height is the trunk's plus the offset.
+            let height_com = height + kin.com_off.z;
+            let r = SrbReference { v_body: [cmd_vx, cmd_vy], yaw_rate: cmd_wz, height: height_com, ground_z };
+            self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds);
+        }
+        // Torques.
+        let rt = kin.rot.transpose();
+        let mut tau = [0.0; 12];
+        for i in 0..4 {
+            let qi = [state.q[3 * i], state.q[3 * i + 1], state.q[3 * i + 2]];
+            let qdi = [state.qd[3 * i], state.qd[3 * i + 1], state.qd[3 * i + 2]];
+            let j = self.legs[i].jacobian(&qi);
+            // Leg links held against gravity, so the foot force is what the MPC asked for.
+            let up_b = rt * Vector3::z();
+            let tau_g = self.legs[i].gravity_torques(&qi, &up_b, &GO1.link_masses);
+            let ti = tau_g
+                + if stance_now[i] {
+                    let f = rt * Vector3::from(self.forces[i]);
+                    -(j.transpose() * f) - Vector3::from(qdi) * self.cfg.kd_stance
+                } else {
+                    let s = self.gait.swing_progress(i, tg).unwrap_or(1.0);
+                    let tr = SwingTrajectory {
+                        start: self.liftoff[i],
+                        end: footholds[i],
+                        height: self.cfg.swing_height,
+                        duration: self.gait.swing_time(),
+                    };
+                    let (pw, vw) = tr.eval(s);
+                    let pb = rt * (pw - kin.base);
+                    let omega_w = Vector3::from(kin.srb.omega);
+                    let vb = rt * (vw - kin.base_vel - omega_w.cross(&(pw - kin.base)));
+                    match self.legs[i].inverse(&pb) {
+                        Some(qd_des) => {
+                            let qdot_des = j.try_inverse().map(|ji| ji * vb).unwrap_or_else(Vector3::zeros);
+                            Vector3::from_fn(|k, _| {
+                                self.cfg.kp_swing[k] * (qd_des[k] - qi[k])
+                                    + self.cfg.kd_swing[k] * (qdot_des[k] - qdi[k])
+                            })
+                        }
+                        None => Vector3::from(qdi) * -self.cfg.kd_safe,
+                    }
+                };
+            for k in 0..3 {
+                tau[3 * i + k] = clamp_torque(3 * i + k, ti[k]);
+            }
+        }
+        tau
+    }
+
+    /// Rigid-body quantities about the whole-body CoM (the legs carry ≈ 60 % of the mass
+    /// and shift the CoM by centimetres from the trunk origin).
+    fn kinematics(&self, state: &QuadrupedState) -> Option<Kin> {
+        let mut srb = SrbState::from_robot(state)?;
+        let rot = base_rotation(&state.base_quat).to_rotation_matrix().into_inner();
+        let base = Vector3::from(state.base_pos);
+        let com_off = rot * body_com(&GO1, &self.legs, &state.q);
+        let pos = base + com_off;
+        let vel = Vector3::from(state.base_linvel) + Vector3::from(srb.omega).cross(&com_off);
+        srb.pos = pos.into();
+        srb.vel = vel.into();
+        let mut feet_world = [Vector3::zeros(); 4];
+        for i in 0..4 {
+            let qi = [state.q[3 * i], state.q[3 * i + 1], state.q[3 * i + 2]];
+            feet_world[i] = base + rot * self.legs[i].foot_position(&qi);
+        }
+        let base_vel = Vector3::from(state.base_linvel);
+        Some(Kin { rot, base, base_vel, pos, vel, com_off, feet_world, srb })
+    }
+
+    fn run_mpc(
+        &mut self,
+        t: f64,
+        tg: f64,
+        kin: &Kin,
+        r: &SrbReference,
+        stance_now: &[bool; 4],
+        footholds: &[Vector3<f64>; 4],
+    ) {
+        let n = self.cfg.mpc.horizon;
+        let dt = self.cfg.mpc.dt;
+        let (sy, cy) = kin.srb.rpy[2].sin_cos();
+        let v_w = [cy * r.v_body[0] - sy * r.v_body[1], sy * r.v_body[0] + cy * r.v_body[1]];
+        let mut continuous = *stance_now;
+        for k in 0..n {
+            let tk = tg + k as f64 * dt;
+            let com = Vector3::new(kin.pos.x + v_w[0] * k as f64 * dt, kin.pos.y + v_w[1] * k as f64 * dt, {
+                // Height moves from the measured one to the reference over the horizon.
+                let a = (k as f64 / n as f64).min(1.0);
+                (1.0 - a) * kin.pos.z + a * (r.ground_z + r.height)
+            });
+            for i in 0..4 {
+                let st = self.gait.in_stance(i, tk);
+                if !st {
+                    continuous[i] = false;
+                }
+                self.plan.contact[k][i] = st;
+                let foot = if continuous[i] { kin.feet_world[i] } else { footholds[i] };
+                let rel = foot - com;
+                self.plan.feet[k][i] = [rel.x, rel.y, rel.z];
+            }
+        }
+        self.counters.solves += 1;
+        let res: Result<_, MpcError> = self.mpc.update(&kin.srb, r, &self.plan).and_then(|_| {
+            self.mpc.solve()?;
+            Ok(())
+        });
+        let sol = self.mpc.last_solution();
+        let mut rec = SolveRecord {
+            t,
+            solver: self.mpc.solver_name().to_string(),
+            status: sol.map(|s| s.status).unwrap_or(crate::qp::Status::NumericalError),
+            iterations: sol.map(|s| s.iterations).unwrap_or(0),
+            solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
+            residuals: sol.map(|s| s.residuals).unwrap_or_default(),
+            ops: sol.and_then(|s| s.ops),
+            fallback: false,
+        };
+        let out = res.and_then(|_| self.mpc.accept(self.cfg.accept_prim_residual));
+        match out {
+            Ok(o) => self.forces = o.forces,
+            Err(_) => {
+                rec.fallback = true;
+                self.counters.fallbacks += 1;
+                self.mpc.reset_warm_start();
+                self.forces = static_forces(stance_now, self.cfg.mpc.weight());
+            }
+        }
+        if self.records.len() >= self.cfg.max_records {
+            self.records.remove(0);
+        }
+        self.records.push(rec);
+    }
+}
+
+/// Weight shared equally by the stance feet, vertical [N].
+pub fn static_forces(stance: &[bool; 4], weight: f64) -> [[f64; 3]; 4] {
+    let n = stance.iter().filter(|s| **s).count().max(1) as f64;
+    stance.map(|s| if s { [0.0, 0.0, weight / n] } else { [0.0; 3] })
+}
+
+fn clamp_torque(j: usize, t: f64) -> f64 {
+    let lim = GO1.torque_limits[j % 3];
+    if t.is_finite() { t.clamp(-lim, lim) } else { 0.0 }
+}

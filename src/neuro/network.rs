@@ -1,0 +1,492 @@
+//! Populations, synapses and barrier-synchronous timesteps.
+//!
+//! A [`Network`] holds neuron populations, dendrites (the running input sums of a
+//! population, one per incoming synapse matrix or group of matrices) and projections
+//! (sparse synapse matrices stored as fan-out lists: for each presynaptic neuron, the
+//! postsynaptic neurons and weights it reaches). One call to [`Network::step`] is one
+//! barrier-synchronised timestep:
+//!
+//! 1. every population scheduled this timestep updates all its neurons from the dendritic
+//!    sums as they stood at the end of the previous timestep (its [`NeuronModel`]);
+//! 2. every updated population sends sigma-delta graded spikes for the outputs that changed
+//!    by at least θ; each message is added, times the synaptic weight, into the receivers'
+//!    dendritic accumulators, which in fixed point are shifted (rounded) onto the dendrite's
+//!    grid and added, saturating, into the running sums at the end of the timestep;
+//! 3. barrier: the new sums become visible at the next timestep.
+//!
+//! Every operation is counted exactly in [`OpCounts`]: a timestep, an update per neuron of
+//! a scheduled population (an idle update for the others), a message per graded spike, a
+//! synaptic operation per message per stored synapse of its fan-out (per weight plane),
+//! `msg_bits` payload bits per message, and each saturation.
+
+use super::OpCounts;
+use super::fixed::{Arith, QuantWeights, pow2, quantize};
+use super::sigma_delta::encode;
+use crate::qp::CscMatrix;
+
+/// A neuron model: how one population updates its neurons in a timestep.
+pub trait NeuronModel {
+    /// Updates every neuron of the population. `inputs.get(k)` is the running sum of the
+    /// population's k-th dendrite (in the order the dendrites were added); `out` holds the
+    /// neurons' outputs, to be overwritten with the new outputs (in fixed point, on the
+    /// population's output grid). Saturations are added to `overflows`.
+    fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], arith: &Arith, overflows: &mut u64);
+}
+
+/// The dendritic sums a population reads in its update.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    dendrites: &'a [Dendrite],
+    ids: &'a [usize],
+}
+
+impl<'a> Inputs<'a> {
+    /// Running sum of the k-th dendrite of the population, one value per neuron.
+    pub fn get(&self, k: usize) -> &'a [f64] {
+        &self.dendrites[self.ids[k]].sigma
+    }
+    /// Number of dendrites.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    /// True when the population has no dendrites.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// A population of neurons with sigma-delta outputs.
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// Name (for reports).
+    pub name: String,
+    /// Current output of each neuron (what it wants its receivers to see).
+    pub out: Vec<f64>,
+    /// What the receivers have accumulated from each neuron (sum of the deltas sent).
+    pub sent: Vec<f64>,
+    /// Sigma-delta threshold θ (output units); 0 sends every change.
+    pub theta: f64,
+    /// Fixed point: exponent of the output grid, which is also the message payload grid.
+    pub out_exp: i32,
+    /// Stored synapses reached by each neuron, over all its projections and weight planes.
+    /// Neurons with fan-out 0 have no axon and never send.
+    pub fanout: Vec<u64>,
+    /// Number of neurons with fan-out > 0.
+    pub axons: u64,
+    dendrites: Vec<usize>,
+    projections: Vec<usize>,
+}
+
+impl Population {
+    /// Number of neurons.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+    /// True for an empty population.
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+}
+
+/// The running input sums of one dendrite of a population.
+#[derive(Debug, Clone)]
+pub struct Dendrite {
+    /// Postsynaptic population.
+    pub post: usize,
+    /// Running sum per neuron (Σ over timesteps of the weighted incoming deltas).
+    pub sigma: Vec<f64>,
+    /// Fixed point: exponent of the sum's grid (the shared shift at the accumulator).
+    pub exp: i32,
+    /// Per weight plane, this timestep's accumulator (fixed point only).
+    acc: Vec<Vec<f64>>,
+    /// Per weight plane, the bits dropped by the shift, when the profile carries them.
+    rem: Vec<Vec<f64>>,
+    dirty: bool,
+}
+
+/// A sparse synapse matrix stored as fan-out lists.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    /// Presynaptic population.
+    pub pre: usize,
+    /// Target dendrite.
+    pub dendrite: usize,
+    /// Fan-out list pointers: neuron j's synapses are `colptr[j]..colptr[j+1]`.
+    pub colptr: Vec<usize>,
+    /// Postsynaptic neuron of each synapse.
+    pub post: Vec<u32>,
+    /// Weights (quantized into planes in fixed point; one exact plane in float).
+    pub weights: QuantWeights,
+}
+
+/// A network of populations, dendrites and projections on one arithmetic.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Populations.
+    pub pops: Vec<Population>,
+    /// Dendrites.
+    pub dendrites: Vec<Dendrite>,
+    /// Projections.
+    pub projections: Vec<Projection>,
+    /// Float or fixed point.
+    pub arith: Arith,
+    /// Operation counts since construction (or the last [`Network::reset_counts`]).
+    pub counts: OpCounts,
+}
+
+impl Network {
+    /// An empty network.
+    pub fn new(arith: Arith) -> Self {
+        Self { pops: Vec::new(), dendrites: Vec::new(), projections: Vec::new(), arith, counts: OpCounts::default() }
+    }
+
+    /// Adds a population of `n` neurons with outputs on the grid 2^`out_exp` (ignored in
+    /// float mode), initial outputs 0; returns its id.
+    pub fn add_population(&mut self, name: &str, n: usize, out_exp: i32) -> usize {
+        self.pops.push(Population {
+            name: name.to_string(),
+            out: vec![0.0; n],
+            sent: vec![0.0; n],
+            theta: 0.0,
+            out_exp,
+            fanout: vec![0; n],
+            axons: 0,
+            dendrites: Vec::new(),
+            projections: Vec::new(),
+        });
+        self.pops.len() - 1
+    }
+
+    /// Adds a dendrite (running-sum input) to population `post` with sums on the grid
+    /// 2^`exp` (fixed point); returns its id. The population's model sees dendrites in the
+    /// order they are added.
+    pub fn add_dendrite(&mut self, post: usize, exp: i32) -> usize {
+        let n = self.pops[post].len();
+        let planes = match self.arith {
+            Arith::Float => 0,
+            Arith::Fixed(p) => p.weight_planes.max(1) as usize,
+        };
+        self.dendrites.push(Dendrite {
+            post,
+            sigma: vec![0.0; n],
+            exp,
+            acc: vec![vec![0.0; n]; planes],
+            rem: vec![vec![0.0; n]; planes],
+            dirty: false,
+        });
+        let id = self.dendrites.len() - 1;
+        self.pops[post].dendrites.push(id);
+        id
+    }
+
+    /// Connects population `pre` to `dendrite` through the matrix `w` (rows: postsynaptic
+    /// neurons, columns: presynaptic neurons; column j is neuron j's fan-out list). In
+    /// fixed point the weights are quantized per the profile (one exponent per plane per
+    /// matrix); synapses whose mantissa is 0 in a plane are not stored. Returns its id.
+    pub fn add_projection(&mut self, pre: usize, dendrite: usize, w: &CscMatrix) -> usize {
+        let post_pop = self.dendrites[dendrite].post;
+        assert_eq!(w.ncols, self.pops[pre].len(), "matrix columns must match the presynaptic population");
+        assert_eq!(w.nrows, self.pops[post_pop].len(), "matrix rows must match the postsynaptic population");
+        let weights = match self.arith {
+            Arith::Float => QuantWeights::exact(&w.nzval),
+            Arith::Fixed(p) => QuantWeights::new(&w.nzval, &p),
+        };
+        for j in 0..w.ncols {
+            let mut f = 0u64;
+            for plane in &weights.planes {
+                f += plane[w.colptr[j]..w.colptr[j + 1]].iter().filter(|v| **v != 0.0).count() as u64;
+            }
+            self.pops[pre].fanout[j] += f;
+        }
+        self.pops[pre].axons = self.pops[pre].fanout.iter().filter(|&&f| f > 0).count() as u64;
+        self.projections.push(Projection {
+            pre,
+            dendrite,
+            colptr: w.colptr.clone(),
+            post: w.rowval.iter().map(|&r| r as u32).collect(),
+            weights,
+        });
+        let id = self.projections.len() - 1;
+        self.pops[pre].projections.push(id);
+        id
+    }
+
+    /// Stored incoming synapses (over all weight planes) of every neuron of every population,
+    /// populations in order: the fan-in that a core must hold for that neuron.
+    pub fn fan_in(&self) -> Vec<u64> {
+        let mut per_pop: Vec<Vec<u64>> = self.pops.iter().map(|p| vec![0; p.len()]).collect();
+        for pr in &self.projections {
+            let post = self.dendrites[pr.dendrite].post;
+            for plane in &pr.weights.planes {
+                for (k, &r) in pr.post.iter().enumerate() {
+                    if plane[k] != 0.0 {
+                        per_pop[post][r as usize] += 1;
+                    }
+                }
+            }
+        }
+        per_pop.concat()
+    }
+
+    /// Zeroes the operation counts.
+    pub fn reset_counts(&mut self) {
+        self.counts = OpCounts::default();
+    }
+
+    /// Resets all outputs, sent values and dendritic sums to 0 (the network as loaded).
+    pub fn clear_state(&mut self) {
+        for p in &mut self.pops {
+            p.out.iter_mut().for_each(|v| *v = 0.0);
+            p.sent.iter_mut().for_each(|v| *v = 0.0);
+        }
+        for d in &mut self.dendrites {
+            d.sigma.iter_mut().for_each(|v| *v = 0.0);
+            d.acc.iter_mut().chain(d.rem.iter_mut()).for_each(|a| a.iter_mut().for_each(|v| *v = 0.0));
+            d.dirty = false;
+        }
+    }
+
+    /// One timestep in which the listed populations only send (their current outputs,
+    /// e.g. initial values), with no neuron update. Counted as a timestep with idle updates.
+    pub fn prime(&mut self, senders: &[usize]) {
+        self.counts.timesteps += 1;
+        for p in &self.pops {
+            self.counts.idle_neuron_updates += p.len() as u64;
+        }
+        for &pid in senders {
+            self.emit(pid);
+        }
+        self.finish_delivery();
+    }
+
+    /// One barrier-synchronised timestep: the listed populations update with their models,
+    /// then send; all other populations idle (see the module docs).
+    pub fn step(&mut self, updates: &mut [(usize, &mut dyn NeuronModel)]) {
+        self.counts.timesteps += 1;
+        let mut active = 0u64;
+        for (pid, model) in updates.iter_mut() {
+            let pop = &mut self.pops[*pid];
+            active += pop.out.len() as u64;
+            let inputs = Inputs { dendrites: &self.dendrites, ids: &pop.dendrites };
+            model.update(inputs, &mut pop.out, &self.arith, &mut self.counts.overflows);
+        }
+        let total: u64 = self.pops.iter().map(|p| p.len() as u64).sum();
+        self.counts.neuron_updates += active;
+        self.counts.idle_neuron_updates += total - active;
+        for (pid, _) in updates.iter() {
+            self.emit(*pid);
+        }
+        self.finish_delivery();
+    }
+
+    /// Host readout of a population's outputs (counted: one readout per value).
+    pub fn readout(&mut self, pid: usize) -> &[f64] {
+        self.counts.readouts += self.pops[pid].len() as u64;
+        &self.pops[pid].out
+    }
+
+    fn emit(&mut self, pid: usize) {
+        let msg_bits = self.arith.msg_bits() as u64;
+        let (fixed, msg_limit) = match self.arith {
+            Arith::Float => (false, None),
+            Arith::Fixed(p) => (true, Some(p.msg_max() * pow2(self.pops[pid].out_exp))),
+        };
+        let pop = &mut self.pops[pid];
+        let theta = pop.theta;
+        let n = pop.out.len();
+        self.counts.potential_messages += pop.axons;
+        for &pr in &pop.projections {
+            self.dendrites[self.projections[pr].dendrite].dirty = true;
+        }
+        let mut messages = 0u64;
+        let mut synops = 0u64;
+        for j in 0..n {
+            let (d, sat) = encode(pop.out[j], pop.sent[j], theta, msg_limit);
+            if d == 0.0 || pop.fanout[j] == 0 {
+                continue;
+            }
+            if sat {
+                self.counts.msg_saturations += 1;
+            }
+            pop.sent[j] += d;
+            messages += 1;
+            synops += pop.fanout[j];
+            for &pr in &pop.projections {
+                let proj = &self.projections[pr];
+                let dend = &mut self.dendrites[proj.dendrite];
+                let (k0, k1) = (proj.colptr[j], proj.colptr[j + 1]);
+                if fixed {
+                    for (plane, acc) in proj.weights.planes.iter().zip(dend.acc.iter_mut()) {
+                        for k in k0..k1 {
+                            acc[proj.post[k] as usize] += plane[k] * d;
+                        }
+                    }
+                } else {
+                    let w = &proj.weights.planes[0];
+                    for k in k0..k1 {
+                        dend.sigma[proj.post[k] as usize] += w[k] * d;
+                    }
+                }
+            }
+        }
+        self.counts.messages += messages;
+        self.counts.synops += synops;
+        self.counts.bits_moved += messages * msg_bits;
+    }
+
+    /// Fixed point: shift (round) each plane's accumulator onto the dendrite grid and add it,
+    /// saturating, into the running sum.
+    fn finish_delivery(&mut self) {
+        let Arith::Fixed(p) = self.arith else { return };
+        let max = p.state_max();
+        for d in &mut self.dendrites {
+            if !d.dirty {
+                continue;
+            }
+            d.dirty = false;
+            let e = d.exp;
+            for (acc, rem) in d.acc.iter_mut().zip(d.rem.iter_mut()) {
+                for ((s, a), r) in d.sigma.iter_mut().zip(acc.iter_mut()).zip(rem.iter_mut()) {
+                    if *a != 0.0 {
+                        let total = if p.carry_shift_remainder { *a + *r } else { *a };
+                        let shifted = quantize(total, e, max, p.rounding, &mut self.counts.overflows);
+                        if p.carry_shift_remainder {
+                            *r = total - shifted;
+                        }
+                        *s = quantize(*s + shifted, e, max, p.rounding, &mut self.counts.overflows);
+                        *a = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuro::fixed::FixedProfile;
+
+    /// Output = a fixed list of values per step (for hand-counted tests), or integrator.
+    struct Script {
+        values: Vec<Vec<f64>>,
+        k: usize,
+    }
+    impl NeuronModel for Script {
+        fn update(&mut self, _inputs: Inputs<'_>, out: &mut [f64], _a: &Arith, _o: &mut u64) {
+            out.copy_from_slice(&self.values[self.k]);
+            self.k += 1;
+        }
+    }
+    /// Copies its first dendrite's sum into its output, quantized to the state grid.
+    struct Relay {
+        e: i32,
+    }
+    impl NeuronModel for Relay {
+        fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], a: &Arith, o: &mut u64) {
+            for (y, s) in out.iter_mut().zip(inputs.get(0)) {
+                *y = a.state(*s, self.e, o);
+            }
+        }
+    }
+
+    /// 3 senders → 2 receivers through W = [[1, 0, 2], [0, 0, 3]] (fan-outs 1, 0, 2).
+    fn tiny(arith: Arith) -> (Network, usize, usize) {
+        let mut net = Network::new(arith);
+        let a = net.add_population("a", 3, -8);
+        let b = net.add_population("b", 2, -8);
+        let d = net.add_dendrite(b, -8);
+        let w = CscMatrix::from_dense(2, 3, &[1.0, 0.0, 2.0, 0.0, 0.0, 3.0]);
+        net.add_projection(a, d, &w);
+        (net, a, b)
+    }
+
+    #[test]
+    fn hand_counted_tiny_network() {
+        let (mut net, a, b) = tiny(Arith::Float);
+        assert_eq!(net.pops[a].fanout, vec![1, 0, 2]);
+        let mut src = Script { values: vec![vec![1.0, 5.0, 0.0], vec![1.0, 5.0, 0.5], vec![1.5, 4.0, 0.5]], k: 0 };
+        let mut relay = Relay { e: -8 };
+        // t1: a → [1, 5, 0]: neuron 0 sends (fan-out 1); neuron 1 has no axon.
+        net.step(&mut [(a, &mut src)]);
+        assert_eq!(net.dendrites[0].sigma, vec![1.0, 0.0]);
+        // t2: a → [1, 5, 0.5]: 1 message (neuron 2), synops 2; b relays the old sums (b has
+        // no outgoing synapses, so it sends nothing).
+        net.step(&mut [(a, &mut src), (b, &mut relay)]);
+        assert_eq!(net.pops[b].out, vec![1.0, 0.0]);
+        assert_eq!(net.dendrites[0].sigma, vec![2.0, 1.5]);
+        // t3: θ = 0.75: neuron 0 (+0.5) is held back; nothing is sent.
+        net.pops[a].theta = 0.75;
+        net.step(&mut [(a, &mut src)]);
+        assert_eq!(net.pops[a].sent, vec![1.0, 0.0, 0.5]);
+        let c = net.counts;
+        assert_eq!(c.timesteps, 3);
+        assert_eq!(c.neuron_updates, 3 + 5 + 3);
+        assert_eq!(c.idle_neuron_updates, 4); // b idles at t1 and t3
+        assert_eq!(c.messages, 1 + 1);
+        assert_eq!(c.synops, 1 + 2);
+        assert_eq!(c.bits_moved, 2 * 64);
+        assert_eq!(c.potential_messages, 2 + 2 + 2);
+        assert_eq!(c.overflows, 0);
+        assert!((c.activity() - 2.0 / 6.0).abs() < 1e-15);
+        // The held-back 0.5 is carried: θ back to 0 sends it.
+        net.pops[a].theta = 0.0;
+        let mut hold = Script { values: vec![vec![1.5, 4.0, 0.5]], k: 0 };
+        net.step(&mut [(a, &mut hold)]);
+        assert_eq!(net.dendrites[0].sigma, vec![2.5, 1.5]);
+        assert_eq!(net.counts.messages, 3);
+        assert_eq!(net.counts.synops, 4);
+        assert_eq!(net.readout(b), &[1.0, 0.0]);
+        assert_eq!(net.counts.readouts, 2);
+    }
+
+    #[test]
+    fn fixed_point_dendrite_shift_and_saturation() {
+        let prof = FixedProfile::LOIHI2;
+        let (mut net, a, _b) = tiny(Arith::Fixed(prof));
+        // Weights 1, 2, 3 with max 3: exp = ceil(log2 3) − 7 = −5 → exact (32, 64, 96)·2^-5.
+        assert_eq!(net.projections[0].weights.exps, vec![-5]);
+        let mut src = Script { values: vec![vec![0.00390625, 0.0, 0.0]], k: 0 }; // 2^-8 = 1 LSB
+        net.step(&mut [(a, &mut src)]);
+        assert_eq!(net.dendrites[0].sigma, vec![0.00390625, 0.0]);
+        // A dendrite grid of 2^-4 rounds 1·2^-8 to 0 (the shared shift loses it).
+        let (mut net2, a2, _) = tiny(Arith::Fixed(prof));
+        net2.dendrites[0].exp = -4;
+        let mut src2 = Script { values: vec![vec![0.00390625, 0.0, 0.0]], k: 0 };
+        net2.step(&mut [(a2, &mut src2)]);
+        assert_eq!(net2.dendrites[0].sigma, vec![0.0, 0.0]);
+        // Saturation: sums beyond (2^23 − 1)·2^-8 ≈ 32768 saturate and are counted.
+        let (mut net3, a3, _) = tiny(Arith::Fixed(prof));
+        let big = 30000.0;
+        let mut src3 = Script { values: vec![vec![0.0, 0.0, big]], k: 0 };
+        net3.step(&mut [(a3, &mut src3)]);
+        let max = (pow2(23) - 1.0) * pow2(-8);
+        assert_eq!(net3.dendrites[0].sigma, vec![max, max]);
+        assert_eq!(net3.counts.overflows, 2);
+        // Message payload saturation: a jump of 2^16 on a 2^-8 grid needs 25 bits.
+        let (mut net4, a4, _) = tiny(Arith::Fixed(FixedProfile { msg_bits: 16, ..prof }));
+        let mut src4 = Script { values: vec![vec![200.0, 0.0, 0.0], vec![200.0, 0.0, 0.0]], k: 0 };
+        net4.step(&mut [(a4, &mut src4)]);
+        let lim = (pow2(15) - 1.0) * pow2(-8);
+        assert_eq!(net4.pops[a4].sent[0], lim);
+        assert_eq!(net4.counts.msg_saturations, 1);
+        net4.step(&mut [(a4, &mut src4)]);
+        assert_eq!(net4.pops[a4].sent[0], 200.0);
+        assert_eq!(net4.dendrites[0].sigma[0], 200.0);
+        assert_eq!(net4.counts.bits_moved, 2 * 16);
+    }
+
+    #[test]
+    fn float_theta_zero_is_exact_matvec() {
+        let mut net = Network::new(Arith::Float);
+        let a = net.add_population("a", 2, 0);
+        net.pops[a].out = vec![1.0, -2.0];
+        let d = net.add_dendrite(a, 0);
+        net.add_projection(a, d, &CscMatrix::from_dense(2, 2, &[2.0, 1.0, 1.0, 3.0]));
+        net.prime(&[a]);
+        assert_eq!(net.dendrites[d].sigma, vec![0.0, -5.0]);
+        assert_eq!(net.counts.messages, 2);
+        assert_eq!(net.counts.synops, 4);
+        assert_eq!(net.counts.idle_neuron_updates, 2);
+    }
+}
