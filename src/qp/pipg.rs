@@ -37,9 +37,9 @@
 //! # Output (after iteration k)
 //!
 //! x = D·z; the H-row multipliers y_H = E_H·w/c; for box rows the multiplier comes from the
-//! reduced gradient at (z, w): r = P̄z + q̄ + H̄ᵀw, and the box row i on variable j whose
-//! bound is active (the upper side when r_j < 0, the lower side when r_j > 0) gets
-//! ȳ_i = −r_j/a_ij (other box rows get 0), then y_i = e_i·ȳ_i/c.
+//! reduced gradient at (z, w): r = P̄z + q̄ + H̄ᵀw; when z_j sits on its upper bound ub_j and
+//! r_j < 0 (or on lb_j and r_j > 0), the first box row on x̄_j that sets that bound gets
+//! ȳ_i = −r_j/a_ij; all other box rows get 0. Then y_i = e_i·ȳ_i/c.
 //!
 //! # Plain mode
 //!
@@ -51,12 +51,14 @@
 //! # Extras of the default mode
 //!
 //! - Termination every [`PipgOptions::check_every`] iterations with
-//!   [`super::residuals::compute`] on the original problem (`converged` with eps_abs,
-//!   eps_rel), plus the time limit.
+//!   [`super::residuals::compute`] on the original problem (`converged_with_gap`: primal,
+//!   dual residual and duality gap within eps_abs + eps_rel·scale), plus the time limit.
 //! - Adaptive ω (residual balancing, like OSQP's adaptive ρ; ω² plays the role of ρ): at a
 //!   check, with normalised residuals p̂ = r_prim/(prim_scale + 1e-10) and
-//!   d̂ = r_dual/(dual_scale + 1e-10), the candidate ω' = ω·(p̂/d̂)^{1/4} replaces ω when it differs by more than a factor
-//!   [`PipgOptions::omega_tolerance`]; α, β are recomputed.
+//!   d̂ = r_dual/(dual_scale + 1e-10), the candidate ω' = ω·(p̂/d̂)^{1/2} replaces ω when it differs by more than a factor
+//!   [`PipgOptions::omega_tolerance`]; α, β are recomputed. After each change the number
+//!   of iterations before the next change is allowed doubles (starting at `check_every`), so
+//!   ω settles.
 //! - Restarts (averaging restart, after PDLP): the solver keeps the running average
 //!   (z̄, w̄) of (z, w) since the last restart. At each check it compares the normalised KKT
 //!   error of the average with that of the current iterate and, when the average is better,
@@ -79,7 +81,7 @@ pub struct PipgOptions {
     pub omega: f64,
     /// Adapt ω at termination checks (residual balancing). Default true.
     pub adaptive_omega: bool,
-    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 5.
+    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 2.
     pub omega_tolerance: f64,
     /// Restart from the running average when it is the better point. Default true.
     pub restarts: bool,
@@ -101,7 +103,7 @@ impl Default for PipgOptions {
             relaxation: 1.6,
             omega: 1.0,
             adaptive_omega: true,
-            omega_tolerance: 5.0,
+            omega_tolerance: 2.0,
             restarts: true,
             check_every: 25,
             separate_box: true,
@@ -350,9 +352,9 @@ impl PipgData {
                 }
                 // r_j < 0 pushes x̄_j up: the row that sets ub_j takes it; r_j > 0: lb_j.
                 let active = if r[j] < 0.0 {
-                    self.ub[j] < INFTY && b.hi == self.ub[j]
+                    self.ub[j] < INFTY && b.hi == self.ub[j] && z[j] >= self.ub[j]
                 } else {
-                    self.lb[j] > -INFTY && b.lo == self.lb[j]
+                    self.lb[j] > -INFTY && b.lo == self.lb[j] && z[j] <= self.lb[j]
                 };
                 if active {
                     ys[b.row] = -r[j] / b.a;
@@ -388,9 +390,9 @@ fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// Normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual) (≤ 1 means converged).
+/// Normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual, gap/ε_gap) (≤ 1 means converged).
 fn kkt_error(rep: &residuals::ResidualReport, s: &Settings) -> f64 {
-    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s))
+    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s)).max(rep.res.gap / rep.eps_gap(s))
 }
 
 /// OSQP-style primal infeasibility certificate test on δy.
@@ -604,6 +606,10 @@ impl QpSolver for PipgSolver {
         let mut wsum = vec![0.0; mh];
         let mut nsum = 0usize;
         let mut err_at_restart = f64::INFINITY;
+        // ω may change at a check only after `adapt_gap` iterations since the last change;
+        // the gap doubles at each change, so ω settles (frequent changes stall convergence).
+        let mut adapt_gap = opt.check_every.max(1);
+        let mut next_adapt = 0;
         let mut prev_xy: Option<(Vec<f64>, Vec<f64>)> = None;
         let mut pinf_hits = 0;
         let mut dinf_hits = 0;
@@ -659,7 +665,7 @@ impl QpSolver for PipgSolver {
             }
             let (x, y) = d.output(&z, &w, m);
             let rep = residuals::compute(pb, &x, &y);
-            if rep.converged(&settings) {
+            if rep.converged_with_gap(&settings) {
                 status = Status::Solved;
                 final_xy = Some((x, y));
                 break;
@@ -702,15 +708,17 @@ impl QpSolver for PipgSolver {
                     new_window = true;
                 }
             }
-            if opt.adaptive_omega {
+            if opt.adaptive_omega && k >= next_adapt {
                 let p_hat = rep.res.prim / (rep.prim_scale + 1e-10);
                 let d_hat = rep.res.dual / (rep.dual_scale + 1e-10);
                 if p_hat > 0.0 && d_hat > 0.0 {
-                    let cand = (omega * (p_hat / d_hat).powf(0.25)).clamp(1e-4, 1e4);
+                    let cand = (omega * (p_hat / d_hat).powf(0.5)).clamp(1e-4, 1e4);
                     if cand > omega * opt.omega_tolerance || cand < omega / opt.omega_tolerance {
                         omega = cand;
                         (alpha, beta) = step_sizes(d.lambda, d.sigma, omega);
                         new_window = true;
+                        adapt_gap *= 2;
+                        next_adapt = k + adapt_gap;
                     }
                 }
             }
