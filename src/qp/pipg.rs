@@ -67,7 +67,8 @@
 //! - Infeasibility: the one-iteration displacement δy = y_k − y_{k−1} (resp. δx) at a check,
 //!   mapped to the original space, is tested as an OSQP-style certificate with tolerance
 //!   [`PipgOptions::eps_infeasible`] (for infeasible problems the PDHG displacement converges
-//!   to a certificate); two consecutive positive checks are required.
+//!   to a certificate); two consecutive positive checks are required, and the primal (dual)
+//!   test only runs while the primal (dual) residual is above its tolerance.
 
 use std::time::{Duration, Instant};
 
@@ -698,13 +699,17 @@ impl QpSolver for PipgSolver {
                 final_xy = Some((x, y));
                 break;
             }
-            if have_prev {
-                // One-iteration displacement (z_k − z_{k−1}, w_k − w_{k−1}) in the original space.
+            let (test_p, test_d) = (rep.res.prim > rep.eps_prim(&settings), rep.res.dual > rep.eps_dual(&settings));
+            if have_prev && (test_p || test_d) {
+                // One-iteration displacement (z_k − z_{k−1}, w_k − w_{k−1}) in the original space;
+                // a certificate is only sought while the matching residual is above tolerance.
                 let (px, py) = d.output(&zprev, &wprev, m);
                 let dy: Vec<f64> = y.iter().zip(&py).map(|(a, b)| a - b).collect();
                 let dx: Vec<f64> = x.iter().zip(&px).map(|(a, b)| a - b).collect();
-                pinf_hits = if primal_infeasible(pb, &dy, opt.eps_infeasible) { pinf_hits + 1 } else { 0 };
-                dinf_hits = if dual_infeasible(pb, &dx, opt.eps_infeasible) { dinf_hits + 1 } else { 0 };
+                let p_hit = test_p && primal_infeasible(pb, &dy, opt.eps_infeasible);
+                let d_hit = test_d && dual_infeasible(pb, &dx, opt.eps_infeasible);
+                pinf_hits = if p_hit { pinf_hits + 1 } else { 0 };
+                dinf_hits = if d_hit { dinf_hits + 1 } else { 0 };
                 if pinf_hits >= 2 {
                     status = Status::PrimalInfeasible;
                     break;
