@@ -84,7 +84,7 @@ impl BenchConfig {
             ],
             seeds: 2,
             tiers: vec![Tier::Low, Tier::Mid],
-            warm_sizes: vec![10, 50, 100],
+            warm_sizes: vec![20, 50],
             warm_steps: 100,
             max_iter: 20_000,
             time_limit: Duration::from_secs(5),

@@ -10,6 +10,15 @@
 //! magnitude ≥ [`INFTY`] (or ±∞) is absent. Every backend implements [`QpSolver`], and
 //! every backend's answer is judged by the same residuals ([`Residuals`]) computed on the
 //! original, unscaled problem.
+//!
+//! - [`scaling`]: Ruiz equilibration + cost scaling with exact unscaling.
+//! - [`residuals`]: ∞-norm residuals, duality gap, termination tests, `finish_solution`.
+//! - [`pipg`]: float64 xPIPG (the reference recurrence of the spiking solver).
+//! - [`osqp`], [`clarabel`]: the conventional baseline and the high-accuracy reference.
+//! - [`generate`]: seeded problem families (OSQP's MPC class, random, box, equality,
+//!   infeasible) and warm-start MPC sequences.
+//! - [`npz`]: qpsolvers-layout `.npz` files.
+//! - [`bench`]: the qpbenchmark-style benchmark behind `spikectl bench qp`.
 
 pub mod bench;
 pub mod clarabel;

@@ -38,7 +38,7 @@
 //!
 //! x = D·z; the H-row multipliers y_H = E_H·w/c; for box rows the multiplier comes from the
 //! reduced gradient at (z, w): r = P̄z + q̄ + H̄ᵀw; when z_j sits on its upper bound ub_j and
-//! r_j < 0 (or on lb_j and r_j > 0), the first box row on x̄_j that sets that bound gets
+//! r_j < 0 (or on lb_j and r_j > 0; "on" within [`ACTIVE_TOL`]·max(1, |bound|)), the first box row on x̄_j that sets that bound gets
 //! ȳ_i = −r_j/a_ij; all other box rows get 0. Then y_i = e_i·ȳ_i/c.
 //!
 //! # Plain mode
@@ -56,7 +56,7 @@
 //! - Adaptive ω (residual balancing, like OSQP's adaptive ρ; ω² plays the role of ρ): at a
 //!   check where r_prim > ε_prim or r_dual > ε_dual, with normalised residuals
 //!   p̂ = max(r_prim, ε_prim)/(prim_scale + 1e-10) and d̂ = max(r_dual, ε_dual)/(dual_scale + 1e-10),
-//!   the candidate ω' = clamp(ω·(p̂/d̂)^{1/2}, 0.1, 1e4) replaces ω when it differs by more than a factor
+//!   the candidate ω' = clamp(ω·(p̂/d̂)^{1/2}, [`OMEGA_MIN`], [`OMEGA_MAX`]) replaces ω when it differs by more than a factor
 //!   [`PipgOptions::omega_tolerance`]; α, β are recomputed. After each change the number
 //!   of iterations before the next change is allowed doubles (starting at `check_every`), so
 //!   ω settles.
@@ -67,12 +67,26 @@
 //! - Infeasibility: the one-iteration displacement δy = y_k − y_{k−1} (resp. δx) at a check,
 //!   mapped to the original space, is tested as an OSQP-style certificate with tolerance
 //!   [`PipgOptions::eps_infeasible`] (for infeasible problems the PDHG displacement converges
-//!   to a certificate); two consecutive positive checks are required.
+//!   to a certificate); two consecutive positive checks are required, and the primal (dual)
+//!   test only runs while the primal (dual) residual is above its tolerance.
 
 use std::time::{Duration, Instant};
 
 use super::residuals::{self, finish_solution};
 use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Scaling, Settings, Solution, Status};
+
+/// Lower limit of the adapted ω (below it the dual step β = ω²α is so small that the dual
+/// stalls; seen on nearly-LP random problems).
+pub const OMEGA_MIN: f64 = 0.1;
+/// Upper limit of the adapted ω (above it the primal step α ≈ 1/(ω√σ) is so small that the
+/// primal stalls; on the MPC class residual balancing otherwise drifts to ω ≈ 1e3–1e4 while
+/// the best fixed ω measured is ≈ 30–50).
+pub const OMEGA_MAX: f64 = 300.0;
+
+/// A variable counts as sitting on a bound b in the output map when within
+/// `ACTIVE_TOL·max(1, |b|)` of it (exact for the float iteration, whose z is clamped; the
+/// tolerance covers iterates from fixed-point arithmetic).
+pub const ACTIVE_TOL: f64 = 1e-6;
 
 /// PIPG-specific options (in addition to the shared [`Settings`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -83,7 +97,7 @@ pub struct PipgOptions {
     pub omega: f64,
     /// Adapt ω at termination checks (residual balancing). Default true.
     pub adaptive_omega: bool,
-    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 2.
+    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 5.
     pub omega_tolerance: f64,
     /// Restart from the running average when it is the better point. Default true.
     pub restarts: bool,
@@ -105,7 +119,7 @@ impl Default for PipgOptions {
             relaxation: 1.6,
             omega: 1.0,
             adaptive_omega: true,
-            omega_tolerance: 2.0,
+            omega_tolerance: 5.0,
             restarts: true,
             check_every: 25,
             separate_box: true,
@@ -356,9 +370,13 @@ impl PipgData {
                 }
                 // r_j < 0 pushes x̄_j up: the row that sets ub_j takes it; r_j > 0: lb_j.
                 let active = if r[j] < 0.0 {
-                    self.ub[j] < INFTY && b.hi == self.ub[j] && z[j] >= self.ub[j]
+                    self.ub[j] < INFTY
+                        && b.hi == self.ub[j]
+                        && z[j] >= self.ub[j] - ACTIVE_TOL * self.ub[j].abs().max(1.0)
                 } else {
-                    self.lb[j] > -INFTY && b.lo == self.lb[j] && z[j] <= self.lb[j]
+                    self.lb[j] > -INFTY
+                        && b.lo == self.lb[j]
+                        && z[j] <= self.lb[j] + ACTIVE_TOL * self.lb[j].abs().max(1.0)
                 };
                 if active {
                     ys[b.row] = -r[j] / b.a;
@@ -681,13 +699,17 @@ impl QpSolver for PipgSolver {
                 final_xy = Some((x, y));
                 break;
             }
-            if have_prev {
-                // One-iteration displacement (z_k − z_{k−1}, w_k − w_{k−1}) in the original space.
+            let (test_p, test_d) = (rep.res.prim > rep.eps_prim(&settings), rep.res.dual > rep.eps_dual(&settings));
+            if have_prev && (test_p || test_d) {
+                // One-iteration displacement (z_k − z_{k−1}, w_k − w_{k−1}) in the original space;
+                // a certificate is only sought while the matching residual is above tolerance.
                 let (px, py) = d.output(&zprev, &wprev, m);
                 let dy: Vec<f64> = y.iter().zip(&py).map(|(a, b)| a - b).collect();
                 let dx: Vec<f64> = x.iter().zip(&px).map(|(a, b)| a - b).collect();
-                pinf_hits = if primal_infeasible(pb, &dy, opt.eps_infeasible) { pinf_hits + 1 } else { 0 };
-                dinf_hits = if dual_infeasible(pb, &dx, opt.eps_infeasible) { dinf_hits + 1 } else { 0 };
+                let p_hit = test_p && primal_infeasible(pb, &dy, opt.eps_infeasible);
+                let d_hit = test_d && dual_infeasible(pb, &dx, opt.eps_infeasible);
+                pinf_hits = if p_hit { pinf_hits + 1 } else { 0 };
+                dinf_hits = if d_hit { dinf_hits + 1 } else { 0 };
                 if pinf_hits >= 2 {
                     status = Status::PrimalInfeasible;
                     break;
@@ -728,7 +750,7 @@ impl QpSolver for PipgSolver {
                 let p_hat = rep.res.prim.max(ep) / (rep.prim_scale + 1e-10);
                 let d_hat = rep.res.dual.max(ed) / (rep.dual_scale + 1e-10);
                 if (rep.res.prim > ep || rep.res.dual > ed) && p_hat > 0.0 && d_hat > 0.0 {
-                    let cand = (omega * (p_hat / d_hat).powf(0.5)).clamp(0.1, 1e4);
+                    let cand = (omega * (p_hat / d_hat).powf(0.5)).clamp(OMEGA_MIN, OMEGA_MAX);
                     if cand > omega * opt.omega_tolerance || cand < omega / opt.omega_tolerance {
                         omega = cand;
                         (alpha, beta) = step_sizes(d.lambda, d.sigma, omega);
