@@ -13,7 +13,7 @@ use super::energy::{self, CoreMap, CpuCost, HardwareProfile, Rapl};
 use super::network::Network;
 use crate::qp::generate::Family;
 use crate::qp::spiking::{SpikingSettings, SpikingSolver};
-use crate::qp::{ClarabelSolver, CscMatrix, OsqpSolver, Problem, QpSolver, Settings, Status};
+use crate::qp::{ClarabelSolver, CscMatrix, OsqpSolver, PipgOptions, PipgSolver, Problem, QpSolver, Settings, Status};
 
 /// Horizon of [`anymal_equality_mpc`].
 pub const ANYMAL_HORIZON: usize = 5;
@@ -232,8 +232,10 @@ pub struct FamilyRow {
 /// One θ of the sweep.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ThetaRow {
-    /// Constant threshold θ (scaled units).
+    /// Threshold θ₀ (scaled units).
     pub theta: f64,
+    /// θ halving period in iterations (0: constant).
+    pub halve_every: usize,
     /// Status of the solve.
     pub status: String,
     /// Iterations.
@@ -252,6 +254,23 @@ pub struct ThetaRow {
     pub est_energy_j: f64,
 }
 
+/// CPU cost of simulating the network in float mode (θ = 0, constant ω) against `pipg` in
+/// plain mode: the same recurrence, the same number of iterations, medians of repeated
+/// solves on this machine.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SpeedRow {
+    /// Problem name.
+    pub problem: String,
+    /// Iterations of both.
+    pub iterations: usize,
+    /// pipg wall time (s).
+    pub pipg_s: f64,
+    /// Spiking network (float) wall time (s), including building the network.
+    pub spiking_s: f64,
+    /// spiking_s / pipg_s.
+    pub ratio: f64,
+}
+
 /// The result of the benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchReport {
@@ -265,6 +284,8 @@ pub struct BenchReport {
     pub rows: Vec<FamilyRow>,
     /// θ sweep on the ANYmal-sized problem (fixed point).
     pub theta_sweep: Vec<ThetaRow>,
+    /// Float-mode simulation cost vs pipg.
+    pub speed: Vec<SpeedRow>,
     /// The ANYmal-sized problem at 1000 iterations, fixed point (Loihi 2 profile):
     /// (violation, relative gap, iterations to tolerance 1e-3 or 1000).
     pub anymal_fixed: ThetaRow,
@@ -434,6 +455,7 @@ fn theta_row(pb: &Problem, fstar: f64, ss: &SpikingSettings, s: &Settings, hw: &
     let est = estimate_on(pb, ss, &ops, hw);
     ThetaRow {
         theta: ss.theta.theta0,
+        halve_every: ss.theta.halve_every,
         status: format!("{:?}", sol.status),
         iterations: sol.iterations,
         messages: ops.messages,
@@ -463,14 +485,62 @@ pub fn run(cfg: &BenchConfig) -> BenchReport {
     let s1000 = Settings { eps_abs: 1e-5, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
     let anymal_fixed = theta_row(&pb, fstar, &fixed, &s1000, &hw);
     let thetas: &[f64] = if cfg.quick { &[0.0, 1e-4, 1e-2] } else { &[0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1] };
-    let theta_sweep = thetas
-        .iter()
-        .map(|&th| {
-            let ss = SpikingSettings { theta: ThetaSchedule::constant(th), ..fixed.clone() };
+    let mut schedules: Vec<ThetaSchedule> = thetas.iter().map(|&th| ThetaSchedule::constant(th)).collect();
+    // θ₀ = 1e-2 halved every 100 iterations down to 1e-6.
+    schedules.push(ThetaSchedule { theta0: 1e-2, halve_every: 100, min: 1e-6 });
+    let theta_sweep = schedules
+        .into_iter()
+        .map(|theta| {
+            let ss = SpikingSettings { theta, ..fixed.clone() };
             theta_row(&pb, fstar, &ss, &s1000, &hw)
         })
         .collect();
-    BenchReport { config: cfg.clone(), hardware: hw, rapl: energy::rapl_status(), rows, theta_sweep, anymal_fixed }
+    let speed = sim_speed(cfg.quick);
+    BenchReport {
+        config: cfg.clone(),
+        hardware: hw,
+        rapl: energy::rapl_status(),
+        rows,
+        theta_sweep,
+        speed,
+        anymal_fixed,
+    }
+}
+
+/// Measures [`SpeedRow`]s (1000 iterations; 5 repetitions, 3 when quick).
+pub fn sim_speed(quick: bool) -> Vec<SpeedRow> {
+    let reps = if quick { 3 } else { 5 };
+    let mut out = Vec::new();
+    for (name, pb) in [
+        ("anymal-eq", anymal_equality_mpc(0)),
+        ("mpc n=20", Family::Mpc.generate(20, 0)),
+        ("random n=60", Family::RandomMixed.generate(60, 0)),
+    ] {
+        let k = 1000;
+        let s = Settings { max_iter: k, warm_start: false, ..Settings::default() };
+        let mut p = PipgSolver::with_options(PipgOptions::plain());
+        let mut sp = SpikingSolver::new(SpikingSettings { check_every: k, ..SpikingSettings::float_plain() });
+        if p.setup(&pb, &s).is_err() || sp.setup(&pb, &s).is_err() {
+            continue;
+        }
+        let (mut tp, mut ts) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let t = Instant::now();
+            let a = p.solve();
+            tp.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let b = sp.solve();
+            ts.push(t.elapsed().as_secs_f64());
+            if a.is_err() || b.is_err() {
+                break;
+            }
+        }
+        tp.sort_by(f64::total_cmp);
+        ts.sort_by(f64::total_cmp);
+        let (a, b) = (tp[tp.len() / 2], ts[ts.len() / 2]);
+        out.push(SpeedRow { problem: name.into(), iterations: k, pipg_s: a, spiking_s: b, ratio: b / a });
+    }
+    out
 }
 
 #[cfg(test)]

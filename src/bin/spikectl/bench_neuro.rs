@@ -105,16 +105,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cfg.planes, a.status, a.iterations, a.violation, a.rel_gap
     );
     println!();
-    println!("theta sweep (ANYmal-sized, fixed point, constant theta in scaled units, 1000 iterations max):");
+    println!("theta sweep (ANYmal-sized, fixed point, theta in scaled units, 1000 iterations max):");
     println!(
-        "{:>9} {:>15} {:>6} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10}",
-        "theta", "status", "iters", "messages", "synops", "act", "viol", "relgap", "est_E"
+        "{:>9} {:>6} {:>15} {:>6} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10}",
+        "theta0", "halve", "status", "iters", "messages", "synops", "act", "viol", "relgap", "est_E"
     );
     for t in &rep.theta_sweep {
         println!(
-            "{:>9.1e} {:>15} {:>6} {:>10} {:>10} {:>6.3} {:>10.3e} {:>10.3e} {:>10.3e}",
-            t.theta, t.status, t.iterations, t.messages, t.synops, t.activity, t.violation, t.rel_gap, t.est_energy_j
+            "{:>9.1e} {:>6} {:>15} {:>6} {:>10} {:>10} {:>6.3} {:>10.3e} {:>10.3e} {:>10.3e}",
+            t.theta,
+            t.halve_every,
+            t.status,
+            t.iterations,
+            t.messages,
+            t.synops,
+            t.activity,
+            t.violation,
+            t.rel_gap,
+            t.est_energy_j
         );
+    }
+    println!();
+    println!("CPU cost of the float network (theta 0, constant omega) vs pipg plain, same iterations, this machine:");
+    println!("{:<12} {:>6} {:>11} {:>11} {:>7}", "problem", "iters", "pipg_s", "spiking_s", "ratio");
+    for s in &rep.speed {
+        println!("{:<12} {:>6} {:>11.3e} {:>11.3e} {:>7.2}", s.problem, s.iterations, s.pipg_s, s.spiking_s, s.ratio);
     }
     Ok(())
 }
