@@ -1,6 +1,16 @@
 //! The neuromorphic QP benchmark (`spikectl bench neuro`): problem set, runs of the spiking
 //! solver (float and Loihi 2 fixed point) against OSQP and Clarabel, energy/latency/EDP
 //! estimates, and a θ sweep. The CLI only formats what [`run`] returns.
+//!
+//! Per family (qp::generate's MPC class, random mixed, box, equality; plus the ANYmal-sized
+//! equality MPC of [`anymal_equality_mpc`]): the spiking solver runs at low accuracy
+//! (eps_abs 1e-3, eps_rel 0, qpbenchmark's "low"), "success" = status Solved with both
+//! residuals ≤ 1e-3; its exact operation counts are mapped onto the Loihi 2 estimate profile
+//! ([`HardwareProfile::loihi2_estimate`]) with the EDP-optimal core count; OSQP solves the
+//! same problem with the same tolerances, cold, timed as the median of repeated solves, and
+//! its energy is wall time × the stated CPU power (RAPL when readable). Clarabel at 1e-9
+//! gives the reference objective. Infeasible problems are left out (the spiking solver
+//! detects only an empty variable box).
 
 use std::time::Instant;
 
@@ -225,6 +235,8 @@ pub struct FamilyRow {
     pub osqp_edp: f64,
     /// Fraction OSQP solved.
     pub osqp_success: f64,
+    /// Mean OSQP package energy per solve from RAPL (J), when readable on this machine.
+    pub osqp_rapl_j: Option<f64>,
     /// Geometric mean over problems of OSQP EDP / estimated spiking EDP.
     pub edp_ratio: f64,
 }
@@ -394,8 +406,11 @@ fn family_row(case: &Case, mode: &str, ss: &SpikingSettings, cfg: &BenchConfig, 
         let Some((sol, wall)) = spiking_solve(pb, ss, &s) else { continue };
         let ops = sol.ops.unwrap_or_default();
         let est = estimate_on(pb, ss, &ops, hw);
-        let Some((ot, osolved, _rapl)) = osqp_time(pb, &s, cfg.osqp_reps) else { continue };
-        let cpu = CpuCost::new(ot, cfg.cpu_watts, None);
+        let Some((ot, osolved, rapl)) = osqp_time(pb, &s, cfg.osqp_reps) else { continue };
+        let cpu = CpuCost::new(ot, cfg.cpu_watts, rapl);
+        if let Some(j) = cpu.rapl_j {
+            *row.osqp_rapl_j.get_or_insert(0.0) += j;
+        }
         k += 1;
         row.n += pb.n() as f64;
         row.m += pb.m() as f64;
@@ -446,6 +461,9 @@ fn family_row(case: &Case, mode: &str, ss: &SpikingSettings, cfg: &BenchConfig, 
         *v /= kf;
     }
     row.edp_ratio = (log_ratio / kf).exp();
+    if let Some(j) = row.osqp_rapl_j.as_mut() {
+        *j /= kf;
+    }
     row
 }
 
