@@ -112,7 +112,7 @@ impl Trajectory {
             let on_table = p.x.abs() <= params.table_half[0] && p.y.abs() <= params.table_half[1];
             if on_table && p.z < params.radius && v.z < 0.0 && p.z > -params.radius {
                 p.z = 2.0 * params.radius - p.z;
-                v.z = -params.restitution * v.z;
+                v.z *= -params.restitution;
                 v.x *= params.tangential_keep;
                 v.y *= params.tangential_keep;
                 bounces += 1;

@@ -1,1 +1,215 @@
-//! placeholder
+//! Classic (non-spiking) baseline: an event-cluster tracker in the style of Delbruck & Lang
+//! 2013 (jAER's RectangularClusterTracker). Each event joins the nearest cluster within its
+//! radius and pulls it by a mixing factor; unmatched events seed new clusters (up to a
+//! maximum); a cluster's support is its event count decaying with `tau_ms`; the cluster with
+//! the largest support above `min_support` is the ball. The output position uses the same
+//! Events first pass a background-activity filter (an event survives when one of its 8
+//! neighbours fired within `baf_us`), the standard denoiser in front of jAER's trackers.
+//! The output uses the same sub-pixel refinement as the spiking tracker (centroid of the packet's events near the
+//! cluster, extrapolated with the cluster velocity), so the two differ only in how they find
+//! and hold the target.
+use super::snn::refine;
+use super::{Estimate, Event, Tracker};
+
+/// Parameters of the cluster tracker.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ClusterConfig {
+    /// Sensor width, in pixels.
+    pub width: u16,
+    /// Sensor height, in pixels.
+    pub height: u16,
+    /// Background-activity filter window, in µs (0 disables the filter).
+    pub baf_us: u32,
+    /// Cluster radius, in pixels.
+    pub radius_px: f32,
+    /// Mixing factor: fraction of the distance a cluster moves towards each event.
+    pub mixing: f32,
+    /// Maximum number of clusters.
+    pub max_clusters: usize,
+    /// Support decay time constant, in ms.
+    pub tau_ms: f32,
+    /// Support (decayed event count) needed to report a cluster.
+    pub min_support: f32,
+    /// Support below which a cluster is removed.
+    pub prune_support: f32,
+    /// Radius of the sub-pixel refinement, in pixels.
+    pub refine_radius_px: f32,
+}
+
+impl ClusterConfig {
+    /// Defaults for a `width`×`height` sensor.
+    pub fn new(width: u16, height: u16) -> Self {
+        Self {
+            width,
+            height,
+            baf_us: 2000,
+            radius_px: 10.0,
+            mixing: 0.08,
+            max_clusters: 8,
+            tau_ms: 2.0,
+            min_support: 12.0,
+            prune_support: 0.5,
+            refine_radius_px: 8.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cluster {
+    x: f32,
+    y: f32,
+    support: f32,
+    last_t: u64,
+}
+
+/// The event-cluster tracker.
+#[derive(Debug, Clone)]
+pub struct ClusterTracker {
+    cfg: ClusterConfig,
+    clusters: Vec<Cluster>,
+    est: Option<Estimate>,
+    last_ts: Vec<u32>,
+    kept: Vec<Event>,
+    /// Distance evaluations so far (the per-event work of the algorithm).
+    pub distance_evals: u64,
+}
+
+impl ClusterTracker {
+    /// A tracker with the given parameters.
+    pub fn new(cfg: ClusterConfig) -> Self {
+        let n = usize::from(cfg.width) * usize::from(cfg.height);
+        Self {
+            cfg,
+            clusters: Vec::with_capacity(cfg.max_clusters),
+            est: None,
+            last_ts: vec![0; n],
+            kept: Vec::new(),
+            distance_evals: 0,
+        }
+    }
+}
+
+impl Tracker for ClusterTracker {
+    fn name(&self) -> &'static str {
+        "cluster"
+    }
+
+    fn process(&mut self, events: &[Event], t_end_ns: u64) -> Option<Estimate> {
+        let r2 = self.cfg.radius_px * self.cfg.radius_px;
+        let tau_ns = self.cfg.tau_ms * 1e6;
+        // Background-activity filter: per-pixel last time in µs + 1 (0 = never; u32 wraps
+        // after 71 min, which at worst lets one stale neighbour count as support).
+        let (w, h) = (usize::from(self.cfg.width), usize::from(self.cfg.height));
+        let win = self.cfg.baf_us;
+        let mut kept = std::mem::take(&mut self.kept);
+        kept.clear();
+        for e in events {
+            let (x, y) = (usize::from(e.x), usize::from(e.y));
+            if x >= w || y >= h {
+                continue;
+            }
+            if win == 0 {
+                kept.push(*e);
+                continue;
+            }
+            let t_us = (e.t_ns / 1000) as u32 + 1;
+            let mut support = false;
+            for yy in y.saturating_sub(1)..(y + 2).min(h) {
+                for xx in x.saturating_sub(1)..(x + 2).min(w) {
+                    if (xx, yy) != (x, y) {
+                        let t = self.last_ts[yy * w + xx];
+                        support |= t != 0 && t_us.wrapping_sub(t) <= win;
+                    }
+                }
+            }
+            self.last_ts[y * w + x] = t_us;
+            if support {
+                kept.push(*e);
+            }
+        }
+        for e in &kept {
+            let (x, y) = (f32::from(e.x) + 0.5, f32::from(e.y) + 0.5);
+            let mut best: Option<(usize, f32)> = None;
+            for (k, c) in self.clusters.iter().enumerate() {
+                let d2 = (c.x - x) * (c.x - x) + (c.y - y) * (c.y - y);
+                if d2 <= r2 && best.is_none_or(|b| d2 < b.1) {
+                    best = Some((k, d2));
+                }
+            }
+            self.distance_evals += self.clusters.len() as u64;
+            match best {
+                Some((k, _)) => {
+                    let c = &mut self.clusters[k];
+                    let decay = (-((e.t_ns.saturating_sub(c.last_t)) as f32) / tau_ns).exp();
+                    c.support = c.support * decay + 1.0;
+                    c.last_t = e.t_ns;
+                    // Better-supported clusters move more slowly (jAER's mixing scaled by support).
+                    let m = self.cfg.mixing.max(1.0 / c.support.max(1.0));
+                    c.x += m * (x - c.x);
+                    c.y += m * (y - c.y);
+                }
+                None if self.clusters.len() < self.cfg.max_clusters => {
+                    self.clusters.push(Cluster { x, y, support: 1.0, last_t: e.t_ns });
+                }
+                None => {
+                    // Replace the weakest cluster if it has decayed away.
+                    if let Some((k, c)) =
+                        self.clusters.iter().enumerate().min_by(|a, b| a.1.support.total_cmp(&b.1.support))
+                        && c.support * (-((e.t_ns.saturating_sub(c.last_t)) as f32) / tau_ns).exp()
+                            < self.cfg.prune_support
+                    {
+                        self.clusters[k] = Cluster { x, y, support: 1.0, last_t: e.t_ns };
+                    }
+                }
+            }
+        }
+        // Decay to the packet end, prune, merge overlapping clusters.
+        for c in &mut self.clusters {
+            c.support *= (-((t_end_ns.saturating_sub(c.last_t)) as f32) / tau_ns).exp();
+            c.last_t = t_end_ns;
+        }
+        self.clusters.retain(|c| c.support >= self.cfg.prune_support);
+        let mut i = 0;
+        while i < self.clusters.len() {
+            let mut j = i + 1;
+            while j < self.clusters.len() {
+                let (a, b) = (self.clusters[i], self.clusters[j]);
+                if (a.x - b.x).powi(2) + (a.y - b.y).powi(2) < r2 {
+                    let s = a.support + b.support;
+                    self.clusters[i] = Cluster {
+                        x: (a.x * a.support + b.x * b.support) / s,
+                        y: (a.y * a.support + b.y * b.support) / s,
+                        support: s,
+                        last_t: t_end_ns,
+                    };
+                    self.clusters.swap_remove(j);
+                } else {
+                    j += 1;
+                }
+            }
+            i += 1;
+        }
+        let best = self
+            .clusters
+            .iter()
+            .filter(|c| c.support >= self.cfg.min_support)
+            .max_by(|a, b| a.support.total_cmp(&b.support))
+            .copied();
+        let Some(c) = best else {
+            self.kept = kept;
+            self.est = None;
+            return None;
+        };
+        let prev = self
+            .est
+            .filter(|p| (p.x - f64::from(c.x)).hypot(p.y - f64::from(c.y)) < 4.0 * f64::from(self.cfg.radius_px));
+        let est = refine(&kept, f64::from(c.x), f64::from(c.y), f64::from(self.cfg.refine_radius_px), t_end_ns, prev);
+        self.kept = kept;
+        self.est = Some(est);
+        Some(est)
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new(self.cfg);
+    }
+}

@@ -211,55 +211,74 @@ impl Evt3Decoder {
         }
     }
 
-    #[inline]
-    fn update_time(&mut self) {
-        let t_us = (self.epoch << 24) | (u64::from(self.time_high) << 12) | u64::from(self.time_low);
-        let t = t_us * 1000;
-        if t < self.t_ns {
-            self.stats.time_regressions += 1;
-        } else {
-            self.t_ns = t;
-        }
-    }
-
     #[cold]
-    fn out_of_bounds(&mut self, x: u16) -> Result<(), TrackError> {
+    fn out_of_bounds(&mut self, x: u16, y: u16) -> Result<(), TrackError> {
         if self.strict {
-            return Err(TrackError::Evt3OutOfBounds { x, y: self.y, width: self.width, height: self.height });
+            return Err(TrackError::Evt3OutOfBounds { x, y, width: self.width, height: self.height });
         }
         self.stats.out_of_bounds += 1;
         Ok(())
     }
 
-    #[inline]
-    fn vector(&mut self, mut mask: u32, span: u16, out: &mut Vec<Event>) -> Result<(), TrackError> {
-        let base = self.base_x;
-        self.base_x = base.wrapping_add(span) & 0x7FF;
-        let (t, y, p) = (self.t_ns, self.y, self.pol);
-        if u32::from(base) + u32::from(span) <= u32::from(self.width) && y < self.height {
-            let n = mask.count_ones() as u64;
-            while mask != 0 {
-                let i = mask.trailing_zeros() as u16;
-                mask &= mask - 1;
-                out.push(Event { t_ns: t, x: base + i, y, p });
-            }
-            self.stats.events += n;
-        } else {
-            while mask != 0 {
-                let i = mask.trailing_zeros() as u16;
-                mask &= mask - 1;
-                let x = base + i;
-                if x < self.width && y < self.height {
-                    out.push(Event { t_ns: t, x, y, p });
-                    self.stats.events += 1;
-                } else {
-                    self.out_of_bounds(x)?;
+    /// Rare words (everything but CD addresses, vectors and TIME_LOW). Uses and updates the
+    /// decoder fields; the caller syncs its locals around the call.
+    #[cold]
+    #[inline(never)]
+    fn slow_word(&mut self, k: u8, w: u16, offset: usize, aux: &mut Vec<AuxEvent>) -> Result<(), TrackError> {
+        let payload = w & 0x0FFF;
+        if k == kind::CONTINUED_4 || k == kind::CONTINUED_12 {
+            let (v, nb) = if k == kind::CONTINUED_4 { (payload & 0xF, 4) } else { (payload, 12) };
+            match &mut self.pending_other {
+                Some(AuxEvent::Other { data, bits, .. }) => {
+                    if *bits < 64 {
+                        *data |= u64::from(v) << *bits;
+                    }
+                    *bits += nb;
                 }
+                _ => self.stats.orphan_continued += 1,
+            }
+            return Ok(());
+        }
+        self.flush_other(aux);
+        match k {
+            kind::TIME_HIGH => {
+                let high = u32::from(payload);
+                if self.seen_time_high && high < self.time_high {
+                    self.epoch += 1;
+                    self.stats.time_wraps += 1;
+                }
+                self.seen_time_high = true;
+                self.time_high = high;
+                self.time_low = 0;
+                let t = ((self.epoch << 24) | (u64::from(high) << 12)) * 1000;
+                if t < self.t_ns {
+                    self.stats.time_regressions += 1;
+                } else {
+                    self.t_ns = t;
+                }
+            }
+            kind::EXT_TRIGGER => {
+                aux.push(AuxEvent::Trigger { t_ns: self.t_ns, id: (payload >> 8) as u8, value: payload & 1 != 0 });
+                self.stats.triggers += 1;
+            }
+            kind::OTHERS => {
+                self.pending_other = Some(AuxEvent::Other { t_ns: self.t_ns, subtype: payload, data: 0, bits: 0 });
+            }
+            kind::ADDR_Y | kind::ADDR_X | kind::VECT_BASE_X | kind::VECT_12 | kind::VECT_8 | kind::TIME_LOW => {
+                // Only reached to close a pending OTHERS record; the caller decodes the word.
+            }
+            _ => {
+                if self.strict {
+                    return Err(TrackError::Evt3ReservedType { kind: k, word: w, offset });
+                }
+                self.stats.reserved_words += 1;
             }
         }
         Ok(())
     }
 
+    /// The decoding loop. The state used by every word lives in locals (registers); rare
+    /// words go through [`Self::slow_word`].
     fn decode_words_iter<I: Iterator<Item = u16>>(
         &mut self,
         words: I,
@@ -267,102 +286,94 @@ impl Evt3Decoder {
         aux: &mut Vec<AuxEvent>,
     ) -> Result<(), TrackError> {
         out.reserve(words.size_hint().0);
-        let mut n_words = 0u64;
-        let mut n_addr_x = 0u64;
-        let res = (|| {
-            for (offset, w) in words.enumerate() {
-                n_words += 1;
-                let k = (w >> 12) as u8;
-                let payload = w & 0x0FFF;
-                match k {
-                    kind::ADDR_X => {
-                        let x = payload & 0x7FF;
-                        if x < self.width && self.y < self.height {
-                            out.push(Event { t_ns: self.t_ns, x, y: self.y, p: payload & 0x800 != 0 });
-                            n_addr_x += 1;
-                        } else {
-                            self.out_of_bounds(x)?;
-                        }
-                        continue;
+        let (width, height) = (self.width, self.height);
+        let (mut y, mut base_x, mut pol, mut t_ns) = (self.y, self.base_x, self.pol, self.t_ns);
+        let mut hi_us = (self.epoch << 24) | (u64::from(self.time_high) << 12);
+        let mut low = self.time_low;
+        let mut pending = self.pending_other.is_some();
+        let (mut n_words, mut n_ev, mut regress) = (0u64, 0u64, 0u64);
+        let mut result = Ok(());
+        for (offset, w) in words.enumerate() {
+            n_words += 1;
+            let k = (w >> 12) as u8;
+            let payload = w & 0x0FFF;
+            if pending && k != kind::CONTINUED_4 && k != kind::CONTINUED_12 {
+                self.flush_other(aux);
+                pending = false;
+            }
+            match k {
+                kind::ADDR_X => {
+                    let x = payload & 0x7FF;
+                    if x < width && y < height {
+                        out.push(Event { t_ns, x, y, p: payload & 0x800 != 0 });
+                        n_ev += 1;
+                    } else if let Err(e) = self.out_of_bounds(x, y) {
+                        result = Err(e);
+                        break;
                     }
-                    kind::ADDR_Y => {
-                        self.y = payload & 0x7FF;
-                        continue;
-                    }
-                    kind::TIME_LOW => {
-                        self.time_low = u32::from(payload);
-                        self.update_time();
-                        continue;
-                    }
-                    kind::VECT_12 => {
-                        self.vector(u32::from(payload), 12, out)?;
-                        continue;
-                    }
-                    kind::VECT_BASE_X => {
-                        self.base_x = payload & 0x7FF;
-                        self.pol = payload & 0x800 != 0;
-                        continue;
-                    }
-                    kind::VECT_8 => {
-                        self.vector(u32::from(payload & 0xFF), 8, out)?;
-                        continue;
-                    }
-                    _ => {}
                 }
-                // Rarer words: CONTINUED keeps a pending OTHERS record open, all others close it.
-                match k {
-                    kind::CONTINUED_4 | kind::CONTINUED_12 => {
-                        let (v, nb) = if k == kind::CONTINUED_4 { (payload & 0xF, 4) } else { (payload, 12) };
-                        match &mut self.pending_other {
-                            Some(AuxEvent::Other { data, bits, .. }) => {
-                                if *bits < 64 {
-                                    *data |= u64::from(v) << *bits;
-                                }
-                                *bits += nb;
+                kind::ADDR_Y => y = payload & 0x7FF,
+                kind::TIME_LOW => {
+                    low = u32::from(payload);
+                    let t = (hi_us | u64::from(low)) * 1000;
+                    if t >= t_ns {
+                        t_ns = t;
+                    } else {
+                        regress += 1;
+                    }
+                }
+                kind::VECT_BASE_X => {
+                    base_x = payload & 0x7FF;
+                    pol = payload & 0x800 != 0;
+                }
+                kind::VECT_12 | kind::VECT_8 => {
+                    let (mut mask, span) = if k == kind::VECT_12 { (payload, 12u16) } else { (payload & 0xFF, 8u16) };
+                    let base = base_x;
+                    base_x = (base + span) & 0x7FF;
+                    if base + span <= width && y < height {
+                        n_ev += u64::from(mask.count_ones());
+                        while mask != 0 {
+                            let i = mask.trailing_zeros() as u16;
+                            mask &= mask - 1;
+                            out.push(Event { t_ns, x: base + i, y, p: pol });
+                        }
+                    } else {
+                        while mask != 0 {
+                            let x = base + mask.trailing_zeros() as u16;
+                            mask &= mask - 1;
+                            if x < width && y < height {
+                                out.push(Event { t_ns, x, y, p: pol });
+                                n_ev += 1;
+                            } else if let Err(e) = self.out_of_bounds(x, y) {
+                                result = Err(e);
+                                break;
                             }
-                            _ => self.stats.orphan_continued += 1,
                         }
-                        continue;
+                        if result.is_err() {
+                            break;
+                        }
                     }
-                    _ => self.flush_other(aux),
                 }
-                match k {
-                    kind::TIME_HIGH => {
-                        let high = u32::from(payload);
-                        if self.seen_time_high && high < self.time_high {
-                            self.epoch += 1;
-                            self.stats.time_wraps += 1;
-                        }
-                        self.seen_time_high = true;
-                        self.time_high = high;
-                        self.time_low = 0;
-                        self.update_time();
-                    }
-                    kind::EXT_TRIGGER => {
-                        aux.push(AuxEvent::Trigger {
-                            t_ns: self.t_ns,
-                            id: (payload >> 8) as u8,
-                            value: payload & 1 != 0,
-                        });
-                        self.stats.triggers += 1;
-                    }
-                    kind::OTHERS => {
-                        self.pending_other =
-                            Some(AuxEvent::Other { t_ns: self.t_ns, subtype: payload, data: 0, bits: 0 });
-                    }
-                    _ => {
-                        if self.strict {
-                            return Err(TrackError::Evt3ReservedType { kind: k, word: w, offset });
-                        }
-                        self.stats.reserved_words += 1;
+                _ => {
+                    self.t_ns = t_ns;
+                    self.time_low = low;
+                    let r = self.slow_word(k, w, offset, aux);
+                    t_ns = self.t_ns;
+                    low = self.time_low;
+                    hi_us = (self.epoch << 24) | (u64::from(self.time_high) << 12);
+                    pending = self.pending_other.is_some();
+                    if let Err(e) = r {
+                        result = Err(e);
+                        break;
                     }
                 }
             }
-            Ok(())
-        })();
+        }
+        (self.y, self.base_x, self.pol, self.t_ns, self.time_low) = (y, base_x, pol, t_ns, low);
         self.stats.words += n_words;
-        self.stats.events += n_addr_x;
-        res
+        self.stats.events += n_ev;
+        self.stats.time_regressions += regress;
+        result
     }
 }
 

@@ -6,6 +6,7 @@
 //! coordinates are `x` (column, 0 = left) and `y` (row, 0 = top).
 
 pub mod cluster;
+pub mod eval;
 pub mod evt3;
 pub mod mono;
 pub mod packet;
@@ -29,6 +30,42 @@ impl Event {
     /// Builds an event from its fields (`t_ns` in ns, `x`/`y` in pixels, `p` = ON).
     pub const fn new(t_ns: u64, x: u16, y: u16, p: bool) -> Self {
         Self { t_ns, x, y, p }
+    }
+}
+
+impl From<spikectl_sim::events::Event> for Event {
+    fn from(e: spikectl_sim::events::Event) -> Self {
+        Self { t_ns: e.t_ns, x: e.x, y: e.y, p: e.p }
+    }
+}
+
+/// A tracker's estimate of the ball at the end of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Estimate {
+    /// Time the estimate refers to (end of the packet), in ns.
+    pub t_ns: u64,
+    /// Ball centre column, in pixels (pixel centres at k + 0.5).
+    pub x: f64,
+    /// Ball centre row, in pixels.
+    pub y: f64,
+    /// Image velocity, columns per second [px/s].
+    pub vx: f64,
+    /// Image velocity, rows per second [px/s].
+    pub vy: f64,
+}
+
+/// A ball tracker fed with consecutive event packets.
+pub trait Tracker {
+    /// Short name for reports.
+    fn name(&self) -> &'static str;
+    /// Processes the events of one packet ending at `t_end_ns` (events in time order, within
+    /// the packet) and returns the ball estimate at `t_end_ns`, or `None` when not tracking.
+    fn process(&mut self, events: &[Event], t_end_ns: u64) -> Option<Estimate>;
+    /// Forgets all state.
+    fn reset(&mut self);
+    /// Neuromorphic operation counts so far (spiking trackers only).
+    fn ops(&self) -> Option<&crate::neuro::OpCounts> {
+        None
     }
 }
 

@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand};
 mod bench_mpc;
 mod bench_neuro;
 mod bench_qp;
+mod bench_tracking;
 mod run;
+mod simulate_events;
 mod solve;
+mod track;
 
 #[derive(Parser)]
 #[command(name = "spikectl", version, about = "Neuromorphic MPC: spiking QP solver vs OSQP, in closed loop")]
@@ -28,6 +31,10 @@ enum Cmd {
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Track a ball in an EVT 3.0 RAW recording (spiking DNF tracker or cluster baseline).
+    Track(track::Args),
+    /// Simulate a table-tennis ball throw as event-camera events (RAW + ground-truth CSV).
+    SimulateEvents(simulate_events::Args),
 }
 
 #[derive(Subcommand)]
@@ -38,6 +45,8 @@ enum BenchCmd {
     Neuro(bench_neuro::Args),
     /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
     Mpc(bench_mpc::Args),
+    /// Ball tracking: SNN vs cluster baseline on generated throws; decode throughput.
+    Tracking(bench_tracking::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,8 +58,11 @@ fn main() -> anyhow::Result<()> {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
             BenchCmd::Neuro(a) => bench_neuro::run(a)?,
             BenchCmd::Mpc(a) => bench_mpc::run(a)?,
+            BenchCmd::Tracking(a) => bench_tracking::run(a)?,
         },
         Cmd::Run(a) => run::run(a)?,
+        Cmd::Track(a) => track::run(a)?,
+        Cmd::SimulateEvents(a) => simulate_events::run(a)?,
     }
     Ok(())
 }

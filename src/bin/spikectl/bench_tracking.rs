@@ -1,0 +1,299 @@
+//! `spikectl bench tracking`: generated table-tennis throws (2–15 m/s, clean and noisy v2e
+//! presets) → pixel error against ground truth, CPU time per 1 ms packet, EVT 3.0 decode
+//! throughput and estimated energy per inference, spiking DNF tracker vs the event-cluster
+//! baseline, all measured in one run.
+use clap::Parser;
+use spikectl::neuro::OpCounts;
+use spikectl::neuro::energy::{CoreMap, CpuCost, DEFAULT_CPU_WATTS, HardwareProfile, estimate, mean_hops};
+use spikectl::tracking::cluster::{ClusterConfig, ClusterTracker};
+use spikectl::tracking::eval::{
+    ErrorStats, PacketResult, SimThrow, error_stats, errors, percentile, run_tracker, thread_cpu_ns,
+};
+use spikectl::tracking::evt3::{Evt3Decoder, encode_all};
+use spikectl::tracking::snn::{DnfConfig, DnfTracker};
+use spikectl_sim::events::DvsParams;
+use std::time::Instant;
+
+/// Arguments of `spikectl bench tracking`.
+#[derive(Parser, Debug)]
+pub struct Args {
+    /// Throws per preset (speeds spread evenly over 2–15 m/s).
+    #[arg(long, default_value_t = 12)]
+    pub throws: usize,
+    /// Fewer throws (4) and a shorter decode run.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Image width [px].
+    #[arg(long, default_value_t = 640)]
+    pub width: u16,
+    /// Image height [px].
+    #[arg(long, default_value_t = 480)]
+    pub height: u16,
+    /// Base seed.
+    #[arg(long, default_value_t = 100)]
+    pub seed: u64,
+    /// CPU power used for the baseline energy estimate [W].
+    #[arg(long, default_value_t = DEFAULT_CPU_WATTS)]
+    pub cpu_watts: f64,
+}
+
+/// One row of the result table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// Sensor preset.
+    pub preset: String,
+    /// Tracker name.
+    pub tracker: String,
+    /// Error statistics over all throws.
+    pub error: ErrorStats,
+    /// Mean error per speed bin [2,6), [6,10), [10,15] m/s.
+    pub mean_by_speed: [f64; 3],
+    /// Wall time per packet: mean, median, p99, max [µs] (includes preemption).
+    pub cpu_us: [f64; 4],
+    /// Thread CPU time per packet, mean over all packets [µs] (excludes preemption).
+    pub thread_cpu_us: f64,
+    /// Estimated energy per inference (1 ms packet) [J].
+    pub energy_per_inference_j: f64,
+    /// What the energy estimate is based on.
+    pub energy_basis: String,
+    /// Estimated on-chip time per inference [s] (spiking tracker; CPU time otherwise).
+    pub time_per_inference_s: f64,
+    /// Mean neuromorphic op counts per packet (spiking tracker).
+    pub ops_per_packet: Option<[f64; 4]>,
+}
+
+/// Decode throughput measurement.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecodeBench {
+    /// Events in the stream.
+    pub events: usize,
+    /// Bytes in the stream.
+    pub bytes: usize,
+    /// Repetitions timed.
+    pub reps: usize,
+    /// Million events per second (one core).
+    pub mev_per_s: f64,
+    /// Megabytes per second.
+    pub mb_per_s: f64,
+}
+
+struct Acc {
+    errs: Vec<f64>,
+    in_view: usize,
+    by_speed: [Vec<f64>; 3],
+    cpu: Vec<f64>,
+    ops: Vec<OpCounts>,
+    thread_cpu_ns: u64,
+    packets: usize,
+}
+
+impl Acc {
+    fn new() -> Self {
+        Self {
+            errs: vec![],
+            in_view: 0,
+            by_speed: [vec![], vec![], vec![]],
+            cpu: vec![],
+            ops: vec![],
+            thread_cpu_ns: 0,
+            packets: 0,
+        }
+    }
+    fn add(&mut self, res: &[PacketResult], speed: f64, cpu_ns: Option<u64>) {
+        self.thread_cpu_ns += cpu_ns.unwrap_or_else(|| res.iter().map(|r| r.cpu_ns).sum());
+        self.packets += res.len();
+        let (e, n) = errors(res);
+        let bin = if speed < 6.0 {
+            0
+        } else if speed < 10.0 {
+            1
+        } else {
+            2
+        };
+        self.by_speed[bin].extend_from_slice(&e);
+        self.errs.extend(e);
+        self.in_view += n;
+        self.cpu.extend(res.iter().map(|r| r.cpu_ns as f64 * 1e-3));
+        self.ops.extend(res.iter().filter_map(|r| r.ops));
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }
+}
+
+/// Runs the benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let n = if args.quick { 4 } else { args.throws.max(1) };
+    let (w, h) = (args.width, args.height);
+    let hw = HardwareProfile::loihi();
+    let snn_cfg = DnfConfig::new(w, h);
+    let map = CoreMap::balanced(&DnfTracker::new(snn_cfg).fan_in(), &hw, 1)?;
+    let hops = mean_hops(map.cores());
+    let mut rows = Vec::new();
+    let mut decode_stream: Vec<spikectl::tracking::Event> = Vec::new();
+    let mut sim_time = 0.0;
+    for preset in ["clean", "noisy"] {
+        let dvs = DvsParams::preset(preset).expect("known preset");
+        let mut acc_snn = Acc::new();
+        let mut acc_cl = Acc::new();
+        for i in 0..n {
+            let speed = if n == 1 { 8.0 } else { 2.0 + 13.0 * i as f64 / (n - 1) as f64 };
+            let t0 = Instant::now();
+            let th = SimThrow::new(w, h, dvs, speed, args.seed + i as u64);
+            sim_time += t0.elapsed().as_secs_f64();
+            let mut snn = DnfTracker::new(snn_cfg);
+            let c0 = thread_cpu_ns();
+            let r = run_tracker(&mut snn, &th.events, 1_000_000, |t| th.truth_in_view(t));
+            let c1 = thread_cpu_ns();
+            acc_snn.add(&r, speed, c0.zip(c1).map(|(a, b)| b - a));
+            let mut cl = ClusterTracker::new(ClusterConfig::new(w, h));
+            let c0 = thread_cpu_ns();
+            let r = run_tracker(&mut cl, &th.events, 1_000_000, |t| th.truth_in_view(t));
+            let c1 = thread_cpu_ns();
+            acc_cl.add(&r, speed, c0.zip(c1).map(|(a, b)| b - a));
+            if preset == "noisy" && decode_stream.len() < 2_000_000 {
+                let off = decode_stream.last().map_or(0, |e| e.t_ns + 1_000_000);
+                decode_stream.extend(th.events.iter().map(|e| spikectl::tracking::Event { t_ns: e.t_ns + off, ..*e }));
+            }
+        }
+        for (acc, name) in [(acc_snn, "snn-dnf"), (acc_cl, "cluster")] {
+            let mut cpu = acc.cpu.clone();
+            cpu.sort_by(f64::total_cmp);
+            let cpu_us = [mean(&cpu), percentile(&cpu, 50.0), percentile(&cpu, 99.0), *cpu.last().unwrap_or(&0.0)];
+            let thread_cpu_us = acc.thread_cpu_ns as f64 * 1e-3 / acc.packets.max(1) as f64;
+            let (energy, basis, time, ops) = if acc.ops.is_empty() {
+                let c = CpuCost::new(thread_cpu_us * 1e-6, args.cpu_watts, None);
+                (c.energy_j, format!("CPU time x {} W (assumed)", args.cpu_watts), c.time_s, None)
+            } else {
+                let est: Vec<_> = acc.ops.iter().map(|o| estimate(o, &map, &hw, hops)).collect();
+                let e = mean(&est.iter().map(|e| e.energy_j).collect::<Vec<_>>());
+                let t = mean(&est.iter().map(|e| e.time_s).collect::<Vec<_>>());
+                let m = |f: fn(&OpCounts) -> u64| mean(&acc.ops.iter().map(|o| f(o) as f64).collect::<Vec<_>>());
+                let ops = [m(|o| o.synops), m(|o| o.neuron_updates), m(|o| o.idle_neuron_updates), m(|o| o.messages)];
+                (e, format!("op counts x {} ({} cores)", hw.name, map.cores()), t, Some(ops))
+            };
+            rows.push(Row {
+                preset: preset.into(),
+                tracker: name.into(),
+                error: error_stats(acc.errs.clone(), acc.in_view),
+                mean_by_speed: [mean(&acc.by_speed[0]), mean(&acc.by_speed[1]), mean(&acc.by_speed[2])],
+                cpu_us,
+                thread_cpu_us,
+                energy_per_inference_j: energy,
+                energy_basis: basis,
+                time_per_inference_s: time,
+                ops_per_packet: ops,
+            });
+        }
+    }
+    // EVT 3.0 decode throughput on the noisy recordings.
+    let bytes = encode_all(&decode_stream)?;
+    let target = if args.quick { 0.2 } else { 1.0 };
+    let mut reps = 0;
+    let mut out = Vec::with_capacity(decode_stream.len() + 16);
+    let mut aux = Vec::new();
+    let t0 = Instant::now();
+    let c0 = thread_cpu_ns();
+    while t0.elapsed().as_secs_f64() < target || reps < 3 {
+        out.clear();
+        let mut d = Evt3Decoder::new(w, h);
+        d.decode_bytes(&bytes, &mut out, &mut aux)?;
+        anyhow::ensure!(out.len() == decode_stream.len(), "decode mismatch");
+        reps += 1;
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let dt = thread_cpu_ns().zip(c0).map_or(wall, |(b, a)| (b - a) as f64 * 1e-9).max(1e-9);
+    let dec = DecodeBench {
+        events: decode_stream.len(),
+        bytes: bytes.len(),
+        reps,
+        mev_per_s: (decode_stream.len() * reps) as f64 / dt * 1e-6,
+        mb_per_s: (bytes.len() * reps) as f64 / dt * 1e-6,
+    };
+    if args.json {
+        let j = serde_json::json!({
+            "throws_per_preset": n, "width": w, "height": h, "packet_ms": 1.0,
+            "energy_profile": hw.source, "rows": rows, "decode": dec, "simulation_s": sim_time,
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+        return Ok(());
+    }
+    println!(
+        "tracking benchmark: {n} throws per preset (2–15 m/s), {w}x{h} side view, 1 ms packets; error vs ground truth at packet end"
+    );
+    println!(
+        "{:<6} {:<8} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>12}",
+        "preset",
+        "tracker",
+        "packets",
+        "cov%",
+        "mean",
+        "median",
+        "p95",
+        "2-6m/s",
+        "6-10",
+        "10-15",
+        "cpu_us",
+        "wall_p50",
+        "wall_p99",
+        "energy/inf"
+    );
+    for r in &rows {
+        println!(
+            "{:<6} {:<8} {:>7} {:>6.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>8.1} {:>8.1} {:>8.1} {:>10.3} µJ",
+            r.preset,
+            r.tracker,
+            r.error.packets,
+            100.0 * r.error.coverage,
+            r.error.mean,
+            r.error.median,
+            r.error.p95,
+            r.mean_by_speed[0],
+            r.mean_by_speed[1],
+            r.mean_by_speed[2],
+            r.thread_cpu_us,
+            r.cpu_us[1],
+            r.cpu_us[2],
+            r.energy_per_inference_j * 1e6
+        );
+    }
+    for p in ["clean", "noisy"] {
+        let s = rows.iter().find(|r| r.preset == p && r.tracker == "snn-dnf");
+        let c = rows.iter().find(|r| r.preset == p && r.tracker == "cluster");
+        if let (Some(s), Some(c)) = (s, c) {
+            println!(
+                "{p}: error snn/cluster = {:.2}, cpu time snn/cluster = {:.2}, energy cluster(CPU)/snn(chip) = {:.0}x",
+                s.error.mean / c.error.mean,
+                s.thread_cpu_us / c.thread_cpu_us,
+                c.energy_per_inference_j / s.energy_per_inference_j
+            );
+        }
+    }
+    if let Some(r) = rows.iter().find(|r| r.ops_per_packet.is_some())
+        && let Some(o) = r.ops_per_packet
+    {
+        println!(
+            "snn ops per packet ({}): {:.0} synops, {:.0} active + {:.0} idle neuron updates, {:.0} messages; est. chip time {:.1} µs",
+            r.preset,
+            o[0],
+            o[1],
+            o[2],
+            o[3],
+            r.time_per_inference_s * 1e6
+        );
+    }
+    println!(
+        "cpu_us = thread CPU time per 1 ms packet (mean); wall_p50/p99 = wall time per packet (includes preemption)"
+    );
+    println!("energy: snn = {}; cluster = CPU time x {} W (assumed)", hw.source, args.cpu_watts);
+    println!(
+        "EVT 3.0 decode: {:.1} M events/s ({:.0} MB/s), {} events x {} reps, one core (thread CPU time)",
+        dec.mev_per_s, dec.mb_per_s, dec.events, dec.reps
+    );
+    println!("(simulation of the throws took {sim_time:.1} s)");
+    Ok(())
+}
