@@ -32,7 +32,8 @@
 //!
 //! Termination: every `check_every` iterations the host reads the z and w registers
 //! (counted as readouts), maps them to (x, y) with `PipgData::output` and applies the QP
-//! core's test (`qp::residuals`) on the original problem.
+//! core's test (`qp::residuals`, primal, dual residual and duality gap, as `pipg`) on the
+//! original problem.
 //!
 //! Fixed point (e.g. [`FixedProfile::LOIHI2`]): the grids come from the problem data: range
 //! R = max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite ‖l̄_H, ū_H, lb, ub‖∞, ‖q̄‖∞)·2^headroom for ζ and η, and R
@@ -103,6 +104,9 @@ pub struct SpikingSettings {
     pub adaptive_omega: bool,
     /// Minimal factor between ω and a candidate before ω changes.
     pub omega_tolerance: f64,
+    /// Termination also requires the duality gap within tolerance (as `pipg`); when false,
+    /// primal and dual residuals only (OSQP's classic test).
+    pub check_gap: bool,
     /// Options of the shared data preparation (box-row split, norm safety, power iterations);
     /// `relaxation`, `omega` and the mode flags are taken from the fields above.
     pub pipg: PipgOptions,
@@ -120,6 +124,7 @@ impl Default for SpikingSettings {
             headroom_bits: -2,
             adaptive_omega: true,
             omega_tolerance: 3.0,
+            check_gap: true,
             pipg,
         }
     }
@@ -557,13 +562,28 @@ impl SpikingSolver {
                 // the host reads the saturation counter with the values: give up early
                 break;
             }
-            let (x, y) = d.output(&pn.sol.z, &pn.con.w, m);
+            // A z on its (grid-rounded) variable bound is reported on the exact bound, so that
+            // pipg's output map recognises the active box row.
+            let z: Vec<f64> = (0..n)
+                .map(|j| {
+                    let zj = pn.sol.z[j];
+                    if zj == pn.sol.ub[j] && d.ub[j] < INFTY {
+                        d.ub[j]
+                    } else if zj == pn.sol.lb[j] && d.lb[j] > -INFTY {
+                        d.lb[j]
+                    } else {
+                        zj
+                    }
+                })
+                .collect();
+            let (x, y) = d.output(&z, &pn.con.w, m);
             let rep = compute(orig, &x, &y);
             if !(rep.res.prim.is_finite() && rep.res.dual.is_finite()) {
                 status = Status::NumericalError;
                 break;
             }
-            let conv = rep.converged(&self.settings);
+            let conv =
+                if ss.check_gap { rep.converged_with_gap(&self.settings) } else { rep.converged(&self.settings) };
             best = Some((x, y));
             if conv {
                 status = Status::Solved;

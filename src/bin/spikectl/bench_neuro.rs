@@ -45,13 +45,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "{:<10} {:<17} {:>4} {:>6} {:>6} {:>6} {:>7} {:>8} {:>9} {:>10} {:>5} {:>9} {:>9} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "{:<10} {:<17} {:>4} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7} {:>8} {:>9} {:>10} {:>5} {:>9} {:>9} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
         "family",
         "mode",
         "#",
         "n",
         "m",
         "succ",
+        "+gap",
+        "osqp",
         "iters",
         "tsteps",
         "messages",
@@ -71,13 +73,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     for r in &rep.rows {
         println!(
-            "{:<10} {:<17} {:>4} {:>6.0} {:>6.0} {:>5.0}% {:>7.0} {:>8.0} {:>9.3e} {:>10.3e} {:>5.2} {:>9.2e} {:>9.2e} {:>5.1} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.1}",
+            "{:<10} {:<17} {:>4} {:>6.0} {:>6.0} {:>5.0}% {:>4.0}% {:>4.0}% {:>7.0} {:>8.0} {:>9.3e} {:>10.3e} {:>5.2} {:>9.2e} {:>9.2e} {:>5.1} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.1}",
             r.family,
             r.mode,
             r.problems,
             r.n,
             r.m,
             100.0 * r.success,
+            100.0 * r.success_gap,
+            100.0 * r.osqp_success,
             r.iterations,
             r.timesteps,
             r.messages,
@@ -96,7 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r.edp_ratio
         );
     }
-    println!("(times s, energies J, EDP J*s; est_* on {}; EDPx = geometric mean of OSQP EDP / spiking EDP)", hw.name);
+    println!(
+        "(succ: Solved with primal and dual residual <= eps; +gap: also duality gap <= eps; osqp: OSQP solved; \
+         times s, energies J, EDP J*s; est_* on {}; EDPx = geometric mean of OSQP EDP / spiking EDP)",
+        hw.name
+    );
     let a = &rep.anymal_fixed;
     println!();
     println!(
