@@ -562,14 +562,15 @@ impl SpikingSolver {
                 // the host reads the saturation counter with the values: give up early
                 break;
             }
-            // A z on its (grid-rounded) variable bound is reported on the exact bound, so that
-            // pipg's output map recognises the active box row.
+            // A z within one grid step of its (grid-rounded) variable bound is reported on the
+            // exact bound, so that pipg's output map recognises the active box row.
+            let lsb = if ss.arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
             let z: Vec<f64> = (0..n)
                 .map(|j| {
                     let zj = pn.sol.z[j];
-                    if zj == pn.sol.ub[j] && d.ub[j] < INFTY {
+                    if d.ub[j] < INFTY && zj >= pn.sol.ub[j] - lsb {
                         d.ub[j]
-                    } else if zj == pn.sol.lb[j] && d.lb[j] > -INFTY {
+                    } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
                         d.lb[j]
                     } else {
                         zj
