@@ -178,7 +178,7 @@ impl Default for BenchConfig {
             quick: false,
             cpu_watts: energy::DEFAULT_CPU_WATTS,
             planes: 3,
-            max_iter: 4000,
+            max_iter: 10_000,
             eps_abs: 1e-3,
             osqp_reps: 5,
         }

@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     pub planes: u32,
     /// Iteration cap of the spiking solver.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 10_000)]
     pub max_iter: usize,
 }
 
