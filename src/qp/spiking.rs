@@ -72,6 +72,21 @@ pub enum StepRule {
 /// (the attempt stops at the first readout that sees the saturation counter move).
 pub const MAX_RANGE_RETRIES: usize = 4;
 
+/// Host-side adaptive-ω rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OmegaRule {
+    /// `pipg`'s rule: at a readout where a residual exceeds its tolerance,
+    /// ω' = clamp(ω·√(p̂/d̂), 0.1, 1e4) with p̂, d̂ the residuals (floored at their
+    /// tolerances) over their scales, taken when it differs by more than `omega_tolerance`;
+    /// the wait before the next change doubles. Reaches high accuracy on MPC QPs.
+    Pipg,
+    /// Bounded balancing: with r̂_p, r̂_d the residuals over their tolerances (floored at 1)
+    /// and ratio = √(r̂_p/r̂_d), when the ratio is outside [1/3, 3] ω is multiplied by it
+    /// clamped to [½, 2], within [ω₀/64, 64ω₀] ([`OMEGA_SPAN`]). Faster to low accuracy
+    /// (1e-3) on the benchmark families; used by `spikectl bench neuro`.
+    Bounded,
+}
+
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
 
@@ -93,16 +108,13 @@ pub struct SpikingSettings {
     pub check_every: usize,
     /// Fixed point: range headroom in bits above the problem-data estimate of |ζ|, |η|.
     pub headroom_bits: i32,
-    /// Host-side adaptive ω (constant-step rule only): at a readout, with r̂_p and r̂_d the
-    /// primal and dual residuals over their tolerances (each floored at 1: a residual
-    /// within tolerance does not ask for balancing) and ratio = √(r̂_p/r̂_d), when the ratio
-    /// is outside [1/`omega_tolerance`, `omega_tolerance`] ω is multiplied by the ratio
-    /// clamped to [½, 2] and kept within [ω₀/64, 64ω₀] ([`OMEGA_SPAN`]). The new α, β are
-    /// written to every neuron (counted as n + m_H host transfers in `readouts`). This is
-    /// gentler than `pipg`'s (p̂/d̂)^¼ rule, which without pipg's restarts drives ω far too
-    /// high on the MPC class (with box rows split off the dual residual is ≈ 0).
+    /// Host-side adaptive ω (constant-step rule only), by [`SpikingSettings::omega_rule`];
+    /// the new α, β are written to every neuron (counted as n + m_H host transfers in
+    /// `readouts`).
     pub adaptive_omega: bool,
-    /// Minimal factor between ω and a candidate before ω changes.
+    /// Which adaptive-ω rule.
+    pub omega_rule: OmegaRule,
+    /// [`OmegaRule::Pipg`]: minimal factor between ω and a candidate before ω changes.
     pub omega_tolerance: f64,
     /// Termination also requires the duality gap within tolerance (as `pipg`); when false,
     /// primal and dual residuals only (OSQP's classic test).
@@ -123,7 +135,8 @@ impl Default for SpikingSettings {
             check_every: pipg.check_every,
             headroom_bits: -2,
             adaptive_omega: true,
-            omega_tolerance: 3.0,
+            omega_rule: OmegaRule::Pipg,
+            omega_tolerance: pipg.omega_tolerance,
             check_gap: true,
             pipg,
         }
@@ -421,6 +434,16 @@ impl PipgNet {
         s
     }
 
+    /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
+    /// transfer per neuron.
+    fn reprogram(&mut self, ss: &SpikingSettings, d: &PipgData, omega: f64, k: usize, neurons: usize) {
+        let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
+        self.alpha0 = a;
+        self.beta0 = b;
+        self.set_steps(ss, k);
+        self.net.counts.readouts += neurons as u64;
+    }
+
     /// Loads α_k, β_k (and β·l̄, β·ū) for iteration k; returns true when they changed.
     fn set_steps(&mut self, ss: &SpikingSettings, k: usize) -> bool {
         let (a, b) = schedule(ss, self.alpha0, self.beta0, k);
@@ -544,6 +567,8 @@ impl SpikingSolver {
             StepRule::LavaPow2 { .. } => 1.0,
         };
         let omega0 = omega;
+        let mut adapt_gap = k_check;
+        let mut next_adapt = 0;
         let adaptive = ss.adaptive_omega && matches!(ss.steps, StepRule::Constant { .. });
         for k in 0..self.settings.max_iter {
             let th = ss.theta.at(k);
@@ -594,20 +619,31 @@ impl SpikingSolver {
                 status = Status::TimeLimit;
                 break;
             }
-            if adaptive {
-                // Balance the residuals relative to their tolerances (not pipg's rule: on the
-                // MPC class that rule, without pipg's restarts, drives ω the wrong way).
+            if adaptive && ss.omega_rule == OmegaRule::Pipg && iters >= next_adapt {
+                // pipg's residual balancing: residuals below tolerance do not pull ω; the
+                // wait between changes doubles after each change so that ω settles.
+                let (ep, ed) = (rep.eps_prim(&self.settings), rep.eps_dual(&self.settings));
+                let p_hat = rep.res.prim.max(ep) / (rep.prim_scale + 1e-10);
+                let d_hat = rep.res.dual.max(ed) / (rep.dual_scale + 1e-10);
+                if (rep.res.prim > ep || rep.res.dual > ed) && p_hat > 0.0 && d_hat > 0.0 {
+                    let cand = (omega * (p_hat / d_hat).sqrt()).clamp(0.1, 1e4);
+                    let tol = ss.omega_tolerance.max(1.0);
+                    if cand > omega * tol || cand < omega / tol {
+                        omega = cand;
+                        adapt_gap *= 2;
+                        next_adapt = iters + adapt_gap;
+                        pn.reprogram(ss, d, omega, k + 1, n + mh);
+                    }
+                }
+            } else if adaptive && ss.omega_rule == OmegaRule::Bounded {
+                // Residuals over their tolerances (floored at 1), ratio √(r̂_p/r̂_d); a step
+                // of at most 2× when outside [1/3, 3], ω kept within [ω₀/64, 64ω₀].
                 let rp = (rep.res.prim / rep.eps_prim(&self.settings).max(1e-300)).max(1.0);
                 let rd = (rep.res.dual / rep.eps_dual(&self.settings).max(1e-300)).max(1.0);
                 let ratio = (rp / rd).sqrt();
-                let tol = ss.omega_tolerance.max(1.0);
-                if ratio.is_finite() && (ratio > tol || ratio < 1.0 / tol) {
+                if ratio.is_finite() && !(1.0 / 3.0..=3.0).contains(&ratio) {
                     omega = (omega * ratio.clamp(0.5, 2.0)).clamp(omega0 / OMEGA_SPAN, omega0 * OMEGA_SPAN);
-                    let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
-                    pn.alpha0 = a;
-                    pn.beta0 = b;
-                    pn.set_steps(ss, k + 1);
-                    pn.net.counts.readouts += (n + mh) as u64;
+                    pn.reprogram(ss, d, omega, k + 1, n + mh);
                 }
             }
         }
