@@ -1,6 +1,16 @@
 //! The neuromorphic QP benchmark (`spikectl bench neuro`): problem set, runs of the spiking
 //! solver (float and Loihi 2 fixed point) against OSQP and Clarabel, energy/latency/EDP
 //! estimates, and a θ sweep. The CLI only formats what [`run`] returns.
+//!
+//! Per family (qp::generate's MPC class, random mixed, box, equality; plus the ANYmal-sized
+//! equality MPC of [`anymal_equality_mpc`]): the spiking solver runs at low accuracy
+//! (eps_abs 1e-3, eps_rel 0, qpbenchmark's "low"), "success" = status Solved with both
+//! residuals ≤ 1e-3; its exact operation counts are mapped onto the Loihi 2 estimate profile
+//! ([`HardwareProfile::loihi2_estimate`]) with the EDP-optimal core count; OSQP solves the
+//! same problem with the same tolerances, cold, timed as the median of repeated solves, and
+//! its energy is wall time × the stated CPU power (RAPL when readable). Clarabel at 1e-9
+//! gives the reference objective. Infeasible problems are left out (the spiking solver
+//! detects only an empty variable box).
 
 use std::time::Instant;
 
@@ -12,8 +22,8 @@ use super::ThetaSchedule;
 use super::energy::{self, CoreMap, CpuCost, HardwareProfile, Rapl};
 use super::network::Network;
 use crate::qp::generate::Family;
-use crate::qp::spiking::{SpikingSettings, SpikingSolver};
-use crate::qp::{ClarabelSolver, CscMatrix, OsqpSolver, Problem, QpSolver, Settings, Status};
+use crate::qp::spiking::{OmegaRule, SpikingSettings, SpikingSolver};
+use crate::qp::{ClarabelSolver, CscMatrix, OsqpSolver, PipgOptions, PipgSolver, Problem, QpSolver, Settings, Status};
 
 /// Horizon of [`anymal_equality_mpc`].
 pub const ANYMAL_HORIZON: usize = 5;
@@ -168,7 +178,7 @@ impl Default for BenchConfig {
             quick: false,
             cpu_watts: energy::DEFAULT_CPU_WATTS,
             planes: 3,
-            max_iter: 4000,
+            max_iter: 10_000,
             eps_abs: 1e-3,
             osqp_reps: 5,
         }
@@ -189,8 +199,11 @@ pub struct FamilyRow {
     pub n: f64,
     /// Mean constraint rows.
     pub m: f64,
-    /// Fraction solved to the tolerance (status Solved and residuals within tolerance).
+    /// Fraction solved to the tolerance: status Solved (terminating on primal and dual
+    /// residuals) and both residuals ≤ eps_abs.
     pub success: f64,
+    /// Fraction that in addition has the duality gap ≤ eps_abs (qpbenchmark's full test).
+    pub success_gap: f64,
     /// Mean iterations.
     pub iterations: f64,
     /// Mean timesteps.
@@ -225,6 +238,8 @@ pub struct FamilyRow {
     pub osqp_edp: f64,
     /// Fraction OSQP solved.
     pub osqp_success: f64,
+    /// Mean OSQP package energy per solve from RAPL (J), when readable on this machine.
+    pub osqp_rapl_j: Option<f64>,
     /// Geometric mean over problems of OSQP EDP / estimated spiking EDP.
     pub edp_ratio: f64,
 }
@@ -232,8 +247,10 @@ pub struct FamilyRow {
 /// One θ of the sweep.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ThetaRow {
-    /// Constant threshold θ (scaled units).
+    /// Threshold θ₀ (scaled units).
     pub theta: f64,
+    /// θ halving period in iterations (0: constant).
+    pub halve_every: usize,
     /// Status of the solve.
     pub status: String,
     /// Iterations.
@@ -252,6 +269,23 @@ pub struct ThetaRow {
     pub est_energy_j: f64,
 }
 
+/// CPU cost of simulating the network in float mode (θ = 0, constant ω) against `pipg` in
+/// plain mode: the same recurrence, the same number of iterations, medians of repeated
+/// solves on this machine.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SpeedRow {
+    /// Problem name.
+    pub problem: String,
+    /// Iterations of both.
+    pub iterations: usize,
+    /// pipg wall time (s).
+    pub pipg_s: f64,
+    /// Spiking network (float) wall time (s), including building the network.
+    pub spiking_s: f64,
+    /// spiking_s / pipg_s.
+    pub ratio: f64,
+}
+
 /// The result of the benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchReport {
@@ -265,6 +299,8 @@ pub struct BenchReport {
     pub rows: Vec<FamilyRow>,
     /// θ sweep on the ANYmal-sized problem (fixed point).
     pub theta_sweep: Vec<ThetaRow>,
+    /// Float-mode simulation cost vs pipg.
+    pub speed: Vec<SpeedRow>,
     /// The ANYmal-sized problem at 1000 iterations, fixed point (Loihi 2 profile):
     /// (violation, relative gap, iterations to tolerance 1e-3 or 1000).
     pub anymal_fixed: ThetaRow,
@@ -373,13 +409,17 @@ fn family_row(case: &Case, mode: &str, ss: &SpikingSettings, cfg: &BenchConfig, 
         let Some((sol, wall)) = spiking_solve(pb, ss, &s) else { continue };
         let ops = sol.ops.unwrap_or_default();
         let est = estimate_on(pb, ss, &ops, hw);
-        let Some((ot, osolved, _rapl)) = osqp_time(pb, &s, cfg.osqp_reps) else { continue };
-        let cpu = CpuCost::new(ot, cfg.cpu_watts, None);
+        let Some((ot, osolved, rapl)) = osqp_time(pb, &s, cfg.osqp_reps) else { continue };
+        let cpu = CpuCost::new(ot, cfg.cpu_watts, rapl);
+        if let Some(j) = cpu.rapl_j {
+            *row.osqp_rapl_j.get_or_insert(0.0) += j;
+        }
         k += 1;
         row.n += pb.n() as f64;
         row.m += pb.m() as f64;
         let ok = sol.status == Status::Solved && sol.residuals.prim <= cfg.eps_abs && sol.residuals.dual <= cfg.eps_abs;
         row.success += ok as u8 as f64;
+        row.success_gap += (ok && sol.residuals.gap <= cfg.eps_abs) as u8 as f64;
         row.osqp_success += osolved as u8 as f64;
         row.iterations += sol.iterations as f64;
         row.timesteps += ops.timesteps as f64;
@@ -407,6 +447,7 @@ fn family_row(case: &Case, mode: &str, ss: &SpikingSettings, cfg: &BenchConfig, 
         &mut row.n,
         &mut row.m,
         &mut row.success,
+        &mut row.success_gap,
         &mut row.osqp_success,
         &mut row.iterations,
         &mut row.timesteps,
@@ -425,6 +466,9 @@ fn family_row(case: &Case, mode: &str, ss: &SpikingSettings, cfg: &BenchConfig, 
         *v /= kf;
     }
     row.edp_ratio = (log_ratio / kf).exp();
+    if let Some(j) = row.osqp_rapl_j.as_mut() {
+        *j /= kf;
+    }
     row
 }
 
@@ -434,6 +478,7 @@ fn theta_row(pb: &Problem, fstar: f64, ss: &SpikingSettings, s: &Settings, hw: &
     let est = estimate_on(pb, ss, &ops, hw);
     ThetaRow {
         theta: ss.theta.theta0,
+        halve_every: ss.theta.halve_every,
         status: format!("{:?}", sol.status),
         iterations: sol.iterations,
         messages: ops.messages,
@@ -448,8 +493,11 @@ fn theta_row(pb: &Problem, fstar: f64, ss: &SpikingSettings, s: &Settings, hw: &
 /// Runs the whole benchmark (see the module docs).
 pub fn run(cfg: &BenchConfig) -> BenchReport {
     let hw = HardwareProfile::loihi2_estimate();
-    let fixed = SpikingSettings::loihi2(cfg.planes);
-    let float = SpikingSettings::default();
+    // Terminate on primal and dual residuals (OSQP's classic test); the gap is reported.
+    // and the bounded adaptive-ω rule (faster to low accuracy than pipg's).
+    let fixed =
+        SpikingSettings { check_gap: false, omega_rule: OmegaRule::Bounded, ..SpikingSettings::loihi2(cfg.planes) };
+    let float = SpikingSettings { check_gap: false, omega_rule: OmegaRule::Bounded, ..SpikingSettings::default() };
     let mut rows = Vec::new();
     for case in cases(cfg.quick) {
         rows.push(family_row(&case, &format!("fixed(loihi2,{}p)", cfg.planes), &fixed, cfg, &hw));
@@ -463,14 +511,62 @@ pub fn run(cfg: &BenchConfig) -> BenchReport {
     let s1000 = Settings { eps_abs: 1e-5, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
     let anymal_fixed = theta_row(&pb, fstar, &fixed, &s1000, &hw);
     let thetas: &[f64] = if cfg.quick { &[0.0, 1e-4, 1e-2] } else { &[0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1] };
-    let theta_sweep = thetas
-        .iter()
-        .map(|&th| {
-            let ss = SpikingSettings { theta: ThetaSchedule::constant(th), ..fixed.clone() };
+    let mut schedules: Vec<ThetaSchedule> = thetas.iter().map(|&th| ThetaSchedule::constant(th)).collect();
+    // θ₀ = 1e-2 halved every 100 iterations down to 1e-6.
+    schedules.push(ThetaSchedule { theta0: 1e-2, halve_every: 100, min: 1e-6 });
+    let theta_sweep = schedules
+        .into_iter()
+        .map(|theta| {
+            let ss = SpikingSettings { theta, ..fixed.clone() };
             theta_row(&pb, fstar, &ss, &s1000, &hw)
         })
         .collect();
-    BenchReport { config: cfg.clone(), hardware: hw, rapl: energy::rapl_status(), rows, theta_sweep, anymal_fixed }
+    let speed = sim_speed(cfg.quick);
+    BenchReport {
+        config: cfg.clone(),
+        hardware: hw,
+        rapl: energy::rapl_status(),
+        rows,
+        theta_sweep,
+        speed,
+        anymal_fixed,
+    }
+}
+
+/// Measures [`SpeedRow`]s (1000 iterations; 5 repetitions, 3 when quick).
+pub fn sim_speed(quick: bool) -> Vec<SpeedRow> {
+    let reps = if quick { 3 } else { 5 };
+    let mut out = Vec::new();
+    for (name, pb) in [
+        ("anymal-eq", anymal_equality_mpc(0)),
+        ("mpc n=20", Family::Mpc.generate(20, 0)),
+        ("random n=60", Family::RandomMixed.generate(60, 0)),
+    ] {
+        let k = 1000;
+        let s = Settings { max_iter: k, warm_start: false, ..Settings::default() };
+        let mut p = PipgSolver::with_options(PipgOptions::plain());
+        let mut sp = SpikingSolver::new(SpikingSettings { check_every: k, ..SpikingSettings::float_plain() });
+        if p.setup(&pb, &s).is_err() || sp.setup(&pb, &s).is_err() {
+            continue;
+        }
+        let (mut tp, mut ts) = (Vec::new(), Vec::new());
+        for _ in 0..reps {
+            let t = Instant::now();
+            let a = p.solve();
+            tp.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let b = sp.solve();
+            ts.push(t.elapsed().as_secs_f64());
+            if a.is_err() || b.is_err() {
+                break;
+            }
+        }
+        tp.sort_by(f64::total_cmp);
+        ts.sort_by(f64::total_cmp);
+        let (a, b) = (tp[tp.len() / 2], ts[ts.len() / 2]);
+        out.push(SpeedRow { problem: name.into(), iterations: k, pipg_s: a, spiking_s: b, ratio: b / a });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@
 //! - [`sigma_delta`]: graded-spike encoding with carried remainders and θ schedules.
 //! - [`network`]: populations, dendrites, sparse projections, barrier-synchronous steps.
 //! - [`energy`]: hardware profiles, core mapping, energy/latency/EDP, CPU baseline.
+//! - [`bench`]: the `spikectl bench neuro` benchmark (and the ANYmal-sized test problem).
+//!
+//! The spiking QP solver that runs on this substrate is [`crate::qp::spiking`].
 
 pub mod bench;
 pub mod energy;

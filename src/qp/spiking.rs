@@ -32,7 +32,8 @@
 //!
 //! Termination: every `check_every` iterations the host reads the z and w registers
 //! (counted as readouts), maps them to (x, y) with `PipgData::output` and applies the QP
-//! core's test (`qp::residuals`) on the original problem.
+//! core's test (`qp::residuals`, primal, dual residual and duality gap, as `pipg`) on the
+//! original problem.
 //!
 //! Fixed point (e.g. [`FixedProfile::LOIHI2`]): the grids come from the problem data: range
 //! R = max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite ‖l̄_H, ū_H, lb, ub‖∞, ‖q̄‖∞)·2^headroom for ζ and η, and R
@@ -71,6 +72,21 @@ pub enum StepRule {
 /// (the attempt stops at the first readout that sees the saturation counter move).
 pub const MAX_RANGE_RETRIES: usize = 4;
 
+/// Host-side adaptive-ω rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OmegaRule {
+    /// `pipg`'s rule: at a readout where a residual exceeds its tolerance,
+    /// ω' = clamp(ω·√(p̂/d̂), 0.1, 1e4) with p̂, d̂ the residuals (floored at their
+    /// tolerances) over their scales, taken when it differs by more than `omega_tolerance`;
+    /// the wait before the next change doubles. Reaches high accuracy on MPC QPs.
+    Pipg,
+    /// Bounded balancing: with r̂_p, r̂_d the residuals over their tolerances (floored at 1)
+    /// and ratio = √(r̂_p/r̂_d), when the ratio is outside [1/3, 3] ω is multiplied by it
+    /// clamped to [½, 2], within [ω₀/64, 64ω₀] ([`OMEGA_SPAN`]). Faster to low accuracy
+    /// (1e-3) on the benchmark families; used by `spikectl bench neuro`.
+    Bounded,
+}
+
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
 
@@ -92,17 +108,17 @@ pub struct SpikingSettings {
     pub check_every: usize,
     /// Fixed point: range headroom in bits above the problem-data estimate of |ζ|, |η|.
     pub headroom_bits: i32,
-    /// Host-side adaptive ω (constant-step rule only): at a readout, with r̂_p and r̂_d the
-    /// primal and dual residuals over their tolerances (each floored at 1: a residual
-    /// within tolerance does not ask for balancing) and ratio = √(r̂_p/r̂_d), when the ratio
-    /// is outside [1/`omega_tolerance`, `omega_tolerance`] ω is multiplied by the ratio
-    /// clamped to [½, 2] and kept within [ω₀/64, 64ω₀] ([`OMEGA_SPAN`]). The new α, β are
-    /// written to every neuron (counted as n + m_H host transfers in `readouts`). This is
-    /// gentler than `pipg`'s (p̂/d̂)^¼ rule, which without pipg's restarts drives ω far too
-    /// high on the MPC class (with box rows split off the dual residual is ≈ 0).
+    /// Host-side adaptive ω (constant-step rule only), by [`SpikingSettings::omega_rule`];
+    /// the new α, β are written to every neuron (counted as n + m_H host transfers in
+    /// `readouts`).
     pub adaptive_omega: bool,
-    /// Minimal factor between ω and a candidate before ω changes.
+    /// Which adaptive-ω rule.
+    pub omega_rule: OmegaRule,
+    /// [`OmegaRule::Pipg`]: minimal factor between ω and a candidate before ω changes.
     pub omega_tolerance: f64,
+    /// Termination also requires the duality gap within tolerance (as `pipg`); when false,
+    /// primal and dual residuals only (OSQP's classic test).
+    pub check_gap: bool,
     /// Options of the shared data preparation (box-row split, norm safety, power iterations);
     /// `relaxation`, `omega` and the mode flags are taken from the fields above.
     pub pipg: PipgOptions,
@@ -119,7 +135,9 @@ impl Default for SpikingSettings {
             check_every: pipg.check_every,
             headroom_bits: -2,
             adaptive_omega: true,
-            omega_tolerance: 3.0,
+            omega_rule: OmegaRule::Pipg,
+            omega_tolerance: pipg.omega_tolerance,
+            check_gap: true,
             pipg,
         }
     }
@@ -416,6 +434,16 @@ impl PipgNet {
         s
     }
 
+    /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
+    /// transfer per neuron.
+    fn reprogram(&mut self, ss: &SpikingSettings, d: &PipgData, omega: f64, k: usize, neurons: usize) {
+        let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
+        self.alpha0 = a;
+        self.beta0 = b;
+        self.set_steps(ss, k);
+        self.net.counts.readouts += neurons as u64;
+    }
+
     /// Loads α_k, β_k (and β·l̄, β·ū) for iteration k; returns true when they changed.
     fn set_steps(&mut self, ss: &SpikingSettings, k: usize) -> bool {
         let (a, b) = schedule(ss, self.alpha0, self.beta0, k);
@@ -539,6 +567,8 @@ impl SpikingSolver {
             StepRule::LavaPow2 { .. } => 1.0,
         };
         let omega0 = omega;
+        let mut adapt_gap = k_check;
+        let mut next_adapt = 0;
         let adaptive = ss.adaptive_omega && matches!(ss.steps, StepRule::Constant { .. });
         for k in 0..self.settings.max_iter {
             let th = ss.theta.at(k);
@@ -557,13 +587,29 @@ impl SpikingSolver {
                 // the host reads the saturation counter with the values: give up early
                 break;
             }
-            let (x, y) = d.output(&pn.sol.z, &pn.con.w, m);
+            // A z within one grid step of its (grid-rounded) variable bound is reported on the
+            // exact bound, so that pipg's output map recognises the active box row.
+            let lsb = if ss.arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
+            let z: Vec<f64> = (0..n)
+                .map(|j| {
+                    let zj = pn.sol.z[j];
+                    if d.ub[j] < INFTY && zj >= pn.sol.ub[j] - lsb {
+                        d.ub[j]
+                    } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
+                        d.lb[j]
+                    } else {
+                        zj
+                    }
+                })
+                .collect();
+            let (x, y) = d.output(&z, &pn.con.w, m);
             let rep = compute(orig, &x, &y);
             if !(rep.res.prim.is_finite() && rep.res.dual.is_finite()) {
                 status = Status::NumericalError;
                 break;
             }
-            let conv = rep.converged(&self.settings);
+            let conv =
+                if ss.check_gap { rep.converged_with_gap(&self.settings) } else { rep.converged(&self.settings) };
             best = Some((x, y));
             if conv {
                 status = Status::Solved;
@@ -573,20 +619,31 @@ impl SpikingSolver {
                 status = Status::TimeLimit;
                 break;
             }
-            if adaptive {
-                // Balance the residuals relative to their tolerances (not pipg's rule: on the
-                // MPC class that rule, without pipg's restarts, drives ω the wrong way).
+            if adaptive && ss.omega_rule == OmegaRule::Pipg && iters >= next_adapt {
+                // pipg's residual balancing: residuals below tolerance do not pull ω; the
+                // wait between changes doubles after each change so that ω settles.
+                let (ep, ed) = (rep.eps_prim(&self.settings), rep.eps_dual(&self.settings));
+                let p_hat = rep.res.prim.max(ep) / (rep.prim_scale + 1e-10);
+                let d_hat = rep.res.dual.max(ed) / (rep.dual_scale + 1e-10);
+                if (rep.res.prim > ep || rep.res.dual > ed) && p_hat > 0.0 && d_hat > 0.0 {
+                    let cand = (omega * (p_hat / d_hat).sqrt()).clamp(0.1, 1e4);
+                    let tol = ss.omega_tolerance.max(1.0);
+                    if cand > omega * tol || cand < omega / tol {
+                        omega = cand;
+                        adapt_gap *= 2;
+                        next_adapt = iters + adapt_gap;
+                        pn.reprogram(ss, d, omega, k + 1, n + mh);
+                    }
+                }
+            } else if adaptive && ss.omega_rule == OmegaRule::Bounded {
+                // Residuals over their tolerances (floored at 1), ratio √(r̂_p/r̂_d); a step
+                // of at most 2× when outside [1/3, 3], ω kept within [ω₀/64, 64ω₀].
                 let rp = (rep.res.prim / rep.eps_prim(&self.settings).max(1e-300)).max(1.0);
                 let rd = (rep.res.dual / rep.eps_dual(&self.settings).max(1e-300)).max(1.0);
                 let ratio = (rp / rd).sqrt();
-                let tol = ss.omega_tolerance.max(1.0);
-                if ratio.is_finite() && (ratio > tol || ratio < 1.0 / tol) {
+                if ratio.is_finite() && !(1.0 / 3.0..=3.0).contains(&ratio) {
                     omega = (omega * ratio.clamp(0.5, 2.0)).clamp(omega0 / OMEGA_SPAN, omega0 * OMEGA_SPAN);
-                    let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
-                    pn.alpha0 = a;
-                    pn.beta0 = b;
-                    pn.set_steps(ss, k + 1);
-                    pn.net.counts.readouts += (n + mh) as u64;
+                    pn.reprogram(ss, d, omega, k + 1, n + mh);
                 }
             }
         }

@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     pub planes: u32,
     /// Iteration cap of the spiking solver.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 10_000)]
     pub max_iter: usize,
 }
 
@@ -45,13 +45,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "{:<10} {:<17} {:>4} {:>6} {:>6} {:>6} {:>7} {:>8} {:>9} {:>10} {:>5} {:>9} {:>9} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "{:<10} {:<17} {:>4} {:>6} {:>6} {:>6} {:>5} {:>5} {:>7} {:>8} {:>9} {:>10} {:>5} {:>9} {:>9} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
         "family",
         "mode",
         "#",
         "n",
         "m",
         "succ",
+        "+gap",
+        "osqp",
         "iters",
         "tsteps",
         "messages",
@@ -71,13 +73,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     for r in &rep.rows {
         println!(
-            "{:<10} {:<17} {:>4} {:>6.0} {:>6.0} {:>5.0}% {:>7.0} {:>8.0} {:>9.3e} {:>10.3e} {:>5.2} {:>9.2e} {:>9.2e} {:>5.1} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.1}",
+            "{:<10} {:<17} {:>4} {:>6.0} {:>6.0} {:>5.0}% {:>4.0}% {:>4.0}% {:>7.0} {:>8.0} {:>9.3e} {:>10.3e} {:>5.2} {:>9.2e} {:>9.2e} {:>5.1} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.1}",
             r.family,
             r.mode,
             r.problems,
             r.n,
             r.m,
             100.0 * r.success,
+            100.0 * r.success_gap,
+            100.0 * r.osqp_success,
             r.iterations,
             r.timesteps,
             r.messages,
@@ -96,7 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r.edp_ratio
         );
     }
-    println!("(times s, energies J, EDP J*s; est_* on {}; EDPx = geometric mean of OSQP EDP / spiking EDP)", hw.name);
+    println!(
+        "(succ: Solved with primal and dual residual <= eps; +gap: also duality gap <= eps; osqp: OSQP solved; \
+         times s, energies J, EDP J*s; est_* on {}; EDPx = geometric mean of OSQP EDP / spiking EDP)",
+        hw.name
+    );
     let a = &rep.anymal_fixed;
     println!();
     println!(
@@ -105,16 +113,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cfg.planes, a.status, a.iterations, a.violation, a.rel_gap
     );
     println!();
-    println!("theta sweep (ANYmal-sized, fixed point, constant theta in scaled units, 1000 iterations max):");
+    println!("theta sweep (ANYmal-sized, fixed point, theta in scaled units, 1000 iterations max):");
     println!(
-        "{:>9} {:>15} {:>6} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10}",
-        "theta", "status", "iters", "messages", "synops", "act", "viol", "relgap", "est_E"
+        "{:>9} {:>6} {:>15} {:>6} {:>10} {:>10} {:>6} {:>10} {:>10} {:>10}",
+        "theta0", "halve", "status", "iters", "messages", "synops", "act", "viol", "relgap", "est_E"
     );
     for t in &rep.theta_sweep {
         println!(
-            "{:>9.1e} {:>15} {:>6} {:>10} {:>10} {:>6.3} {:>10.3e} {:>10.3e} {:>10.3e}",
-            t.theta, t.status, t.iterations, t.messages, t.synops, t.activity, t.violation, t.rel_gap, t.est_energy_j
+            "{:>9.1e} {:>6} {:>15} {:>6} {:>10} {:>10} {:>6.3} {:>10.3e} {:>10.3e} {:>10.3e}",
+            t.theta,
+            t.halve_every,
+            t.status,
+            t.iterations,
+            t.messages,
+            t.synops,
+            t.activity,
+            t.violation,
+            t.rel_gap,
+            t.est_energy_j
         );
+    }
+    println!();
+    println!("CPU cost of the float network (theta 0, constant omega) vs pipg plain, same iterations, this machine:");
+    println!("{:<12} {:>6} {:>11} {:>11} {:>7}", "problem", "iters", "pipg_s", "spiking_s", "ratio");
+    for s in &rep.speed {
+        println!("{:<12} {:>6} {:>11.3e} {:>11.3e} {:>7.2}", s.problem, s.iterations, s.pipg_s, s.spiking_s, s.ratio);
     }
     Ok(())
 }
