@@ -77,6 +77,7 @@ pub fn make_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>,
     match choice {
         SolverChoice::Osqp => Ok(Box::new(crate::qp::osqp::OsqpSolver::new())),
         SolverChoice::Pipg => Ok(Box::new(crate::qp::pipg::PipgSolver::new())),
+        SolverChoice::Spiking => Ok(Box::new(crate::qp::spiking::SpikingSolver::default())),
         c => Err(ScenarioError::Unavailable(format!(
             "solver '{}' is not in this build yet (try --solver osqp or baseline)",
             c.name()
