@@ -133,3 +133,47 @@ fn quadruped_turns_in_place_in_mujoco() {
     let st = sim.true_state();
     assert!((st.base_pos[0].powi(2) + st.base_pos[1].powi(2)).sqrt() < 0.15, "drift {:?}", st.base_pos);
 }
+
+#[test]
+fn both_controllers_cope_with_typical_sensor_noise_and_dropouts() {
+    let mut sim = QuadrupedSim::new(&GO1, SensorNoise::TYPICAL, 11).expect("quadruped scene");
+    let mut ctl = QuadrupedController::new(Box::new(OsqpSolver::new()), QuadrupedControllerConfig::default())
+        .expect("controller");
+    let dt = sim.timestep();
+    let mut vx = Vec::new();
+    for s in 0..(4.0 / dt) as usize {
+        let t = s as f64 * dt;
+        let cmd = QuadrupedCommand {
+            vx: if t > 1.0 { 0.4 } else { 0.0 },
+            gait: if t > 0.5 { GaitKind::Trot } else { GaitKind::Stand },
+            ..Default::default()
+        };
+        let st = sim.observe();
+        let tau = ctl.update(&st, &cmd);
+        sim.set_torques(&tau);
+        sim.step();
+        if t > 2.5 {
+            vx.push(sim.true_state().base_linvel[0]);
+        }
+    }
+    let mean_vx = vx.iter().sum::<f64>() / vx.len() as f64;
+    assert!((mean_vx - 0.4).abs() < 0.08, "noisy quadruped mean vx {mean_vx}");
+    assert_eq!(ctl.counters().fallbacks, 0);
+
+    let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::TYPICAL, 12).expect("arm scene");
+    let mut ctl = ArmController::new(Box::new(OsqpSolver::new()), ArmControllerConfig::default()).expect("arm");
+    let cmd = ArmCommand { normal_force: 10.0, tangent_velocity: [0.03, 0.0], target_xy: None };
+    let steps = (7.0 / sim.timestep()) as usize;
+    let mut tail = Vec::new();
+    for s in 0..steps {
+        let st = sim.observe();
+        let tau = ctl.update(&st, &cmd);
+        sim.set_torques(&tau);
+        sim.step();
+        if s > steps - 1000 {
+            tail.push(sim.table_contact_force()[2]);
+        }
+    }
+    let mean = tail.iter().sum::<f64>() / tail.len() as f64;
+    assert!((mean - 10.0).abs() < 1.0, "noisy arm mean force {mean}");
+}

@@ -13,6 +13,7 @@
 //! allocation-free.
 
 use nalgebra::{Matrix3, Vector3};
+use spikectl_sim::mjcf::THIGH_COM_FRACTION;
 use spikectl_sim::robots::{GO1, QuadrupedParams};
 
 /// Kinematic model of one leg.
@@ -67,15 +68,18 @@ impl Leg {
         self.hip + self.rx(q[0]) * Vector3::new(-self.l1 * s1, self.offset_y, -self.l1 * c1)
     }
 
-    /// Centres of mass of the hip, thigh and calf links in the base frame [m]: hip link at
-    /// half the thigh offset, thigh and calf at their midpoints (as in the simulator's MJCF).
+    /// Centres of mass of the hip, thigh and calf links in the base frame [m], placed as in
+    /// the simulator's MJCF: hip link at half the thigh offset, thigh at
+    /// [`THIGH_COM_FRACTION`] of its length below the hip pitch axis (Go1 URDF-like), calf at
+    /// its midpoint.
     pub fn link_coms(&self, q: &[f64; 3]) -> [Vector3<f64>; 3] {
         let rx = self.rx(q[0]);
         let (s1, c1) = q[1].sin_cos();
         let (s12, c12) = (q[1] + q[2]).sin_cos();
         let y = self.offset_y;
         let hip = self.hip + rx * Vector3::new(0.0, 0.5 * y, 0.0);
-        let thigh = self.hip + rx * Vector3::new(-0.5 * self.l1 * s1, y, -0.5 * self.l1 * c1);
+        let f = THIGH_COM_FRACTION;
+        let thigh = self.hip + rx * Vector3::new(-f * self.l1 * s1, y, -f * self.l1 * c1);
         let calf =
             self.hip + rx * Vector3::new(-self.l1 * s1 - 0.5 * self.l2 * s12, y, -self.l1 * c1 - 0.5 * self.l2 * c12);
         [hip, thigh, calf]

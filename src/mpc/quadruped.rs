@@ -19,7 +19,8 @@
 //! The sparsity pattern of A lists every entry that can become nonzero for any yaw and any
 //! foot position (explicit zeros are kept as placeholders), so each step only calls
 //! `update_matrices` (A values), `update_q` and `update_bounds`, then warm-starts from the
-//! previous solution shifted by one step.
+//! previous solution shifted by one step (primal; the solver keeps its own duals, which
+//! converged faster for the first-order solvers than shifted ones).
 
 use nalgebra::{Matrix3, SMatrix, UnitQuaternion, Vector3};
 use spikectl_sim::robots::{GO1, QuadrupedParams};
@@ -237,6 +238,7 @@ pub struct QuadrupedMpc {
     warm_x: Vec<f64>,
     warm_y: Vec<f64>,
     have_warm: bool,
+    warm_duals: bool,
     last: Option<Solution>,
 }
 
@@ -291,6 +293,7 @@ impl QuadrupedMpc {
             warm_x: Vec::new(),
             warm_y: Vec::new(),
             have_warm: false,
+            warm_duals: false,
             last: None,
             cfg,
         };
@@ -537,10 +540,11 @@ impl QuadrupedMpc {
     }
 
     /// Solves the current QP, warm-started from the previous accepted solution shifted by
-    /// one step. Returns the raw solution; use [`Self::accept`] to turn it into forces.
+    /// one step (primal; see [`Self::set_warm_start_duals`] for the duals). Returns the raw solution; use [`Self::accept`] to turn it into forces.
     pub fn solve(&mut self) -> Result<&Solution, MpcError> {
         if self.have_warm {
-            self.solver.warm_start(Some(&self.warm_x), Some(&self.warm_y)).map_err(MpcError::Qp)?;
+            let y = if self.warm_duals { Some(&self.warm_y[..]) } else { None };
+            self.solver.warm_start(Some(&self.warm_x), y).map_err(MpcError::Qp)?;
         }
         let sol = self.solver.solve().map_err(MpcError::Qp)?;
         self.last = Some(sol);
@@ -599,6 +603,14 @@ impl QuadrupedMpc {
         let mut next_state = [0.0; NX];
         next_state.copy_from_slice(&sol.x[0..NX]);
         Ok(MpcOutput { forces, next_state })
+    }
+
+    /// Whether the shifted duals are passed with the warm start. Default false: only the
+    /// shifted primal goes to the solver, which keeps its own (unshifted) duals — on the
+    /// recorded trot sequence this took PIPG from 289 to 278 mean iterations and the spiking
+    /// solver (float, constant ω) from 219 to 184 (p99 450 → 375); OSQP is unaffected.
+    pub fn set_warm_start_duals(&mut self, on: bool) {
+        self.warm_duals = on;
     }
 
     /// Drops the warm start (e.g. after a fallback).

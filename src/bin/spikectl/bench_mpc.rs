@@ -28,8 +28,9 @@ pub struct Args {
     /// Arm MPC problems in the sequence (one per 10 ms MPC period).
     #[arg(long, default_value_t = 400)]
     pub arm_steps: usize,
-    /// Comma-separated solvers (osqp, pipg, spiking [float], spiking-fixed [Loihi 2 fixed
-    /// point, 2 weight planes], clarabel); unknown ones are skipped.
+    /// Comma-separated solvers (osqp, pipg, spiking [float, constant ω], spiking-adaptive
+    /// [float, the solver's default adaptive ω], spiking-fixed [Loihi 2 fixed point, 3 weight
+    /// planes, constant ω], clarabel); unknown ones are skipped.
     #[arg(long, default_value = "osqp,pipg,spiking,clarabel")]
     pub solvers: String,
     /// Absolute and relative tolerance given to every solver.
@@ -90,8 +91,14 @@ fn make_solver(name: &str) -> Option<Box<dyn QpSolver>> {
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         "pipg" => Some(Box::new(PipgSolver::new())),
-        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
-        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(2)))),
+        // Constant ω: the spiking solver's host-side adaptive ω stalls on the quadruped MPC.
+        "spiking" => {
+            Some(Box::new(SpikingSolver::new(SpikingSettings { adaptive_omega: false, ..Default::default() })))
+        }
+        "spiking-adaptive" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
+        "spiking-fixed" => {
+            Some(Box::new(SpikingSolver::new(SpikingSettings { adaptive_omega: false, ..SpikingSettings::loihi2(3) })))
+        }
         _ => None,
     }
 }
@@ -291,7 +298,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.eps, args.max_iter, args.steps, args.arm_steps
     );
     println!(
-        "{:<10} {:<9} {:>5} {:>5} {:>6} {:>9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8}",
+        "{:<10} {:<16} {:>5} {:>5} {:>6} {:>9} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8}",
         "family",
         "solver",
         "n",
@@ -310,7 +317,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     for r in &rows {
         println!(
-            "{:<10} {:<9} {:>5} {:>5} {:>6} {:>4}/{:<4} {:>8.0} {:>8.0} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>11.2e} {:>8}",
+            "{:<10} {:<16} {:>5} {:>5} {:>6} {:>4}/{:<4} {:>8.0} {:>8.0} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>11.2e} {:>8}",
             r.family,
             r.solver,
             r.n,
