@@ -3,6 +3,7 @@
 use nalgebra::Vector3;
 use spikectl::mpc::quadruped::{HorizonPlan, NU, NX, QuadrupedMpc, QuadrupedMpcConfig, SrbReference, SrbState};
 use spikectl::mpc::scenario::{SrbSim, quadruped_closed_loop};
+use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings};
 
 fn tight() -> Settings {
@@ -110,6 +111,12 @@ fn agree_with_clarabel(solver: Box<dyn QpSolver>, settings: Settings) {
 #[test]
 fn osqp_agrees_with_clarabel_on_recorded_states() {
     agree_with_clarabel(Box::new(OsqpSolver::new()), tight());
+}
+
+#[test]
+fn spiking_float_agrees_with_clarabel_on_recorded_states() {
+    let s = Settings { eps_abs: 1e-6, eps_rel: 1e-6, max_iter: 50_000, ..Settings::default() };
+    agree_with_clarabel(Box::new(SpikingSolver::new(SpikingSettings::default())), s);
 }
 
 #[test]

@@ -74,6 +74,12 @@ pub struct ArmControllerConfig {
     pub accept_prim_residual: f64,
     /// Most solve records kept between `take_solve_records` calls.
     pub max_records: usize,
+    /// Integral gain on the tip's tangential error to a target point while in contact [1/s].
+    pub target_integral_gain: f64,
+    /// Limit on that integral [m].
+    pub target_integral_limit: f64,
+    /// Tip errors below this do not feed the integral [m].
+    pub target_deadband: f64,
 }
 
 impl Default for ArmControllerConfig {
@@ -87,9 +93,9 @@ impl Default for ArmControllerConfig {
             d_rot: 2.0,
             k_null: 5.0,
             d_null: 0.5,
-            approach_speed: 0.08,
-            touch_speed: 0.015,
-            slow_zone: 0.03,
+            approach_speed: 0.1,
+            touch_speed: 0.02,
+            slow_zone: 0.02,
             estimator_holdoff: 0.2,
             hover_height: 0.10,
             contact_threshold: 2.0,
@@ -98,6 +104,9 @@ impl Default for ArmControllerConfig {
             tool_mass: spikectl_sim::mjcf::TOOL_MASS,
             accept_prim_residual: 0.1,
             max_records: 10_000,
+            target_integral_gain: 1.0,
+            target_integral_limit: 0.02,
+            target_deadband: 0.002,
         }
     }
 }
@@ -126,6 +135,7 @@ pub struct AdmittancePlanner {
     surface_z: f64,
     contact_t0: f64,
     contact_ticks: u32,
+    xy_int: [f64; 2],
     low_force_time: f64,
     records: Vec<SolveRecord>,
     counters: ControllerCounters,
@@ -156,6 +166,7 @@ impl AdmittancePlanner {
             surface_z: ARM_SCENE.table_top_z,
             contact_t0: 0.0,
             contact_ticks: 0,
+            xy_int: [0.0; 2],
             low_force_time: 0.0,
             records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
@@ -250,10 +261,29 @@ impl AdmittancePlanner {
                 } else {
                     self.low_force_time = 0.0;
                 }
+                // Friction can hold the tip short of a target the command point reached: an
+                // integral on the tip's own error shifts the target the MPC steers c to.
+                match cmd.target_xy {
+                    Some(tg) => {
+                        let lim = self.cfg.target_integral_limit;
+                        for k in 0..2 {
+                            // Deadband against hunting under stick-slip friction.
+                            let e0 = tg[k] - p[k];
+                            let err = e0 - e0.clamp(-self.cfg.target_deadband, self.cfg.target_deadband);
+                            self.xy_int[k] =
+                                (self.xy_int[k] + self.cfg.target_integral_gain * err * dt).clamp(-lim, lim);
+                        }
+                    }
+                    None => self.xy_int = [0.0; 2],
+                }
                 let due = self.last_mpc_t.is_none_or(|t0| t - t0 >= self.cfg.mpc_period - 1e-9 || t < t0);
                 if due {
                     self.last_mpc_t = Some(t);
-                    self.run_mpc(t, e, f_n, f_ref, cmd);
+                    let shifted = ArmCommand {
+                        target_xy: cmd.target_xy.map(|tg| [tg[0] + self.xy_int[0], tg[1] + self.xy_int[1]]),
+                        ..*cmd
+                    };
+                    self.run_mpc(t, e, f_n, f_ref, &shifted);
                 }
                 if self.low_force_time > self.cfg.contact_lost_time {
                     self.phase = ArmPhase::Approach;

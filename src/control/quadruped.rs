@@ -64,6 +64,12 @@ pub struct QuadrupedControllerConfig {
     pub accept_prim_residual: f64,
     /// Most solve records kept between `take_solve_records` calls.
     pub max_records: usize,
+    /// Integral gain on the horizontal velocity error while trotting [1/s]: the MPC's
+    /// velocity reference is the command plus this integral (offset-free speed tracking
+    /// despite the unmodelled leg dynamics); 0 disables it.
+    pub velocity_integral_gain: f64,
+    /// Limit on that integral [m/s].
+    pub velocity_integral_limit: f64,
 }
 
 impl Default for QuadrupedControllerConfig {
@@ -82,6 +88,8 @@ impl Default for QuadrupedControllerConfig {
             foothold_max_offset: 0.15,
             accept_prim_residual: 2e-2,
             max_records: 10_000,
+            velocity_integral_gain: 1.0,
+            velocity_integral_limit: 0.3,
         }
     }
 }
@@ -101,6 +109,8 @@ pub struct QuadrupedController {
     plan: HorizonPlan,
     ground_z: Option<f64>,
     footholds: [Vector3<f64>; 4],
+    v_int: [f64; 2],
+    last_t: Option<f64>,
     records: Vec<SolveRecord>,
     counters: ControllerCounters,
 }
@@ -142,6 +152,8 @@ impl QuadrupedController {
             plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
             ground_z: None,
             footholds: [Vector3::zeros(); 4],
+            v_int: [0.0; 2],
+            last_t: None,
             records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
             mpc,
@@ -259,6 +271,22 @@ impl QuadrupedController {
             if self.gait_kind == GaitKind::Stand { (0.0, 0.0, 0.0) } else { (cmd.vx, cmd.vy, cmd.yaw_rate) };
         let (sy, cy) = kin.srb.rpy[2].sin_cos();
         let v_cmd_w = [cy * cmd_vx - sy * cmd_vy, sy * cmd_vx + cy * cmd_vy];
+        // Integral of the velocity error (heading frame) while trotting.
+        let dt_tick = match self.last_t {
+            Some(t0) if t > t0 => (t - t0).min(0.02),
+            _ => 0.0,
+        };
+        self.last_t = Some(t);
+        if self.gait_kind == GaitKind::Trot {
+            let vh = [cy * kin.vel.x + sy * kin.vel.y, -sy * kin.vel.x + cy * kin.vel.y];
+            let lim = self.cfg.velocity_integral_limit;
+            for k in 0..2 {
+                let e = [cmd_vx, cmd_vy][k] - vh[k];
+                self.v_int[k] = (self.v_int[k] + self.cfg.velocity_integral_gain * e * dt_tick).clamp(-lim, lim);
+            }
+        } else {
+            self.v_int = [0.0; 2];
+        }
         // Swing bookkeeping and footholds.
         let mut footholds = [Vector3::zeros(); 4];
         for i in 0..4 {
@@ -295,7 +323,8 @@ impl QuadrupedController {
             self.last_mpc_t = Some(t);
             // The MPC tracks the whole-body CoM: its height is the trunk's plus the offset.
             let height_com = height + kin.com_off.z;
-            let r = SrbReference { v_body: [cmd_vx, cmd_vy], yaw_rate: cmd_wz, height: height_com, ground_z };
+            let v_ref = [cmd_vx + self.v_int[0], cmd_vy + self.v_int[1]];
+            let r = SrbReference { v_body: v_ref, yaw_rate: cmd_wz, height: height_com, ground_z };
             self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds);
         }
         // Torques.

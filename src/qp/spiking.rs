@@ -71,6 +71,9 @@ pub enum StepRule {
 /// (the attempt stops at the first readout that sees the saturation counter move).
 pub const MAX_RANGE_RETRIES: usize = 4;
 
+/// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
+pub const OMEGA_SPAN: f64 = 64.0;
+
 /// lava's iterations at which α halves.
 pub const LAVA_ALPHA_HALVINGS: [usize; 10] = [50, 100, 200, 350, 550, 800, 1100, 1450, 1850, 2300];
 
@@ -89,10 +92,14 @@ pub struct SpikingSettings {
     pub check_every: usize,
     /// Fixed point: range headroom in bits above the problem-data estimate of |ζ|, |η|.
     pub headroom_bits: i32,
-    /// Host-side adaptive ω (constant-step rule only), `pipg`'s residual-balancing rule:
-    /// at a readout ω' = ω·(p̂/d̂)^¼ with p̂, d̂ the primal and dual residuals over their
-    /// scales, taken when it differs from ω by more than `omega_tolerance`; the new α, β are
-    /// written to every neuron (counted as n + m_H host transfers in `readouts`).
+    /// Host-side adaptive ω (constant-step rule only): at a readout, with r̂_p and r̂_d the
+    /// primal and dual residuals over their tolerances (each floored at 1: a residual
+    /// within tolerance does not ask for balancing) and ratio = √(r̂_p/r̂_d), when the ratio
+    /// is outside [1/`omega_tolerance`, `omega_tolerance`] ω is multiplied by the ratio
+    /// clamped to [½, 2] and kept within [ω₀/64, 64ω₀] ([`OMEGA_SPAN`]). The new α, β are
+    /// written to every neuron (counted as n + m_H host transfers in `readouts`). This is
+    /// gentler than `pipg`'s (p̂/d̂)^¼ rule, which without pipg's restarts drives ω far too
+    /// high on the MPC class (with box rows split off the dual residual is ≈ 0).
     pub adaptive_omega: bool,
     /// Minimal factor between ω and a candidate before ω changes.
     pub omega_tolerance: f64,
@@ -112,7 +119,7 @@ impl Default for SpikingSettings {
             check_every: pipg.check_every,
             headroom_bits: -2,
             adaptive_omega: true,
-            omega_tolerance: pipg.omega_tolerance,
+            omega_tolerance: 3.0,
             pipg,
         }
     }
@@ -531,6 +538,7 @@ impl SpikingSolver {
             StepRule::Constant { omega } => omega,
             StepRule::LavaPow2 { .. } => 1.0,
         };
+        let omega0 = omega;
         let adaptive = ss.adaptive_omega && matches!(ss.steps, StepRule::Constant { .. });
         for k in 0..self.settings.max_iter {
             let th = ss.theta.at(k);
@@ -566,19 +574,19 @@ impl SpikingSolver {
                 break;
             }
             if adaptive {
-                let p_hat = rep.res.prim / (rep.prim_scale + 1e-10);
-                let d_hat = rep.res.dual / (rep.dual_scale + 1e-10);
-                if p_hat > 0.0 && d_hat > 0.0 {
-                    let cand = (omega * (p_hat / d_hat).powf(0.25)).clamp(1e-4, 1e4);
-                    let tol = ss.omega_tolerance.max(1.0);
-                    if cand > omega * tol || cand < omega / tol {
-                        omega = cand;
-                        let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
-                        pn.alpha0 = a;
-                        pn.beta0 = b;
-                        pn.set_steps(ss, k + 1);
-                        pn.net.counts.readouts += (n + mh) as u64;
-                    }
+                // Balance the residuals relative to their tolerances (not pipg's rule: on the
+                // MPC class that rule, without pipg's restarts, drives ω the wrong way).
+                let rp = (rep.res.prim / rep.eps_prim(&self.settings).max(1e-300)).max(1.0);
+                let rd = (rep.res.dual / rep.eps_dual(&self.settings).max(1e-300)).max(1.0);
+                let ratio = (rp / rd).sqrt();
+                let tol = ss.omega_tolerance.max(1.0);
+                if ratio.is_finite() && (ratio > tol || ratio < 1.0 / tol) {
+                    omega = (omega * ratio.clamp(0.5, 2.0)).clamp(omega0 / OMEGA_SPAN, omega0 * OMEGA_SPAN);
+                    let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
+                    pn.alpha0 = a;
+                    pn.beta0 = b;
+                    pn.set_steps(ss, k + 1);
+                    pn.net.counts.readouts += (n + mh) as u64;
                 }
             }
         }
@@ -789,7 +797,7 @@ mod tests {
         cl.setup(&pb, &Settings { eps_abs: 1e-9, eps_rel: 1e-9, ..Settings::default() }).unwrap();
         let fstar = cl.solve().unwrap().objective;
         let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
-        let mut sp = SpikingSolver::new(SpikingSettings::loihi2(2));
+        let mut sp = SpikingSolver::new(SpikingSettings::loihi2(3));
         sp.setup(&pb, &s).unwrap();
         let sol = sp.solve().unwrap();
         assert!(sol.iterations <= 1000);

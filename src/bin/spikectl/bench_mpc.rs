@@ -16,6 +16,7 @@ use spikectl::monitor::latency::LatencyStats;
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
+use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings};
 
 /// Arguments of `spikectl bench mpc`.
@@ -27,7 +28,8 @@ pub struct Args {
     /// Arm MPC problems in the sequence (one per 10 ms MPC period).
     #[arg(long, default_value_t = 400)]
     pub arm_steps: usize,
-    /// Comma-separated solvers (osqp, pipg, spiking, clarabel); unknown ones are skipped.
+    /// Comma-separated solvers (osqp, pipg, spiking [float], spiking-fixed [Loihi 2 fixed
+    /// point, 2 weight planes], clarabel); unknown ones are skipped.
     #[arg(long, default_value = "osqp,pipg,spiking,clarabel")]
     pub solvers: String,
     /// Absolute and relative tolerance given to every solver.
@@ -88,6 +90,8 @@ fn make_solver(name: &str) -> Option<Box<dyn QpSolver>> {
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         "pipg" => Some(Box::new(PipgSolver::new())),
+        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
+        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(2)))),
         _ => None,
     }
 }

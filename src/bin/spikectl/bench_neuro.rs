@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, default_value_t = spikectl::neuro::energy::DEFAULT_CPU_WATTS)]
     pub cpu_watts: f64,
     /// Weight planes of the fixed-point runs (1 = plain 8-bit, one exponent per matrix).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     pub planes: u32,
     /// Iteration cap of the spiking solver.
     #[arg(long, default_value_t = 4000)]
