@@ -28,13 +28,11 @@ fn check_trot(solver: SolverChoice) {
 }
 
 #[test]
-#[ignore = "controller: OSQP trot reaches mean vx 0.35 m/s, velocity RMS 0.15 m/s (> 0.1), see the sim report"]
 fn quadruped_trots_10s_with_osqp() {
     check_trot(SolverChoice::Osqp);
 }
 
 #[test]
-#[ignore = "controller: PIPG trot reaches mean vx 0.36 m/s, velocity RMS 0.14 m/s (> 0.1), see the sim report"]
 fn quadruped_trots_10s_with_pipg() {
     check_trot(SolverChoice::Pipg);
 }
@@ -72,6 +70,13 @@ fn quadruped_recovers_from_a_40n_push_with_osqp() {
     let i = r.trace.col("push_y").unwrap();
     let pushed = r.trace.rows.iter().filter(|row| row[i] == 40.0).count();
     assert!((9..=11).contains(&pushed), "{pushed} samples with the push");
+}
+
+#[test]
+#[ignore = "controller: the MPC stand (any solver) drifts backwards and tips over after ~1-5 s; see the sim report"]
+fn quadruped_stands_10s_with_osqp() {
+    let r = quad(ScenarioKind::Stand, SolverChoice::Osqp, 10.0);
+    assert!(!r.metrics.fell, "fell at {:?}", r.metrics.fall_time_s);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod bench_mpc;
 mod bench_neuro;
 mod bench_qp;
+mod bench_sim;
 mod bench_tracking;
 mod run;
 mod simulate_events;
@@ -45,6 +46,8 @@ enum BenchCmd {
     Neuro(bench_neuro::Args),
     /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
     Mpc(bench_mpc::Args),
+    /// Simulator speed and closed-loop real-time factor per solver.
+    Sim(bench_sim::Args),
     /// Ball tracking: SNN vs cluster baseline on generated throws; decode throughput.
     Tracking(bench_tracking::Args),
 }
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
             BenchCmd::Neuro(a) => bench_neuro::run(a)?,
             BenchCmd::Mpc(a) => bench_mpc::run(a)?,
+            BenchCmd::Sim(a) => bench_sim::run(a)?,
             BenchCmd::Tracking(a) => bench_tracking::run(a)?,
         },
         Cmd::Run(a) => run::run(a)?,
