@@ -20,6 +20,12 @@
 //! the centroid of the packet's events within `refine_radius_px` of the winner's centre,
 //! extrapolated with the tracked velocity to the packet's end time.
 //!
+//! Host side: the sub-cell refinement and the velocity filter run on the host over the
+//! packet's events (like the ROI crop); they are not part of the network and not in its op
+//! counts, so the chip energy estimate covers the network only. Both trackers share the
+//! refinement ([`refine`]): the accuracy numbers mostly measure it, the network's job is to
+//! find the ball and hold it through noise.
+//!
 //! Region of interest: once locked, only a `roi`×`roi` pixel crop around the last estimate
 //! is fed to the network (like the 64×64 crop of Ziegler et al. 2025), so only its neurons
 //! are clocked; after `lost_after_ms` packets without field spikes it falls back to the full
