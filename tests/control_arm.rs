@@ -71,7 +71,7 @@ fn approaches_makes_contact_and_regulates_force_while_sliding() {
     let est = r.planner.estimator().model();
     assert!(est.stiffness > 0.8 * k_eff && est.stiffness < 1.25 * k_eff, "{est:?} vs {k_eff}");
     let recs = r.planner.counters();
-    assert!(recs.solves > 200 && recs.fallbacks == 0, "{recs:?}");
+    assert!(recs.solves > 150 && recs.fallbacks == 0, "{recs:?}");
 }
 
 #[test]

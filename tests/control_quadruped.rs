@@ -3,28 +3,34 @@
 //! the whole chain (state → MPC → τ = −Jᵀ Rᵀ f) including frames and signs.
 
 use nalgebra::{Matrix3, Vector3};
-use spikectl::control::leg::Leg;
+use spikectl::control::leg::{Leg, body_com};
 use spikectl::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use spikectl::mpc::scenario::SrbSim;
 use spikectl::qp::OsqpSolver;
 use spikectl_sim::robots::GO1;
 use spikectl_sim::state::QuadrupedState;
 
+/// The simulated rigid body is the whole robot, so its position is the whole-body CoM; the
+/// trunk origin sits at `pos − R c(q)` (fixed-point iteration over the leg angles).
 fn robot_state(sim: &SrbSim, t: f64, legs: &[Leg; 4], q_prev: &[f64; 12]) -> QuadrupedState {
     let r = sim.rot;
     let w_body = r.inverse() * sim.omega;
     let mut q = *q_prev;
-    for i in 0..4 {
-        let p_b = r.inverse() * (sim.feet[i] - sim.pos);
-        if let Some(qi) = legs[i].inverse(&p_b) {
-            q[3 * i..3 * i + 3].copy_from_slice(&qi);
+    let mut base = sim.pos;
+    for _ in 0..3 {
+        base = sim.pos - r * body_com(&GO1, legs, &q);
+        for i in 0..4 {
+            let p_b = r.inverse() * (sim.feet[i] - base);
+            if let Some(qi) = legs[i].inverse(&p_b) {
+                q[3 * i..3 * i + 3].copy_from_slice(&qi);
+            }
         }
     }
     QuadrupedState {
         t,
-        base_pos: sim.pos.into(),
+        base_pos: base.into(),
         base_quat: [r.w, r.i, r.j, r.k],
-        base_linvel: sim.vel.into(),
+        base_linvel: (sim.vel - sim.omega.cross(&(sim.pos - base))).into(),
         base_angvel_body: w_body.into(),
         q,
         qd: [0.0; 12],

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::robots::{ArmParams, ArmScene, QuadrupedParams};
+use crate::robots::{ArmParams, ArmScene, PANDA_LINK_COMS, QuadrupedParams};
 
 /// Physics timestep of the quadruped scene [s].
 pub const QUADRUPED_TIMESTEP: f64 = 0.002;
@@ -158,7 +158,8 @@ fn next_origin(a: f64, alpha: f64, d: f64) -> [f64; 3] {
 }
 
 /// The arm scene: a fixed base, 7 revolute joints built from the Craig DH table (each
-/// link's body frame is its DH frame, joint about the local z), a flange, a tool body of
+/// link's body frame is its DH frame, joint about the local z; link masses from `p`, centres
+/// of mass from [`PANDA_LINK_COMS`], inertia of a 6 cm-radius rod per link), a flange, a tool body of
 /// length [`ArmParams::tool_length`] ending in a sphere tip (site `tip`), a force/torque
 /// sensor site `ft` at the flange (sensors `ft_force`, `ft_torque`), 7 torque motors with
 /// the torque limits, and the rigid table of [`ArmScene`]. Timestep [`ARM_TIMESTEP`].
@@ -209,13 +210,11 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
         let len = (nxt[0] * nxt[0] + nxt[1] * nxt[1] + nxt[2] * nxt[2]).sqrt().max(0.05);
         let (ax, tr) = cylinder_inertia(p.link_masses[i], 0.06, len);
         let iso = ax.max(tr);
+        let com = PANDA_LINK_COMS[i];
         let _ = writeln!(
             s,
             r#"{indent}  <inertial pos="{} {} {}" mass="{}" diaginertia="{iso} {iso} {iso}"/>"#,
-            0.5 * nxt[0],
-            0.5 * nxt[1],
-            0.5 * nxt[2],
-            p.link_masses[i]
+            com[0], com[1], com[2], p.link_masses[i]
         );
         if len > 0.051 {
             let _ = writeln!(

@@ -50,6 +50,18 @@ impl SensorNoise {
         force: 0.2,
         dropout: 0.005,
     };
+    /// Arm-class sensors: a Panda-like arm's high-resolution joint encoders at 1 kHz
+    /// (0.1 mrad, 0.005 rad/s after the drive's filtering) and a small F/T sensor (0.1 N,
+    /// ATI Mini45-class resolution); 0.5 % dropout.
+    pub const ARM_TYPICAL: SensorNoise = SensorNoise {
+        joint_pos: 1e-4,
+        joint_vel: 0.005,
+        gyro: 0.0,
+        base_vel: 0.0,
+        base_pos: 0.0,
+        force: 0.1,
+        dropout: 0.005,
+    };
 }
 
 /// A seeded noise source.

@@ -51,8 +51,15 @@ pub struct ArmControllerConfig {
     pub k_null: f64,
     /// Null-space damping [N·m·s/rad].
     pub d_null: f64,
-    /// Descent speed while approaching [m/s].
+    /// Descent speed while approaching, far from the table [m/s].
     pub approach_speed: f64,
+    /// Descent speed within `slow_zone` of the known table height [m/s].
+    pub touch_speed: f64,
+    /// Height above the table top below which the descent slows to `touch_speed` [m].
+    pub slow_zone: f64,
+    /// Time after contact onset before the contact estimator starts learning [s] (impact
+    /// transients do not fit the static contact model).
+    pub estimator_holdoff: f64,
     /// Height above the table top at which the tool travels to a target before descending [m].
     pub hover_height: f64,
     /// Measured normal force that signals contact [N].
@@ -61,12 +68,18 @@ pub struct ArmControllerConfig {
     pub contact_lost_threshold: f64,
     /// See `contact_lost_threshold` [s].
     pub contact_lost_time: f64,
-    /// Tool mass for gravity compensation [kg].
+    /// Tool mass for gravity compensation [kg] (default: the simulator's tool).
     pub tool_mass: f64,
     /// Use a solution that stopped at the iteration limit when its primal residual is at most this.
     pub accept_prim_residual: f64,
     /// Most solve records kept between `take_solve_records` calls.
     pub max_records: usize,
+    /// Integral gain on the tip's tangential error to a target point while in contact [1/s].
+    pub target_integral_gain: f64,
+    /// Limit on that integral [m].
+    pub target_integral_limit: f64,
+    /// Tip errors below this do not feed the integral [m].
+    pub target_deadband: f64,
 }
 
 impl Default for ArmControllerConfig {
@@ -80,14 +93,20 @@ impl Default for ArmControllerConfig {
             d_rot: 2.0,
             k_null: 5.0,
             d_null: 0.5,
-            approach_speed: 0.04,
+            approach_speed: 0.1,
+            touch_speed: 0.02,
+            slow_zone: 0.02,
+            estimator_holdoff: 0.2,
             hover_height: 0.10,
             contact_threshold: 2.0,
             contact_lost_threshold: 0.3,
             contact_lost_time: 0.2,
-            tool_mass: 0.0,
+            tool_mass: spikectl_sim::mjcf::TOOL_MASS,
             accept_prim_residual: 0.1,
             max_records: 10_000,
+            target_integral_gain: 1.0,
+            target_integral_limit: 0.02,
+            target_deadband: 0.002,
         }
     }
 }
@@ -114,7 +133,9 @@ pub struct AdmittancePlanner {
     last_t: Option<f64>,
     last_mpc_t: Option<f64>,
     surface_z: f64,
+    contact_t0: f64,
     contact_ticks: u32,
+    xy_int: [f64; 2],
     low_force_time: f64,
     records: Vec<SolveRecord>,
     counters: ControllerCounters,
@@ -123,7 +144,11 @@ pub struct AdmittancePlanner {
 impl AdmittancePlanner {
     /// Builds the MPC on `solver`.
     pub fn new(solver: Box<dyn QpSolver>, cfg: ArmControllerConfig) -> Result<Self, ControlError> {
-        if !(cfg.mpc_period > 0.0 && cfg.approach_speed > 0.0 && cfg.contact_threshold > cfg.contact_lost_threshold) {
+        if !(cfg.mpc_period > 0.0
+            && cfg.approach_speed > 0.0
+            && cfg.touch_speed > 0.0
+            && cfg.contact_threshold > cfg.contact_lost_threshold)
+        {
             return Err(ControlError::Config("arm periods/speeds/thresholds out of range".into()));
         }
         let estimator = ContactEstimator::new(cfg.k_trans[2], cfg.d_trans[2]);
@@ -139,7 +164,9 @@ impl AdmittancePlanner {
             last_t: None,
             last_mpc_t: None,
             surface_z: ARM_SCENE.table_top_z,
+            contact_t0: 0.0,
             contact_ticks: 0,
+            xy_int: [0.0; 2],
             low_force_time: 0.0,
             records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
@@ -204,7 +231,8 @@ impl AdmittancePlanner {
                     }
                 }
                 if descend {
-                    v_des.z = -self.cfg.approach_speed;
+                    let above = p.z - ARM_SCENE.table_top_z;
+                    v_des.z = if above > self.cfg.slow_zone { -self.cfg.approach_speed } else { -self.cfg.touch_speed };
                 }
                 let dv = v_des - self.vc;
                 let lim = mc.a_max * dt;
@@ -216,6 +244,7 @@ impl AdmittancePlanner {
                 }
                 if self.contact_ticks >= 3 {
                     self.phase = ArmPhase::Contact;
+                    self.contact_t0 = t;
                     self.surface_z = p.z;
                     self.low_force_time = 0.0;
                     self.last_mpc_t = None;
@@ -224,16 +253,37 @@ impl AdmittancePlanner {
             }
             ArmPhase::Contact => {
                 let e = self.c.z - self.surface_z;
-                self.estimator.update(e, self.vc.z, f_n);
+                if t - self.contact_t0 >= self.cfg.estimator_holdoff {
+                    self.estimator.update(e, self.vc.z, f_n);
+                }
                 if f_n < self.cfg.contact_lost_threshold {
                     self.low_force_time += dt;
                 } else {
                     self.low_force_time = 0.0;
                 }
+                // Friction can hold the tip short of a target the command point reached: an
+                // integral on the tip's own error shifts the target the MPC steers c to.
+                match cmd.target_xy {
+                    Some(tg) => {
+                        let lim = self.cfg.target_integral_limit;
+                        for k in 0..2 {
+                            // Deadband against hunting under stick-slip friction.
+                            let e0 = tg[k] - p[k];
+                            let err = e0 - e0.clamp(-self.cfg.target_deadband, self.cfg.target_deadband);
+                            self.xy_int[k] =
+                                (self.xy_int[k] + self.cfg.target_integral_gain * err * dt).clamp(-lim, lim);
+                        }
+                    }
+                    None => self.xy_int = [0.0; 2],
+                }
                 let due = self.last_mpc_t.is_none_or(|t0| t - t0 >= self.cfg.mpc_period - 1e-9 || t < t0);
                 if due {
                     self.last_mpc_t = Some(t);
-                    self.run_mpc(t, e, f_n, f_ref, cmd);
+                    let shifted = ArmCommand {
+                        target_xy: cmd.target_xy.map(|tg| [tg[0] + self.xy_int[0], tg[1] + self.xy_int[1]]),
+                        ..*cmd
+                    };
+                    self.run_mpc(t, e, f_n, f_ref, &shifted);
                 }
                 if self.low_force_time > self.cfg.contact_lost_time {
                     self.phase = ArmPhase::Approach;

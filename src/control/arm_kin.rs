@@ -3,12 +3,15 @@
 //! Craig (modified) DH convention: `T_{i−1,i} = RotX(α_{i−1}) · TransX(a_{i−1}) ·
 //! RotZ(θ_i) · TransZ(d_i)`, then the flange `TransZ(flange_d)` and the tool
 //! `TransZ(tool_length)`; the tool-centre point (TCP) is the tool tip. The arm base is the
-//! world origin (z up). Gravity compensation uses the link masses of [`PANDA`] and the
-//! approximate centres of mass [`PANDA_LINK_COMS`] (identified values, rounded; the tool
-//! mass is not modelled unless given in [`ArmModel::tool_mass`]). All functions are
-//! allocation-free.
+//! world origin (z up). Gravity compensation uses the link masses of [`PANDA`] and
+//! approximate centres of mass: by default ([`ArmModel::default`]) the midpoint of each
+//! link's segment to the next DH origin (link 7: to the flange) — which is how the
+//! simulator's MJCF places them — plus the tool as a point mass at half its length;
+//! [`ArmModel::identified`] uses the identified Panda values [`PANDA_LINK_COMS`] instead
+//! (for the real robot). All functions are allocation-free.
 
 use nalgebra::{Isometry3, Matrix3, Matrix6, SMatrix, SVector, Translation3, UnitQuaternion, Vector3};
+use spikectl_sim::mjcf::TOOL_MASS;
 use spikectl_sim::robots::{ArmParams, PANDA, PANDA_LINK_COMS};
 
 /// 6×7 geometric Jacobian: rows 0..3 linear velocity [m/s per rad/s], rows 3..6 angular.
@@ -41,8 +44,30 @@ pub struct ArmModel {
 
 impl Default for ArmModel {
     fn default() -> Self {
+        Self { params: PANDA, coms: segment_midpoint_coms(&PANDA), tool_mass: TOOL_MASS }
+    }
+}
+
+impl ArmModel {
+    /// Identified Panda centres of mass ([`PANDA_LINK_COMS`]) and no tool mass.
+    pub fn identified() -> Self {
         Self { params: PANDA, coms: PANDA_LINK_COMS, tool_mass: 0.0 }
     }
+}
+
+/// Centre of each link at the midpoint of its segment to the next DH origin (link 7: to the
+/// flange), in the link's own frame [m]: `½ (a_i, −sin α_i · d_{i+1}, cos α_i · d_{i+1})`.
+pub fn segment_midpoint_coms(p: &ArmParams) -> [[f64; 3]; 7] {
+    let mut c = [[0.0; 3]; 7];
+    for i in 0..7 {
+        c[i] = if i < 6 {
+            let (a, al, d) = (p.dh_a[i + 1], p.dh_alpha[i + 1], p.dh_d[i + 1]);
+            [0.5 * a, -0.5 * al.sin() * d, 0.5 * al.cos() * d]
+        } else {
+            [0.0, 0.0, 0.5 * p.flange_d]
+        };
+    }
+    c
 }
 
 fn dh(alpha: f64, a: f64, theta: f64, d: f64) -> Isometry3<f64> {
@@ -187,9 +212,9 @@ mod tests {
 
     #[test]
     fn gravity_torques_match_potential_gradient() {
-        let m = ArmModel { tool_mass: 0.5, ..ArmModel::default() };
         let h = 1e-6;
-        for q in &QS {
+        for (m, q) in [ArmModel::default(), ArmModel::identified()].iter().flat_map(|m| QS.iter().map(move |q| (m, q)))
+        {
             let g = m.gravity_torques(q);
             for c in 0..7 {
                 let mut qp = *q;

@@ -67,6 +67,40 @@ impl Leg {
         self.hip + self.rx(q[0]) * Vector3::new(-self.l1 * s1, self.offset_y, -self.l1 * c1)
     }
 
+    /// Centres of mass of the hip, thigh and calf links in the base frame [m]: hip link at
+    /// half the thigh offset, thigh and calf at their midpoints (as in the simulator's MJCF).
+    pub fn link_coms(&self, q: &[f64; 3]) -> [Vector3<f64>; 3] {
+        let rx = self.rx(q[0]);
+        let (s1, c1) = q[1].sin_cos();
+        let (s12, c12) = (q[1] + q[2]).sin_cos();
+        let y = self.offset_y;
+        let hip = self.hip + rx * Vector3::new(0.0, 0.5 * y, 0.0);
+        let thigh = self.hip + rx * Vector3::new(-0.5 * self.l1 * s1, y, -0.5 * self.l1 * c1);
+        let calf =
+            self.hip + rx * Vector3::new(-self.l1 * s1 - 0.5 * self.l2 * s12, y, -self.l1 * c1 - 0.5 * self.l2 * c12);
+        [hip, thigh, calf]
+    }
+
+    /// Joint torques [N·m] that hold this leg's links (masses `m` of hip, thigh, calf [kg])
+    /// against gravity, `up` being the world up axis in the base frame: `∂V/∂q` with
+    /// `V = g Σ m_k (up · p_k)`, by central differences (error ≈ 1e-9 N·m).
+    pub fn gravity_torques(&self, q: &[f64; 3], up: &Vector3<f64>, m: &[f64; 3]) -> Vector3<f64> {
+        let v = |qq: &[f64; 3]| {
+            let c = self.link_coms(qq);
+            9.81 * (m[0] * up.dot(&c[0]) + m[1] * up.dot(&c[1]) + m[2] * up.dot(&c[2]))
+        };
+        let h = 1e-6;
+        let mut t = Vector3::zeros();
+        for j in 0..3 {
+            let mut qp = *q;
+            let mut qm = *q;
+            qp[j] += h;
+            qm[j] -= h;
+            t[j] = (v(&qp) - v(&qm)) / (2.0 * h);
+        }
+        t
+    }
+
     /// Rotation about x by `a` [rad].
     pub fn rx(&self, a: f64) -> Matrix3<f64> {
         let (s, c) = a.sin_cos();
@@ -129,6 +163,20 @@ impl Leg {
         let q1 = (-x).atan2(-z) - k2.atan2(k1);
         Some([q0, wrap_angle(q1), q2])
     }
+}
+
+/// Whole-body centre of mass in the base frame [m] for joint angles `q` (FR, FL, RR, RL ×
+/// hip, thigh, calf): trunk mass at the base origin plus every leg link (see
+/// [`Leg::link_coms`]).
+pub fn body_com(p: &QuadrupedParams, legs: &[Leg; 4], q: &[f64; 12]) -> Vector3<f64> {
+    let mut c = Vector3::zeros();
+    for i in 0..4 {
+        let coms = legs[i].link_coms(&[q[3 * i], q[3 * i + 1], q[3 * i + 2]]);
+        for k in 0..3 {
+            c += coms[k] * p.link_masses[k];
+        }
+    }
+    c / p.total_mass()
 }
 
 /// Wraps an angle to (−π, π].

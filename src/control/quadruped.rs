@@ -10,7 +10,7 @@ use nalgebra::{Matrix3, Vector3};
 use spikectl_sim::robots::GO1;
 use spikectl_sim::state::QuadrupedState;
 
-use super::leg::Leg;
+use super::leg::{Leg, body_com};
 use super::swing::{SwingTrajectory, raibert_foothold};
 use super::{ControlError, ControllerCounters};
 use crate::mpc::gait::Gait;
@@ -64,6 +64,12 @@ pub struct QuadrupedControllerConfig {
     pub accept_prim_residual: f64,
     /// Most solve records kept between `take_solve_records` calls.
     pub max_records: usize,
+    /// Integral gain on the horizontal velocity error while trotting [1/s]: the MPC's
+    /// velocity reference is the command plus this integral (offset-free speed tracking
+    /// despite the unmodelled leg dynamics); 0 disables it.
+    pub velocity_integral_gain: f64,
+    /// Limit on that integral [m/s].
+    pub velocity_integral_limit: f64,
 }
 
 impl Default for QuadrupedControllerConfig {
@@ -71,17 +77,19 @@ impl Default for QuadrupedControllerConfig {
         Self {
             mpc: QuadrupedMpcConfig::go1(),
             mpc_period: 0.025,
-            trot_period: 0.4,
+            trot_period: 0.3,
             trot_duty: 0.5,
-            swing_height: 0.08,
-            kp_swing: [40.0, 40.0, 40.0],
-            kd_swing: [1.0, 1.0, 1.0],
+            swing_height: 0.06,
+            kp_swing: [100.0, 100.0, 100.0],
+            kd_swing: [2.0, 2.0, 2.0],
             kd_stance: 0.3,
             kp_safe: 20.0,
             kd_safe: 1.0,
             foothold_max_offset: 0.15,
             accept_prim_residual: 2e-2,
             max_records: 10_000,
+            velocity_integral_gain: 1.0,
+            velocity_integral_limit: 0.3,
         }
     }
 }
@@ -101,6 +109,8 @@ pub struct QuadrupedController {
     plan: HorizonPlan,
     ground_z: Option<f64>,
     footholds: [Vector3<f64>; 4],
+    v_int: [f64; 2],
+    last_t: Option<f64>,
     records: Vec<SolveRecord>,
     counters: ControllerCounters,
 }
@@ -108,6 +118,13 @@ pub struct QuadrupedController {
 /// Per-tick quantities derived from the measured state.
 struct Kin {
     rot: Matrix3<f64>,
+    /// Trunk origin, world [m].
+    base: Vector3<f64>,
+    /// Trunk origin velocity, world [m/s].
+    base_vel: Vector3<f64>,
+    /// Whole-body CoM offset from the trunk origin, world axes [m].
+    com_off: Vector3<f64>,
+    /// Whole-body CoM, world [m].
     pos: Vector3<f64>,
     vel: Vector3<f64>,
     feet_world: [Vector3<f64>; 4],
@@ -135,6 +152,8 @@ impl QuadrupedController {
             plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
             ground_z: None,
             footholds: [Vector3::zeros(); 4],
+            v_int: [0.0; 2],
+            last_t: None,
             records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
             mpc,
@@ -247,8 +266,27 @@ impl QuadrupedController {
         }
         let ground_z = self.ground_z.unwrap_or(0.0);
         let height = if cmd.body_height > 0.05 { cmd.body_height.min(0.45) } else { GO1.stand_height };
+        // Standing cannot walk: velocity commands apply to the trot only.
+        let (cmd_vx, cmd_vy, cmd_wz) =
+            if self.gait_kind == GaitKind::Stand { (0.0, 0.0, 0.0) } else { (cmd.vx, cmd.vy, cmd.yaw_rate) };
         let (sy, cy) = kin.srb.rpy[2].sin_cos();
-        let v_cmd_w = [cy * cmd.vx - sy * cmd.vy, sy * cmd.vx + cy * cmd.vy];
+        let v_cmd_w = [cy * cmd_vx - sy * cmd_vy, sy * cmd_vx + cy * cmd_vy];
+        // Integral of the velocity error (heading frame) while trotting.
+        let dt_tick = match self.last_t {
+            Some(t0) if t > t0 => (t - t0).min(0.02),
+            _ => 0.0,
+        };
+        self.last_t = Some(t);
+        if self.gait_kind == GaitKind::Trot {
+            let vh = [cy * kin.vel.x + sy * kin.vel.y, -sy * kin.vel.x + cy * kin.vel.y];
+            let lim = self.cfg.velocity_integral_limit;
+            for k in 0..2 {
+                let e = [cmd_vx, cmd_vy][k] - vh[k];
+                self.v_int[k] = (self.v_int[k] + self.cfg.velocity_integral_gain * e * dt_tick).clamp(-lim, lim);
+            }
+        } else {
+            self.v_int = [0.0; 2];
+        }
         // Swing bookkeeping and footholds.
         let mut footholds = [Vector3::zeros(); 4];
         for i in 0..4 {
@@ -261,14 +299,14 @@ impl QuadrupedController {
             let t_td = self.gait.time_to_touchdown(i, tg);
             let hip_b = self.legs[i].hip + Vector3::new(0.0, self.legs[i].offset_y, 0.0);
             let hip_w = [
-                kin.pos.x + cy * hip_b.x - sy * hip_b.y + v_cmd_w[0] * t_td,
-                kin.pos.y + sy * hip_b.x + cy * hip_b.y + v_cmd_w[1] * t_td,
+                kin.base.x + cy * hip_b.x - sy * hip_b.y + v_cmd_w[0] * t_td,
+                kin.base.y + sy * hip_b.x + cy * hip_b.y + v_cmd_w[1] * t_td,
             ];
             let f = raibert_foothold(
                 hip_w,
                 [kin.vel.x, kin.vel.y],
                 v_cmd_w,
-                cmd.yaw_rate,
+                cmd_wz,
                 self.gait.stance_time(),
                 height,
                 self.cfg.foothold_max_offset,
@@ -283,7 +321,10 @@ impl QuadrupedController {
         };
         if due {
             self.last_mpc_t = Some(t);
-            let r = SrbReference { v_body: [cmd.vx, cmd.vy], yaw_rate: cmd.yaw_rate, height, ground_z };
+            // The MPC tracks the whole-body CoM: its height is the trunk's plus the offset.
+            let height_com = height + kin.com_off.z;
+            let v_ref = [cmd_vx + self.v_int[0], cmd_vy + self.v_int[1]];
+            let r = SrbReference { v_body: v_ref, yaw_rate: cmd_wz, height: height_com, ground_z };
             self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds);
         }
         // Torques.
@@ -293,31 +334,36 @@ impl QuadrupedController {
             let qi = [state.q[3 * i], state.q[3 * i + 1], state.q[3 * i + 2]];
             let qdi = [state.qd[3 * i], state.qd[3 * i + 1], state.qd[3 * i + 2]];
             let j = self.legs[i].jacobian(&qi);
-            let ti = if stance_now[i] {
-                let f = rt * Vector3::from(self.forces[i]);
-                -(j.transpose() * f) - Vector3::from(qdi) * self.cfg.kd_stance
-            } else {
-                let s = self.gait.swing_progress(i, tg).unwrap_or(1.0);
-                let tr = SwingTrajectory {
-                    start: self.liftoff[i],
-                    end: footholds[i],
-                    height: self.cfg.swing_height,
-                    duration: self.gait.swing_time(),
-                };
-                let (pw, vw) = tr.eval(s);
-                let pb = rt * (pw - kin.pos);
-                let omega_w = Vector3::from(kin.srb.omega);
-                let vb = rt * (vw - kin.vel - omega_w.cross(&(pw - kin.pos)));
-                match self.legs[i].inverse(&pb) {
-                    Some(qd_des) => {
-                        let qdot_des = j.try_inverse().map(|ji| ji * vb).unwrap_or_else(Vector3::zeros);
-                        Vector3::from_fn(|k, _| {
-                            self.cfg.kp_swing[k] * (qd_des[k] - qi[k]) + self.cfg.kd_swing[k] * (qdot_des[k] - qdi[k])
-                        })
+            // Leg links held against gravity, so the foot force is what the MPC asked for.
+            let up_b = rt * Vector3::z();
+            let tau_g = self.legs[i].gravity_torques(&qi, &up_b, &GO1.link_masses);
+            let ti = tau_g
+                + if stance_now[i] {
+                    let f = rt * Vector3::from(self.forces[i]);
+                    -(j.transpose() * f) - Vector3::from(qdi) * self.cfg.kd_stance
+                } else {
+                    let s = self.gait.swing_progress(i, tg).unwrap_or(1.0);
+                    let tr = SwingTrajectory {
+                        start: self.liftoff[i],
+                        end: footholds[i],
+                        height: self.cfg.swing_height,
+                        duration: self.gait.swing_time(),
+                    };
+                    let (pw, vw) = tr.eval(s);
+                    let pb = rt * (pw - kin.base);
+                    let omega_w = Vector3::from(kin.srb.omega);
+                    let vb = rt * (vw - kin.base_vel - omega_w.cross(&(pw - kin.base)));
+                    match self.legs[i].inverse(&pb) {
+                        Some(qd_des) => {
+                            let qdot_des = j.try_inverse().map(|ji| ji * vb).unwrap_or_else(Vector3::zeros);
+                            Vector3::from_fn(|k, _| {
+                                self.cfg.kp_swing[k] * (qd_des[k] - qi[k])
+                                    + self.cfg.kd_swing[k] * (qdot_des[k] - qdi[k])
+                            })
+                        }
+                        None => Vector3::from(qdi) * -self.cfg.kd_safe,
                     }
-                    None => Vector3::from(qdi) * -self.cfg.kd_safe,
-                }
-            };
+                };
             for k in 0..3 {
                 tau[3 * i + k] = clamp_torque(3 * i + k, ti[k]);
             }
@@ -325,16 +371,24 @@ impl QuadrupedController {
         tau
     }
 
+    /// Rigid-body quantities about the whole-body CoM (the legs carry ≈ 60 % of the mass
+    /// and shift the CoM by centimetres from the trunk origin).
     fn kinematics(&self, state: &QuadrupedState) -> Option<Kin> {
-        let srb = SrbState::from_robot(state)?;
+        let mut srb = SrbState::from_robot(state)?;
         let rot = base_rotation(&state.base_quat).to_rotation_matrix().into_inner();
-        let pos = Vector3::from(state.base_pos);
+        let base = Vector3::from(state.base_pos);
+        let com_off = rot * body_com(&GO1, &self.legs, &state.q);
+        let pos = base + com_off;
+        let vel = Vector3::from(state.base_linvel) + Vector3::from(srb.omega).cross(&com_off);
+        srb.pos = pos.into();
+        srb.vel = vel.into();
         let mut feet_world = [Vector3::zeros(); 4];
         for i in 0..4 {
             let qi = [state.q[3 * i], state.q[3 * i + 1], state.q[3 * i + 2]];
-            feet_world[i] = pos + rot * self.legs[i].foot_position(&qi);
+            feet_world[i] = base + rot * self.legs[i].foot_position(&qi);
         }
-        Some(Kin { rot, pos, vel: Vector3::from(state.base_linvel), feet_world, srb })
+        let base_vel = Vector3::from(state.base_linvel);
+        Some(Kin { rot, base, base_vel, pos, vel, com_off, feet_world, srb })
     }
 
     fn run_mpc(

@@ -122,16 +122,18 @@ pub struct ContactEstimator {
 }
 
 impl ContactEstimator {
-    /// Starts from priors k0 [N/m] and d0 [N·s/m]; bounds are [k0/20, 20 k0] and [0, 20 d0+1].
+    /// Starts from priors k0 [N/m] and d0 [N·s/m] (normalised covariance 0.1: the prior is
+    /// trusted, data refine it); bounds are [k0/5, 5 k0] and [d0/5, 5 d0].
     pub fn new(k0: f64, d0: f64) -> Self {
+        let d0 = d0.max(1e-3);
         Self {
             k0,
-            d0: d0.max(1e-3),
+            d0,
             theta: [1.0, 1.0],
-            p: [[1.0, 0.0], [0.0, 1.0]],
-            forgetting: 0.995,
-            k_bounds: [k0 / 20.0, k0 * 20.0],
-            d_bounds: [0.0, 20.0 * d0 + 1.0],
+            p: [[0.1, 0.0], [0.0, 0.1]],
+            forgetting: 0.998,
+            k_bounds: [k0 / 5.0, k0 * 5.0],
+            d_bounds: [d0 / 5.0, 5.0 * d0],
             offset: 0.0,
             offset_gain: 0.02,
         }
@@ -170,15 +172,15 @@ impl ContactEstimator {
             }
             // Bounded covariance (no wind-up without excitation).
             let tr = self.p[0][0] + self.p[1][1];
-            if tr > 10.0 || !tr.is_finite() {
-                let s = if tr.is_finite() { 10.0 / tr } else { 0.0 };
+            if tr > 1.0 || !tr.is_finite() {
+                let s = if tr.is_finite() { 1.0 / tr } else { 0.0 };
                 for row in self.p.iter_mut() {
                     for v in row.iter_mut() {
                         *v *= s;
                     }
                 }
                 if s == 0.0 {
-                    self.p = [[1.0, 0.0], [0.0, 1.0]];
+                    self.p = [[0.1, 0.0], [0.0, 0.1]];
                 }
             }
         }

@@ -69,8 +69,9 @@ pub struct QuadrupedMpcConfig {
 }
 
 impl QuadrupedMpcConfig {
-    /// Defaults for [`GO1`]: N = 12 × 25 ms, μ = 0.5, f_max = 150 N, MIT-Cheetah-like weights
-    /// (small nonzero weights on roll/pitch rates keep the QP strongly convex).
+    /// Defaults for [`GO1`]: N = 12 × 25 ms, μ = 0.5, f_max = 150 N, weights after the MIT
+    /// Cheetah's (attitude and velocity weights raised for the Go1's heavy legs, tuned in
+    /// MuJoCo; small nonzero weights on roll/pitch rates keep the QP strongly convex).
     pub fn go1() -> Self {
         Self {
             horizon: 12,
@@ -79,7 +80,7 @@ impl QuadrupedMpcConfig {
             inertia: lumped_inertia(&GO1),
             mu: 0.5,
             f_max: 150.0,
-            q_weights: [0.5, 0.5, 10.0, 2.0, 2.0, 50.0, 0.05, 0.05, 0.3, 0.5, 0.5, 0.2],
+            q_weights: [5.0, 5.0, 10.0, 2.0, 2.0, 50.0, 0.05, 0.05, 0.3, 4.0, 4.0, 0.2],
             r_weight: 0.5,
             settings: Settings::default(),
         }

@@ -39,6 +39,11 @@ pub struct FixedProfile {
     pub weight_planes: u32,
     /// Rounding of shifts.
     pub rounding: Rounding,
+    /// Keep the bits a dendrite's shift drops (one extra register per neuron and weight
+    /// plane) and add them to the next timestep's accumulator, so the running sum tracks the
+    /// exact weighted sum of the messages within one LSB instead of drifting by up to ½ LSB
+    /// per timestep. False in the plain profile (lava's neurons drop them).
+    pub carry_shift_remainder: bool,
 }
 
 impl FixedProfile {
@@ -52,6 +57,7 @@ impl FixedProfile {
         const_bits: 16,
         weight_planes: 1,
         rounding: Rounding::Nearest,
+        carry_shift_remainder: false,
     };
 
     /// The Loihi 2 profile with `planes` weight planes per matrix (see the module docs).

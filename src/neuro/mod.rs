@@ -6,6 +6,7 @@
 //! - [`network`]: populations, dendrites, sparse projections, barrier-synchronous steps.
 //! - [`energy`]: hardware profiles, core mapping, energy/latency/EDP, CPU baseline.
 
+pub mod bench;
 pub mod energy;
 pub mod fixed;
 pub mod network;

@@ -99,6 +99,8 @@ pub struct Dendrite {
     pub exp: i32,
     /// Per weight plane, this timestep's accumulator (fixed point only).
     acc: Vec<Vec<f64>>,
+    /// Per weight plane, the bits dropped by the shift, when the profile carries them.
+    rem: Vec<Vec<f64>>,
     dirty: bool,
 }
 
@@ -164,7 +166,14 @@ impl Network {
             Arith::Float => 0,
             Arith::Fixed(p) => p.weight_planes.max(1) as usize,
         };
-        self.dendrites.push(Dendrite { post, sigma: vec![0.0; n], exp, acc: vec![vec![0.0; n]; planes], dirty: false });
+        self.dendrites.push(Dendrite {
+            post,
+            sigma: vec![0.0; n],
+            exp,
+            acc: vec![vec![0.0; n]; planes],
+            rem: vec![vec![0.0; n]; planes],
+            dirty: false,
+        });
         let id = self.dendrites.len() - 1;
         self.pops[post].dendrites.push(id);
         id
@@ -232,7 +241,7 @@ impl Network {
         }
         for d in &mut self.dendrites {
             d.sigma.iter_mut().for_each(|v| *v = 0.0);
-            d.acc.iter_mut().for_each(|a| a.iter_mut().for_each(|v| *v = 0.0));
+            d.acc.iter_mut().chain(d.rem.iter_mut()).for_each(|a| a.iter_mut().for_each(|v| *v = 0.0));
             d.dirty = false;
         }
     }
@@ -336,10 +345,14 @@ impl Network {
             }
             d.dirty = false;
             let e = d.exp;
-            for acc in &mut d.acc {
-                for (s, a) in d.sigma.iter_mut().zip(acc.iter_mut()) {
+            for (acc, rem) in d.acc.iter_mut().zip(d.rem.iter_mut()) {
+                for ((s, a), r) in d.sigma.iter_mut().zip(acc.iter_mut()).zip(rem.iter_mut()) {
                     if *a != 0.0 {
-                        let shifted = quantize(*a, e, max, p.rounding, &mut self.counts.overflows);
+                        let total = if p.carry_shift_remainder { *a + *r } else { *a };
+                        let shifted = quantize(total, e, max, p.rounding, &mut self.counts.overflows);
+                        if p.carry_shift_remainder {
+                            *r = total - shifted;
+                        }
                         *s = quantize(*s + shifted, e, max, p.rounding, &mut self.counts.overflows);
                         *a = 0.0;
                     }

@@ -20,6 +20,7 @@ pub mod osqp;
 pub mod pipg;
 pub mod residuals;
 pub mod scaling;
+pub mod spiking;
 
 pub use clarabel::ClarabelSolver;
 pub use csc::CscMatrix;

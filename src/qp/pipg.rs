@@ -37,9 +37,9 @@
 //! # Output (after iteration k)
 //!
 //! x = D·z; the H-row multipliers y_H = E_H·w/c; for box rows the multiplier comes from the
-//! reduced gradient at (z, w): r = P̄z + q̄ + H̄ᵀw, and the box row i on variable j whose
-//! bound is active (the upper side when r_j < 0, the lower side when r_j > 0) gets
-//! ȳ_i = −r_j/a_ij (other box rows get 0), then y_i = e_i·ȳ_i/c.
+//! reduced gradient at (z, w): r = P̄z + q̄ + H̄ᵀw; when z_j sits on its upper bound ub_j and
+//! r_j < 0 (or on lb_j and r_j > 0), the first box row on x̄_j that sets that bound gets
+//! ȳ_i = −r_j/a_ij; all other box rows get 0. Then y_i = e_i·ȳ_i/c.
 //!
 //! # Plain mode
 //!
@@ -51,19 +51,23 @@
 //! # Extras of the default mode
 //!
 //! - Termination every [`PipgOptions::check_every`] iterations with
-//!   [`super::residuals::compute`] on the original problem (`converged` with eps_abs,
-//!   eps_rel), plus the time limit.
+//!   [`super::residuals::compute`] on the original problem (`converged_with_gap`: primal,
+//!   dual residual and duality gap within eps_abs + eps_rel·scale), plus the time limit.
 //! - Adaptive ω (residual balancing, like OSQP's adaptive ρ; ω² plays the role of ρ): at a
-//!   check, with normalised residuals p̂ = r_prim/(prim_scale + 1e-10) and
-//!   d̂ = r_dual/(dual_scale + 1e-10), the candidate ω' = ω·(p̂/d̂)^{1/4} replaces ω when it differs by more than a factor
-//!   [`PipgOptions::omega_tolerance`]; α, β are recomputed.
+//!   check where r_prim > ε_prim or r_dual > ε_dual, with normalised residuals
+//!   p̂ = max(r_prim, ε_prim)/(prim_scale + 1e-10) and d̂ = max(r_dual, ε_dual)/(dual_scale + 1e-10),
+//!   the candidate ω' = clamp(ω·(p̂/d̂)^{1/2}, 0.1, 1e4) replaces ω when it differs by more than a factor
+//!   [`PipgOptions::omega_tolerance`]; α, β are recomputed. After each change the number
+//!   of iterations before the next change is allowed doubles (starting at `check_every`), so
+//!   ω settles.
 //! - Restarts (averaging restart, after PDLP): the solver keeps the running average
 //!   (z̄, w̄) of (z, w) since the last restart. At each check it compares the normalised KKT
 //!   error of the average with that of the current iterate and, when the average is better,
 //!   restarts from it (ζ, η) ← (z̄, w̄). Every ω change also starts a new averaging window.
-//! - Infeasibility: Δy (resp. Δx) between two checks, in the original space, is tested as an
-//!   OSQP-style certificate with tolerance [`PipgOptions::eps_infeasible`]; two consecutive
-//!   positive tests are required.
+//! - Infeasibility: the one-iteration displacement δy = y_k − y_{k−1} (resp. δx) at a check,
+//!   mapped to the original space, is tested as an OSQP-style certificate with tolerance
+//!   [`PipgOptions::eps_infeasible`] (for infeasible problems the PDHG displacement converges
+//!   to a certificate); two consecutive positive checks are required.
 
 use std::time::{Duration, Instant};
 
@@ -79,7 +83,7 @@ pub struct PipgOptions {
     pub omega: f64,
     /// Adapt ω at termination checks (residual balancing). Default true.
     pub adaptive_omega: bool,
-    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 5.
+    /// Minimal factor between ω and a candidate ω' before ω is changed. Default 2.
     pub omega_tolerance: f64,
     /// Restart from the running average when it is the better point. Default true.
     pub restarts: bool,
@@ -101,7 +105,7 @@ impl Default for PipgOptions {
             relaxation: 1.6,
             omega: 1.0,
             adaptive_omega: true,
-            omega_tolerance: 5.0,
+            omega_tolerance: 2.0,
             restarts: true,
             check_every: 25,
             separate_box: true,
@@ -324,9 +328,11 @@ impl PipgData {
         }
     }
 
-    /// True when some variable box is empty (lb > ub): primal infeasible by inspection.
+    /// True when some variable box is empty beyond rounding (lb > ub + 1e-9·max(1, |ub|)):
+    /// primal infeasible by inspection. (Crossings within rounding come from several
+    /// equal bounds on one variable; the projection then returns ub.)
     pub fn box_empty(&self) -> bool {
-        self.lb.iter().zip(&self.ub).any(|(a, b)| a > b)
+        self.lb.iter().zip(&self.ub).any(|(a, b)| *a > b + 1e-9 * b.abs().max(1.0))
     }
 
     /// Output map (module docs, "Output"): original-space (x, y) from scaled (z, w);
@@ -350,9 +356,9 @@ impl PipgData {
                 }
                 // r_j < 0 pushes x̄_j up: the row that sets ub_j takes it; r_j > 0: lb_j.
                 let active = if r[j] < 0.0 {
-                    self.ub[j] < INFTY && b.hi == self.ub[j]
+                    self.ub[j] < INFTY && b.hi == self.ub[j] && z[j] >= self.ub[j]
                 } else {
-                    self.lb[j] > -INFTY && b.lo == self.lb[j]
+                    self.lb[j] > -INFTY && b.lo == self.lb[j] && z[j] <= self.lb[j]
                 };
                 if active {
                     ys[b.row] = -r[j] / b.a;
@@ -388,9 +394,9 @@ fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// Normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual) (≤ 1 means converged).
+/// Normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual, gap/ε_gap) (≤ 1 means converged).
 fn kkt_error(rep: &residuals::ResidualReport, s: &Settings) -> f64 {
-    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s))
+    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s)).max(rep.res.gap / rep.eps_gap(s))
 }
 
 /// OSQP-style primal infeasibility certificate test on δy.
@@ -604,7 +610,13 @@ impl QpSolver for PipgSolver {
         let mut wsum = vec![0.0; mh];
         let mut nsum = 0usize;
         let mut err_at_restart = f64::INFINITY;
-        let mut prev_xy: Option<(Vec<f64>, Vec<f64>)> = None;
+        // ω may change at a check only after `adapt_gap` iterations since the last change;
+        // the gap doubles at each change, so ω settles (frequent changes stall convergence).
+        let mut adapt_gap = opt.check_every.max(1);
+        let mut next_adapt = 0;
+        let mut zprev = vec![0.0; n];
+        let mut wprev = vec![0.0; mh];
+        let mut have_prev = false;
         let mut pinf_hits = 0;
         let mut dinf_hits = 0;
         let mut status = Status::MaxIterations;
@@ -644,6 +656,11 @@ impl QpSolver for PipgSolver {
                 }
                 nsum += 1;
             }
+            if opt.check_every > 0 && ((k + 1) % opt.check_every == 0 || k + 1 == settings.max_iter) {
+                zprev.copy_from_slice(&z);
+                wprev.copy_from_slice(&w);
+                have_prev = true;
+            }
             let timed_out = t0.elapsed() >= time_limit;
             let check = opt.check_every > 0 && (k % opt.check_every == 0 || k == settings.max_iter);
             if !check {
@@ -659,14 +676,16 @@ impl QpSolver for PipgSolver {
             }
             let (x, y) = d.output(&z, &w, m);
             let rep = residuals::compute(pb, &x, &y);
-            if rep.converged(&settings) {
+            if rep.converged_with_gap(&settings) {
                 status = Status::Solved;
                 final_xy = Some((x, y));
                 break;
             }
-            if let Some((px, py)) = &prev_xy {
-                let dy: Vec<f64> = y.iter().zip(py).map(|(a, b)| a - b).collect();
-                let dx: Vec<f64> = x.iter().zip(px).map(|(a, b)| a - b).collect();
+            if have_prev {
+                // One-iteration displacement (z_k − z_{k−1}, w_k − w_{k−1}) in the original space.
+                let (px, py) = d.output(&zprev, &wprev, m);
+                let dy: Vec<f64> = y.iter().zip(&py).map(|(a, b)| a - b).collect();
+                let dx: Vec<f64> = x.iter().zip(&px).map(|(a, b)| a - b).collect();
                 pinf_hits = if primal_infeasible(pb, &dy, opt.eps_infeasible) { pinf_hits + 1 } else { 0 };
                 dinf_hits = if dual_infeasible(pb, &dx, opt.eps_infeasible) { dinf_hits + 1 } else { 0 };
                 if pinf_hits >= 2 {
@@ -702,15 +721,20 @@ impl QpSolver for PipgSolver {
                     new_window = true;
                 }
             }
-            if opt.adaptive_omega {
-                let p_hat = rep.res.prim / (rep.prim_scale + 1e-10);
-                let d_hat = rep.res.dual / (rep.dual_scale + 1e-10);
-                if p_hat > 0.0 && d_hat > 0.0 {
-                    let cand = (omega * (p_hat / d_hat).powf(0.25)).clamp(1e-4, 1e4);
+            if opt.adaptive_omega && k >= next_adapt {
+                // Residuals below their tolerance do not pull ω further; when both are
+                // below (only the gap is left) ω stays.
+                let (ep, ed) = (rep.eps_prim(&settings), rep.eps_dual(&settings));
+                let p_hat = rep.res.prim.max(ep) / (rep.prim_scale + 1e-10);
+                let d_hat = rep.res.dual.max(ed) / (rep.dual_scale + 1e-10);
+                if (rep.res.prim > ep || rep.res.dual > ed) && p_hat > 0.0 && d_hat > 0.0 {
+                    let cand = (omega * (p_hat / d_hat).powf(0.5)).clamp(0.1, 1e4);
                     if cand > omega * opt.omega_tolerance || cand < omega / opt.omega_tolerance {
                         omega = cand;
                         (alpha, beta) = step_sizes(d.lambda, d.sigma, omega);
                         new_window = true;
+                        adapt_gap *= 2;
+                        next_adapt = k + adapt_gap;
                     }
                 }
             }
@@ -719,7 +743,6 @@ impl QpSolver for PipgSolver {
                 wsum.iter_mut().for_each(|v| *v = 0.0);
                 nsum = 0;
             }
-            prev_xy = Some((x, y));
         }
         let elapsed = t0.elapsed();
         let (x, y) = match (status, final_xy) {

@@ -33,6 +33,15 @@ impl ResidualReport {
     pub fn converged(&self, s: &Settings) -> bool {
         self.res.prim <= self.eps_prim(s) && self.res.dual <= self.eps_dual(s)
     }
+    /// Gap tolerance eps_abs + eps_rel·gap_scale.
+    pub fn eps_gap(&self, s: &Settings) -> f64 {
+        s.eps_abs + s.eps_rel * self.gap_scale
+    }
+    /// [`Self::converged`] and the duality gap within [`Self::eps_gap`] (OSQP 1.0's test
+    /// with its duality-gap check on).
+    pub fn converged_with_gap(&self, s: &Settings) -> bool {
+        self.converged(s) && self.res.gap <= self.eps_gap(s)
+    }
 }
 
 fn inf_norm(v: &[f64]) -> f64 {

@@ -140,6 +140,9 @@ pub fn side_by_side(runs: &[&RunResult]) -> String {
     add("controller", &|r| r.metrics.controller.clone());
     add("sim time [s]", &|r| format!("{:.2}", r.metrics.sim_time_s));
     add("real-time factor", &|r| format!("{:.1}x", r.metrics.real_time_factor));
+    add("wall: ctrl / physics [s]", &|r| {
+        format!("{:.2} / {:.2}", r.metrics.controller_time_s, r.metrics.physics_time_s)
+    });
     let quad = runs.first().is_some_and(|r| r.metrics.robot == "quadruped");
     if quad {
         add("fell", &|r| match r.metrics.fall_time_s {

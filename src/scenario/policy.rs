@@ -6,6 +6,7 @@ use spikectl_sim::robots::{ARM_SCENE, ArmParams, GO1, PANDA};
 use spikectl_sim::state::{ArmState, QuadrupedState};
 
 use super::{ArmTask, QuadCommand, ScenarioError};
+use crate::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
 use crate::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use crate::mpc::SolveRecord;
 
@@ -75,6 +76,8 @@ pub trait ArmPolicy {
 pub fn make_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>, ScenarioError> {
     match choice {
         SolverChoice::Osqp => Ok(Box::new(crate::qp::osqp::OsqpSolver::new())),
+        SolverChoice::Pipg => Ok(Box::new(crate::qp::pipg::PipgSolver::new())),
+        SolverChoice::Spiking => Ok(Box::new(crate::qp::spiking::SpikingSolver::default())),
         c => Err(ScenarioError::Unavailable(format!(
             "solver '{}' is not in this build yet (try --solver osqp or baseline)",
             c.name()
@@ -138,14 +141,58 @@ impl QuadrupedPolicy for QuadrupedMpcPolicy {
     }
 }
 
+/// Control tick of the MPC arm controller [s] (1 kHz).
+pub const ARM_CONTROL_PERIOD: f64 = 0.001;
+
 /// Builds the arm controller for `choice`.
 pub fn make_arm_policy(choice: SolverChoice) -> Result<Box<dyn ArmPolicy>, ScenarioError> {
     match choice {
         SolverChoice::Baseline => Ok(Box::new(ForcePi::new(&PANDA)?)),
         c => {
-            let _solver = make_solver(c)?;
-            Err(ScenarioError::Unavailable("arm MPC controller".into()))
+            let solver = make_solver(c)?;
+            // The simulated tool's mass is known scene data: compensate it.
+            let cfg = ArmControllerConfig { tool_mass: spikectl_sim::mjcf::TOOL_MASS, ..Default::default() };
+            let period = cfg.mpc_period;
+            let ctrl = ArmController::new(solver, cfg).map_err(|e| ScenarioError::Controller(e.to_string()))?;
+            Ok(Box::new(ArmMpcPolicy { ctrl, period, solver: c }))
         }
+    }
+}
+
+/// The MPC arm controller ([`ArmController`]) behind the runner's interface.
+pub struct ArmMpcPolicy {
+    ctrl: ArmController,
+    period: f64,
+    solver: SolverChoice,
+}
+
+impl ArmMpcPolicy {
+    /// The wrapped controller.
+    pub fn controller(&self) -> &ArmController {
+        &self.ctrl
+    }
+}
+
+impl ArmPolicy for ArmMpcPolicy {
+    fn name(&self) -> String {
+        format!("mpc+{}", self.solver.name())
+    }
+    fn control_period(&self) -> f64 {
+        ARM_CONTROL_PERIOD
+    }
+    fn mpc_period(&self) -> Option<f64> {
+        Some(self.period)
+    }
+    fn update(&mut self, s: &ArmState, task: &ArmTask) -> [f64; 7] {
+        let c = ArmCommand {
+            normal_force: task.normal_force,
+            tangent_velocity: task.tangent_velocity,
+            target_xy: task.target_xy,
+        };
+        self.ctrl.update(s, &c)
+    }
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        self.ctrl.take_solve_records()
     }
 }
 

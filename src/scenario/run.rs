@@ -38,9 +38,19 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Default configuration: typical sensor noise, seed 1, no progress bar.
+    /// Default configuration: the robot's typical sensor noise ([`default_noise`]), seed 1,
+    /// no progress bar.
     pub fn new(scenario: Scenario, solver: SolverChoice) -> Self {
-        Self { scenario, solver, seed: 1, noise: SensorNoise::TYPICAL, progress: false }
+        Self { scenario, solver, seed: 1, noise: default_noise(scenario.robot()), progress: false }
+    }
+}
+
+/// Typical sensor noise of each robot: [`SensorNoise::TYPICAL`] (quadruped) or
+/// [`SensorNoise::ARM_TYPICAL`] (arm).
+pub fn default_noise(robot: Robot) -> SensorNoise {
+    match robot {
+        Robot::Quadruped => SensorNoise::TYPICAL,
+        Robot::Arm => SensorNoise::ARM_TYPICAL,
     }
 }
 
@@ -86,6 +96,11 @@ pub struct RunMetrics {
     pub wall_time_s: f64,
     /// Simulated time / wall time.
     pub real_time_factor: f64,
+    /// Wall-clock time spent inside the controller's `update` (MPC build + solve + torque
+    /// mapping) [s].
+    pub controller_time_s: f64,
+    /// Wall-clock time spent stepping the physics [s].
+    pub physics_time_s: f64,
     /// Sensor packets dropped.
     pub dropouts: u64,
     /// Quadruped: fell (height < [`FALL_HEIGHT`] or tilt > [`FALL_TILT`]).
@@ -220,17 +235,22 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Resul
     let (mut min_h, mut max_tilt) = (f64::INFINITY, 0.0f64);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let mut cmd = sc.quad_command(0.0);
+    let (mut ctrl_time, mut phys_time) = (Duration::ZERO, Duration::ZERO);
     let wall = Instant::now();
     for k in 0..steps {
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
             cmd = sc.quad_command(t);
+            let c0 = Instant::now();
             let tau = policy.update(&s, &cmd);
+            ctrl_time += c0.elapsed();
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
         }
+        let p0 = Instant::now();
         sim.step();
+        phys_time += p0.elapsed();
         if (k + 1) % trace_every == 0 {
             let s = sim.true_state();
             let t = s.t;
@@ -287,6 +307,8 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Resul
     m.wall_time_s = wall.elapsed().as_secs_f64();
     m.sim_time_s = sim.time();
     m.real_time_factor = m.sim_time_s / m.wall_time_s.max(1e-9);
+    m.controller_time_s = ctrl_time.as_secs_f64();
+    m.physics_time_s = phys_time.as_secs_f64();
     m.dropouts = sim.dropouts();
     m.vel_rms_mps = rms(&ev);
     m.yaw_rate_rms = rms(&ew);
@@ -338,17 +360,22 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
     let loss_steps = ((CONTACT_LOSS_MIN_S / dt).round() as usize).max(1);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let hold_start = RAMP_START_S + super::RAMP_LEN_S + 0.5;
+    let (mut ctrl_time, mut phys_time) = (Duration::ZERO, Duration::ZERO);
     let wall = Instant::now();
     for k in 0..steps {
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
             let task = sc.arm_task(t);
+            let c0 = Instant::now();
             let tau = policy.update(&s, &task);
+            ctrl_time += c0.elapsed();
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
         }
+        let p0 = Instant::now();
         sim.step();
+        phys_time += p0.elapsed();
         // Contact bookkeeping every physics step (losses can be short).
         let fc = sim.table_contact_force();
         let contact = fc[2] > spikectl_sim::arm::TIP_CONTACT_THRESHOLD;
@@ -406,6 +433,8 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
     m.wall_time_s = wall.elapsed().as_secs_f64();
     m.sim_time_s = sim.time();
     m.real_time_factor = m.sim_time_s / m.wall_time_s.max(1e-9);
+    m.controller_time_s = ctrl_time.as_secs_f64();
+    m.physics_time_s = phys_time.as_secs_f64();
     m.dropouts = sim.dropouts();
     m.force_rms_n = rms(&ef);
     m.force_hold_rms_n = rms(&ehold);

@@ -3,7 +3,8 @@
 //!
 //! The sequences are generated once (closed loop with Clarabel, see `mpc::scenario`) and
 //! replayed for each solver with its own warm start (previous solution shifted by one step),
-//! exactly as the controllers run. Accuracy is the largest first-step input difference from
+//! exactly as the controllers run; solvers are interleaved problem by problem so that load
+//! changes on a shared machine hit them alike. Accuracy is the largest first-step input difference from
 //! Clarabel solved to 1e-8 on the same QP.
 
 use std::time::Instant;
@@ -15,7 +16,8 @@ use spikectl::monitor::latency::LatencyStats;
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
-use spikectl::qp::{ClarabelSolver, OsqpSolver, QpSolver, Settings};
+use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
+use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings};
 
 /// Arguments of `spikectl bench mpc`.
 #[derive(clap::Args, Debug)]
@@ -26,7 +28,8 @@ pub struct Args {
     /// Arm MPC problems in the sequence (one per 10 ms MPC period).
     #[arg(long, default_value_t = 400)]
     pub arm_steps: usize,
-    /// Comma-separated solvers (osqp, pipg, spiking, clarabel); unknown ones are skipped.
+    /// Comma-separated solvers (osqp, pipg, spiking [float], spiking-fixed [Loihi 2 fixed
+    /// point, 2 weight planes], clarabel); unknown ones are skipped.
     #[arg(long, default_value = "osqp,pipg,spiking,clarabel")]
     pub solvers: String,
     /// Absolute and relative tolerance given to every solver.
@@ -38,6 +41,9 @@ pub struct Args {
     /// Quadruped MPC horizon (steps).
     #[arg(long, default_value_t = 12)]
     pub horizon: usize,
+    /// Passes over each sequence (warm starts carry over between passes).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -83,6 +89,9 @@ fn make_solver(name: &str) -> Option<Box<dyn QpSolver>> {
     match name {
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
+        "pipg" => Some(Box::new(PipgSolver::new())),
+        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
+        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(2)))),
         _ => None,
     }
 }
@@ -147,18 +156,25 @@ fn run_quadruped(args: &Args, names: &[&str]) -> anyhow::Result<Vec<BenchRow>> {
         refs.push(x);
     }
     let mg = reference.config().weight();
-    let mut rows = Vec::new();
+    let mut runs = Vec::new();
     for &name in names {
         let Some(solver) = make_solver(name) else { continue };
-        let mut mpc = QuadrupedMpc::new(quad_cfg(args.horizon, settings(args.eps, args.max_iter)), solver)?;
-        let dims = (mpc.n(), mpc.m(), mpc.problem().a.nnz());
-        let mut acc = Acc::new();
-        for (s, r) in samples.iter().zip(&refs) {
-            run_one_quad(&mut mpc, s, r, mg, &mut acc)?;
-        }
-        rows.push(acc.row("quadruped", name, dims));
+        let mpc = QuadrupedMpc::new(quad_cfg(args.horizon, settings(args.eps, args.max_iter)), solver)?;
+        runs.push((name, mpc, Acc::new()));
     }
-    Ok(rows)
+    // Interleaved: every solver solves problem k before any solves k + 1, so changes in
+    // machine load hit all solvers alike.
+    for _ in 0..args.repeat.max(1) {
+        for (s, r) in samples.iter().zip(&refs) {
+            for (_, mpc, acc) in runs.iter_mut() {
+                run_one_quad(mpc, s, r, mg, acc)?;
+            }
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(name, mpc, acc)| acc.row("quadruped", name, (mpc.n(), mpc.m(), mpc.problem().a.nnz())))
+        .collect())
 }
 
 fn run_one_quad(mpc: &mut QuadrupedMpc, s: &QuadrupedSample, r: &[f64], mg: f64, acc: &mut Acc) -> anyhow::Result<()> {
@@ -197,19 +213,26 @@ fn run_arm(args: &Args, names: &[&str]) -> anyhow::Result<Vec<BenchRow>> {
         let off = reference.acc_col(0);
         refs.push(reference.solve()?.x[off..off + 3].to_vec());
     }
-    let mut rows = Vec::new();
+    let mut runs = Vec::new();
     for &name in names {
         let Some(solver) = make_solver(name) else { continue };
-        let mut mpc = ArmMpc::new(arm_cfg(settings(args.eps, args.max_iter)), est, solver)?;
-        let p = mpc.problem();
-        let dims = (p.n(), p.m(), p.a.nnz());
-        let mut acc = Acc::new();
-        for (s, r) in samples.iter().zip(&refs) {
-            run_one_arm(&mut mpc, s, r, &mut acc)?;
-        }
-        rows.push(acc.row("arm", name, dims));
+        let mpc = ArmMpc::new(arm_cfg(settings(args.eps, args.max_iter)), est, solver)?;
+        runs.push((name, mpc, Acc::new()));
     }
-    Ok(rows)
+    for _ in 0..args.repeat.max(1) {
+        for (s, r) in samples.iter().zip(&refs) {
+            for (_, mpc, acc) in runs.iter_mut() {
+                run_one_arm(mpc, s, r, acc)?;
+            }
+        }
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(name, mpc, acc)| {
+            let p = mpc.problem();
+            acc.row("arm", name, (p.n(), p.m(), p.a.nnz()))
+        })
+        .collect())
 }
 
 fn run_one_arm(mpc: &mut ArmMpc, s: &ArmSample, r: &[f64], acc: &mut Acc) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench_mpc;
+mod bench_neuro;
 mod bench_qp;
 mod bench_tracking;
 mod run;
@@ -40,6 +41,8 @@ enum Cmd {
 enum BenchCmd {
     /// QP solvers on generated problem families (qpbenchmark-style).
     Qp(bench_qp::Args),
+    /// Spiking QP solver on the neuromorphic substrate vs OSQP: ops, energy, latency, EDP.
+    Neuro(bench_neuro::Args),
     /// MPC solve latency and iterations per solver (quadruped trot, arm force regulation).
     Mpc(bench_mpc::Args),
     /// Ball tracking: SNN vs cluster baseline on generated throws; decode throughput.
@@ -53,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Solve(a) => solve::run(a)?,
         Cmd::Bench(b) => match b {
             BenchCmd::Qp(a) => bench_qp::run(a)?,
+            BenchCmd::Neuro(a) => bench_neuro::run(a)?,
             BenchCmd::Mpc(a) => bench_mpc::run(a)?,
             BenchCmd::Tracking(a) => bench_tracking::run(a)?,
         },

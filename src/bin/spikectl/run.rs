@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args as ClapArgs, ValueEnum};
 use spikectl::scenario::output::{side_by_side, write_comparison_plot, write_run};
 use spikectl::scenario::policy::{SolverChoice, make_arm_policy, make_quadruped_policy};
-use spikectl::scenario::{Robot, RunConfig, RunResult, Scenario, run_arm, run_quadruped};
+use spikectl::scenario::{Robot, RunConfig, RunResult, Scenario, default_noise, run_arm, run_quadruped};
 use spikectl_sim::noise::SensorNoise;
 
 /// Which robot to run.
@@ -96,7 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         SolverArg::Both => vec![SolverChoice::Spiking, SolverChoice::Osqp],
         SolverArg::All => vec![SolverChoice::Spiking, SolverChoice::Osqp, SolverChoice::Pipg, SolverChoice::Baseline],
     };
-    let noise = if args.no_noise { SensorNoise::NONE } else { SensorNoise::TYPICAL };
+    let noise = if args.no_noise { SensorNoise::NONE } else { default_noise(robot) };
     let mut results = Vec::new();
     for &solver in &solvers {
         let cfg = RunConfig { scenario, solver, seed: args.seed, noise, progress: !args.quiet };

@@ -1,0 +1,864 @@
+//! The spiking QP solver: PIPG run as a network of neurons on the [`crate::neuro`] substrate.
+//!
+//! It runs on exactly the data of the float `pipg` backend ([`PipgData`]: Ruiz-scaled P̄, q̄,
+//! the non-box rows H̄ of Ā with bounds [l̄_H, ū_H], single-entry rows turned into variable
+//! bounds [lb, ub], and λ, σ from power iteration) and the same xPIPG recurrence
+//! (`qp::pipg` module docs), iteration k:
+//!
+//! ```text
+//! z   = clamp(ζ − α (P̄ζ + q̄ + H̄ᵀη), lb, ub)        solution neurons
+//! ζ'  = (1 − ρ) ζ + ρ z
+//! v   = (2/ρ)·H̄ζ' − (2/ρ − 1)·H̄ζ   ( = H̄(2z − ζ) )   constraint neurons
+//! t   = η + β v
+//! w   = t − clamp(t, β l̄_H, β ū_H)                 (projection for l ≤ Hx ≤ u)
+//! η'  = (1 − ρ) η + ρ w
+//! ```
+//!
+//! Network: `n` solution neurons (output ζ; registers z) and `m_H` constraint neurons
+//! (output η; registers w and a latched copy of their previous input H̄ζ). Synapses: P̄
+//! (full symmetric, solution → solution), H̄ (solution → constraint), H̄ᵀ (constraint →
+//! solution). Each neuron sends its output by sigma-delta graded spikes (θ schedule;
+//! remainders carried), so each dendrite holds the running sums P̄ζ, H̄ζ, H̄ᵀη of what has
+//! been sent. One iteration takes two timesteps (solution update, then constraint update),
+//! plus one priming timestep that sends the initial values and one in which the constraint
+//! neurons latch H̄ζ₀. In float mode with θ = 0 and adaptive ω off this reproduces the
+//! iterates of `pipg` in plain mode to rounding (tested).
+//!
+//! Step sizes: constant α, β = `pipg::step_sizes(λ, σ, ω)`, optionally with host-side
+//! adaptive ω (pipg's residual-balancing rule, applied at readouts; the new constants are
+//! written to every neuron and counted as host transfers), or lava-optimization's
+//! power-of-two schedules (α halves at iterations 50, 100, 200, 350, 550, 800, 1100, 1450,
+//! 1850, 2300; β doubles at 1, 3, 7, 15, …) from α₀ = 2/(μ + 2λ), β₀ = μ/(2σ).
+//!
+//! Termination: every `check_every` iterations the host reads the z and w registers
+//! (counted as readouts), maps them to (x, y) with `PipgData::output` and applies the QP
+//! core's test (`qp::residuals`) on the original problem.
+//!
+//! Fixed point (e.g. [`FixedProfile::LOIHI2`]): the grids come from the problem data: range
+//! R = max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite ‖l̄_H, ū_H, lb, ub‖∞, ‖q̄‖∞)·2^headroom for ζ and η, and R
+//! times the largest row 2-norm for each dendritic sum. A saturation stops the attempt at
+//! the next readout (the host reads the saturation counter with the values) and the solve
+//! restarts with 2 more bits of range, up to [`MAX_RANGE_RETRIES`] times, every attempt's
+//! operations counted; if it persists the solve returns [`Status::NumericalError`] with the
+//! last finite readout (or the warm start, or zeros) as x. The solver never returns NaN.
+
+use std::time::Instant;
+
+use super::pipg::{PipgData, PipgOptions, step_sizes as pipg_steps};
+use super::residuals::{compute, finish_solution};
+use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
+use crate::neuro::fixed::{Arith, FixedProfile, grid_exponent, quantize};
+use crate::neuro::{Inputs, Network, NeuronModel, OpCounts, ThetaSchedule};
+
+/// Step-size rule of the spiking solver.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum StepRule {
+    /// Constant α, β = `pipg::step_sizes(λ, σ, ω)` for the primal-dual weight ω (the
+    /// starting ω when [`SpikingSettings::adaptive_omega`] is on).
+    Constant {
+        /// Primal-dual weight ω > 0.
+        omega: f64,
+    },
+    /// lava-optimization's power-of-two schedules from α₀ = 2/(μ + 2λ), β₀ = μ/(2σ)
+    /// (μ estimated as the smallest eigenvalue of P̄, floored at `mu_min`).
+    LavaPow2 {
+        /// Lower bound on the estimate of μ.
+        mu_min: f64,
+    },
+}
+
+/// Fixed point: how many times a solve that saturated is retried with 2 more bits of range
+/// (the attempt stops at the first readout that sees the saturation counter move).
+pub const MAX_RANGE_RETRIES: usize = 4;
+
+/// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
+pub const OMEGA_SPAN: f64 = 64.0;
+
+/// lava's iterations at which α halves.
+pub const LAVA_ALPHA_HALVINGS: [usize; 10] = [50, 100, 200, 350, 550, 800, 1100, 1450, 1850, 2300];
+
+/// Settings specific to the spiking solver.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SpikingSettings {
+    /// Float or fixed-point arithmetic.
+    pub arith: Arith,
+    /// Sigma-delta threshold schedule, in units of the scaled problem's ζ and η.
+    pub theta: ThetaSchedule,
+    /// Step-size rule.
+    pub steps: StepRule,
+    /// Relaxation ρ ∈ (0, 2) (as `pipg`'s `relaxation`).
+    pub rho: f64,
+    /// Iterations between host readouts (termination checks).
+    pub check_every: usize,
+    /// Fixed point: range headroom in bits above the problem-data estimate of |ζ|, |η|.
+    pub headroom_bits: i32,
+    /// Host-side adaptive ω (constant-step rule only): at a readout, with r̂_p and r̂_d the
+    /// primal and dual residuals over their tolerances (each floored at 1: a residual
+    /// within tolerance does not ask for balancing) and ratio = √(r̂_p/r̂_d), when the ratio
+    /// is outside [1/`omega_tolerance`, `omega_tolerance`] ω is multiplied by the ratio
+    /// clamped to [½, 2] and kept within [ω₀/64, 64ω₀] ([`OMEGA_SPAN`]). The new α, β are
+    /// written to every neuron (counted as n + m_H host transfers in `readouts`). This is
+    /// gentler than `pipg`'s (p̂/d̂)^¼ rule, which without pipg's restarts drives ω far too
+    /// high on the MPC class (with box rows split off the dual residual is ≈ 0).
+    pub adaptive_omega: bool,
+    /// Minimal factor between ω and a candidate before ω changes.
+    pub omega_tolerance: f64,
+    /// Options of the shared data preparation (box-row split, norm safety, power iterations);
+    /// `relaxation`, `omega` and the mode flags are taken from the fields above.
+    pub pipg: PipgOptions,
+}
+
+impl Default for SpikingSettings {
+    fn default() -> Self {
+        let pipg = PipgOptions::default();
+        Self {
+            arith: Arith::Float,
+            theta: ThetaSchedule::ZERO,
+            steps: StepRule::Constant { omega: pipg.omega },
+            rho: pipg.relaxation,
+            check_every: pipg.check_every,
+            headroom_bits: -2,
+            adaptive_omega: true,
+            omega_tolerance: 3.0,
+            pipg,
+        }
+    }
+}
+
+impl SpikingSettings {
+    /// Fixed point with the Loihi 2 profile, `planes` weight planes and the dendritic and
+    /// neuron-update rounding remainders carried (see [`crate::neuro::fixed`]).
+    pub fn loihi2(planes: u32) -> Self {
+        let prof = FixedProfile { carry_shift_remainder: true, ..FixedProfile::loihi2_planes(planes) };
+        Self { arith: Arith::Fixed(prof), ..Self::default() }
+    }
+
+    /// Float mode reproducing `pipg` with `PipgOptions::plain()`: constant ω, no adaptation.
+    pub fn float_plain() -> Self {
+        let p = PipgOptions::plain();
+        Self {
+            adaptive_omega: false,
+            steps: StepRule::Constant { omega: p.omega },
+            rho: p.relaxation,
+            ..Self::default()
+        }
+    }
+}
+
+/// Solution neurons: z = clamp(ζ − α(P̄ζ + q̄ + H̄ᵀη), lb, ub); output ζ ← (1−ρ)ζ + ρz.
+struct SolutionNeurons {
+    /// Register z of the last update.
+    z: Vec<f64>,
+    /// Error-feedback register: the part of the last update below the state LSB.
+    frac: Vec<f64>,
+    carry: bool,
+    q: Vec<f64>,
+    lb: Vec<f64>,
+    ub: Vec<f64>,
+    alpha: f64,
+    rho: f64,
+    e_x: i32,
+}
+
+impl NeuronModel for SolutionNeurons {
+    fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], arith: &Arith, ov: &mut u64) {
+        let (pz, hte) = (inputs.get(0), inputs.get(1));
+        let (a, r, e) = (self.alpha, self.rho, self.e_x);
+        match arith {
+            Arith::Float => {
+                for j in 0..out.len() {
+                    let z = (out[j] - a * (pz[j] + self.q[j] + hte[j])).max(self.lb[j]).min(self.ub[j]);
+                    self.z[j] = z;
+                    out[j] = (1.0 - r) * out[j] + r * z;
+                }
+            }
+            Arith::Fixed(_) => {
+                for j in 0..out.len() {
+                    let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
+                    let zq = arith.state(exact, e, ov);
+                    if self.carry {
+                        self.frac[j] = exact - zq;
+                    }
+                    let z = zq.max(self.lb[j]).min(self.ub[j]);
+                    self.z[j] = z;
+                    out[j] = if r == 1.0 { z } else { arith.state((1.0 - r) * out[j] + r * z, e, ov) };
+                }
+            }
+        }
+    }
+}
+
+/// Constraint neurons: v from the new and latched H̄ζ, then the projected dual step.
+struct ConstraintNeurons {
+    /// Register w of the last update.
+    w: Vec<f64>,
+    /// Error-feedback register of the dual step (fixed point with carry).
+    frac: Vec<f64>,
+    carry: bool,
+    a_old: Vec<f64>,
+    bl: Vec<f64>,
+    bu: Vec<f64>,
+    beta: f64,
+    c1: f64,
+    c2: f64,
+    rho: f64,
+    e_y: i32,
+    latch_only: bool,
+}
+
+impl NeuronModel for ConstraintNeurons {
+    fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], arith: &Arith, ov: &mut u64) {
+        let hz = inputs.get(0);
+        if self.latch_only {
+            self.a_old.copy_from_slice(hz);
+            return;
+        }
+        let (b, r, e) = (self.beta, self.rho, self.e_y);
+        let fixed = arith.is_fixed();
+        for i in 0..out.len() {
+            let v = self.c2 * hz[i] - self.c1 * self.a_old[i];
+            self.a_old[i] = hz[i];
+            let mut t = out[i] + b * v;
+            if fixed {
+                let exact = t + self.frac[i];
+                t = arith.state(exact, e, ov);
+                if self.carry {
+                    self.frac[i] = exact - t;
+                }
+            }
+            let w = t - t.max(self.bl[i]).min(self.bu[i]);
+            self.w[i] = w;
+            out[i] = if !fixed {
+                (1.0 - r) * out[i] + r * w
+            } else if r == 1.0 {
+                w
+            } else {
+                arith.state((1.0 - r) * out[i] + r * w, e, ov)
+            };
+        }
+    }
+}
+
+/// The PIPG network of one problem and its fixed-point grids.
+struct PipgNet {
+    net: Network,
+    x_pop: usize,
+    y_pop: usize,
+    sol: SolutionNeurons,
+    con: ConstraintNeurons,
+    alpha0: f64,
+    beta0: f64,
+    hl: Vec<f64>,
+    hu: Vec<f64>,
+}
+
+/// Smallest eigenvalue estimate of P̄ (power iteration on λI − P̄), at least `floor`.
+fn mu_estimate(p_full: &CscMatrix, lam: f64, iters: usize, floor: f64) -> f64 {
+    let n = p_full.ncols;
+    if n == 0 {
+        return floor.max(1e-12);
+    }
+    let mut v: Vec<f64> = (0..n).map(|j| 1.0 + 0.5 * ((j + 1) as f64).sin()).collect();
+    let mut w = vec![0.0; n];
+    let mut top = 0.0;
+    for _ in 0..iters.max(1) {
+        let nv = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if nv == 0.0 || !nv.is_finite() {
+            break;
+        }
+        v.iter_mut().for_each(|x| *x /= nv);
+        for (wi, vi) in w.iter_mut().zip(&v) {
+            *wi = lam * vi;
+        }
+        let mut pv = vec![0.0; n];
+        p_full.mul_add(&v, &mut pv);
+        for (wi, pi) in w.iter_mut().zip(&pv) {
+            *wi -= pi;
+        }
+        top = v.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+        std::mem::swap(&mut v, &mut w);
+    }
+    (lam - top).max(floor).max(1e-12)
+}
+
+/// (α₀, β₀) of the step rule.
+fn initial_steps(d: &PipgData, ss: &SpikingSettings) -> (f64, f64) {
+    match ss.steps {
+        StepRule::Constant { omega } => pipg_steps(d.lambda, d.sigma, omega),
+        StepRule::LavaPow2 { mu_min } => {
+            let mu = mu_estimate(&d.p_full, d.lambda, ss.pipg.power_iters, mu_min);
+            (2.0 / (mu + 2.0 * d.lambda), mu / (2.0 * d.sigma.max(1e-12)))
+        }
+    }
+}
+
+/// (α_k, β_k) at iteration k (0-based).
+fn schedule(ss: &SpikingSettings, a0: f64, b0: f64, k: usize) -> (f64, f64) {
+    match ss.steps {
+        StepRule::Constant { .. } => (a0, b0),
+        StepRule::LavaPow2 { .. } => {
+            let halvings = LAVA_ALPHA_HALVINGS.iter().filter(|&&h| k >= h).count() as i32;
+            // β doubles at k = 1, 3, 7, 15, …: floor(log2(k + 1)) doublings.
+            let doublings = (usize::BITS - (k + 1).leading_zeros() - 1) as i32;
+            (a0 * f64::powi(0.5, halvings), b0 * f64::powi(2.0, doublings.min(60)))
+        }
+    }
+}
+
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| if x.is_finite() { m.max(x.abs()) } else { m })
+}
+
+fn finite_norm(v: &[f64]) -> f64 {
+    v.iter().filter(|v| v.abs() < INFTY).fold(0.0f64, |m, v| m.max(v.abs()))
+}
+
+/// Typical gain of a row for inputs of one magnitude: the largest row 2-norm (a sum of
+/// terms of mixed signs grows like the 2-norm, not the 1-norm), at least 1. Sums beyond it
+/// saturate, which the solver detects and answers with a wider range.
+fn row_gain(m: &CscMatrix) -> f64 {
+    let mut r = vec![0.0f64; m.nrows];
+    for (k, &i) in m.rowval.iter().enumerate() {
+        r[i] += m.nzval[k] * m.nzval[k];
+    }
+    r.into_iter().fold(1.0, f64::max).sqrt()
+}
+
+impl PipgNet {
+    fn build(d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) -> Self {
+        let (n, mh) = (d.p_full.ncols, d.h.nrows);
+        let (alpha0, beta0) = initial_steps(d, ss);
+        let ht = d.h.transpose();
+        let (mut e_x, mut e_y, mut e_p, mut e_h, mut e_ht) = (0, 0, 0, 0, 0);
+        if let Arith::Fixed(prof) = ss.arith {
+            let base = [
+                1.0,
+                inf_norm(x0),
+                inf_norm(y0),
+                finite_norm(&d.hl),
+                finite_norm(&d.hu),
+                finite_norm(&d.lb),
+                finite_norm(&d.ub),
+                inf_norm(&d.q),
+            ]
+            .into_iter()
+            .fold(0.0, f64::max);
+            let range = base * f64::powi(2.0, ss.headroom_bits + extra_bits);
+            let b = prof.state_bits;
+            e_x = grid_exponent(range, b);
+            e_y = grid_exponent(range, b);
+            e_p = grid_exponent(row_gain(&d.p_full) * range, b);
+            e_h = grid_exponent(row_gain(&d.h) * range, b);
+            e_ht = grid_exponent(row_gain(&ht) * range, b);
+        }
+        let mut net = Network::new(ss.arith);
+        let x_pop = net.add_population("solution", n, e_x);
+        let y_pop = net.add_population("constraint", mh, e_y);
+        let d_p = net.add_dendrite(x_pop, e_p);
+        let d_ht = net.add_dendrite(x_pop, e_ht);
+        let d_h = net.add_dendrite(y_pop, e_h);
+        net.add_projection(x_pop, d_p, &d.p_full);
+        net.add_projection(y_pop, d_ht, &ht);
+        net.add_projection(x_pop, d_h, &d.h);
+        let arith = net.arith;
+        let mut ignore = 0u64;
+        // Constants are programmed saturating without counting (a bound beyond the range
+        // is as good as infinite).
+        let clampq = |v: f64, e: i32| -> f64 {
+            match arith {
+                Arith::Float => v,
+                Arith::Fixed(p) => {
+                    let lim = p.state_max() * f64::powi(2.0, e);
+                    let mut ig = 0;
+                    quantize(v.clamp(-lim, lim), e, p.state_max(), p.rounding, &mut ig)
+                }
+            }
+        };
+        for (j, v) in x0.iter().enumerate() {
+            net.pops[x_pop].out[j] = arith.state(*v, e_x, &mut ignore);
+        }
+        for (i, v) in y0.iter().enumerate() {
+            net.pops[y_pop].out[i] = arith.state(*v, e_y, &mut ignore);
+        }
+        let q: Vec<f64> = d.q.iter().map(|v| clampq(*v, e_p.min(e_ht))).collect();
+        let lb: Vec<f64> = d.lb.iter().map(|&v| if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v, e_x) }).collect();
+        let ub: Vec<f64> = d.ub.iter().map(|&v| if v >= INFTY { f64::INFINITY } else { clampq(v, e_x) }).collect();
+        let rho = arith.constant(ss.rho.clamp(1e-3, 1.999));
+        let c1 = arith.constant(2.0 / rho - 1.0);
+        let carry = matches!(ss.arith, Arith::Fixed(p) if p.carry_shift_remainder);
+        let sol = SolutionNeurons {
+            z: net.pops[x_pop].out.clone(),
+            frac: vec![0.0; n],
+            carry,
+            q,
+            lb,
+            ub,
+            alpha: 0.0,
+            rho,
+            e_x,
+        };
+        let con = ConstraintNeurons {
+            w: net.pops[y_pop].out.clone(),
+            frac: vec![0.0; mh],
+            carry,
+            a_old: vec![0.0; mh],
+            bl: vec![0.0; mh],
+            bu: vec![0.0; mh],
+            beta: 0.0,
+            c1,
+            c2: c1 + 1.0,
+            rho,
+            e_y,
+            latch_only: false,
+        };
+        let mut s = Self { net, x_pop, y_pop, sol, con, alpha0, beta0, hl: d.hl.clone(), hu: d.hu.clone() };
+        s.set_steps(ss, 0);
+        s
+    }
+
+    /// Loads α_k, β_k (and β·l̄, β·ū) for iteration k; returns true when they changed.
+    fn set_steps(&mut self, ss: &SpikingSettings, k: usize) -> bool {
+        let (a, b) = schedule(ss, self.alpha0, self.beta0, k);
+        let arith = self.net.arith;
+        let (a, b) = (arith.constant(a), arith.constant(b));
+        if a == self.sol.alpha && b == self.con.beta {
+            return false;
+        }
+        self.sol.alpha = a;
+        self.con.beta = b;
+        let e_y = self.con.e_y;
+        let conv = |v: f64| -> f64 {
+            if v >= INFTY {
+                f64::INFINITY
+            } else if v <= -INFTY {
+                f64::NEG_INFINITY
+            } else {
+                match arith {
+                    Arith::Float => b * v,
+                    Arith::Fixed(p) => {
+                        let lim = p.state_max() * f64::powi(2.0, e_y);
+                        let mut ig = 0;
+                        quantize((b * v).clamp(-lim, lim), e_y, p.state_max(), p.rounding, &mut ig)
+                    }
+                }
+            }
+        };
+        for i in 0..self.hl.len() {
+            self.con.bl[i] = conv(self.hl[i]);
+            self.con.bu[i] = conv(self.hu[i]);
+        }
+        true
+    }
+}
+
+/// Spiking PIPG solver (see the module docs).
+pub struct SpikingSolver {
+    /// Spiking-specific settings (arithmetic, θ, steps, readout period).
+    pub spiking: SpikingSettings,
+    settings: Settings,
+    orig: Option<Problem>,
+    data: Option<PipgData>,
+    x_ws: Option<Vec<f64>>,
+    y_ws: Option<Vec<f64>>,
+    /// Counts of the last solve.
+    pub last_ops: OpCounts,
+}
+
+impl std::fmt::Debug for SpikingSolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpikingSolver").field("spiking", &self.spiking).finish()
+    }
+}
+
+impl Default for SpikingSolver {
+    fn default() -> Self {
+        Self::new(SpikingSettings::default())
+    }
+}
+
+struct Attempt {
+    best: Option<(Vec<f64>, Vec<f64>)>,
+    status: Status,
+    iters: usize,
+    overflowed: bool,
+}
+
+impl SpikingSolver {
+    /// A solver with the given spiking settings (call `setup` before `solve`).
+    pub fn new(spiking: SpikingSettings) -> Self {
+        Self {
+            spiking,
+            settings: Settings::default(),
+            orig: None,
+            data: None,
+            x_ws: None,
+            y_ws: None,
+            last_ops: OpCounts::default(),
+        }
+    }
+
+    fn prepare(&mut self) {
+        if let Some(pb) = &self.orig {
+            let opt = PipgOptions { relaxation: self.spiking.rho, ..self.spiking.pipg.clone() };
+            self.data = Some(PipgData::new(pb, self.settings.scaling_iters, &opt));
+        }
+    }
+
+    fn parts(&self) -> Result<(&Problem, &PipgData), QpError> {
+        match (&self.orig, &self.data) {
+            (Some(o), Some(d)) => Ok((o, d)),
+            _ => Err(QpError::Usage("solve called before setup".into())),
+        }
+    }
+
+    /// One attempt on the network at `extra_bits` of added range.
+    fn attempt(&self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
+        let (orig, d) = self.parts()?;
+        let (n, m, mh) = (orig.n(), orig.m(), d.h.nrows);
+        let x0 = self.x_ws.as_deref().map(|x| d.scaling.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
+        let y0: Vec<f64> = match self.y_ws.as_deref() {
+            Some(y) => {
+                let ys = d.scaling.scale_y(y);
+                d.h_rows.iter().map(|&i| ys[i]).collect()
+            }
+            None => vec![0.0; mh],
+        };
+        let ss = &self.spiking;
+        let mut pn = PipgNet::build(d, ss, &x0, &y0, extra_bits);
+        let (xp, yp) = (pn.x_pop, pn.y_pop);
+        pn.net.prime(&[xp, yp]);
+        pn.con.latch_only = true;
+        pn.net.step(&mut [(yp, &mut pn.con)]);
+        pn.con.latch_only = false;
+        let k_check = ss.check_every.max(1);
+        let mut best: Option<(Vec<f64>, Vec<f64>)> = None;
+        let mut status = Status::MaxIterations;
+        let mut iters = 0;
+        let mut omega = match ss.steps {
+            StepRule::Constant { omega } => omega,
+            StepRule::LavaPow2 { .. } => 1.0,
+        };
+        let omega0 = omega;
+        let adaptive = ss.adaptive_omega && matches!(ss.steps, StepRule::Constant { .. });
+        for k in 0..self.settings.max_iter {
+            let th = ss.theta.at(k);
+            pn.net.pops[xp].theta = th;
+            pn.net.pops[yp].theta = th;
+            pn.set_steps(ss, k);
+            pn.net.step(&mut [(xp, &mut pn.sol)]);
+            pn.net.step(&mut [(yp, &mut pn.con)]);
+            iters = k + 1;
+            if iters % k_check != 0 && iters != self.settings.max_iter {
+                continue;
+            }
+            pn.net.counts.readout_checks += 1;
+            pn.net.counts.readouts += (n + mh) as u64;
+            if pn.net.counts.overflows > 0 {
+                // the host reads the saturation counter with the values: give up early
+                break;
+            }
+            let (x, y) = d.output(&pn.sol.z, &pn.con.w, m);
+            let rep = compute(orig, &x, &y);
+            if !(rep.res.prim.is_finite() && rep.res.dual.is_finite()) {
+                status = Status::NumericalError;
+                break;
+            }
+            let conv = rep.converged(&self.settings);
+            best = Some((x, y));
+            if conv {
+                status = Status::Solved;
+                break;
+            }
+            if self.settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl) {
+                status = Status::TimeLimit;
+                break;
+            }
+            if adaptive {
+                // Balance the residuals relative to their tolerances (not pipg's rule: on the
+                // MPC class that rule, without pipg's restarts, drives ω the wrong way).
+                let rp = (rep.res.prim / rep.eps_prim(&self.settings).max(1e-300)).max(1.0);
+                let rd = (rep.res.dual / rep.eps_dual(&self.settings).max(1e-300)).max(1.0);
+                let ratio = (rp / rd).sqrt();
+                let tol = ss.omega_tolerance.max(1.0);
+                if ratio.is_finite() && (ratio > tol || ratio < 1.0 / tol) {
+                    omega = (omega * ratio.clamp(0.5, 2.0)).clamp(omega0 / OMEGA_SPAN, omega0 * OMEGA_SPAN);
+                    let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
+                    pn.alpha0 = a;
+                    pn.beta0 = b;
+                    pn.set_steps(ss, k + 1);
+                    pn.net.counts.readouts += (n + mh) as u64;
+                }
+            }
+        }
+        ops.accumulate(&pn.net.counts);
+        let overflowed = pn.net.counts.overflows > 0;
+        Ok(Attempt { best, status, iters, overflowed })
+    }
+}
+
+impl QpSolver for SpikingSolver {
+    fn name(&self) -> &'static str {
+        "spiking"
+    }
+
+    fn setup(&mut self, problem: &Problem, settings: &Settings) -> Result<(), QpError> {
+        problem.validate()?;
+        if settings.max_iter == 0 {
+            return Err(QpError::Usage("max_iter must be positive".into()));
+        }
+        self.settings = settings.clone();
+        self.orig = Some(problem.clone());
+        self.x_ws = None;
+        self.y_ws = None;
+        self.prepare();
+        Ok(())
+    }
+
+    fn update_q(&mut self, q: &[f64]) -> Result<(), QpError> {
+        let pb = self.orig.as_mut().ok_or_else(|| QpError::Usage("update before setup".into()))?;
+        if q.len() != pb.n() {
+            return Err(QpError::Dimension(format!("q has length {}, n = {}", q.len(), pb.n())));
+        }
+        if q.iter().any(|v| !v.is_finite()) {
+            return Err(QpError::NonFinite("q".into()));
+        }
+        pb.q = q.to_vec();
+        if let Some(d) = self.data.as_mut() {
+            d.q = d.scaling.scale_q(q);
+        }
+        Ok(())
+    }
+
+    fn update_bounds(&mut self, l: &[f64], u: &[f64]) -> Result<(), QpError> {
+        let pb = self.orig.as_mut().ok_or_else(|| QpError::Usage("update before setup".into()))?;
+        if l.len() != pb.m() || u.len() != pb.m() {
+            return Err(QpError::Dimension(format!("bounds have lengths {}, {}; m = {}", l.len(), u.len(), pb.m())));
+        }
+        let mut cand = pb.clone();
+        cand.l = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        cand.u = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        cand.validate()?;
+        *pb = cand;
+        self.prepare();
+        Ok(())
+    }
+
+    fn update_matrices(&mut self, p_nzval: Option<&[f64]>, a_nzval: Option<&[f64]>) -> Result<(), QpError> {
+        let pb = self.orig.as_mut().ok_or_else(|| QpError::Usage("update before setup".into()))?;
+        let mut cand = pb.clone();
+        if let Some(p) = p_nzval {
+            if p.len() != cand.p.nnz() {
+                return Err(QpError::PatternChanged(format!("P has {} non-zeros, got {}", cand.p.nnz(), p.len())));
+            }
+            cand.p.nzval = p.to_vec();
+        }
+        if let Some(a) = a_nzval {
+            if a.len() != cand.a.nnz() {
+                return Err(QpError::PatternChanged(format!("A has {} non-zeros, got {}", cand.a.nnz(), a.len())));
+            }
+            cand.a.nzval = a.to_vec();
+        }
+        cand.validate()?;
+        *pb = cand;
+        self.prepare();
+        Ok(())
+    }
+
+    fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError> {
+        let pb = self.orig.as_ref().ok_or_else(|| QpError::Usage("warm start before setup".into()))?;
+        if let Some(x) = x {
+            if x.len() != pb.n() || x.iter().any(|v| !v.is_finite()) {
+                return Err(QpError::Dimension("warm-start x has the wrong length or non-finite values".into()));
+            }
+            self.x_ws = Some(x.to_vec());
+        }
+        if let Some(y) = y {
+            if y.len() != pb.m() || y.iter().any(|v| !v.is_finite()) {
+                return Err(QpError::Dimension("warm-start y has the wrong length or non-finite values".into()));
+            }
+            self.y_ws = Some(y.to_vec());
+        }
+        Ok(())
+    }
+
+    fn solve(&mut self) -> Result<Solution, QpError> {
+        let t0 = Instant::now();
+        let mut ops = OpCounts::default();
+        let (orig, d) = self.parts()?;
+        let (n, m) = (orig.n(), orig.m());
+        if d.box_empty() {
+            let mut sol = finish_solution(orig, vec![0.0; n], vec![0.0; m], Status::PrimalInfeasible, 0, t0.elapsed());
+            sol.ops = Some(ops);
+            return Ok(sol);
+        }
+        let retries = if self.spiking.arith.is_fixed() { MAX_RANGE_RETRIES + 1 } else { 1 };
+        let mut last = None;
+        for r in 0..retries {
+            let a = self.attempt(2 * r as i32, &mut ops, t0)?;
+            let done = !a.overflowed;
+            last = Some(a);
+            if done {
+                break;
+            }
+        }
+        let a = last.expect("at least one attempt");
+        let (orig, _) = self.parts()?;
+        let fallback =
+            || (self.x_ws.clone().unwrap_or_else(|| vec![0.0; n]), self.y_ws.clone().unwrap_or_else(|| vec![0.0; m]));
+        let status = if a.overflowed { Status::NumericalError } else { a.status };
+        let (x, y) = a.best.unwrap_or_else(fallback);
+        let mut sol = finish_solution(orig, x, y, status, a.iters, t0.elapsed());
+        sol.ops = Some(ops);
+        self.last_ops = ops;
+        if self.settings.warm_start && sol.status != Status::NumericalError {
+            self.x_ws = Some(sol.x.clone());
+            self.y_ws = Some(sol.y.clone());
+        }
+        Ok(sol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuro::bench::{anymal_equality_mpc, rel_gap, violation};
+    use crate::qp::generate::Family;
+    use crate::qp::{ClarabelSolver, PipgSolver};
+
+    fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+    }
+
+    /// Float mode with θ = 0 and constant ω runs pipg's plain recurrence: same x, y after
+    /// the same number of iterations, to rounding.
+    #[test]
+    fn float_theta_zero_reproduces_pipg_iterates() {
+        for (pb, iters) in [
+            (Family::RandomMixed.generate(20, 3), 7),
+            (Family::RandomMixed.generate(20, 3), 150),
+            (Family::Mpc.generate(4, 1), 90),
+            (Family::Box.generate(15, 2), 40),
+        ] {
+            let s = Settings { max_iter: iters, warm_start: false, ..Settings::default() };
+            let mut reference = PipgSolver::with_options(PipgOptions::plain());
+            reference.setup(&pb, &s).unwrap();
+            let r = reference.solve().unwrap();
+            let ss = SpikingSettings { check_every: iters, ..SpikingSettings::float_plain() };
+            let mut sp = SpikingSolver::new(ss);
+            sp.setup(&pb, &s).unwrap();
+            let x = sp.solve().unwrap();
+            assert_eq!(x.iterations, iters);
+            let scale = 1.0 + r.x.iter().chain(&r.y).fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(max_diff(&x.x, &r.x) <= 1e-9 * scale, "x differs by {}", max_diff(&x.x, &r.x));
+            assert!(max_diff(&x.y, &r.y) <= 1e-9 * scale, "y differs by {}", max_diff(&x.y, &r.y));
+            let ops = x.ops.unwrap();
+            assert_eq!(ops.timesteps, 2 + 2 * iters as u64);
+            assert_eq!(ops.overflows, 0);
+        }
+    }
+
+    /// min ½‖x‖² + qᵀx s.t. x₀ + x₁ = 1 (one non-box row): counts by hand for 5 iterations.
+    #[test]
+    fn hand_counted_tiny_qp_network() {
+        let pb = Problem::new(
+            CscMatrix::identity(2, 1.0),
+            vec![-1.0, -2.0],
+            CscMatrix::from_dense(1, 2, &[1.0, 1.0]),
+            vec![1.0],
+            vec![1.0],
+        )
+        .unwrap();
+        let k = 5u64;
+        let s = Settings { max_iter: k as usize, warm_start: false, scaling_iters: 0, ..Settings::default() };
+        let mut sp = SpikingSolver::new(SpikingSettings { check_every: 5, ..SpikingSettings::float_plain() });
+        sp.setup(&pb, &s).unwrap();
+        let c = sp.solve().unwrap().ops.unwrap();
+        // prime + latch + 2 per iteration
+        assert_eq!(c.timesteps, 2 + 2 * k);
+        // latch: 1 constraint neuron; each iteration: 2 solution + 1 constraint
+        assert_eq!(c.neuron_updates, 1 + 3 * k);
+        assert_eq!(c.idle_neuron_updates, 3 + 2 + 3 * k);
+        // zero start: nothing sent at priming; then every output changes every iteration:
+        // 2 solution messages (fan-out P column 1 + H column 1) and 1 constraint message
+        // (fan-out Hᵀ column 2).
+        assert_eq!(c.messages, 3 * k);
+        assert_eq!(c.synops, (2 * 2 + 2) * k);
+        assert_eq!(c.bits_moved, 64 * 3 * k);
+        assert_eq!(c.potential_messages, 3 + 1 + 3 * k);
+        assert_eq!((c.readout_checks, c.readouts), (1, 3));
+    }
+
+    /// Target of the issue: Loihi 2 fixed point on the ANYmal-sized equality problem,
+    /// ‖Ax − b‖∞ ≤ 1e-3 and relative objective gap ≤ 1e-3 vs Clarabel within 1000 iterations.
+    #[test]
+    fn fixed_point_agrees_with_clarabel_on_anymal_sized_problem() {
+        let pb = anymal_equality_mpc(0);
+        let mut cl = ClarabelSolver::new();
+        cl.setup(&pb, &Settings { eps_abs: 1e-9, eps_rel: 1e-9, ..Settings::default() }).unwrap();
+        let fstar = cl.solve().unwrap().objective;
+        let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
+        let mut sp = SpikingSolver::new(SpikingSettings::loihi2(3));
+        sp.setup(&pb, &s).unwrap();
+        let sol = sp.solve().unwrap();
+        assert!(sol.iterations <= 1000);
+        let (v, g) = (violation(&pb, &sol.x), rel_gap(sol.objective, fstar));
+        assert!(v <= 1e-3 && g <= 1e-3, "violation {v:.3e}, gap {g:.3e}, {:?}", sol.status);
+    }
+
+    /// Fixed point agrees with Clarabel on small inequality-constrained problems.
+    #[test]
+    fn fixed_point_solves_mixed_and_box_families() {
+        for pb in [Family::RandomMixed.generate(20, 5), Family::Box.generate(20, 6)] {
+            let mut cl = ClarabelSolver::new();
+            cl.setup(&pb, &Settings { eps_abs: 1e-9, eps_rel: 1e-9, ..Settings::default() }).unwrap();
+            let c = cl.solve().unwrap();
+            let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 6000, warm_start: false, ..Settings::default() };
+            let mut sp = SpikingSolver::new(SpikingSettings::loihi2(3));
+            sp.setup(&pb, &s).unwrap();
+            let sol = sp.solve().unwrap();
+            assert_eq!(sol.status, Status::Solved, "{:?}", sol.residuals);
+            let g = rel_gap(sol.objective, c.objective);
+            assert!(g < 1e-3, "gap {g:.3e}, x differs by {:.3e}", max_diff(&sol.x, &c.x));
+        }
+    }
+
+    /// A state too narrow for the problem saturates on every range retry: the solve reports
+    /// the saturations and NumericalError, with a finite x.
+    #[test]
+    fn saturation_is_reported_not_wrapped() {
+        let pb = Family::RandomMixed.generate(10, 1);
+        let prof = FixedProfile { state_bits: 6, msg_bits: 6, carry_shift_remainder: true, ..FixedProfile::LOIHI2 };
+        let ss = SpikingSettings { arith: Arith::Fixed(prof), headroom_bits: -12, ..SpikingSettings::default() };
+        let s = Settings { max_iter: 200, warm_start: false, ..Settings::default() };
+        let mut sp = SpikingSolver::new(ss);
+        sp.setup(&pb, &s).unwrap();
+        let sol = sp.solve().unwrap();
+        assert_eq!(sol.status, Status::NumericalError);
+        assert!(sol.ops.unwrap().overflows > 0);
+        assert!(sol.x.iter().chain(&sol.y).all(|v| v.is_finite()));
+    }
+
+    /// Warm start from the solution converges at the first readout.
+    #[test]
+    fn warm_start_from_solution_is_immediate() {
+        let pb = Family::RandomMixed.generate(15, 2);
+        let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 5000, ..Settings::default() };
+        let mut sp = SpikingSolver::default();
+        sp.setup(&pb, &s).unwrap();
+        let a = sp.solve().unwrap();
+        assert_eq!(a.status, Status::Solved);
+        let b = sp.solve().unwrap();
+        assert_eq!(b.status, Status::Solved);
+        assert!(b.iterations <= sp.spiking.check_every, "{} iterations", b.iterations);
+    }
+
+    #[test]
+    fn lava_schedule_is_powers_of_two() {
+        let ss = SpikingSettings { steps: StepRule::LavaPow2 { mu_min: 1e-6 }, ..SpikingSettings::default() };
+        assert_eq!(schedule(&ss, 1.0, 1.0, 0), (1.0, 1.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 1), (1.0, 2.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 3), (1.0, 4.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 50), (0.5, 32.0));
+        assert_eq!(schedule(&ss, 1.0, 1.0, 2300).0, f64::powi(0.5, 10));
+    }
+}
