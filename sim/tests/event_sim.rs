@@ -62,3 +62,18 @@ fn noisy_preset_events_concentrate_on_the_ball() {
     let density_all = rec.events.len() as f64 / (640.0 * 480.0);
     assert!(density_near > 10.0 * density_all, "near {density_near} vs mean {density_all}");
 }
+
+#[test]
+fn refractory_period_spaces_events_per_pixel() {
+    let dvs = DvsParams { refractory_s: 1e-3, ..DvsParams::clean() };
+    let sim = Simulator::new(Camera::side_view(320, 240), dvs, 4);
+    let rec = sim.run(&Throw::along_table(6.0, 9));
+    assert!(rec.counts.refractory_dropped > 0);
+    let mut last = std::collections::HashMap::new();
+    for e in &rec.events {
+        if let Some(t) = last.insert((e.x, e.y), e.t_ns) {
+            // f32 seconds inside the simulator: allow 1 µs of rounding.
+            assert!(e.t_ns - t >= 999_000, "events {} ns apart at ({}, {})", e.t_ns - t, e.x, e.y);
+        }
+    }
+}

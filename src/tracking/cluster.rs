@@ -37,19 +37,20 @@ pub struct ClusterConfig {
 }
 
 impl ClusterConfig {
-    /// Defaults for a `width`×`height` sensor.
+    /// Defaults for a `width`×`height` sensor (radii scale with the width like the ball's
+    /// image in the default side view).
     pub fn new(width: u16, height: u16) -> Self {
         Self {
             width,
             height,
             baf_us: 2000,
-            radius_px: 10.0,
+            radius_px: 10.0 * f32::from(width) / 640.0,
             mixing: 0.08,
             max_clusters: 8,
             tau_ms: 2.0,
             min_support: 12.0,
             prune_support: 0.5,
-            refine_radius_px: 8.0,
+            refine_radius_px: 8.0 * f32::from(width) / 640.0,
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct Estimate {
     pub vx: f64,
     /// Image velocity, rows per second [px/s].
     pub vy: f64,
+    /// RMS radius of the event cloud used for the estimate, in pixels (≈ the ball's
+    /// image radius, since events lie on its rim); 0 when unknown.
+    pub radius_px: f64,
 }
 
 /// A ball tracker fed with consecutive event packets.

@@ -20,6 +20,12 @@
 //! the centroid of the packet's events within `refine_radius_px` of the winner's centre,
 //! extrapolated with the tracked velocity to the packet's end time.
 //!
+//! Host side: the sub-cell refinement and the velocity filter run on the host over the
+//! packet's events (like the ROI crop); they are not part of the network and not in its op
+//! counts, so the chip energy estimate covers the network only. Both trackers share the
+//! refinement ([`refine`]): the accuracy numbers mostly measure it, the network's job is to
+//! find the ball and hold it through noise.
+//!
 //! Region of interest: once locked, only a `roi`×`roi` pixel crop around the last estimate
 //! is fed to the network (like the 64×64 crop of Ziegler et al. 2025), so only its neurons
 //! are clocked; after `lost_after_ms` packets without field spikes it falls back to the full
@@ -76,7 +82,9 @@ pub struct DnfConfig {
 }
 
 impl DnfConfig {
-    /// Defaults for a `width`×`height` sensor, 1 ms packets, 4-pixel cells, 64×64 ROI.
+    /// Defaults for a `width`×`height` sensor, 1 ms packets, 4-pixel cells, 64×64 ROI; the
+    /// refinement window scales with the width (the ball's image size does, for the default
+    /// side view).
     pub fn new(width: u16, height: u16) -> Self {
         Self {
             width,
@@ -96,7 +104,8 @@ impl DnfConfig {
             tau_trace_ms: 0.5,
             roi: Some(64),
             lost_after_ms: 8,
-            refine_radius_px: 8.0,
+            // Twice the ball's image radius in the default side view (3.8 px at 640 wide).
+            refine_radius_px: 8.0 * f32::from(width) / 640.0,
         }
     }
 }
@@ -341,14 +350,19 @@ impl DnfTracker {
         if self.recent.is_empty() {
             return None;
         }
-        let score =
-            |j: u32| -> f32 { self.recent.iter().filter(|r| r.0 == j).map(|r| pow_decay(self.gamma, s - r.1)).sum() };
+        // Scores accumulate in the scratch buffer, which is all zeros between timesteps.
         let mut best = (self.recent[0].0, f32::MIN);
+        for &(j, t) in &self.recent {
+            self.acc[j as usize] += pow_decay(self.gamma, s - t);
+        }
         for &(j, _) in &self.recent {
-            let sc = score(j);
+            let sc = self.acc[j as usize];
             if sc > best.1 {
                 best = (j, sc);
             }
+        }
+        for &(j, _) in &self.recent {
+            self.acc[j as usize] = 0.0;
         }
         let (bx, by) = ((best.0 as usize % self.gw) as f64, (best.0 as usize / self.gw) as f64);
         let (mut sx, mut sy, mut sw) = (0.0, 0.0, 0.0);
@@ -426,19 +440,41 @@ impl Tracker for DnfTracker {
 /// (`cx`, `cy`), extrapolated with the velocity to `t_end_ns`; velocity smoothed from the
 /// previous estimate.
 pub fn refine(events: &[Event], cx: f64, cy: f64, r: f64, t_end_ns: u64, prev: Option<Estimate>) -> Estimate {
-    // A few mean-shift iterations re-centre the window on the event cloud.
+    // Start from the previous estimate moved with its velocity when it is close to the
+    // coarse centre: a tracker's coarse centre lags a fast ball, and a window cut by a
+    // lagging centre has a biased mean-shift fixed point behind the ball. The window is
+    // fixed (it should be about twice the ball's image radius): growing it with the event
+    // cloud lets the long OFF tail of a slow photoreceptor and the noise pull it backwards.
     let r2 = r * r;
     let (mut cx, mut cy) = (cx, cy);
-    let (mut st, mut n) = (0.0, 0.0);
-    for _ in 0..3 {
-        let (mut sx, mut sy) = (0.0, 0.0);
-        (st, n) = (0.0, 0.0);
-        for e in events {
+    if let Some(p) = prev {
+        let dt = t_end_ns.saturating_sub(p.t_ns) as f64 * 1e-9;
+        let (px, py) = (p.x + p.vx * dt, p.y + p.vy * dt);
+        if (px - cx).hypot(py - cy) < 2.0 * r {
+            (cx, cy) = (px, py);
+        }
+    }
+    // One pass keeps the events the window can reach in its iterations (it moves < 2r).
+    let reach2 = 9.0 * r2;
+    let near: Vec<(f64, f64, f64)> = events
+        .iter()
+        .filter_map(|e| {
             let (x, y) = (f64::from(e.x) + 0.5, f64::from(e.y) + 0.5);
-            if (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r2 {
+            ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= reach2)
+                .then(|| (x, y, t_end_ns.saturating_sub(e.t_ns) as f64))
+        })
+        .collect();
+    let (mut st, mut n, mut rho) = (0.0, 0.0, 0.0);
+    for _ in 0..8 {
+        let (mut sx, mut sy, mut sxx) = (0.0, 0.0, 0.0);
+        (st, n) = (0.0, 0.0);
+        for &(x, y, age) in &near {
+            let d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+            if d2 <= r2 {
                 sx += x;
                 sy += y;
-                st += (t_end_ns.saturating_sub(e.t_ns)) as f64;
+                sxx += x * x + y * y;
+                st += age;
                 n += 1.0;
             }
         }
@@ -446,6 +482,7 @@ pub fn refine(events: &[Event], cx: f64, cy: f64, r: f64, t_end_ns: u64, prev: O
             break;
         }
         let (nx, ny) = (sx / n, sy / n);
+        rho = (sxx / n - nx * nx - ny * ny).max(0.0).sqrt();
         let moved = (nx - cx).hypot(ny - cy);
         (cx, cy) = (nx, ny);
         if moved < 0.05 {
@@ -467,5 +504,5 @@ pub fn refine(events: &[Event], cx: f64, cy: f64, r: f64, t_end_ns: u64, prev: O
         }
         _ => (0.0, 0.0),
     };
-    Estimate { t_ns: t_end_ns, x, y, vx, vy }
+    Estimate { t_ns: t_end_ns, x, y, vx, vy, radius_px: if n >= 3.0 { rho } else { prev.map_or(0.0, |p| p.radius_px) } }
 }

@@ -172,16 +172,16 @@ fn plot(
             .step_by(step)
             .map(|e| Circle::new((f64::from(e.x), f64::from(e.y)), 1, RGBColor(200, 200, 200).filled())),
     )?;
-    if !truth.is_empty() {
-        chart
-            .draw_series(LineSeries::new(truth.iter().map(|t| (t.1, t.2)), BLACK.stroke_width(1)))?
-            .label("ground truth")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], BLACK));
-    }
     chart
         .draw_series(results.iter().filter_map(|r| r.est).map(|e| Circle::new((e.x, e.y), 2, RED.filled())))?
         .label("tracker")
         .legend(|(x, y)| Circle::new((x + 7, y), 3, RED.filled()));
+    if !truth.is_empty() {
+        chart
+            .draw_series(LineSeries::new(truth.iter().map(|t| (t.1, t.2)), BLUE.stroke_width(1)))?
+            .label("ground truth")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], BLUE));
+    }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
     root.present()?;
     Ok(())
