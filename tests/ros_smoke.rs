@@ -119,12 +119,12 @@ fn rclpy_and_r2r_exchange_messages_both_ways() {
     let exit = spin_until(&mut node, TIMEOUT + Duration::from_secs(10), || {
         got_str = got_str.take().or_else(|| drain(&mut sub_str).pop());
         got_stats = got_stats.take().or_else(|| drain(&mut sub_stats).pop());
-        // Acknowledge rclpy's messages once both arrived; until then greet it.
-        let data = match (&got_str, &got_stats) {
-            (Some(s), Some(st)) => format!("ack:{}|{}", s.data, st.header.frame_id),
-            _ => "hello from r2r".to_string(),
-        };
-        pub_str.publish(&RosString { data }).unwrap();
+        // Greet rclpy every round (it may discover the topic late) and, once both of its
+        // messages arrived, acknowledge them too.
+        pub_str.publish(&RosString { data: "hello from r2r".to_string() }).unwrap();
+        if let (Some(s), Some(st)) = (&got_str, &got_stats) {
+            pub_str.publish(&RosString { data: format!("ack:{}|{}", s.data, st.header.frame_id) }).unwrap();
+        }
         pub_stats.publish(&sent).unwrap();
         child.0.as_mut().unwrap().try_wait().unwrap()
     });
