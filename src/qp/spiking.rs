@@ -151,6 +151,13 @@ impl SpikingSettings {
         Self { arith: Arith::Fixed(prof), ..Self::default() }
     }
 
+    /// These settings with constant ω, for MPC problems: the host-side adaptive ω stalls on the
+    /// quadruped MPC (measured by `spikectl bench mpc`: 20 fallbacks in 117 closed-loop solves
+    /// with it, none without).
+    pub fn constant_omega(self) -> Self {
+        Self { adaptive_omega: false, ..self }
+    }
+
     /// Float mode reproducing `pipg` with `PipgOptions::plain()`: constant ω, no adaptation.
     pub fn float_plain() -> Self {
         let p = PipgOptions::plain();

@@ -77,14 +77,9 @@ pub fn make_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>,
     match choice {
         SolverChoice::Osqp => Ok(Box::new(crate::qp::osqp::OsqpSolver::new())),
         SolverChoice::Pipg => Ok(Box::new(crate::qp::pipg::PipgSolver::new())),
-        // Constant ω on MPC problems: the host-side adaptive ω stalls on the quadruped MPC
-        // (measured by `spikectl bench mpc`: 20 fallbacks in 117 solves vs none).
-        SolverChoice::Spiking => {
-            Ok(Box::new(crate::qp::spiking::SpikingSolver::new(crate::qp::spiking::SpikingSettings {
-                adaptive_omega: false,
-                ..Default::default()
-            })))
-        }
+        SolverChoice::Spiking => Ok(Box::new(crate::qp::spiking::SpikingSolver::new(
+            crate::qp::spiking::SpikingSettings::default().constant_omega(),
+        ))),
         c => Err(ScenarioError::Unavailable(format!(
             "solver '{}' is not in this build yet (try --solver osqp or baseline)",
             c.name()

@@ -7,7 +7,7 @@
 //! changes on a shared machine hit them alike. Accuracy is the largest first-step input difference from
 //! Clarabel solved to 1e-8 on the same QP.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
 use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
-use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings};
+use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings, Solution};
 
 /// Arguments of `spikectl bench mpc`.
 #[derive(clap::Args, Debug)]
@@ -92,13 +92,9 @@ fn make_solver(name: &str) -> Option<Box<dyn QpSolver>> {
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         "pipg" => Some(Box::new(PipgSolver::new())),
         // Constant ω: the spiking solver's host-side adaptive ω stalls on the quadruped MPC.
-        "spiking" => {
-            Some(Box::new(SpikingSolver::new(SpikingSettings { adaptive_omega: false, ..Default::default() })))
-        }
+        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default().constant_omega()))),
         "spiking-adaptive" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
-        "spiking-fixed" => {
-            Some(Box::new(SpikingSolver::new(SpikingSettings { adaptive_omega: false, ..SpikingSettings::loihi2(3) })))
-        }
+        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(3).constant_omega()))),
         _ => None,
     }
 }
@@ -123,6 +119,15 @@ struct Acc {
 impl Acc {
     fn new() -> Self {
         Self { solve_us: vec![], total_us: vec![], iters: vec![], solved: 0, accepted: 0, max_err: 0.0 }
+    }
+    /// Books one solve: its solve time, update+solve time, iterations and status.
+    fn record(&mut self, sol: &Solution, total: Duration) {
+        self.solve_us.push(sol.solve_time.as_secs_f64() * 1e6);
+        self.total_us.push(total.as_secs_f64() * 1e6);
+        self.iters.push(sol.iterations as f64);
+        if sol.status.is_solved() {
+            self.solved += 1;
+        }
     }
     fn row(self, family: &str, solver: &str, dims: (usize, usize, usize)) -> BenchRow {
         let mut it = self.iters.clone();
@@ -190,12 +195,7 @@ fn run_one_quad(mpc: &mut QuadrupedMpc, s: &QuadrupedSample, r: &[f64], mg: f64,
     mpc.update(&s.state, &s.reference, &s.plan)?;
     let sol = mpc.solve()?;
     let total = t0.elapsed();
-    acc.solve_us.push(sol.solve_time.as_secs_f64() * 1e6);
-    acc.total_us.push(total.as_secs_f64() * 1e6);
-    acc.iters.push(sol.iterations as f64);
-    if sol.status.is_solved() {
-        acc.solved += 1;
-    }
+    acc.record(sol, total);
     let err = sol.x[off..off + 12].iter().zip(r).map(|(a, b)| (a - b).abs() * mg).fold(0.0, f64::max);
     if mpc.accept(2e-2).is_ok() {
         acc.accepted += 1;
@@ -248,12 +248,7 @@ fn run_one_arm(mpc: &mut ArmMpc, s: &ArmSample, r: &[f64], acc: &mut Acc) -> any
     mpc.update(&s.state, &s.reference, &s.model)?;
     let sol = mpc.solve()?;
     let total = t0.elapsed();
-    acc.solve_us.push(sol.solve_time.as_secs_f64() * 1e6);
-    acc.total_us.push(total.as_secs_f64() * 1e6);
-    acc.iters.push(sol.iterations as f64);
-    if sol.status.is_solved() {
-        acc.solved += 1;
-    }
+    acc.record(sol, total);
     let err = sol.x[off..off + 3].iter().zip(r).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     if mpc.accept(0.1).is_ok() {
         acc.accepted += 1;
