@@ -82,7 +82,7 @@ impl Default for QuadrupedControllerConfig {
             swing_height: 0.06,
             kp_swing: [100.0, 100.0, 100.0],
             kd_swing: [2.0, 2.0, 2.0],
-            kd_stance: 0.3,
+            kd_stance: 1.0,
             kp_safe: 20.0,
             kd_safe: 1.0,
             foothold_max_offset: 0.15,

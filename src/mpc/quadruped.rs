@@ -114,7 +114,14 @@ impl Default for QuadrupedMpcConfig {
 }
 
 /// Trunk inertia plus the legs as point masses at the standing posture (hip link at the hip
-/// joint, thigh and calf at their midpoints) [kg·m²], diagonal approximation.
+/// joint, thigh and calf at their midpoints), each moved to the trunk's plane (z = 0)
+/// [kg·m²], diagonal approximation.
+///
+/// The legs' vertical lever arm is left out on purpose: with the feet planted, thigh and
+/// calf pivot about the feet rather than turning rigidly with the trunk, so they add far
+/// less roll and pitch inertia than a rigid lump would. Counting them rigidly (≈ 1.8× the
+/// roll inertia used here) made the four-foot stand diverge in a two-sample roll
+/// oscillation in MuJoCo (regression test `stand_is_stable_without_noise`).
 pub fn lumped_inertia(p: &QuadrupedParams) -> [f64; 3] {
     let mut i = p.trunk_inertia;
     for leg_i in 0..4 {
@@ -127,6 +134,7 @@ pub fn lumped_inertia(p: &QuadrupedParams) -> [f64; 3] {
         let thigh_c = (thigh_top + knee) * 0.5;
         let calf_c = (knee + foot) * 0.5;
         for (m, c) in [(p.link_masses[0], hip), (p.link_masses[1], thigh_c), (p.link_masses[2], calf_c)] {
+            let c = Vector3::new(c.x, c.y, 0.0);
             i[0] += m * (c.y * c.y + c.z * c.z);
             i[1] += m * (c.x * c.x + c.z * c.z);
             i[2] += m * (c.x * c.x + c.y * c.y);
