@@ -1,0 +1,93 @@
+//! Diagnostic: spiking-solver variants on the quadruped MPC sequence of `spikectl bench mpc`.
+//!
+//! `cargo run --release --example mpc_spiking_sweep -- [STEPS]` prints, per variant,
+//! iterations p50/p99, solve time p50/p99 and the largest first-step force error against
+//! Clarabel at 1e-8.
+use std::time::Instant;
+
+use spikectl::monitor::latency::percentile;
+use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
+use spikectl::mpc::scenario::quadruped_closed_loop;
+use spikectl::qp::spiking::{SpikingSettings, SpikingSolver, StepRule};
+use spikectl::qp::{ClarabelSolver, OsqpSolver, QpSolver, Settings};
+
+fn cfg(s: Settings) -> QuadrupedMpcConfig {
+    QuadrupedMpcConfig { settings: s, ..QuadrupedMpcConfig::go1() }
+}
+
+fn main() {
+    let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let tight = Settings { eps_abs: 1e-8, eps_rel: 1e-8, max_iter: 100_000, ..Settings::default() };
+    let mut gen_mpc = QuadrupedMpc::new(cfg(tight.clone()), Box::new(ClarabelSolver::new())).unwrap();
+    let (samples, _) = quadruped_closed_loop(&mut gen_mpc, steps, 0.4).unwrap();
+    let mut refm = QuadrupedMpc::new(cfg(tight), Box::new(ClarabelSolver::new())).unwrap();
+    let off = refm.u_offset(0);
+    let refs: Vec<Vec<f64>> = samples
+        .iter()
+        .map(|s| {
+            refm.update(&s.state, &s.reference, &s.plan).unwrap();
+            refm.solve().unwrap().x[off..off + 12].to_vec()
+        })
+        .collect();
+    let mg = refm.config().weight();
+    let max_iter = std::env::var("MAXIT").ok().and_then(|s| s.parse().ok()).unwrap_or(4000);
+    let base = Settings { eps_abs: 1e-3, eps_rel: 1e-3, max_iter, ..Settings::default() };
+    let mut variants: Vec<(String, Box<dyn Fn() -> Box<dyn QpSolver>>, bool)> =
+        vec![("osqp".into(), Box::new(|| Box::new(OsqpSolver::new()) as Box<dyn QpSolver>), false)];
+    let spec = std::env::var("VARIANTS")
+        .unwrap_or_else(|_| "1:25:1:0,1:25:1:1,10:25:1:1,30:25:1:1,10:25:0:1,30:25:0:1,10:5:0:1,30:5:0:1".into());
+    for v in spec.split(',') {
+        let f: Vec<f64> = v.split(':').map(|x| x.parse().unwrap()).collect();
+        let (omega, every, gap, duals) = (f[0], f[1] as usize, f[2] != 0.0, f[3] != 0.0);
+        let rho = f.get(4).copied().unwrap_or(SpikingSettings::default().rho);
+        variants.push((
+            format!("spk w{omega} ce{every} gap{} wd{} rho{rho}", gap as u8, duals as u8),
+            Box::new(move || {
+                let ss = SpikingSettings {
+                    steps: StepRule::Constant { omega },
+                    check_every: every,
+                    check_gap: gap,
+                    rho,
+                    ..SpikingSettings::default().constant_omega()
+                };
+                Box::new(SpikingSolver::new(ss)) as Box<dyn QpSolver>
+            }),
+            duals,
+        ));
+    }
+    println!(
+        "{:<36} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
+        "variant", "it50", "it99", "us50", "us99", "maxdu N", "fail"
+    );
+    for (name, mk, duals) in &variants {
+        let mut m = QuadrupedMpc::new(cfg(base.clone()), mk()).unwrap();
+        m.set_warm_start_duals(*duals || name == "osqp");
+        let (mut it, mut us, mut err, mut fail) = (vec![], vec![], 0.0f64, 0);
+        for (s, r) in samples.iter().zip(&refs) {
+            m.update(&s.state, &s.reference, &s.plan).unwrap();
+            let t0 = Instant::now();
+            let sol = m.solve().unwrap();
+            let dt = t0.elapsed().as_secs_f64() * 1e6;
+            it.push(sol.iterations as f64);
+            us.push(dt);
+            let e = sol.x[off..off + 12].iter().zip(r).map(|(a, b)| (a - b).abs() * mg).fold(0.0, f64::max);
+            if m.accept(2e-2).is_ok() {
+                err = err.max(e);
+            } else {
+                fail += 1;
+            }
+        }
+        it.sort_by(f64::total_cmp);
+        us.sort_by(f64::total_cmp);
+        println!(
+            "{:<36} {:>7.0} {:>7.0} {:>9.1} {:>9.1} {:>9.3} {:>6}",
+            name,
+            percentile(&it, 50.0),
+            percentile(&it, 99.0),
+            percentile(&us, 50.0),
+            percentile(&us, 99.0),
+            err,
+            fail
+        );
+    }
+}
