@@ -252,7 +252,9 @@ pub struct QuadrupedMpc {
 
 /// Structural pattern of A_d (all entries that can be nonzero).
 fn a_pattern() -> Vec<(usize, usize)> {
-    let mut v: Vec<(usize, usize)> = (0..NX).map(|i| (i, i)).collect();
+    // The gravity state's own row (g̃_{k+1} = g̃_k) is left out: it is written as the
+    // single-entry row g̃_{k+1} = 1 instead (see `fill_vectors`).
+    let mut v: Vec<(usize, usize)> = (0..NX - 1).map(|i| (i, i)).collect();
     v.extend_from_slice(&[(0, 6), (0, 7), (1, 6), (1, 7), (2, 8)]);
     v.extend_from_slice(&[(3, 9), (4, 10), (5, 11), (5, 12), (11, 12)]);
     v
@@ -495,7 +497,13 @@ impl QuadrupedMpc {
             for i in 0..NX {
                 let w = if i < 12 { self.cfg.q_weights[i] } else { 0.0 };
                 pr.q[k * NX + i] = -w * self.x_ref[k + 1][i];
-                let b = if k == 0 { ax0[i] } else { 0.0 };
+                let b = if k == 0 {
+                    ax0[i]
+                } else if i == NX - 1 {
+                    1.0
+                } else {
+                    0.0
+                };
                 pr.l[k * NX + i] = b;
                 pr.u[k * NX + i] = b;
             }
