@@ -42,6 +42,7 @@ pub mod clock;
 pub mod diagnostics;
 pub mod monitor;
 pub mod params;
+pub mod quadruped;
 pub mod rt;
 pub mod stats;
 

@@ -1,0 +1,303 @@
+//! End-to-end test of the quadruped ROS nodes: `spikectl-sim` (headless MuJoCo, lockstep,
+//! publishing /clock, joint_states, imu, odom) and `spikectl-quadruped` (MPC on OSQP, on sim
+//! time) run as their own processes in a namespace of this test. The robot stands, then trots
+//! on `gait` + `cmd_vel`; the test reads Odometry (it must not fall and must move forward),
+//! SolveStats (they must arrive, solved, without fallbacks) and every effort command (12
+//! finite torques), and injects malformed JointStates and a NaN cmd_vel: each must be counted
+//! in the controller's `/diagnostics` while the robot keeps going and no process dies.
+
+mod ros_common;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use r2r::QosProfile;
+use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus};
+use r2r::geometry_msgs::msg::Twist;
+use r2r::nav_msgs::msg::Odometry;
+use r2r::sensor_msgs::msg::JointState;
+use r2r::spikectl_msgs::msg::SolveStats;
+use r2r::std_msgs::msg::String as StringMsg;
+use ros_common::{KillOnDrop, context, drain, spin_until, topic};
+use spikectl::ros::quadruped::{JOINT_NAMES, stamp_s};
+use spikectl_sim::quadruped::tilt_angle;
+
+/// ROS domain of this test binary.
+const DOMAIN: u32 = 89;
+const TIMEOUT: Duration = Duration::from_secs(30);
+const SIM: &str = env!("CARGO_BIN_EXE_spikectl-sim");
+const CONTROLLER: &str = env!("CARGO_BIN_EXE_spikectl-quadruped");
+/// Simulated time at which the test switches from standing to trotting [s].
+const T_TROT: f64 = 1.5;
+/// Simulated time at which the test ends [s].
+const T_END: f64 = 4.0;
+/// Commanded forward speed while trotting [m/s].
+const VX: f64 = 0.3;
+
+fn value(s: &DiagnosticStatus, key: &str) -> Option<f64> {
+    s.values.iter().find(|kv| kv.key == key)?.value.parse().ok()
+}
+
+fn spawn(exe: &str, args: &[String]) -> KillOnDrop {
+    let child = Command::new(exe)
+        .arg("--ros-args")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+    KillOnDrop(Some(child))
+}
+
+fn alive(c: &mut KillOnDrop) -> bool {
+    c.0.as_mut().is_some_and(|p| p.try_wait().ok().flatten().is_none())
+}
+
+fn stderr_of(c: &mut KillOnDrop) -> String {
+    let mut out = String::new();
+    if let Some(mut p) = c.0.take() {
+        let _ = p.kill();
+        let _ = p.wait();
+        if let Some(mut e) = p.stderr.take() {
+            let _ = e.read_to_string(&mut out);
+        }
+    }
+    out
+}
+
+/// What the test has seen so far.
+#[derive(Default)]
+struct Seen {
+    /// (stamp [s], x [m], height [m], tilt [rad]) of every odometry message.
+    odom: Vec<(f64, f64, f64, f64)>,
+    efforts: usize,
+    bad_efforts: Vec<String>,
+    stats: Vec<SolveStats>,
+    controller_diag: Option<DiagnosticStatus>,
+    sim_diag: Option<DiagnosticStatus>,
+}
+
+impl Seen {
+    fn t(&self) -> f64 {
+        self.odom.last().map(|o| o.0).unwrap_or(0.0)
+    }
+}
+
+#[test]
+fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_quadruped_test", "").unwrap();
+    let ns = topic("").trim_end_matches('/').to_string();
+    let (t_stats, t_diag) = (topic("solve_stats"), topic("diagnostics"));
+    let deep = QosProfile::default().keep_last(2000);
+    let mut odom_sub = node.subscribe::<Odometry>(&topic("odom"), deep.clone()).unwrap();
+    let mut effort_sub = node.subscribe::<JointState>(&topic("effort_cmd"), deep.clone()).unwrap();
+    let mut stats_sub = node.subscribe::<SolveStats>(&t_stats, deep.clone()).unwrap();
+    let mut diag_sub = node.subscribe::<DiagnosticArray>(&t_diag, deep).unwrap();
+    let joints_pub = node.create_publisher::<JointState>(&topic("joint_states"), QosProfile::default()).unwrap();
+    let cmd_pub = node.create_publisher::<Twist>(&topic("cmd_vel"), QosProfile::default()).unwrap();
+    let gait_pub = node.create_publisher::<StringMsg>(&topic("gait"), QosProfile::default()).unwrap();
+
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = vec!["-r".into(), format!("__ns:={ns}"), "-p".into()];
+        a.push(format!("diagnostics_topic:={t_diag}"));
+        for e in extra {
+            a.push("-p".into());
+            a.push(e.to_string());
+        }
+        a
+    };
+    let mut controller = spawn(
+        CONTROLLER,
+        &[
+            common(&["solver:=osqp", "use_sim_time:=true", "sensor_qos:=reliable", "diagnostics_period_s:=0.1"]),
+            vec!["-p".into(), format!("stats_topic:={t_stats}")],
+        ]
+        .concat(),
+    );
+    let mut sim = spawn(
+        SIM,
+        &common(&[
+            "lockstep:=true",
+            "real_time_factor:=0.0",
+            "noise:=typical",
+            "seed:=3",
+            "duration_s:=30.0",
+            "diagnostics_period_s:=0.1",
+        ]),
+    );
+
+    let mut seen = Seen::default();
+    let mut collect = |seen: &mut Seen| {
+        for o in drain(&mut odom_sub) {
+            let p = &o.pose.pose;
+            let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
+            seen.odom.push((stamp_s(&o.header.stamp), p.position.x, p.position.z, tilt_angle(&q)));
+        }
+        for e in drain(&mut effort_sub) {
+            seen.efforts += 1;
+            let ok = e.effort.len() == 12
+                && e.effort.iter().all(|v| v.is_finite())
+                && e.name.iter().map(String::as_str).eq(JOINT_NAMES.iter().copied());
+            if !ok && seen.bad_efforts.len() < 5 {
+                seen.bad_efforts.push(format!("{:?} {:?}", e.name, e.effort));
+            }
+        }
+        seen.stats.extend(drain(&mut stats_sub));
+        for a in drain(&mut diag_sub) {
+            for s in a.status {
+                if s.name == "spikectl_quadruped: controller" {
+                    seen.controller_diag = Some(s);
+                } else if s.name == "spikectl_sim: quadruped" {
+                    seen.sim_diag = Some(s);
+                }
+            }
+        }
+    };
+
+    // Up: the closed loop runs once odometry advances and SolveStats arrive.
+    let up = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        (seen.t() > 0.2 && !seen.stats.is_empty()).then_some(())
+    });
+    if up.is_none() {
+        panic!(
+            "the closed loop did not start (t = {}, {} stats)\ncontroller: {}\nsim: {}",
+            seen.t(),
+            seen.stats.len(),
+            stderr_of(&mut controller),
+            stderr_of(&mut sim)
+        );
+    }
+    // The controller must hear our publishers before we use them.
+    let matched = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        let n = |c: r2r::Result<usize>| c.unwrap_or(0) > 0;
+        (n(joints_pub.get_inter_process_subscription_count())
+            && n(cmd_pub.get_inter_process_subscription_count())
+            && n(gait_pub.get_inter_process_subscription_count()))
+        .then_some(())
+    });
+    assert!(matched.is_some(), "the controller did not subscribe joint_states / cmd_vel / gait");
+
+    // Stand, then malformed input: NaN position, 11 joints, an unknown joint name, NaN cmd_vel.
+    assert!(
+        spin_until(&mut node, TIMEOUT, || {
+            collect(&mut seen);
+            (seen.t() >= T_TROT).then_some(())
+        })
+        .is_some()
+    );
+    let good = JointState {
+        name: JOINT_NAMES.iter().map(|s| s.to_string()).collect(),
+        position: [0.0, 0.8, -1.6].repeat(4),
+        velocity: vec![0.0; 12],
+        ..Default::default()
+    };
+    let mut nan = good.clone();
+    nan.position[4] = f64::NAN;
+    let mut short = good.clone();
+    short.name.pop();
+    short.position.pop();
+    short.velocity.pop();
+    let mut unknown = good.clone();
+    unknown.name[7] = "RR_knee_joint".into();
+    for m in [&nan, &short, &unknown] {
+        joints_pub.publish(m).unwrap();
+    }
+    let mut nan_cmd = Twist::default();
+    nan_cmd.linear.x = f64::NAN;
+    cmd_pub.publish(&nan_cmd).unwrap();
+    const MALFORMED: f64 = 4.0;
+
+    // Trot forward (cmd_vel is re-sent: the controller drops it after 0.5 s of silence).
+    gait_pub.publish(&StringMsg { data: "trot".into() }).unwrap();
+    let x_trot = seen.odom.last().unwrap().1;
+    let mut twist = Twist::default();
+    twist.linear.x = VX;
+    let mut next_cmd = Instant::now();
+    let done = spin_until(&mut node, TIMEOUT, || {
+        if Instant::now() >= next_cmd {
+            cmd_pub.publish(&twist).unwrap();
+            next_cmd += Duration::from_millis(100);
+        }
+        collect(&mut seen);
+        (seen.t() >= T_END).then_some(())
+    });
+    assert!(done.is_some(), "simulated time stalled at {} s", seen.t());
+    // A controller report covering the malformed messages.
+    let diag = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "malformed") == Some(MALFORMED)).cloned()
+    });
+    let last = seen.controller_diag.clone();
+    let Some(diag) = diag else { panic!("no diagnostics with {MALFORMED} malformed inputs; last: {last:?}") };
+
+    assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));
+    assert!(alive(&mut sim), "spikectl-sim died: {}", stderr_of(&mut sim));
+
+    // Did not fall: trunk height and tilt over every odometry sample seen.
+    let n = seen.odom.len();
+    assert!(n > 1000, "only {n} odometry messages");
+    let min_h = seen.odom.iter().map(|o| o.2).fold(f64::INFINITY, f64::min);
+    let max_tilt = seen.odom.iter().map(|o| o.3).fold(0.0, f64::max);
+    let dx = seen.odom.last().unwrap().1 - x_trot;
+    eprintln!(
+        "{n} odometry samples to t = {:.3} s: min height {min_h:.3} m, max tilt {:.1}°, trot advance {dx:.3} m; \
+         {} effort commands, {} SolveStats",
+        seen.t(),
+        max_tilt.to_degrees(),
+        seen.efforts,
+        seen.stats.len()
+    );
+    assert!(min_h > 0.2, "trunk fell to {min_h:.3} m");
+    assert!(max_tilt < 0.35, "tilted {:.1}°", max_tilt.to_degrees());
+    // Trotted forward.
+    assert!(dx > 0.15, "moved {dx:.3} m in {:.1} s of trot at {VX} m/s", T_END - T_TROT);
+    // Every command was 12 named, finite torques; about one per 2 ms sample.
+    assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
+    assert!(seen.efforts as f64 > 0.8 * T_END / 0.002, "{} effort commands", seen.efforts);
+    // SolveStats: one per 25 ms MPC period, OSQP, solved, no fallback.
+    let k = seen.stats.len() as f64;
+    assert!(k > 0.8 * T_END / 0.025, "{k} SolveStats");
+    assert!(seen.stats.iter().all(|s| s.solver == "osqp" && !s.fallback), "fallbacks in {:?}", seen.stats.len());
+    let solved = seen.stats.iter().filter(|s| s.status == "Solved").count() as f64;
+    assert!(solved >= 0.95 * k, "{solved} of {k} solved");
+    assert!(seen.stats.iter().all(|s| s.solve_time_s.is_finite() && s.primal_residual.is_finite()));
+    // Diagnostics: malformed inputs counted, none from the controller's own checks, no stale state.
+    assert_eq!(value(&diag, "controller_invalid"), Some(0.0), "{diag:?}");
+    assert_eq!(value(&diag, "stale_ticks"), Some(0.0), "{diag:?}");
+    assert_eq!(value(&diag, "fallbacks"), Some(0.0), "{diag:?}");
+    assert!(diag.values.iter().any(|kv| kv.key == "last_error" && kv.value.contains("cmd_vel")), "{diag:?}");
+    let sim_diag = seen.sim_diag.expect("sim diagnostics");
+    assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
+    assert_eq!(value(&sim_diag, "lockstep_timeouts"), Some(0.0), "{sim_diag:?}");
+}
+
+#[test]
+fn quadruped_node_refuses_an_unknown_solver() {
+    let mut child: Child = Command::new(CONTROLLER)
+        .args(["--ros-args", "-p", "solver:=cplex"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start spikectl-quadruped");
+    let end = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("spikectl-quadruped kept running with solver = cplex");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "a clean error exit: {status}\n{err}");
+    assert!(err.contains("solver"), "the error names the parameter: {err}");
+}
