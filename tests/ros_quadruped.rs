@@ -255,7 +255,7 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert!(min_h > 0.2, "trunk fell to {min_h:.3} m");
     assert!(max_tilt < 0.35, "tilted {:.1}°", max_tilt.to_degrees());
     // Trotted forward.
-    assert!(dx > 0.15, "moved {dx:.3} m in {:.1} s of trot at {VX} m/s", T_END - T_TROT);
+    assert!(dx > 0.4, "moved {dx:.3} m in {:.1} s of trot at {VX} m/s", T_END - T_TROT);
     // Every command was 12 named, finite torques; about one per 2 ms sample.
     assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
     assert!(seen.efforts as f64 > 0.8 * T_END / 0.002, "{} effort commands", seen.efforts);
