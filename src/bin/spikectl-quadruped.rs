@@ -140,8 +140,18 @@ fn main() -> anyhow::Result<()> {
     let mut last_cmd_vel: Option<Instant> = None;
     let mut last_error = String::new();
     let mut last_output: Option<(f64, CommandKind)> = None;
-    let malformed = |counters: &Counters, what: &str, e: &dyn std::fmt::Display, last: &mut String| {
+    // Malformed messages per input topic, and the last reason.
+    const INPUTS: [&str; 5] = ["joint_states", "imu", "odom", "cmd_vel", "gait"];
+    let mut per_topic = [0u64; INPUTS.len()];
+    let malformed = |counters: &Counters,
+                     what: &str,
+                     e: &dyn std::fmt::Display,
+                     last: &mut String,
+                     per_topic: &mut [u64; INPUTS.len()]| {
         Counters::bump(&counters.malformed);
+        if let Some(i) = INPUTS.iter().position(|t| *t == what) {
+            per_topic[i] += 1;
+        }
         let n = counters.malformed.load(Ordering::Relaxed);
         *last = format!("{what}: {e}");
         log_every(n, || format!("malformed {what} #{n}: {e}"));
@@ -153,21 +163,21 @@ fn main() -> anyhow::Result<()> {
             Counters::bump(&counters.received);
             match joints_from_msg(&m) {
                 Ok(r) => assembler.set_joints(r, now),
-                Err(e) => malformed(&counters, "joint_states", &e, &mut last_error),
+                Err(e) => malformed(&counters, "joint_states", &e, &mut last_error, &mut per_topic),
             }
         }
         for m in drain(&mut imu_sub) {
             Counters::bump(&counters.received);
             match imu_from_msg(&m) {
                 Ok(r) => assembler.set_imu(r, now),
-                Err(e) => malformed(&counters, "imu", &e, &mut last_error),
+                Err(e) => malformed(&counters, "imu", &e, &mut last_error, &mut per_topic),
             }
         }
         for m in drain(&mut odom_sub) {
             Counters::bump(&counters.received);
             match odom_from_msg(&m) {
                 Ok(r) => assembler.set_odom(r, now),
-                Err(e) => malformed(&counters, "odom", &e, &mut last_error),
+                Err(e) => malformed(&counters, "odom", &e, &mut last_error, &mut per_topic),
             }
         }
         if let Some(s) = assembler.poll(now) {
@@ -182,7 +192,7 @@ fn main() -> anyhow::Result<()> {
                     last_cmd_vel = Some(now);
                     cmd_changed = true;
                 }
-                Err(e) => malformed(&counters, "cmd_vel", &e, &mut last_error),
+                Err(e) => malformed(&counters, "cmd_vel", &e, &mut last_error, &mut per_topic),
             }
         }
         if last_cmd_vel.is_some_and(|t| now.saturating_duration_since(t) > cmd_vel_timeout) {
@@ -197,7 +207,9 @@ fn main() -> anyhow::Result<()> {
                     cmd.gait = g;
                     cmd_changed = true;
                 }
-                None => malformed(&counters, "gait", &format!("unknown gait {:?}", m.data), &mut last_error),
+                None => {
+                    malformed(&counters, "gait", &format!("unknown gait {:?}", m.data), &mut last_error, &mut per_topic)
+                }
             }
         }
         if cmd_changed {
@@ -233,9 +245,13 @@ fn main() -> anyhow::Result<()> {
             }
             prev = snap;
             prev_stale = stale;
-            let status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
+            let mut status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
                 .level(level, msg)
-                .counters(&snap)
+                .counters(&snap);
+            for (t, n) in INPUTS.iter().zip(per_topic) {
+                status = status.kv(format!("malformed_{t}"), n);
+            }
+            let status = status
                 .kv("stale_ticks", stale)
                 .kv("controller_invalid", quad.controller_invalid.load(Ordering::Relaxed))
                 .kv("solves", quad.solves.load(Ordering::Relaxed))

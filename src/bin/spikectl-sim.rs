@@ -4,7 +4,7 @@
 //! `sensor_period_s` of simulated time, `joint_states` (sensor_msgs/JointState), `imu`
 //! (sensor_msgs/Imu) and `odom` (nav_msgs/Odometry, twist in the body frame), stamped with
 //! simulated time and with seeded sensor noise. Subscribes `effort_cmd` (sensor_msgs/JointState
-//! with `effort` [N·m]) and applies the newest valid command; no command yet, or one older than
+//! with `effort` [N·m]) and applies the newest valid command (by stamp); no command yet, or one older than
 //! `cmd_timeout_s` of simulated time, means zero torque. A dropped sensor packet (noise model)
 //! is simply not published.
 //!
@@ -80,7 +80,11 @@ fn take_commands<S: futures::Stream<Item = JointState> + Unpin>(
         match effort_from_msg(&m) {
             Ok(tau) => {
                 c.commands += 1;
-                *command = Some((tau, stamp_s(&m.header.stamp), sim_t));
+                let stamp = stamp_s(&m.header.stamp);
+                // Out of order (older than the command in force): ignored.
+                if command.is_none_or(|(_, s, _)| stamp >= s) {
+                    *command = Some((tau, stamp, sim_t));
+                }
             }
             Err(e) => {
                 c.malformed += 1;
