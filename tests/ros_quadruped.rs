@@ -280,9 +280,23 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert_eq!(value(&diag, "malformed_joint_states"), Some(3.0), "{diag:?}");
     assert_eq!(value(&diag, "malformed_cmd_vel"), Some(1.0), "{diag:?}");
     assert!(diag.values.iter().any(|kv| kv.key == "last_error" && !kv.value.is_empty()), "{diag:?}");
-    let sim_diag = seen.sim_diag.expect("sim diagnostics");
+    let sim_diag = seen.sim_diag.clone().expect("sim diagnostics");
     assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
     assert_eq!(value(&sim_diag, "lockstep_timeouts"), Some(0.0), "{sim_diag:?}");
+
+    // The simulator stops: the state goes stale (1 s) and the controller sends its safe command
+    // (finite torques, stamped with the last state) every tick, counted, and keeps running.
+    drop(sim);
+    let efforts_before = seen.efforts;
+    let stale = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "stale_ticks").unwrap_or(0.0) >= 10.0).cloned()
+    });
+    let Some(stale) = stale else { panic!("no stale_ticks after the sim stopped: {:?}", seen.controller_diag) };
+    assert_eq!(stale.level, 1, "WARN while stale: {stale:?}");
+    assert!(seen.efforts >= efforts_before + 10, "safe commands keep coming");
+    assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
+    assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));
 }
 
 #[test]
