@@ -38,6 +38,7 @@
 //! }
 //! ```
 
+pub mod arm;
 pub mod clock;
 pub mod diagnostics;
 pub mod monitor;
