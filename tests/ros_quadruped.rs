@@ -324,3 +324,90 @@ fn quadruped_node_refuses_an_unknown_solver() {
     assert_eq!(status.code(), Some(1), "a clean error exit: {status}\n{err}");
     assert!(err.contains("solver"), "the error names the parameter: {err}");
 }
+
+/// The product's main path over ROS: the spiking QP solver behind the MPC, trotting in place
+/// from the start (`gait:=trot`) for ≥ 2.5 s of simulated time in lockstep. Runs in its own
+/// namespace (tests of one binary run in parallel; the lockstep loops only read their own
+/// namespace's topics, `/clock` only stamps messages).
+#[test]
+fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_quadruped_spiking_test", "").unwrap();
+    let ns = topic("spiking");
+    let sub = |n: &str| format!("{ns}/{n}");
+    let deep = QosProfile::default().keep_last(2000);
+    let mut odom_sub = node.subscribe::<Odometry>(&sub("odom"), deep.clone()).unwrap();
+    let mut stats_sub = node.subscribe::<SolveStats>(&sub("solve_stats"), deep.clone()).unwrap();
+    let mut effort_sub = node.subscribe::<JointState>(&sub("effort_cmd"), deep).unwrap();
+    let base = |extra: &[String]| -> Vec<String> {
+        let mut a: Vec<String> = vec!["-r".into(), format!("__ns:={ns}")];
+        a.extend(["-p".into(), format!("diagnostics_topic:={}", sub("diagnostics"))]);
+        for e in extra {
+            a.extend(["-p".into(), e.clone()]);
+        }
+        a
+    };
+    let _controller = spawn(
+        CONTROLLER,
+        &base(&[
+            "solver:=spiking".into(),
+            "gait:=trot".into(),
+            "use_sim_time:=true".into(),
+            "sensor_qos:=reliable".into(),
+            "stale_timeout_s:=1.0".into(),
+            format!("stats_topic:={}", sub("solve_stats")),
+        ]),
+    );
+    let _sim = spawn(
+        SIM,
+        &base(&[
+            "lockstep:=true".into(),
+            "lockstep_timeout_s:=10.0".into(),
+            "real_time_factor:=0.0".into(),
+            "seed:=5".into(),
+            "duration_s:=30.0".into(),
+        ]),
+    );
+    let (mut odom, mut stats, mut efforts, mut bad) = (Vec::new(), Vec::new(), 0usize, 0usize);
+    // DDS discovery may match our subscriptions to the controller's publishers late: the
+    // 2.5 s of trot are counted from the first SolveStats received.
+    let mut t_first: Option<f64> = None;
+    let done = spin_until(&mut node, TIMEOUT, || {
+        for o in drain(&mut odom_sub) {
+            let p = &o.pose.pose;
+            let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
+            odom.push((stamp_s(&o.header.stamp), p.position.z, tilt_angle(&q)));
+        }
+        stats.extend(drain(&mut stats_sub));
+        for e in drain(&mut effort_sub) {
+            efforts += 1;
+            bad += usize::from(e.effort.len() != 12 || e.effort.iter().any(|v| !v.is_finite()));
+        }
+        let t = odom.last().map(|o: &(f64, f64, f64)| o.0).unwrap_or(0.0);
+        if t_first.is_none() && !stats.is_empty() {
+            t_first = Some(t);
+            (efforts, bad) = (0, 0);
+        }
+        t_first.is_some_and(|t0| t >= t0 + 2.5).then_some(())
+    });
+    assert!(done.is_some(), "simulated time stalled at {:?}", odom.last());
+    let min_h = odom.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
+    let max_tilt = odom.iter().map(|o| o.2).fold(0.0, f64::max);
+    let fallbacks = stats.iter().filter(|s| s.fallback).count();
+    let iters = stats.iter().map(|s| s.iterations as f64).sum::<f64>() / stats.len().max(1) as f64;
+    eprintln!(
+        "spiking, from t = {:.2} s: {} odometry samples, min height {min_h:.3} m, max tilt {:.1}°, {} solves \
+         (mean {iters:.0} iterations, {fallbacks} fallbacks), {efforts} effort commands",
+        t_first.unwrap_or(0.0),
+        odom.len(),
+        max_tilt.to_degrees(),
+        stats.len()
+    );
+    assert!(odom.len() > 1000, "only {} odometry messages", odom.len());
+    assert!(min_h > 0.2 && max_tilt < 0.35, "fell: min height {min_h:.3} m, tilt {:.1}°", max_tilt.to_degrees());
+    assert!(stats.len() > 80 && stats.iter().all(|s| s.solver == "spiking"), "{} SolveStats", stats.len());
+    assert!(efforts > 1000, "{efforts} effort commands in 2.5 s of 2 ms samples");
+    assert!(stats.iter().any(|s| s.timesteps > 0 && s.synops > 0), "spiking solves report operation counts");
+    assert!(fallbacks * 20 <= stats.len(), "{fallbacks} fallbacks in {} solves", stats.len());
+    assert_eq!(bad, 0, "effort commands with NaN or the wrong length");
+}
