@@ -28,10 +28,11 @@ const DOMAIN: u32 = 89;
 const TIMEOUT: Duration = Duration::from_secs(30);
 const SIM: &str = env!("CARGO_BIN_EXE_spikectl-sim");
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_spikectl-quadruped");
-/// Simulated time at which the test switches from standing to trotting [s].
+/// Simulated time at which the test switches from standing to trotting (or later, if the test
+/// heard the nodes only later) [s].
 const T_TROT: f64 = 1.5;
-/// Simulated time at which the test ends [s].
-const T_END: f64 = 4.0;
+/// Duration of the trot [s, simulated].
+const TROT_S: f64 = 2.5;
 /// Commanded forward speed while trotting [m/s].
 const VX: f64 = 0.3;
 
@@ -179,6 +180,9 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
             stderr_of(&mut sim)
         );
     }
+    // Counts below are checked from here on (DDS discovery may match our subscriptions late).
+    let t_up = seen.t();
+    let (efforts_up, stats_up, odom_up) = (seen.efforts, seen.stats.len(), seen.odom.len());
     // The controller must hear our publishers before we use them.
     let matched = spin_until(&mut node, TIMEOUT, || {
         collect(&mut seen);
@@ -222,7 +226,8 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
 
     // Trot forward (cmd_vel is re-sent: the controller drops it after 0.5 s of silence).
     gait_pub.publish(&StringMsg { data: "trot".into() }).unwrap();
-    let x_trot = seen.odom.last().unwrap().1;
+    let (t_trot, x_trot) = seen.odom.last().map(|o| (o.0, o.1)).unwrap();
+    let t_end = t_trot + TROT_S;
     let mut twist = Twist::default();
     twist.linear.x = VX;
     let mut next_cmd = Instant::now();
@@ -232,7 +237,7 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
             next_cmd += Duration::from_millis(100);
         }
         collect(&mut seen);
-        (seen.t() >= T_END).then_some(())
+        (seen.t() >= t_end).then_some(())
     });
     assert!(done.is_some(), "simulated time stalled at {} s", seen.t());
     // A controller report covering the malformed messages.
@@ -248,12 +253,13 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
 
     // Did not fall: trunk height and tilt over every odometry sample seen.
     let n = seen.odom.len();
-    assert!(n > 1000, "only {n} odometry messages");
+    let span = t_end - t_up;
+    assert!((n - odom_up) as f64 > 0.8 * span / 0.002, "only {n} odometry messages");
     let min_h = seen.odom.iter().map(|o| o.2).fold(f64::INFINITY, f64::min);
     let max_tilt = seen.odom.iter().map(|o| o.3).fold(0.0, f64::max);
     let dx = seen.odom.last().unwrap().1 - x_trot;
     eprintln!(
-        "{n} odometry samples to t = {:.3} s: min height {min_h:.3} m, max tilt {:.1}°, trot advance {dx:.3} m; \
+        "{n} odometry samples from t = {t_up:.3} to {:.3} s: min height {min_h:.3} m, max tilt {:.1}°, trot advance {dx:.3} m; \
          {} effort commands, {} SolveStats",
         seen.t(),
         max_tilt.to_degrees(),
@@ -263,13 +269,13 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert!(min_h > 0.2, "trunk fell to {min_h:.3} m");
     assert!(max_tilt < 0.35, "tilted {:.1}°", max_tilt.to_degrees());
     // Trotted forward.
-    assert!(dx > 0.4, "moved {dx:.3} m in {:.1} s of trot at {VX} m/s", T_END - T_TROT);
+    assert!(dx > 0.4, "moved {dx:.3} m in {TROT_S} s of trot at {VX} m/s");
     // Every command was 12 named, finite torques; about one per 2 ms sample.
     assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
-    assert!(seen.efforts as f64 > 0.8 * T_END / 0.002, "{} effort commands", seen.efforts);
+    assert!((seen.efforts - efforts_up) as f64 > 0.8 * span / 0.002, "{} effort commands", seen.efforts);
     // SolveStats: one per 25 ms MPC period, OSQP, solved, no fallback.
     let k = seen.stats.len() as f64;
-    assert!(k > 0.8 * T_END / 0.025, "{k} SolveStats");
+    assert!((seen.stats.len() - stats_up) as f64 > 0.8 * span / 0.025, "{k} SolveStats");
     assert!(seen.stats.iter().all(|s| s.solver == "osqp" && !s.fallback), "fallbacks in {:?}", seen.stats.len());
     let solved = seen.stats.iter().filter(|s| s.status == "Solved").count() as f64;
     assert!(solved >= 0.95 * k, "{solved} of {k} solved");
@@ -369,9 +375,10 @@ fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
         ]),
     );
     let (mut odom, mut stats, mut efforts, mut bad) = (Vec::new(), Vec::new(), 0usize, 0usize);
-    // DDS discovery may match our subscriptions to the controller's publishers late: the
-    // 2.5 s of trot are counted from the first SolveStats received.
+    // DDS discovery may match our subscriptions late: the 2.5 s of trot are counted from the
+    // moment all three streams (odometry, SolveStats, effort commands) have delivered.
     let mut t_first: Option<f64> = None;
+    let mut odom_first = 0;
     let done = spin_until(&mut node, TIMEOUT, || {
         for o in drain(&mut odom_sub) {
             let p = &o.pose.pose;
@@ -384,9 +391,9 @@ fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
             bad += usize::from(e.effort.len() != 12 || e.effort.iter().any(|v| !v.is_finite()));
         }
         let t = odom.last().map(|o: &(f64, f64, f64)| o.0).unwrap_or(0.0);
-        if t_first.is_none() && !stats.is_empty() {
+        if t_first.is_none() && !stats.is_empty() && !odom.is_empty() && efforts > 0 {
             t_first = Some(t);
-            (efforts, bad) = (0, 0);
+            (efforts, bad, odom_first) = (0, 0, odom.len());
         }
         t_first.is_some_and(|t0| t >= t0 + 2.5).then_some(())
     });
@@ -403,7 +410,7 @@ fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
         max_tilt.to_degrees(),
         stats.len()
     );
-    assert!(odom.len() > 1000, "only {} odometry messages", odom.len());
+    assert!(odom.len() - odom_first > 1000, "only {} odometry messages", odom.len() - odom_first);
     assert!(min_h > 0.2 && max_tilt < 0.35, "fell: min height {min_h:.3} m, tilt {:.1}°", max_tilt.to_degrees());
     assert!(stats.len() > 80 && stats.iter().all(|s| s.solver == "spiking"), "{} SolveStats", stats.len());
     assert!(efforts > 1000, "{efforts} effort commands in 2.5 s of 2 ms samples");
