@@ -316,6 +316,7 @@ pub struct StampedState {
 /// as the simulator does — or, on robots whose sensors are not synchronised, after
 /// `sync_wait` (wall clock) with the newest IMU and odometry, provided both arrived within
 /// `stale_timeout`. A joint sample not newer than the last released one is ignored.
+/// `foot_contact` is left false (the controller does not read it: stance comes from the gait).
 #[derive(Debug, Clone)]
 pub struct StateAssembler {
     joints: Option<(JointReading, Instant)>,
