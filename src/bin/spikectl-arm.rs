@@ -27,8 +27,9 @@ use spikectl::ros::arm::{
 };
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher, Level, StatusBuilder};
+use spikectl::ros::inputs::{InputErrors, log_every};
 use spikectl::ros::params::{self, Check, ParamSpec};
-use spikectl::ros::quadruped::{CommandKind, QuadCounters};
+use spikectl::ros::quadruped::{CommandKind, RtCounters};
 use spikectl::ros::rt::{RtBridge, latest};
 use spikectl::ros::{drain, stats, time_msg};
 use spikectl::scenario::policy::{SolverChoice, make_solver};
@@ -54,13 +55,6 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
     params::USE_SIM_TIME,
 ];
-
-/// Rate-limited logging: the first 10 of a kind, then every 1000th.
-fn log_every(n: u64, msg: impl FnOnce() -> String) {
-    if n <= 10 || n.is_multiple_of(1000) {
-        eprintln!("[{NODE}] {}", msg());
-    }
-}
 
 fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--help" || a == "-h") {
@@ -101,7 +95,7 @@ fn main() -> anyhow::Result<()> {
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
 
     let counters = Arc::new(Counters::default());
-    let quad = Arc::new(QuadCounters::default());
+    let quad = Arc::new(RtCounters::default());
     let (cmd_tx, cmd_rx) = latest::<ArmCommand>();
     let mut rt = ArmRt::new(ctrl, cmd, stale_timeout, counters.clone(), quad.clone());
     let bridge = RtBridge::spawn("arm-rt", period, counters.clone(), move |_tick, state| {
@@ -123,23 +117,8 @@ fn main() -> anyhow::Result<()> {
     let mut prev = counters.snapshot();
     let mut prev_stale = 0u64;
     let mut last_cmd_vel: Option<Instant> = None;
-    let mut last_error = String::new();
     let mut last_output: Option<(f64, CommandKind)> = None;
-    const INPUTS: [&str; 5] = ["joint_states", "wrench", "force_setpoint", "cmd_vel", "target_xy"];
-    let mut per_topic = [0u64; INPUTS.len()];
-    let malformed = |counters: &Counters,
-                     what: &str,
-                     e: &dyn std::fmt::Display,
-                     last: &mut String,
-                     per_topic: &mut [u64; INPUTS.len()]| {
-        Counters::bump(&counters.malformed);
-        if let Some(i) = INPUTS.iter().position(|t| *t == what) {
-            per_topic[i] += 1;
-        }
-        let n = counters.malformed.load(Ordering::Relaxed);
-        *last = format!("{what}: {e}");
-        log_every(n, || format!("malformed {what} #{n}: {e}"));
-    };
+    let mut errors = InputErrors::new(NODE, &["joint_states", "wrench", "force_setpoint", "cmd_vel", "target_xy"]);
     loop {
         node.spin_once(Duration::from_millis(1));
         let now = Instant::now();
@@ -147,14 +126,14 @@ fn main() -> anyhow::Result<()> {
             Counters::bump(&counters.received);
             match arm_joints_from_msg(&m, &names) {
                 Ok(r) => assembler.set_joints(r, now),
-                Err(e) => malformed(&counters, "joint_states", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "joint_states", &e),
             }
         }
         for m in drain(&mut wrench_sub) {
             Counters::bump(&counters.received);
             match wrench_from_msg(&m) {
                 Ok(r) => assembler.set_wrench(r, now),
-                Err(e) => malformed(&counters, "wrench", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "wrench", &e),
             }
         }
         if let Some(s) = assembler.poll(now) {
@@ -168,7 +147,7 @@ fn main() -> anyhow::Result<()> {
                     cmd.normal_force = f;
                     changed = true;
                 }
-                Err(e) => malformed(&counters, "force_setpoint", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "force_setpoint", &e),
             }
         }
         for m in drain(&mut cmd_vel_sub) {
@@ -180,7 +159,7 @@ fn main() -> anyhow::Result<()> {
                     last_cmd_vel = Some(now);
                     changed = true;
                 }
-                Err(e) => malformed(&counters, "cmd_vel", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "cmd_vel", &e),
             }
         }
         if last_cmd_vel.is_some_and(|t| now.saturating_duration_since(t) > cmd_vel_timeout) {
@@ -195,7 +174,7 @@ fn main() -> anyhow::Result<()> {
                     cmd.target_xy = Some(xy);
                     changed = true;
                 }
-                Err(e) => malformed(&counters, "target_xy", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "target_xy", &e),
             }
         }
         if changed {
@@ -203,13 +182,13 @@ fn main() -> anyhow::Result<()> {
         }
         for ArmRtOutput { stamp_s, tau, kind, records } in bridge.outputs() {
             if let Err(e) = effort_pub.publish(&arm_effort_msg(time_msg(stamp_s), &names, &tau)) {
-                log_every(1, || format!("cannot publish effort_cmd: {e}"));
+                log_every(NODE, 1, || format!("cannot publish effort_cmd: {e}"));
             }
             last_output = Some((stamp_s, kind));
             for rec in records {
                 let header = Header { stamp: clock.stamp(), frame_id: String::new() };
                 if let Err(e) = stats_pub.publish(&stats::solve_stats(&rec, 0.0, header)) {
-                    log_every(1, || format!("cannot publish SolveStats: {e}"));
+                    log_every(NODE, 1, || format!("cannot publish SolveStats: {e}"));
                 }
             }
         }
@@ -225,17 +204,15 @@ fn main() -> anyhow::Result<()> {
                 (level, msg) = (Level::Stale, "waiting for joint_states and wrench".into());
             } else if stale > prev_stale {
                 (level, msg) = (Level::Warn, format!("state stale: {} safe-command ticks; {msg}", stale - prev_stale));
-                log_every(stale, || format!("state stale: safe command sent ({stale} ticks in total)"));
+                log_every(NODE, stale, || format!("state stale: safe command sent ({stale} ticks in total)"));
             }
             prev = snap;
             prev_stale = stale;
-            let mut status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
+            let status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
                 .level(level, msg)
                 .counters(&snap);
-            for (t, n) in INPUTS.iter().zip(per_topic) {
-                status = status.kv(format!("malformed_{t}"), n);
-            }
-            let status = status
+            let status = errors
+                .add_to(status)
                 .kv("stale_ticks", stale)
                 .kv("controller_invalid", quad.controller_invalid.load(Ordering::Relaxed))
                 .kv("solves", quad.solves.load(Ordering::Relaxed))
@@ -243,10 +220,9 @@ fn main() -> anyhow::Result<()> {
                 .kv("dropped_outputs", bridge.dropped_outputs())
                 .kv_f("force_setpoint_n", cmd.normal_force)
                 .kv_f("last_command_stamp_s", last_output.map(|o| o.0).unwrap_or(0.0))
-                .kv("last_error", &last_error)
                 .build();
             if let Err(e) = diag.publish(clock.stamp(), vec![status]) {
-                log_every(1, || format!("cannot publish diagnostics: {e}"));
+                log_every(NODE, 1, || format!("cannot publish diagnostics: {e}"));
             }
         }
     }

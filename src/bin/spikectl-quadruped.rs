@@ -27,9 +27,10 @@ use r2r::std_msgs::msg::{Header, String as StringMsg};
 use spikectl::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher, Level, StatusBuilder};
+use spikectl::ros::inputs::{InputErrors, log_every};
 use spikectl::ros::params::{self, Check, ParamSpec};
 use spikectl::ros::quadruped::{
-    CommandKind, QuadCounters, QuadrupedRt, RtOutput, StateAssembler, effort_msg, imu_from_msg, joints_from_msg,
+    CommandKind, QuadrupedRt, RtCounters, RtOutput, StateAssembler, effort_msg, imu_from_msg, joints_from_msg,
     odom_from_msg, twist_from_msg,
 };
 use spikectl::ros::rt::{RtBridge, latest};
@@ -57,13 +58,6 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
     params::USE_SIM_TIME,
 ];
-
-/// Rate-limited logging: the first 10 of a kind, then every 1000th.
-fn log_every(n: u64, msg: impl FnOnce() -> String) {
-    if n <= 10 || n.is_multiple_of(1000) {
-        eprintln!("[{NODE}] {}", msg());
-    }
-}
 
 fn gait_of(s: &str) -> Option<GaitKind> {
     match s.trim() {
@@ -117,7 +111,7 @@ fn main() -> anyhow::Result<()> {
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
 
     let counters = Arc::new(Counters::default());
-    let quad = Arc::new(QuadCounters::default());
+    let quad = Arc::new(RtCounters::default());
     let (cmd_tx, cmd_rx) = latest::<QuadrupedCommand>();
     let mut rt = QuadrupedRt::new(ctrl, cmd, stale_timeout, counters.clone(), quad.clone());
     let bridge = RtBridge::spawn("quadruped-rt", period, counters.clone(), move |_tick, state| {
@@ -138,24 +132,8 @@ fn main() -> anyhow::Result<()> {
     let mut prev = counters.snapshot();
     let mut prev_stale = 0u64;
     let mut last_cmd_vel: Option<Instant> = None;
-    let mut last_error = String::new();
     let mut last_output: Option<(f64, CommandKind)> = None;
-    // Malformed messages per input topic, and the last reason.
-    const INPUTS: [&str; 5] = ["joint_states", "imu", "odom", "cmd_vel", "gait"];
-    let mut per_topic = [0u64; INPUTS.len()];
-    let malformed = |counters: &Counters,
-                     what: &str,
-                     e: &dyn std::fmt::Display,
-                     last: &mut String,
-                     per_topic: &mut [u64; INPUTS.len()]| {
-        Counters::bump(&counters.malformed);
-        if let Some(i) = INPUTS.iter().position(|t| *t == what) {
-            per_topic[i] += 1;
-        }
-        let n = counters.malformed.load(Ordering::Relaxed);
-        *last = format!("{what}: {e}");
-        log_every(n, || format!("malformed {what} #{n}: {e}"));
-    };
+    let mut errors = InputErrors::new(NODE, &["joint_states", "imu", "odom", "cmd_vel", "gait"]);
     loop {
         node.spin_once(Duration::from_millis(1));
         let now = Instant::now();
@@ -163,21 +141,21 @@ fn main() -> anyhow::Result<()> {
             Counters::bump(&counters.received);
             match joints_from_msg(&m) {
                 Ok(r) => assembler.set_joints(r, now),
-                Err(e) => malformed(&counters, "joint_states", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "joint_states", &e),
             }
         }
         for m in drain(&mut imu_sub) {
             Counters::bump(&counters.received);
             match imu_from_msg(&m) {
                 Ok(r) => assembler.set_imu(r, now),
-                Err(e) => malformed(&counters, "imu", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "imu", &e),
             }
         }
         for m in drain(&mut odom_sub) {
             Counters::bump(&counters.received);
             match odom_from_msg(&m) {
                 Ok(r) => assembler.set_odom(r, now),
-                Err(e) => malformed(&counters, "odom", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "odom", &e),
             }
         }
         if let Some(s) = assembler.poll(now) {
@@ -192,7 +170,7 @@ fn main() -> anyhow::Result<()> {
                     last_cmd_vel = Some(now);
                     cmd_changed = true;
                 }
-                Err(e) => malformed(&counters, "cmd_vel", &e, &mut last_error, &mut per_topic),
+                Err(e) => errors.reject(&counters, "cmd_vel", &e),
             }
         }
         if last_cmd_vel.is_some_and(|t| now.saturating_duration_since(t) > cmd_vel_timeout) {
@@ -207,9 +185,7 @@ fn main() -> anyhow::Result<()> {
                     cmd.gait = g;
                     cmd_changed = true;
                 }
-                None => {
-                    malformed(&counters, "gait", &format!("unknown gait {:?}", m.data), &mut last_error, &mut per_topic)
-                }
+                None => errors.reject(&counters, "gait", &format!("unknown gait {:?}", m.data)),
             }
         }
         if cmd_changed {
@@ -217,13 +193,13 @@ fn main() -> anyhow::Result<()> {
         }
         for RtOutput { stamp_s, tau, kind, records } in bridge.outputs() {
             if let Err(e) = effort_pub.publish(&effort_msg(time_msg(stamp_s), &tau)) {
-                log_every(1, || format!("cannot publish effort_cmd: {e}"));
+                log_every(NODE, 1, || format!("cannot publish effort_cmd: {e}"));
             }
             last_output = Some((stamp_s, kind));
             for rec in records {
                 let header = Header { stamp: clock.stamp(), frame_id: String::new() };
                 if let Err(e) = stats_pub.publish(&stats::solve_stats(&rec, 0.0, header)) {
-                    log_every(1, || format!("cannot publish SolveStats: {e}"));
+                    log_every(NODE, 1, || format!("cannot publish SolveStats: {e}"));
                 }
             }
         }
@@ -241,17 +217,15 @@ fn main() -> anyhow::Result<()> {
                 (level, msg) = (Level::Warn, format!("state stale: {} safe-command ticks; {msg}", stale - prev_stale));
             }
             if stale > prev_stale {
-                log_every(stale, || format!("state stale: safe command sent ({stale} ticks in total)"));
+                log_every(NODE, stale, || format!("state stale: safe command sent ({stale} ticks in total)"));
             }
             prev = snap;
             prev_stale = stale;
-            let mut status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
+            let status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
                 .level(level, msg)
                 .counters(&snap);
-            for (t, n) in INPUTS.iter().zip(per_topic) {
-                status = status.kv(format!("malformed_{t}"), n);
-            }
-            let status = status
+            let status = errors
+                .add_to(status)
                 .kv("stale_ticks", stale)
                 .kv("controller_invalid", quad.controller_invalid.load(Ordering::Relaxed))
                 .kv("solves", quad.solves.load(Ordering::Relaxed))
@@ -259,10 +233,9 @@ fn main() -> anyhow::Result<()> {
                 .kv("dropped_outputs", bridge.dropped_outputs())
                 .kv("gait", format!("{:?}", cmd.gait))
                 .kv_f("last_command_stamp_s", last_output.map(|o| o.0).unwrap_or(0.0))
-                .kv("last_error", &last_error)
                 .build();
             if let Err(e) = diag.publish(clock.stamp(), vec![status]) {
-                log_every(1, || format!("cannot publish diagnostics: {e}"));
+                log_every(NODE, 1, || format!("cannot publish diagnostics: {e}"));
             }
         }
     }

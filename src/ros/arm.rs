@@ -25,7 +25,7 @@ use r2r::std_msgs::msg::Header;
 use spikectl_sim::state::ArmState;
 
 use super::diagnostics::Counters;
-use super::quadruped::{CommandKind, InputError, QuadCounters, stamp_s};
+use super::quadruped::{CommandKind, InputError, RtCounters, stamp_s};
 use crate::control::arm::{ArmCommand, ArmController};
 use crate::mpc::SolveRecord;
 
@@ -265,18 +265,18 @@ pub struct ArmRt {
     last: Option<StampedArmState>,
     stale_timeout: Duration,
     counters: Arc<Counters>,
-    quad: Arc<QuadCounters>,
+    quad: Arc<RtCounters>,
     seen: crate::control::ControllerCounters,
 }
 
 impl ArmRt {
-    /// Wraps `ctrl`; counters are shared with the ROS thread ([`QuadCounters`] serves any robot).
+    /// Wraps `ctrl`; counters are shared with the ROS thread.
     pub fn new(
         ctrl: ArmController,
         cmd: ArmCommand,
         stale_timeout: Duration,
         counters: Arc<Counters>,
-        quad: Arc<QuadCounters>,
+        quad: Arc<RtCounters>,
     ) -> Self {
         let seen = ctrl.counters();
         Self { ctrl, cmd, last: None, stale_timeout, counters, quad, seen }
@@ -368,7 +368,7 @@ mod tests {
     fn arm_rt_controls_and_goes_safe_when_stale() {
         let ctrl = ArmController::new(Box::new(crate::qp::osqp::OsqpSolver::new()), Default::default()).unwrap();
         let counters = Arc::new(Counters::default());
-        let quad = Arc::new(QuadCounters::default());
+        let quad = Arc::new(RtCounters::default());
         let cmd = ArmCommand { normal_force: 5.0, ..Default::default() };
         let mut rt = ArmRt::new(ctrl, cmd, Duration::from_millis(20), counters, quad.clone());
         let sim = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::NONE, 1).unwrap();

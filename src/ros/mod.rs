@@ -41,6 +41,7 @@
 pub mod arm;
 pub mod clock;
 pub mod diagnostics;
+pub mod inputs;
 pub mod monitor;
 pub mod params;
 pub mod quadruped;

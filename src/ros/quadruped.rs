@@ -396,9 +396,9 @@ pub struct RtOutput {
     pub records: Vec<SolveRecord>,
 }
 
-/// Counters of the quadruped node beyond [`Counters`] (shared with the ROS thread).
+/// Counters of a controller node's real-time step beyond [`Counters`] (shared with the ROS thread).
 #[derive(Debug, Default)]
-pub struct QuadCounters {
+pub struct RtCounters {
     /// Real-time ticks that sent the safe command because the state was stale [count].
     pub stale_ticks: AtomicU64,
     /// States the controller itself rejected as invalid (→ safe command) [count].
@@ -417,7 +417,7 @@ pub struct QuadrupedRt {
     last: Option<StampedState>,
     stale_timeout: Duration,
     counters: Arc<Counters>,
-    quad: Arc<QuadCounters>,
+    quad: Arc<RtCounters>,
     seen: crate::control::ControllerCounters,
 }
 
@@ -428,7 +428,7 @@ impl QuadrupedRt {
         cmd: QuadrupedCommand,
         stale_timeout: Duration,
         counters: Arc<Counters>,
-        quad: Arc<QuadCounters>,
+        quad: Arc<RtCounters>,
     ) -> Self {
         let seen = ctrl.counters();
         Self { ctrl, cmd, last: None, stale_timeout, counters, quad, seen }
@@ -649,7 +649,7 @@ mod tests {
         )
         .unwrap();
         let counters = Arc::new(Counters::default());
-        let quad = Arc::new(QuadCounters::default());
+        let quad = Arc::new(RtCounters::default());
         let cmd = QuadrupedCommand { gait: GaitKind::Stand, ..Default::default() };
         let mut rt = QuadrupedRt::new(ctrl, cmd, Duration::from_millis(50), counters.clone(), quad.clone());
         let t0 = Instant::now();
