@@ -38,10 +38,13 @@
 //! }
 //! ```
 
+pub mod arm;
 pub mod clock;
 pub mod diagnostics;
+pub mod inputs;
 pub mod monitor;
 pub mod params;
+pub mod quadruped;
 pub mod rt;
 pub mod stats;
 

@@ -1,0 +1,385 @@
+//! The arm's ROS interface: sensor messages ↔ [`ArmState`], commands, and the real-time step
+//! of the `spikectl-arm` node (no ROS inside the step: tested without a ROS graph).
+//!
+//! Topics (relative names):
+//! - `joint_states` (`sensor_msgs/JointState`, in): the 7 joints by name (`<prefix>joint1` …
+//!   `<prefix>joint7`, any order; empty names = that order), position [rad], velocity [rad/s];
+//! - `wrench` (`geometry_msgs/WrenchStamped`, in): the flange force/torque sensor reading as the
+//!   contact wrench the environment exerts on the tool, tool weight removed, in the world
+//!   (robot base) frame [N, N·m] — pressing down on a table reads +z;
+//! - `force_setpoint` (`std_msgs/Float64`, in): normal force to press with [N], clamped to
+//!   [0, [`MAX_FORCE_SETPOINT`]];
+//! - `cmd_vel` (`geometry_msgs/Twist`, in): tangential tip velocity `linear.x`, `linear.y` [m/s]
+//!   (clamped to [`MAX_TANGENT_VEL`]); clears a target point;
+//! - `target_xy` (`geometry_msgs/Point`, in): tangential target (x, y) [m] to hold;
+//! - `effort_cmd` (`sensor_msgs/JointState`, out): the 7 names and `effort` [N·m], stamped with
+//!   the stamp of the measurement it answers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use r2r::builtin_interfaces::msg::Time;
+use r2r::geometry_msgs::msg::{Vector3, Wrench, WrenchStamped};
+use r2r::sensor_msgs::msg::JointState;
+use r2r::std_msgs::msg::Header;
+use spikectl_sim::state::ArmState;
+
+use super::diagnostics::Counters;
+use super::quadruped::{CommandKind, InputError, RtCounters, stamp_s};
+use crate::control::arm::{ArmCommand, ArmController};
+use crate::mpc::SolveRecord;
+
+/// Number of arm joints.
+pub const ARM_DOF: usize = 7;
+/// Largest accepted |joint angle| [rad].
+pub const MAX_ARM_JOINT_POS: f64 = 2.0 * std::f64::consts::PI;
+/// Largest accepted |joint velocity| [rad/s].
+pub const MAX_ARM_JOINT_VEL: f64 = 50.0;
+/// Largest accepted |force| component [N] and |torque| component [N·m].
+pub const MAX_WRENCH: f64 = 1e4;
+/// Largest normal-force setpoint [N].
+pub const MAX_FORCE_SETPOINT: f64 = 40.0;
+/// Largest tangential speed command per axis [m/s].
+pub const MAX_TANGENT_VEL: f64 = 0.2;
+
+/// The joint names with `prefix` (`""` gives the simulated arm's `joint1` … `joint7`).
+pub fn arm_joint_names(prefix: &str) -> [String; ARM_DOF] {
+    std::array::from_fn(|i| format!("{prefix}joint{}", i + 1))
+}
+
+fn check(field: &'static str, v: &[f64], max: f64) -> Result<(), InputError> {
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(InputError::NonFinite(field));
+    }
+    if v.iter().any(|x| x.abs() > max) {
+        return Err(InputError::OutOfRange(field));
+    }
+    Ok(())
+}
+
+/// Index in `expected` of each entry of `names` (empty `names` = the order of `expected`,
+/// then `len` must match).
+fn order(expected: &[String; ARM_DOF], names: &[String], len: usize) -> Result<[usize; ARM_DOF], InputError> {
+    if names.is_empty() {
+        if len != ARM_DOF {
+            return Err(InputError::Length { field: "position", len, expected: ARM_DOF });
+        }
+        return Ok(std::array::from_fn(|i| i));
+    }
+    if names.len() != ARM_DOF {
+        return Err(InputError::Length { field: "name", len: names.len(), expected: ARM_DOF });
+    }
+    let mut out = [0usize; ARM_DOF];
+    let mut seen = [false; ARM_DOF];
+    for (k, n) in names.iter().enumerate() {
+        let j = expected
+            .iter()
+            .position(|e| e == n)
+            .ok_or_else(|| InputError::UnknownJoint(n.chars().take(64).collect()))?;
+        if seen[j] {
+            return Err(InputError::DuplicateJoint(n.clone()));
+        }
+        seen[j] = true;
+        out[k] = j;
+    }
+    Ok(out)
+}
+
+/// Joint positions [rad] and velocities [rad/s] of the arm, in joint order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArmJointReading {
+    /// Stamp [s].
+    pub t: f64,
+    /// Positions [rad].
+    pub q: [f64; ARM_DOF],
+    /// Velocities [rad/s].
+    pub qd: [f64; ARM_DOF],
+}
+
+/// Checks and converts an arm `JointState` against the joint `names`.
+pub fn arm_joints_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<ArmJointReading, InputError> {
+    let idx = order(names, &m.name, m.position.len())?;
+    for (field, v) in [("position", &m.position), ("velocity", &m.velocity)] {
+        if v.len() != ARM_DOF {
+            return Err(InputError::Length { field, len: v.len(), expected: ARM_DOF });
+        }
+    }
+    check("position", &m.position, MAX_ARM_JOINT_POS)?;
+    check("velocity", &m.velocity, MAX_ARM_JOINT_VEL)?;
+    let mut r = ArmJointReading { t: stamp_s(&m.header.stamp), q: [0.0; ARM_DOF], qd: [0.0; ARM_DOF] };
+    for (k, &j) in idx.iter().enumerate() {
+        r.q[j] = m.position[k];
+        r.qd[j] = m.velocity[k];
+    }
+    Ok(r)
+}
+
+/// A contact wrench reading: stamp [s], force [N], torque [N·m] (world frame).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WrenchReading {
+    /// Stamp [s].
+    pub t: f64,
+    /// Force on the tool from the environment, world frame [N].
+    pub force: [f64; 3],
+    /// Torque about the sensor site, world frame [N·m].
+    pub torque: [f64; 3],
+}
+
+/// Checks and converts a `WrenchStamped`.
+pub fn wrench_from_msg(m: &WrenchStamped) -> Result<WrenchReading, InputError> {
+    let (f, t) = (&m.wrench.force, &m.wrench.torque);
+    let force = [f.x, f.y, f.z];
+    let torque = [t.x, t.y, t.z];
+    check("wrench.force", &force, MAX_WRENCH)?;
+    check("wrench.torque", &torque, MAX_WRENCH)?;
+    Ok(WrenchReading { t: stamp_s(&m.header.stamp), force, torque })
+}
+
+/// Checks a force setpoint [N] and clamps it to [0, [`MAX_FORCE_SETPOINT`]].
+pub fn force_setpoint(f: f64) -> Result<f64, InputError> {
+    if !f.is_finite() {
+        return Err(InputError::NonFinite("force_setpoint"));
+    }
+    Ok(f.clamp(0.0, MAX_FORCE_SETPOINT))
+}
+
+/// Checks a tangential velocity / target (x, y) and clamps a velocity to [`MAX_TANGENT_VEL`].
+pub fn tangent(field: &'static str, xy: [f64; 2], clamp: f64) -> Result<[f64; 2], InputError> {
+    check(field, &xy, f64::INFINITY)?;
+    Ok(xy.map(|v| v.clamp(-clamp, clamp)))
+}
+
+/// The arm's effort command: `names` and torques [N·m] (non-finite → 0), stamped `stamp`.
+pub fn arm_effort_msg(stamp: Time, names: &[String; ARM_DOF], tau: &[f64; ARM_DOF]) -> JointState {
+    JointState {
+        header: Header { stamp, frame_id: String::new() },
+        name: names.to_vec(),
+        position: Vec::new(),
+        velocity: Vec::new(),
+        effort: tau.iter().map(|t| if t.is_finite() { *t } else { 0.0 }).collect(),
+    }
+}
+
+/// Checks an arm effort command against `names`; torques in joint order [N·m].
+pub fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<[f64; ARM_DOF], InputError> {
+    let idx = order(names, &m.name, m.effort.len())?;
+    if m.effort.len() != ARM_DOF {
+        return Err(InputError::Length { field: "effort", len: m.effort.len(), expected: ARM_DOF });
+    }
+    check("effort", &m.effort, 1e4)?;
+    let mut tau = [0.0; ARM_DOF];
+    for (k, &j) in idx.iter().enumerate() {
+        tau[j] = m.effort[k];
+    }
+    Ok(tau)
+}
+
+/// The simulator's sensor messages for an arm state: `JointState` (names, position, velocity)
+/// and the contact `WrenchStamped` (frame `world`), both stamped `s.t`.
+pub fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, WrenchStamped) {
+    let stamp = super::time_msg(s.t);
+    let joints = JointState {
+        header: Header { stamp: stamp.clone(), frame_id: String::new() },
+        name: names.to_vec(),
+        position: s.q.to_vec(),
+        velocity: s.qd.to_vec(),
+        effort: Vec::new(),
+    };
+    let v = |a: [f64; 3]| Vector3 { x: a[0], y: a[1], z: a[2] };
+    let wrench = WrenchStamped {
+        header: Header { stamp, frame_id: "world".into() },
+        wrench: Wrench { force: v(s.wrench_force), torque: v(s.wrench_torque) },
+    };
+    (joints, wrench)
+}
+
+/// A state for the real-time thread with its wall-clock assembly time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StampedArmState {
+    /// The measured state [SI].
+    pub state: ArmState,
+    /// When it was assembled (monotonic wall clock).
+    pub received: Instant,
+}
+
+/// Combines joint samples with the newest wrench: a joint sample is released once a wrench at
+/// least as new arrived, or after `sync_wait` with a wrench received within `stale_timeout`.
+#[derive(Debug, Clone)]
+pub struct ArmStateAssembler {
+    joints: Option<(ArmJointReading, Instant)>,
+    wrench: Option<(WrenchReading, Instant)>,
+    last_t: Option<f64>,
+    sync_wait: Duration,
+    stale_timeout: Duration,
+}
+
+impl ArmStateAssembler {
+    /// An empty assembler.
+    pub fn new(sync_wait: Duration, stale_timeout: Duration) -> Self {
+        Self { joints: None, wrench: None, last_t: None, sync_wait, stale_timeout }
+    }
+    /// Stores a joint sample received at `now`.
+    pub fn set_joints(&mut self, r: ArmJointReading, now: Instant) {
+        self.joints = Some((r, now));
+    }
+    /// Stores a wrench sample received at `now`.
+    pub fn set_wrench(&mut self, r: WrenchReading, now: Instant) {
+        self.wrench = Some((r, now));
+    }
+    /// The state of the newest joint sample, if it can be released at `now`.
+    pub fn poll(&mut self, now: Instant) -> Option<StampedArmState> {
+        let (j, jt) = self.joints?;
+        if self.last_t.is_some_and(|t| j.t <= t) {
+            return None;
+        }
+        let (w, wt) = self.wrench?;
+        let waited = now.saturating_duration_since(jt) >= self.sync_wait
+            && now.saturating_duration_since(wt) <= self.stale_timeout;
+        if !(w.t >= j.t || waited) {
+            return None;
+        }
+        self.last_t = Some(j.t);
+        let state = ArmState { t: j.t, q: j.q, qd: j.qd, wrench_force: w.force, wrench_torque: w.torque };
+        Some(StampedArmState { state, received: now })
+    }
+}
+
+/// One output of [`ArmRt::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmRtOutput {
+    /// Stamp of the state the command answers [s].
+    pub stamp_s: f64,
+    /// Joint torques [N·m], finite.
+    pub tau: [f64; ARM_DOF],
+    /// What produced it.
+    pub kind: CommandKind,
+    /// MPC solves done in this step.
+    pub records: Vec<SolveRecord>,
+}
+
+/// The arm node's real-time step: [`ArmController::update`] on each new state; the safe
+/// command ([`ArmController::safe_torques`]) every tick while the newest state is stale.
+pub struct ArmRt {
+    ctrl: ArmController,
+    cmd: ArmCommand,
+    last: Option<StampedArmState>,
+    stale_timeout: Duration,
+    counters: Arc<Counters>,
+    quad: Arc<RtCounters>,
+    seen: crate::control::ControllerCounters,
+}
+
+impl ArmRt {
+    /// Wraps `ctrl`; counters are shared with the ROS thread.
+    pub fn new(
+        ctrl: ArmController,
+        cmd: ArmCommand,
+        stale_timeout: Duration,
+        counters: Arc<Counters>,
+        quad: Arc<RtCounters>,
+    ) -> Self {
+        let seen = ctrl.counters();
+        Self { ctrl, cmd, last: None, stale_timeout, counters, quad, seen }
+    }
+
+    /// One tick at wall time `now` with the newest state and command, if new ones arrived.
+    pub fn step(
+        &mut self,
+        now: Instant,
+        state: Option<StampedArmState>,
+        cmd: Option<ArmCommand>,
+    ) -> Option<ArmRtOutput> {
+        if let Some(c) = cmd {
+            self.cmd = c;
+        }
+        let out = match state {
+            Some(s) => {
+                self.last = Some(s);
+                let tau = self.ctrl.update(&s.state, &self.cmd);
+                let records = self.ctrl.take_solve_records();
+                let c = self.ctrl.counters();
+                for _ in self.seen.fallbacks..c.fallbacks {
+                    Counters::bump(&self.counters.fallbacks);
+                }
+                for _ in self.seen.invalid_inputs..c.invalid_inputs {
+                    Counters::bump(&self.quad.controller_invalid);
+                }
+                for _ in self.seen.solves..c.solves {
+                    Counters::bump(&self.quad.solves);
+                }
+                self.seen = c;
+                ArmRtOutput { stamp_s: s.state.t, tau, kind: CommandKind::Control, records }
+            }
+            None => {
+                let last = self.last?;
+                if now.saturating_duration_since(last.received) <= self.stale_timeout {
+                    return None;
+                }
+                Counters::bump(&self.quad.stale_ticks);
+                ArmRtOutput {
+                    stamp_s: last.state.t,
+                    tau: self.ctrl.safe_torques(&last.state),
+                    kind: CommandKind::SafeStale,
+                    records: Vec::new(),
+                }
+            }
+        };
+        Counters::bump(&self.quad.commands);
+        let tau = out.tau.map(|t| if t.is_finite() { t } else { 0.0 });
+        Some(ArmRtOutput { tau, ..out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spikectl_sim::noise::SensorNoise;
+    use spikectl_sim::{arm::ArmSim, robots::ARM_SCENE, robots::PANDA};
+
+    #[test]
+    fn arm_messages_round_trip_and_bad_ones_are_rejected() {
+        let names = arm_joint_names("");
+        let sim = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::NONE, 1).unwrap();
+        let mut s = sim.true_state();
+        s.wrench_force = [0.5, -0.2, 7.0];
+        let (j, w) = arm_sensor_msgs(&s, &names);
+        let jr = arm_joints_from_msg(&j, &names).unwrap();
+        assert_eq!((jr.q, jr.qd), (s.q, s.qd));
+        assert_eq!(wrench_from_msg(&w).unwrap().force, s.wrench_force);
+        let mut rev = j.clone();
+        rev.name.reverse();
+        rev.position.reverse();
+        rev.velocity.reverse();
+        assert_eq!(arm_joints_from_msg(&rev, &names).unwrap(), jr);
+        let mut bad = j.clone();
+        bad.position[2] = f64::NAN;
+        assert_eq!(arm_joints_from_msg(&bad, &names).unwrap_err(), InputError::NonFinite("position"));
+        assert!(arm_joints_from_msg(&j, &arm_joint_names("fr3_")).is_err(), "names must match");
+        let mut bad = w.clone();
+        bad.wrench.force.z = f64::INFINITY;
+        assert!(wrench_from_msg(&bad).is_err());
+        assert_eq!(force_setpoint(100.0).unwrap(), MAX_FORCE_SETPOINT);
+        assert!(force_setpoint(f64::NAN).is_err());
+        let tau: [f64; 7] = std::array::from_fn(|i| i as f64);
+        assert_eq!(arm_effort_from_msg(&arm_effort_msg(Time::default(), &names, &tau), &names).unwrap(), tau);
+    }
+
+    #[test]
+    fn arm_rt_controls_and_goes_safe_when_stale() {
+        let ctrl = ArmController::new(Box::new(crate::qp::osqp::OsqpSolver::new()), Default::default()).unwrap();
+        let counters = Arc::new(Counters::default());
+        let quad = Arc::new(RtCounters::default());
+        let cmd = ArmCommand { normal_force: 5.0, ..Default::default() };
+        let mut rt = ArmRt::new(ctrl, cmd, Duration::from_millis(20), counters, quad.clone());
+        let sim = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::NONE, 1).unwrap();
+        let t0 = Instant::now();
+        let s = StampedArmState { state: sim.true_state(), received: t0 };
+        let out = rt.step(t0, Some(s), None).unwrap();
+        assert_eq!(out.kind, CommandKind::Control);
+        assert!(out.tau.iter().all(|t| t.is_finite()));
+        assert!(rt.step(t0 + Duration::from_millis(5), None, None).is_none());
+        let safe = rt.step(t0 + Duration::from_millis(30), None, None).unwrap();
+        assert_eq!(safe.kind, CommandKind::SafeStale);
+        assert_eq!(quad.stale_ticks.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+}

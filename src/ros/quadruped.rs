@@ -1,0 +1,678 @@
+//! The quadruped's ROS interface: sensor messages ↔ [`QuadrupedState`], effort commands,
+//! `cmd_vel`, and the real-time step of the `spikectl-quadruped` node.
+//!
+//! Topics (names relative to the node's namespace; see README "Run on a ROS 2 robot"):
+//! - `joint_states` (`sensor_msgs/JointState`): the 12 joints by name ([`JOINT_NAMES`], any
+//!   order; an empty name list means that order), `position` [rad] and `velocity` [rad/s];
+//! - `imu` (`sensor_msgs/Imu`): trunk orientation (body→world) and angular velocity in the
+//!   body frame [rad/s];
+//! - `odom` (`nav_msgs/Odometry`): trunk position in the world (`odom`) frame [m] and linear
+//!   velocity in the body (`child_frame_id`) frame [m/s], as REP 105 specifies; the controller
+//!   rotates it into the world frame with the odometry orientation;
+//! - `cmd_vel` (`geometry_msgs/Twist`): `linear.x`, `linear.y` [m/s] in the heading frame,
+//!   `angular.z` [rad/s];
+//! - `effort_cmd` (`sensor_msgs/JointState`, output): the 12 joint names and `effort` [N·m],
+//!   `position`/`velocity` empty; `header.stamp` is the stamp of the measurement the command
+//!   answers (the simulator's lockstep mode matches on it).
+//!
+//! Message checks ([`joints_from_msg`], [`imu_from_msg`], [`odom_from_msg`], [`twist_from_msg`])
+//! reject NaN/infinite values, wrong lengths, unknown or repeated joint names and values far
+//! outside any physical range, with an [`InputError`]. [`StateAssembler`] combines the three
+//! sensor streams into one [`QuadrupedState`] per joint sample, and [`QuadrupedRt`] is the
+//! step function that runs on the node's real-time thread (no ROS inside: it is tested
+//! without a ROS graph).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use r2r::builtin_interfaces::msg::Time;
+use r2r::geometry_msgs::msg::{Point, Quaternion, Twist, Vector3};
+use r2r::nav_msgs::msg::Odometry;
+use r2r::sensor_msgs::msg::{Imu, JointState};
+use r2r::std_msgs::msg::Header;
+use spikectl_sim::quadruped::quat_to_mat;
+use spikectl_sim::state::QuadrupedState;
+
+use super::diagnostics::Counters;
+use crate::control::quadruped::{QuadrupedCommand, QuadrupedController};
+use crate::mpc::SolveRecord;
+
+/// Joint names of the simulated Go1 (MJCF joint names), in [`QuadrupedState::q`] order:
+/// legs FR, FL, RR, RL × hip, thigh, calf.
+pub const JOINT_NAMES: [&str; 12] = [
+    "FR_hip_joint",
+    "FR_thigh_joint",
+    "FR_calf_joint",
+    "FL_hip_joint",
+    "FL_thigh_joint",
+    "FL_calf_joint",
+    "RR_hip_joint",
+    "RR_thigh_joint",
+    "RR_calf_joint",
+    "RL_hip_joint",
+    "RL_thigh_joint",
+    "RL_calf_joint",
+];
+
+/// Largest accepted |joint angle| [rad].
+pub const MAX_JOINT_POS: f64 = 4.0 * std::f64::consts::PI;
+/// Largest accepted |joint velocity| [rad/s].
+pub const MAX_JOINT_VEL: f64 = 200.0;
+/// Largest accepted |angular velocity| component [rad/s].
+pub const MAX_ANGVEL: f64 = 100.0;
+/// Largest accepted |linear velocity| component [m/s].
+pub const MAX_LINVEL: f64 = 50.0;
+/// Largest accepted |position| component [m].
+pub const MAX_POSITION: f64 = 1e5;
+/// Largest accepted deviation of a quaternion's norm from 1.
+pub const QUAT_NORM_TOL: f64 = 0.05;
+/// `cmd_vel` limits: |vx|, |vy| [m/s] and |yaw rate| [rad/s]; larger commands are clamped.
+pub const CMD_LIMITS: [f64; 3] = [1.0, 0.5, 1.5];
+
+/// Why an input message was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    /// A field has the wrong number of values.
+    #[error("{field} has {len} values, expected {expected}")]
+    Length {
+        /// Field name.
+        field: &'static str,
+        /// Values given.
+        len: usize,
+        /// Values expected.
+        expected: usize,
+    },
+    /// A joint name that is not one of [`JOINT_NAMES`].
+    #[error("unknown joint name {0:?}")]
+    UnknownJoint(String),
+    /// A joint listed twice.
+    #[error("joint {0:?} listed twice")]
+    DuplicateJoint(String),
+    /// A NaN or infinite value.
+    #[error("{0} is not finite")]
+    NonFinite(&'static str),
+    /// A finite value outside any physical range.
+    #[error("{0} is out of range")]
+    OutOfRange(&'static str),
+    /// An orientation quaternion whose norm is not 1 (or an IMU without orientation).
+    #[error("orientation quaternion norm {0:.4} is not 1")]
+    Quaternion(f64),
+}
+
+/// Seconds of a `builtin_interfaces/Time`.
+pub fn stamp_s(t: &Time) -> f64 {
+    t.sec as f64 + t.nanosec as f64 * 1e-9
+}
+
+fn check(field: &'static str, v: &[f64], max: f64) -> Result<(), InputError> {
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(InputError::NonFinite(field));
+    }
+    if v.iter().any(|x| x.abs() > max) {
+        return Err(InputError::OutOfRange(field));
+    }
+    Ok(())
+}
+
+/// Joint positions and velocities from one `JointState` [rad, rad/s], in [`JOINT_NAMES`] order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JointReading {
+    /// Stamp [s].
+    pub t: f64,
+    /// Positions [rad].
+    pub q: [f64; 12],
+    /// Velocities [rad/s].
+    pub qd: [f64; 12],
+}
+
+/// Index in [`JOINT_NAMES`] of each entry of `names` (an empty list means that order).
+fn joint_order(names: &[String], len: usize) -> Result<[usize; 12], InputError> {
+    if names.is_empty() {
+        if len != 12 {
+            return Err(InputError::Length { field: "position", len, expected: 12 });
+        }
+        return Ok(std::array::from_fn(|i| i));
+    }
+    if names.len() != 12 {
+        return Err(InputError::Length { field: "name", len: names.len(), expected: 12 });
+    }
+    let mut order = [0usize; 12];
+    let mut seen = [false; 12];
+    for (k, n) in names.iter().enumerate() {
+        let j = JOINT_NAMES
+            .iter()
+            .position(|j| j == n)
+            .ok_or_else(|| InputError::UnknownJoint(n.chars().take(64).collect()))?;
+        if seen[j] {
+            return Err(InputError::DuplicateJoint(n.clone()));
+        }
+        seen[j] = true;
+        order[k] = j;
+    }
+    Ok(order)
+}
+
+/// Checks and converts a `JointState` (positions and velocities of all 12 joints).
+pub fn joints_from_msg(m: &JointState) -> Result<JointReading, InputError> {
+    let order = joint_order(&m.name, m.position.len())?;
+    for (field, v) in [("position", &m.position), ("velocity", &m.velocity)] {
+        if v.len() != 12 {
+            return Err(InputError::Length { field, len: v.len(), expected: 12 });
+        }
+    }
+    check("position", &m.position, MAX_JOINT_POS)?;
+    check("velocity", &m.velocity, MAX_JOINT_VEL)?;
+    let mut r = JointReading { t: stamp_s(&m.header.stamp), q: [0.0; 12], qd: [0.0; 12] };
+    for (k, &j) in order.iter().enumerate() {
+        r.q[j] = m.position[k];
+        r.qd[j] = m.velocity[k];
+    }
+    Ok(r)
+}
+
+/// Checks and converts a (w, x, y, z) unit quaternion from a message; returns it normalised.
+fn quat_from_msg(q: &Quaternion) -> Result<[f64; 4], InputError> {
+    let v = [q.w, q.x, q.y, q.z];
+    check("orientation", &v, 2.0)?;
+    let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if (n - 1.0).abs() > QUAT_NORM_TOL {
+        return Err(InputError::Quaternion(n));
+    }
+    Ok(v.map(|x| x / n))
+}
+
+/// Orientation and body angular velocity from one `Imu`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImuReading {
+    /// Stamp [s].
+    pub t: f64,
+    /// Body→world orientation (w, x, y, z), normalised.
+    pub quat: [f64; 4],
+    /// Angular velocity in the body frame [rad/s].
+    pub gyro: [f64; 3],
+}
+
+/// Checks and converts an `Imu` (orientation must be present: `orientation_covariance[0]`
+/// = −1 means "no orientation" and is rejected).
+pub fn imu_from_msg(m: &Imu) -> Result<ImuReading, InputError> {
+    if m.orientation_covariance.first().is_some_and(|c| *c == -1.0) {
+        return Err(InputError::Quaternion(0.0));
+    }
+    let quat = quat_from_msg(&m.orientation)?;
+    let w = &m.angular_velocity;
+    let gyro = [w.x, w.y, w.z];
+    check("angular_velocity", &gyro, MAX_ANGVEL)?;
+    Ok(ImuReading { t: stamp_s(&m.header.stamp), quat, gyro })
+}
+
+/// Base position and world-frame velocity from one `Odometry`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OdomReading {
+    /// Stamp [s].
+    pub t: f64,
+    /// Trunk position, world frame [m].
+    pub pos: [f64; 3],
+    /// Trunk linear velocity, world frame [m/s] (rotated from the message's body frame).
+    pub vel: [f64; 3],
+}
+
+/// Checks and converts an `Odometry`: `twist.twist.linear` is in the body frame
+/// (`child_frame_id`) and is rotated into the world frame with `pose.pose.orientation`.
+pub fn odom_from_msg(m: &Odometry) -> Result<OdomReading, InputError> {
+    let p = &m.pose.pose.position;
+    let pos = [p.x, p.y, p.z];
+    check("pose.position", &pos, MAX_POSITION)?;
+    let quat = quat_from_msg(&m.pose.pose.orientation)?;
+    let v = &m.twist.twist.linear;
+    let vb = [v.x, v.y, v.z];
+    check("twist.linear", &vb, MAX_LINVEL)?;
+    let r = quat_to_mat(&quat);
+    let vel = std::array::from_fn(|i| r[i][0] * vb[0] + r[i][1] * vb[1] + r[i][2] * vb[2]);
+    Ok(OdomReading { t: stamp_s(&m.header.stamp), pos, vel })
+}
+
+/// Checks a `Twist` and returns (vx, vy, yaw rate) clamped to [`CMD_LIMITS`].
+pub fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
+    let v = [m.linear.x, m.linear.y, m.angular.z];
+    check("cmd_vel", &v, f64::INFINITY)?;
+    Ok(std::array::from_fn(|i| v[i].clamp(-CMD_LIMITS[i], CMD_LIMITS[i])))
+}
+
+/// The effort command message: the 12 [`JOINT_NAMES`] and their torques [N·m] (non-finite
+/// values become 0), stamped `stamp`.
+pub fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
+    JointState {
+        header: Header { stamp, frame_id: String::new() },
+        name: JOINT_NAMES.iter().map(|s| s.to_string()).collect(),
+        position: Vec::new(),
+        velocity: Vec::new(),
+        effort: tau.iter().map(|t| if t.is_finite() { *t } else { 0.0 }).collect(),
+    }
+}
+
+/// Checks an effort command (12 efforts, named as [`JOINT_NAMES`] in any order or unnamed in
+/// that order) and returns the torques in [`JOINT_NAMES`] order [N·m].
+pub fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
+    let order = joint_order(&m.name, m.effort.len())?;
+    if m.effort.len() != 12 {
+        return Err(InputError::Length { field: "effort", len: m.effort.len(), expected: 12 });
+    }
+    check("effort", &m.effort, 1e4)?;
+    let mut tau = [0.0; 12];
+    for (k, &j) in order.iter().enumerate() {
+        tau[j] = m.effort[k];
+    }
+    Ok(tau)
+}
+
+/// The sensor messages of a robot state, as the simulator (or a robot driver) publishes
+/// them: `JointState` (names, position, velocity), `Imu` (orientation, body angular
+/// velocity; no linear acceleration: its covariance[0] is −1), `Odometry` (frame `odom`,
+/// child `base_link`, twist in the body frame). All stamped `s.t`.
+pub fn sensor_msgs(s: &QuadrupedState) -> (JointState, Imu, Odometry) {
+    let stamp = super::time_msg(s.t);
+    let header = |frame: &str| Header { stamp: stamp.clone(), frame_id: frame.into() };
+    let [w, x, y, z] = s.base_quat;
+    let quat = Quaternion { x, y, z, w };
+    let joints = JointState {
+        header: header(""),
+        name: JOINT_NAMES.iter().map(|s| s.to_string()).collect(),
+        position: s.q.to_vec(),
+        velocity: s.qd.to_vec(),
+        effort: Vec::new(),
+    };
+    let mut imu = Imu { header: header("base_link"), orientation: quat.clone(), ..Default::default() };
+    imu.angular_velocity = Vector3 { x: s.base_angvel_body[0], y: s.base_angvel_body[1], z: s.base_angvel_body[2] };
+    if let Some(c) = imu.linear_acceleration_covariance.first_mut() {
+        *c = -1.0;
+    }
+    let r = quat_to_mat(&s.base_quat);
+    let v = s.base_linvel;
+    // Body-frame velocity: Rᵀ v.
+    let vb: [f64; 3] = std::array::from_fn(|i| r[0][i] * v[0] + r[1][i] * v[1] + r[2][i] * v[2]);
+    let w = s.base_angvel_body;
+    let mut odom = Odometry { header: header("odom"), child_frame_id: "base_link".into(), ..Default::default() };
+    odom.pose.pose.position = Point { x: s.base_pos[0], y: s.base_pos[1], z: s.base_pos[2] };
+    odom.pose.pose.orientation = quat;
+    odom.twist.twist.linear = Vector3 { x: vb[0], y: vb[1], z: vb[2] };
+    odom.twist.twist.angular = Vector3 { x: w[0], y: w[1], z: w[2] };
+    (joints, imu, odom)
+}
+
+/// A state handed to the real-time thread, with the wall time it was assembled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StampedState {
+    /// The measured state (`t` = the joint sample's stamp) [SI].
+    pub state: QuadrupedState,
+    /// When it was assembled (monotonic wall clock).
+    pub received: Instant,
+}
+
+/// Combines the three sensor streams into one [`QuadrupedState`] per joint sample.
+///
+/// A joint sample is released as soon as an IMU and an odometry message at least as new
+/// (by stamp) have arrived — exactly synchronised when the publisher stamps all three alike,
+/// as the simulator does — or, on robots whose sensors are not synchronised, after
+/// `sync_wait` (wall clock) with the newest IMU and odometry, provided both arrived within
+/// `stale_timeout`. A joint sample not newer than the last released one is ignored.
+/// `foot_contact` is left false (the controller does not read it: stance comes from the gait).
+#[derive(Debug, Clone)]
+pub struct StateAssembler {
+    joints: Option<(JointReading, Instant)>,
+    imu: Option<(ImuReading, Instant)>,
+    odom: Option<(OdomReading, Instant)>,
+    last_t: Option<f64>,
+    sync_wait: Duration,
+    stale_timeout: Duration,
+}
+
+impl StateAssembler {
+    /// An empty assembler.
+    pub fn new(sync_wait: Duration, stale_timeout: Duration) -> Self {
+        Self { joints: None, imu: None, odom: None, last_t: None, sync_wait, stale_timeout }
+    }
+    /// Stores a joint sample received at `now`.
+    pub fn set_joints(&mut self, r: JointReading, now: Instant) {
+        self.joints = Some((r, now));
+    }
+    /// Stores an IMU sample received at `now`.
+    pub fn set_imu(&mut self, r: ImuReading, now: Instant) {
+        self.imu = Some((r, now));
+    }
+    /// Stores an odometry sample received at `now`.
+    pub fn set_odom(&mut self, r: OdomReading, now: Instant) {
+        self.odom = Some((r, now));
+    }
+
+    /// The state of the newest joint sample, if it can be released at `now` (see the type docs).
+    pub fn poll(&mut self, now: Instant) -> Option<StampedState> {
+        let (j, jt) = self.joints?;
+        if self.last_t.is_some_and(|t| j.t <= t) {
+            return None;
+        }
+        let (imu, it) = self.imu?;
+        let (odom, ot) = self.odom?;
+        let synced = imu.t >= j.t && odom.t >= j.t;
+        let fresh = |t: Instant| now.saturating_duration_since(t) <= self.stale_timeout;
+        let waited = now.saturating_duration_since(jt) >= self.sync_wait && fresh(it) && fresh(ot);
+        if !(synced || waited) {
+            return None;
+        }
+        self.last_t = Some(j.t);
+        let state = QuadrupedState {
+            t: j.t,
+            base_pos: odom.pos,
+            base_quat: imu.quat,
+            base_linvel: odom.vel,
+            base_angvel_body: imu.gyro,
+            q: j.q,
+            qd: j.qd,
+            foot_contact: [false; 4],
+        };
+        Some(StampedState { state, received: now })
+    }
+}
+
+/// Why the real-time step produced a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// The controller's command for a new state.
+    Control,
+    /// The safe command ([`QuadrupedController::safe_torques`]): the state is stale.
+    SafeStale,
+}
+
+/// One output of [`QuadrupedRt::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtOutput {
+    /// Stamp of the state the command answers [s].
+    pub stamp_s: f64,
+    /// Joint torques [N·m], finite.
+    pub tau: [f64; 12],
+    /// What produced it.
+    pub kind: CommandKind,
+    /// MPC solves done in this step.
+    pub records: Vec<SolveRecord>,
+}
+
+/// Counters of a controller node's real-time step beyond [`Counters`] (shared with the ROS thread).
+#[derive(Debug, Default)]
+pub struct RtCounters {
+    /// Real-time ticks that sent the safe command because the state was stale [count].
+    pub stale_ticks: AtomicU64,
+    /// States the controller itself rejected as invalid (→ safe command) [count].
+    pub controller_invalid: AtomicU64,
+    /// MPC solves [count].
+    pub solves: AtomicU64,
+    /// Commands computed [count].
+    pub commands: AtomicU64,
+}
+
+/// The node's real-time step: runs [`QuadrupedController::update`] on each new state, and the
+/// safe command on every tick while the newest state is older than `stale_timeout`.
+pub struct QuadrupedRt {
+    ctrl: QuadrupedController,
+    cmd: QuadrupedCommand,
+    last: Option<StampedState>,
+    stale_timeout: Duration,
+    counters: Arc<Counters>,
+    quad: Arc<RtCounters>,
+    seen: crate::control::ControllerCounters,
+}
+
+impl QuadrupedRt {
+    /// Wraps `ctrl`; counters are shared with the ROS thread.
+    pub fn new(
+        ctrl: QuadrupedController,
+        cmd: QuadrupedCommand,
+        stale_timeout: Duration,
+        counters: Arc<Counters>,
+        quad: Arc<RtCounters>,
+    ) -> Self {
+        let seen = ctrl.counters();
+        Self { ctrl, cmd, last: None, stale_timeout, counters, quad, seen }
+    }
+
+    /// The command in force.
+    pub fn command(&self) -> QuadrupedCommand {
+        self.cmd
+    }
+
+    /// One tick at wall time `now` with the newest state and command, if new ones arrived.
+    /// Returns `None` before the first state and while the newest state is fresh and answered.
+    pub fn step(
+        &mut self,
+        now: Instant,
+        state: Option<StampedState>,
+        cmd: Option<QuadrupedCommand>,
+    ) -> Option<RtOutput> {
+        if let Some(c) = cmd {
+            self.cmd = c;
+        }
+        let out = match state {
+            Some(s) => {
+                self.last = Some(s);
+                let tau = self.ctrl.update(&s.state, &self.cmd);
+                let records = self.ctrl.take_solve_records();
+                let c = self.ctrl.counters();
+                for _ in self.seen.fallbacks..c.fallbacks {
+                    Counters::bump(&self.counters.fallbacks);
+                }
+                for _ in self.seen.invalid_inputs..c.invalid_inputs {
+                    Counters::bump(&self.quad.controller_invalid);
+                }
+                for _ in self.seen.solves..c.solves {
+                    Counters::bump(&self.quad.solves);
+                }
+                self.seen = c;
+                RtOutput { stamp_s: s.state.t, tau, kind: CommandKind::Control, records }
+            }
+            None => {
+                let last = self.last?;
+                if now.saturating_duration_since(last.received) <= self.stale_timeout {
+                    return None;
+                }
+                Counters::bump(&self.quad.stale_ticks);
+                RtOutput {
+                    stamp_s: last.state.t,
+                    tau: self.ctrl.safe_torques(&last.state),
+                    kind: CommandKind::SafeStale,
+                    records: Vec::new(),
+                }
+            }
+        };
+        Counters::bump(&self.quad.commands);
+        let tau = out.tau.map(|t| if t.is_finite() { t } else { 0.0 });
+        Some(RtOutput { tau, ..out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::quadruped::{GaitKind, QuadrupedControllerConfig};
+    use spikectl_sim::mjcf::LEG_NAMES;
+    use spikectl_sim::noise::SensorNoise;
+    use spikectl_sim::quadruped::QuadrupedSim;
+    use spikectl_sim::robots::GO1;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn joint_names_match_the_simulated_model() {
+        let mut k = 0;
+        for leg in LEG_NAMES {
+            for j in ["hip", "thigh", "calf"] {
+                assert_eq!(JOINT_NAMES[k], format!("{leg}_{j}_joint"));
+                k += 1;
+            }
+        }
+    }
+
+    fn sim_state() -> QuadrupedState {
+        let mut sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 1).unwrap();
+        // A tilted, yawed, moving base so that frame mistakes show.
+        let q = [0.25f64.cos(), 0.05, 0.03, 0.25f64.sin()];
+        let n = q.iter().map(|v| v * v).sum::<f64>().sqrt();
+        sim.set_base_pose([0.3, -0.2, 0.33], q.map(|v| v / n));
+        sim.step_n(3);
+        let mut s = sim.true_state();
+        s.base_linvel = [0.4, -0.1, 0.05];
+        s.foot_contact = [false; 4];
+        s
+    }
+
+    #[test]
+    fn sensor_messages_round_trip_through_the_checks() {
+        let s = sim_state();
+        let (j, imu, odom) = sensor_msgs(&s);
+        let jr = joints_from_msg(&j).unwrap();
+        let ir = imu_from_msg(&imu).unwrap();
+        let or = odom_from_msg(&odom).unwrap();
+        assert_eq!(jr.q, s.q);
+        assert_eq!(jr.qd, s.qd);
+        assert!((jr.t - s.t).abs() < 1e-9 && (ir.t - s.t).abs() < 1e-9 && (or.t - s.t).abs() < 1e-9);
+        for k in 0..4 {
+            assert!((ir.quat[k] - s.base_quat[k]).abs() < 1e-12);
+        }
+        assert_eq!(ir.gyro, s.base_angvel_body);
+        assert_eq!(or.pos, s.base_pos);
+        for k in 0..3 {
+            assert!((or.vel[k] - s.base_linvel[k]).abs() < 1e-12, "{:?} vs {:?}", or.vel, s.base_linvel);
+        }
+        // The body-frame twist is not the world velocity (the base is yawed).
+        assert!((odom.twist.twist.linear.x - s.base_linvel[0]).abs() > 1e-3);
+        // Shuffled names are put back in order.
+        let mut shuffled = j.clone();
+        shuffled.name.reverse();
+        shuffled.position.reverse();
+        shuffled.velocity.reverse();
+        assert_eq!(joints_from_msg(&shuffled).unwrap(), jr);
+    }
+
+    #[test]
+    fn malformed_messages_are_rejected_with_a_reason() {
+        let s = sim_state();
+        let (j, imu, odom) = sensor_msgs(&s);
+        let bad_j = |f: &dyn Fn(&mut JointState)| {
+            let mut m = j.clone();
+            f(&mut m);
+            joints_from_msg(&m).unwrap_err()
+        };
+        assert_eq!(bad_j(&|m| m.position[3] = f64::NAN), InputError::NonFinite("position"));
+        assert_eq!(bad_j(&|m| m.velocity[0] = f64::INFINITY), InputError::NonFinite("velocity"));
+        assert_eq!(bad_j(&|m| m.position[0] = 1e6), InputError::OutOfRange("position"));
+        assert!(matches!(bad_j(&|m| m.position.truncate(11)), InputError::Length { field: "position", .. }));
+        assert!(matches!(bad_j(&|m| m.velocity.clear()), InputError::Length { field: "velocity", .. }));
+        assert!(matches!(bad_j(&|m| m.name.truncate(6)), InputError::Length { field: "name", .. }));
+        assert_eq!(bad_j(&|m| m.name[2] = "knee".into()), InputError::UnknownJoint("knee".into()));
+        assert!(matches!(bad_j(&|m| m.name[2] = m.name[1].clone()), InputError::DuplicateJoint(_)));
+        // Unnamed but complete: accepted in the canonical order.
+        let mut unnamed = j.clone();
+        unnamed.name.clear();
+        assert_eq!(joints_from_msg(&unnamed).unwrap().q, s.q);
+
+        let mut m = imu.clone();
+        m.orientation.w = f64::NAN;
+        assert_eq!(imu_from_msg(&m).unwrap_err(), InputError::NonFinite("orientation"));
+        let mut m = imu.clone();
+        m.orientation = Quaternion { x: 0.0, y: 0.0, z: 0.0, w: 0.5 };
+        assert!(matches!(imu_from_msg(&m), Err(InputError::Quaternion(_))));
+        let mut m = imu.clone();
+        m.orientation_covariance[0] = -1.0;
+        assert!(imu_from_msg(&m).is_err());
+        let mut m = imu.clone();
+        m.angular_velocity.y = f64::NEG_INFINITY;
+        assert_eq!(imu_from_msg(&m).unwrap_err(), InputError::NonFinite("angular_velocity"));
+        let mut m = odom.clone();
+        m.twist.twist.linear.z = f64::NAN;
+        assert_eq!(odom_from_msg(&m).unwrap_err(), InputError::NonFinite("twist.linear"));
+        let mut m = odom.clone();
+        m.pose.pose.position.x = f64::NAN;
+        assert_eq!(odom_from_msg(&m).unwrap_err(), InputError::NonFinite("pose.position"));
+
+        let mut t = Twist::default();
+        t.linear.x = 5.0;
+        t.angular.z = -9.0;
+        assert_eq!(twist_from_msg(&t).unwrap(), [1.0, 0.0, -1.5]);
+        t.linear.y = f64::NAN;
+        assert!(twist_from_msg(&t).is_err());
+    }
+
+    #[test]
+    fn effort_messages_round_trip_and_never_carry_nan() {
+        let tau: [f64; 12] = std::array::from_fn(|i| i as f64 - 5.5);
+        let m = effort_msg(Time::default(), &tau);
+        assert_eq!(effort_from_msg(&m).unwrap(), tau);
+        let mut nan = tau;
+        nan[4] = f64::NAN;
+        let m = effort_msg(Time::default(), &nan);
+        assert_eq!(m.effort[4], 0.0);
+        let mut bad = m.clone();
+        bad.effort[0] = f64::NAN;
+        assert!(effort_from_msg(&bad).is_err());
+        bad.effort.pop();
+        assert!(effort_from_msg(&bad).is_err());
+    }
+
+    #[test]
+    fn assembler_waits_for_synchronised_imu_and_odometry() {
+        let s = sim_state();
+        let (j, imu, odom) = sensor_msgs(&s);
+        let t0 = Instant::now();
+        let mut a = StateAssembler::new(Duration::from_millis(5), Duration::from_millis(100));
+        a.set_joints(joints_from_msg(&j).unwrap(), t0);
+        assert!(a.poll(t0).is_none(), "no IMU/odometry yet");
+        a.set_imu(imu_from_msg(&imu).unwrap(), t0);
+        assert!(a.poll(t0).is_none());
+        a.set_odom(odom_from_msg(&odom).unwrap(), t0);
+        let got = a.poll(t0).unwrap().state;
+        assert_eq!((got.t, got.q, got.base_pos), (s.t, s.q, s.base_pos));
+        assert!(a.poll(t0).is_none(), "the same sample is released once");
+        // A newer joint sample with older IMU/odometry waits `sync_wait`, then goes with them.
+        let mut j2 = joints_from_msg(&j).unwrap();
+        j2.t += 0.002;
+        a.set_joints(j2, t0);
+        assert!(a.poll(t0 + Duration::from_millis(1)).is_none());
+        assert_eq!(a.poll(t0 + Duration::from_millis(6)).unwrap().state.t, j2.t);
+        // ...but not when they are stale.
+        j2.t += 0.002;
+        a.set_joints(j2, t0 + Duration::from_millis(200));
+        assert!(a.poll(t0 + Duration::from_millis(210)).is_none());
+    }
+
+    #[test]
+    fn rt_step_controls_new_states_and_falls_back_when_stale() {
+        let ctrl = QuadrupedController::new(
+            Box::new(crate::qp::osqp::OsqpSolver::new()),
+            QuadrupedControllerConfig::default(),
+        )
+        .unwrap();
+        let counters = Arc::new(Counters::default());
+        let quad = Arc::new(RtCounters::default());
+        let cmd = QuadrupedCommand { gait: GaitKind::Stand, ..Default::default() };
+        let mut rt = QuadrupedRt::new(ctrl, cmd, Duration::from_millis(50), counters.clone(), quad.clone());
+        let t0 = Instant::now();
+        assert!(rt.step(t0, None, None).is_none(), "nothing before the first state");
+        let mut sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 1).unwrap();
+        let s = StampedState { state: sim.true_state(), received: t0 };
+        let out = rt.step(t0, Some(s), None).unwrap();
+        assert_eq!(out.kind, CommandKind::Control);
+        assert_eq!(out.records.len(), 1, "the first tick solves the MPC");
+        assert!(out.tau.iter().all(|t| t.is_finite()) && out.tau.iter().any(|t| *t != 0.0));
+        assert!(rt.step(t0 + Duration::from_millis(10), None, None).is_none(), "fresh and answered");
+        let stale = rt.step(t0 + Duration::from_millis(60), None, None).unwrap();
+        assert_eq!(stale.kind, CommandKind::SafeStale);
+        assert_eq!(stale.tau, rt.ctrl.safe_torques(&s.state));
+        assert_eq!(quad.stale_ticks.load(Ordering::Relaxed), 1);
+        // A NaN state that slipped through is the controller's business: safe command, counted.
+        sim.step();
+        let mut bad = sim.true_state();
+        bad.q[2] = f64::NAN;
+        let out = rt.step(t0, Some(StampedState { state: bad, received: t0 }), None).unwrap();
+        assert!(out.tau.iter().all(|t| t.is_finite()));
+        assert_eq!(quad.controller_invalid.load(Ordering::Relaxed), 1);
+        assert_eq!(quad.solves.load(Ordering::Relaxed), 1);
+        assert_eq!(counters.snapshot().fallbacks, 0);
+    }
+}

@@ -1,0 +1,430 @@
+//! End-to-end test of the quadruped ROS nodes: `spikectl-sim` (headless MuJoCo, lockstep,
+//! publishing /clock, joint_states, imu, odom) and `spikectl-quadruped` (MPC on OSQP, on sim
+//! time) run as their own processes in a namespace of this test. The robot stands, then trots
+//! on `gait` + `cmd_vel`; the test reads Odometry (it must not fall and must move forward),
+//! SolveStats (they must arrive, solved, without fallbacks) and every effort command (12
+//! finite torques), and injects malformed JointStates and a NaN cmd_vel: each must be counted
+//! in the controller's `/diagnostics` while the robot keeps going and no process dies.
+
+mod ros_common;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use r2r::QosProfile;
+use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus};
+use r2r::geometry_msgs::msg::Twist;
+use r2r::nav_msgs::msg::Odometry;
+use r2r::sensor_msgs::msg::JointState;
+use r2r::spikectl_msgs::msg::SolveStats;
+use r2r::std_msgs::msg::String as StringMsg;
+use ros_common::{KillOnDrop, context, drain, spin_until, topic};
+use spikectl::ros::quadruped::{JOINT_NAMES, stamp_s};
+use spikectl_sim::quadruped::tilt_angle;
+
+/// ROS domain of this test binary.
+const DOMAIN: u32 = 89;
+const TIMEOUT: Duration = Duration::from_secs(30);
+const SIM: &str = env!("CARGO_BIN_EXE_spikectl-sim");
+const CONTROLLER: &str = env!("CARGO_BIN_EXE_spikectl-quadruped");
+/// Simulated time at which the test switches from standing to trotting (or later, if the test
+/// heard the nodes only later) [s].
+const T_TROT: f64 = 1.5;
+/// Duration of the trot [s, simulated].
+const TROT_S: f64 = 2.5;
+/// Commanded forward speed while trotting [m/s].
+const VX: f64 = 0.3;
+
+fn value(s: &DiagnosticStatus, key: &str) -> Option<f64> {
+    s.values.iter().find(|kv| kv.key == key)?.value.parse().ok()
+}
+
+fn spawn(exe: &str, args: &[String]) -> KillOnDrop {
+    let child = Command::new(exe)
+        .arg("--ros-args")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+    KillOnDrop(Some(child))
+}
+
+fn alive(c: &mut KillOnDrop) -> bool {
+    c.0.as_mut().is_some_and(|p| p.try_wait().ok().flatten().is_none())
+}
+
+fn stderr_of(c: &mut KillOnDrop) -> String {
+    let mut out = String::new();
+    if let Some(mut p) = c.0.take() {
+        let _ = p.kill();
+        let _ = p.wait();
+        if let Some(mut e) = p.stderr.take() {
+            let _ = e.read_to_string(&mut out);
+        }
+    }
+    out
+}
+
+/// What the test has seen so far.
+#[derive(Default)]
+struct Seen {
+    /// (stamp [s], x [m], height [m], tilt [rad]) of every odometry message.
+    odom: Vec<(f64, f64, f64, f64)>,
+    efforts: usize,
+    bad_efforts: Vec<String>,
+    stats: Vec<SolveStats>,
+    controller_diag: Option<DiagnosticStatus>,
+    sim_diag: Option<DiagnosticStatus>,
+}
+
+impl Seen {
+    fn t(&self) -> f64 {
+        self.odom.last().map(|o| o.0).unwrap_or(0.0)
+    }
+}
+
+#[test]
+fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_quadruped_test", "").unwrap();
+    let ns = topic("").trim_end_matches('/').to_string();
+    let (t_stats, t_diag) = (topic("solve_stats"), topic("diagnostics"));
+    let deep = QosProfile::default().keep_last(2000);
+    let mut odom_sub = node.subscribe::<Odometry>(&topic("odom"), deep.clone()).unwrap();
+    let mut effort_sub = node.subscribe::<JointState>(&topic("effort_cmd"), deep.clone()).unwrap();
+    let mut stats_sub = node.subscribe::<SolveStats>(&t_stats, deep.clone()).unwrap();
+    let mut diag_sub = node.subscribe::<DiagnosticArray>(&t_diag, deep).unwrap();
+    let joints_pub = node.create_publisher::<JointState>(&topic("joint_states"), QosProfile::default()).unwrap();
+    let cmd_pub = node.create_publisher::<Twist>(&topic("cmd_vel"), QosProfile::default()).unwrap();
+    let gait_pub = node.create_publisher::<StringMsg>(&topic("gait"), QosProfile::default()).unwrap();
+
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = vec!["-r".into(), format!("__ns:={ns}"), "-p".into()];
+        a.push(format!("diagnostics_topic:={t_diag}"));
+        for e in extra {
+            a.push("-p".into());
+            a.push(e.to_string());
+        }
+        a
+    };
+    let mut controller = spawn(
+        CONTROLLER,
+        &[
+            // Lockstep: a stale state would only mean a stalled machine (wall clock), not a bug.
+            common(&[
+                "solver:=osqp",
+                "use_sim_time:=true",
+                "sensor_qos:=reliable",
+                "stale_timeout_s:=1.0",
+                "diagnostics_period_s:=0.1",
+            ]),
+            vec!["-p".into(), format!("stats_topic:={t_stats}")],
+        ]
+        .concat(),
+    );
+    let mut sim = spawn(
+        SIM,
+        &common(&[
+            "lockstep:=true",
+            "lockstep_timeout_s:=10.0",
+            "real_time_factor:=0.0",
+            "noise:=typical",
+            "seed:=3",
+            "duration_s:=30.0",
+            "diagnostics_period_s:=0.1",
+        ]),
+    );
+
+    let mut seen = Seen::default();
+    let mut collect = |seen: &mut Seen| {
+        for o in drain(&mut odom_sub) {
+            let p = &o.pose.pose;
+            let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
+            seen.odom.push((stamp_s(&o.header.stamp), p.position.x, p.position.z, tilt_angle(&q)));
+        }
+        for e in drain(&mut effort_sub) {
+            seen.efforts += 1;
+            let ok = e.effort.len() == 12
+                && e.effort.iter().all(|v| v.is_finite())
+                && e.name.iter().map(String::as_str).eq(JOINT_NAMES.iter().copied());
+            if !ok && seen.bad_efforts.len() < 5 {
+                seen.bad_efforts.push(format!("{:?} {:?}", e.name, e.effort));
+            }
+        }
+        seen.stats.extend(drain(&mut stats_sub));
+        for a in drain(&mut diag_sub) {
+            for s in a.status {
+                if s.name == "spikectl_quadruped: controller" {
+                    seen.controller_diag = Some(s);
+                } else if s.name == "spikectl_sim: quadruped" {
+                    seen.sim_diag = Some(s);
+                }
+            }
+        }
+    };
+
+    // Up: the closed loop runs once odometry advances and SolveStats arrive.
+    let up = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        (seen.t() > 0.2 && !seen.stats.is_empty()).then_some(())
+    });
+    if up.is_none() {
+        panic!(
+            "the closed loop did not start (t = {}, {} stats)\ncontroller: {}\nsim: {}",
+            seen.t(),
+            seen.stats.len(),
+            stderr_of(&mut controller),
+            stderr_of(&mut sim)
+        );
+    }
+    // Counts below are checked from here on (DDS discovery may match our subscriptions late).
+    let t_up = seen.t();
+    let (efforts_up, stats_up, odom_up) = (seen.efforts, seen.stats.len(), seen.odom.len());
+    // The controller must hear our publishers before we use them.
+    let matched = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        let n = |c: r2r::Result<usize>| c.unwrap_or(0) > 0;
+        (n(joints_pub.get_inter_process_subscription_count())
+            && n(cmd_pub.get_inter_process_subscription_count())
+            && n(gait_pub.get_inter_process_subscription_count()))
+        .then_some(())
+    });
+    assert!(matched.is_some(), "the controller did not subscribe joint_states / cmd_vel / gait");
+
+    // Stand, then malformed input: NaN position, 11 joints, an unknown joint name, NaN cmd_vel.
+    assert!(
+        spin_until(&mut node, TIMEOUT, || {
+            collect(&mut seen);
+            (seen.t() >= T_TROT).then_some(())
+        })
+        .is_some()
+    );
+    let good = JointState {
+        name: JOINT_NAMES.iter().map(|s| s.to_string()).collect(),
+        position: [0.0, 0.8, -1.6].repeat(4),
+        velocity: vec![0.0; 12],
+        ..Default::default()
+    };
+    let mut nan = good.clone();
+    nan.position[4] = f64::NAN;
+    let mut short = good.clone();
+    short.name.pop();
+    short.position.pop();
+    short.velocity.pop();
+    let mut unknown = good.clone();
+    unknown.name[7] = "RR_knee_joint".into();
+    for m in [&nan, &short, &unknown] {
+        joints_pub.publish(m).unwrap();
+    }
+    let mut nan_cmd = Twist::default();
+    nan_cmd.linear.x = f64::NAN;
+    cmd_pub.publish(&nan_cmd).unwrap();
+    const MALFORMED: f64 = 4.0;
+
+    // Trot forward (cmd_vel is re-sent: the controller drops it after 0.5 s of silence).
+    gait_pub.publish(&StringMsg { data: "trot".into() }).unwrap();
+    let (t_trot, x_trot) = seen.odom.last().map(|o| (o.0, o.1)).unwrap();
+    let t_end = t_trot + TROT_S;
+    let mut twist = Twist::default();
+    twist.linear.x = VX;
+    let mut next_cmd = Instant::now();
+    let done = spin_until(&mut node, TIMEOUT, || {
+        if Instant::now() >= next_cmd {
+            cmd_pub.publish(&twist).unwrap();
+            next_cmd += Duration::from_millis(100);
+        }
+        collect(&mut seen);
+        (seen.t() >= t_end).then_some(())
+    });
+    assert!(done.is_some(), "simulated time stalled at {} s", seen.t());
+    // A controller report covering the malformed messages.
+    let diag = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "malformed") == Some(MALFORMED)).cloned()
+    });
+    let last = seen.controller_diag.clone();
+    let Some(diag) = diag else { panic!("no diagnostics with {MALFORMED} malformed inputs; last: {last:?}") };
+
+    assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));
+    assert!(alive(&mut sim), "spikectl-sim died: {}", stderr_of(&mut sim));
+
+    // Did not fall: trunk height and tilt over every odometry sample seen.
+    let n = seen.odom.len();
+    let span = t_end - t_up;
+    assert!((n - odom_up) as f64 > 0.8 * span / 0.002, "only {n} odometry messages");
+    let min_h = seen.odom.iter().map(|o| o.2).fold(f64::INFINITY, f64::min);
+    let max_tilt = seen.odom.iter().map(|o| o.3).fold(0.0, f64::max);
+    let dx = seen.odom.last().unwrap().1 - x_trot;
+    eprintln!(
+        "{n} odometry samples from t = {t_up:.3} to {:.3} s: min height {min_h:.3} m, max tilt {:.1}°, trot advance {dx:.3} m; \
+         {} effort commands, {} SolveStats",
+        seen.t(),
+        max_tilt.to_degrees(),
+        seen.efforts,
+        seen.stats.len()
+    );
+    assert!(min_h > 0.2, "trunk fell to {min_h:.3} m");
+    assert!(max_tilt < 0.35, "tilted {:.1}°", max_tilt.to_degrees());
+    // Trotted forward.
+    assert!(dx > 0.4, "moved {dx:.3} m in {TROT_S} s of trot at {VX} m/s");
+    // Every command was 12 named, finite torques; about one per 2 ms sample.
+    assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
+    assert!((seen.efforts - efforts_up) as f64 > 0.8 * span / 0.002, "{} effort commands", seen.efforts);
+    // SolveStats: one per 25 ms MPC period, OSQP, solved, no fallback.
+    let k = seen.stats.len() as f64;
+    assert!((seen.stats.len() - stats_up) as f64 > 0.8 * span / 0.025, "{k} SolveStats");
+    assert!(seen.stats.iter().all(|s| s.solver == "osqp" && !s.fallback), "fallbacks in {:?}", seen.stats.len());
+    let solved = seen.stats.iter().filter(|s| s.status == "Solved").count() as f64;
+    assert!(solved >= 0.95 * k, "{solved} of {k} solved");
+    assert!(seen.stats.iter().all(|s| s.solve_time_s.is_finite() && s.primal_residual.is_finite()));
+    // Diagnostics: malformed inputs counted, none from the controller's own checks.
+    assert_eq!(value(&diag, "controller_invalid"), Some(0.0), "{diag:?}");
+    assert_eq!(value(&diag, "fallbacks"), Some(0.0), "{diag:?}");
+    assert_eq!(value(&diag, "malformed_joint_states"), Some(3.0), "{diag:?}");
+    assert_eq!(value(&diag, "malformed_cmd_vel"), Some(1.0), "{diag:?}");
+    assert!(diag.values.iter().any(|kv| kv.key == "last_error" && !kv.value.is_empty()), "{diag:?}");
+    let sim_diag = seen.sim_diag.clone().expect("sim diagnostics");
+    assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
+    assert_eq!(value(&sim_diag, "lockstep_timeouts"), Some(0.0), "{sim_diag:?}");
+
+    // The simulator stops: the state goes stale (1 s) and the controller sends its safe command
+    // (finite torques, stamped with the last state) every tick, counted, and keeps running.
+    drop(sim);
+    let efforts_before = seen.efforts;
+    let stale = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "stale_ticks").unwrap_or(0.0) >= 10.0).cloned()
+    });
+    let Some(stale) = stale else { panic!("no stale_ticks after the sim stopped: {:?}", seen.controller_diag) };
+    assert_eq!(stale.level, 1, "WARN while stale: {stale:?}");
+    assert!(seen.efforts >= efforts_before + 10, "safe commands keep coming");
+    assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
+    assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));
+}
+
+/// Runs `exe` with `param` and expects a clean refusal (exit code 1) naming the parameter.
+fn refuses(exe: &str, param: &str) {
+    let mut child: Child = Command::new(exe)
+        .args(["--ros-args", "-p", param])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+    let end = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("{exe} kept running with {param}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{exe} {param}: a clean error exit: {status}\n{err}");
+    let name = param.split(":=").next().unwrap();
+    assert!(err.contains(name), "{exe}: the error names the parameter `{name}`: {err}");
+}
+
+#[test]
+fn nodes_refuse_invalid_parameters() {
+    refuses(CONTROLLER, "solver:=cplex");
+    refuses(CONTROLLER, "stale_timeout_s:=-1.0");
+    refuses(SIM, "robot:=hexapod");
+    refuses(SIM, "real_time_factor:=-2.0");
+    refuses(env!("CARGO_BIN_EXE_spikectl-arm"), "force_setpoint_n:=1000.0");
+}
+
+/// The product's main path over ROS: the spiking QP solver behind the MPC, trotting in place
+/// from the start (`gait:=trot`) for ≥ 2.5 s of simulated time in lockstep. Runs in its own
+/// namespace (tests of one binary run in parallel; the lockstep loops only read their own
+/// namespace's topics, `/clock` only stamps messages).
+#[test]
+fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_quadruped_spiking_test", "").unwrap();
+    let ns = topic("spiking");
+    let sub = |n: &str| format!("{ns}/{n}");
+    let deep = QosProfile::default().keep_last(2000);
+    let mut odom_sub = node.subscribe::<Odometry>(&sub("odom"), deep.clone()).unwrap();
+    let mut stats_sub = node.subscribe::<SolveStats>(&sub("solve_stats"), deep.clone()).unwrap();
+    let mut effort_sub = node.subscribe::<JointState>(&sub("effort_cmd"), deep).unwrap();
+    let base = |extra: &[String]| -> Vec<String> {
+        let mut a: Vec<String> = vec!["-r".into(), format!("__ns:={ns}")];
+        a.extend(["-p".into(), format!("diagnostics_topic:={}", sub("diagnostics"))]);
+        for e in extra {
+            a.extend(["-p".into(), e.clone()]);
+        }
+        a
+    };
+    let _controller = spawn(
+        CONTROLLER,
+        &base(&[
+            "solver:=spiking".into(),
+            "gait:=trot".into(),
+            "use_sim_time:=true".into(),
+            "sensor_qos:=reliable".into(),
+            "stale_timeout_s:=1.0".into(),
+            format!("stats_topic:={}", sub("solve_stats")),
+        ]),
+    );
+    let _sim = spawn(
+        SIM,
+        &base(&[
+            "lockstep:=true".into(),
+            "lockstep_timeout_s:=10.0".into(),
+            "real_time_factor:=0.0".into(),
+            "seed:=5".into(),
+            "duration_s:=30.0".into(),
+        ]),
+    );
+    let (mut odom, mut stats, mut efforts, mut bad) = (Vec::new(), Vec::new(), 0usize, 0usize);
+    // DDS discovery may match our subscriptions late: the 2.5 s of trot are counted from the
+    // moment all three streams (odometry, SolveStats, effort commands) have delivered.
+    let mut t_first: Option<f64> = None;
+    let mut odom_first = 0;
+    let done = spin_until(&mut node, TIMEOUT, || {
+        for o in drain(&mut odom_sub) {
+            let p = &o.pose.pose;
+            let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
+            odom.push((stamp_s(&o.header.stamp), p.position.z, tilt_angle(&q)));
+        }
+        stats.extend(drain(&mut stats_sub));
+        for e in drain(&mut effort_sub) {
+            efforts += 1;
+            bad += usize::from(e.effort.len() != 12 || e.effort.iter().any(|v| !v.is_finite()));
+        }
+        let t = odom.last().map(|o: &(f64, f64, f64)| o.0).unwrap_or(0.0);
+        if t_first.is_none() && !stats.is_empty() && !odom.is_empty() && efforts > 0 {
+            t_first = Some(t);
+            (efforts, bad, odom_first) = (0, 0, odom.len());
+        }
+        t_first.is_some_and(|t0| t >= t0 + 2.5).then_some(())
+    });
+    assert!(done.is_some(), "simulated time stalled at {:?}", odom.last());
+    let min_h = odom.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
+    let max_tilt = odom.iter().map(|o| o.2).fold(0.0, f64::max);
+    let fallbacks = stats.iter().filter(|s| s.fallback).count();
+    let iters = stats.iter().map(|s| s.iterations as f64).sum::<f64>() / stats.len().max(1) as f64;
+    eprintln!(
+        "spiking, from t = {:.2} s: {} odometry samples, min height {min_h:.3} m, max tilt {:.1}°, {} solves \
+         (mean {iters:.0} iterations, {fallbacks} fallbacks), {efforts} effort commands",
+        t_first.unwrap_or(0.0),
+        odom.len(),
+        max_tilt.to_degrees(),
+        stats.len()
+    );
+    assert!(odom.len() - odom_first > 1000, "only {} odometry messages", odom.len() - odom_first);
+    assert!(min_h > 0.2 && max_tilt < 0.35, "fell: min height {min_h:.3} m, tilt {:.1}°", max_tilt.to_degrees());
+    assert!(stats.len() > 80 && stats.iter().all(|s| s.solver == "spiking"), "{} SolveStats", stats.len());
+    assert!(efforts > 1000, "{efforts} effort commands in 2.5 s of 2 ms samples");
+    assert!(stats.iter().any(|s| s.timesteps > 0 && s.synops > 0), "spiking solves report operation counts");
+    assert!(fallbacks * 20 <= stats.len(), "{fallbacks} fallbacks in {} solves", stats.len());
+    assert_eq!(bad, 0, "effort commands with NaN or the wrong length");
+}
