@@ -73,6 +73,8 @@ pub struct Population {
     pub fanout: Vec<u64>,
     /// Number of neurons with fan-out > 0.
     pub axons: u64,
+    /// Scratch: the payload each neuron sent in the current timestep (0 if none).
+    delta: Vec<f64>,
     dendrites: Vec<usize>,
     projections: Vec<usize>,
 }
@@ -117,7 +119,19 @@ pub struct Projection {
     pub post: Vec<u32>,
     /// Weights (quantized into planes in fixed point; one exact plane in float).
     pub weights: QuantWeights,
+    /// The same synapses by receiver (CSR): receiver i's synapses are
+    /// `rowptr[i]..rowptr[i+1]`, from senders `pre_of[k]`, with weights `row_w[plane][k]`.
+    /// Used for the dense delivery of a timestep in which most neurons sent (see
+    /// [`Network::step`]); the operation counts do not depend on the delivery order.
+    rowptr: Vec<usize>,
+    pre_of: Vec<u32>,
+    row_w: Vec<Vec<f64>>,
 }
+
+/// Deliver a timestep's messages receiver by receiver (a gather over each receiver's
+/// synapses) when at least this fraction of a population sent: cheaper on a CPU than
+/// scattering each message along its fan-out, and the same sums up to float rounding order.
+pub const DENSE_DELIVERY_FRACTION: f64 = 0.25;
 
 /// A network of populations, dendrites and projections on one arithmetic.
 #[derive(Debug, Clone)]
@@ -151,6 +165,7 @@ impl Network {
             out_exp,
             fanout: vec![0; n],
             axons: 0,
+            delta: vec![0.0; n],
             dendrites: Vec::new(),
             projections: Vec::new(),
         });
@@ -199,12 +214,20 @@ impl Network {
             self.pops[pre].fanout[j] += f;
         }
         self.pops[pre].axons = self.pops[pre].fanout.iter().filter(|&&f| f > 0).count() as u64;
+        let wt = w.transpose();
+        // The transpose's values are the original entry positions' weights: map them back
+        // through a transposed index matrix so every plane is reordered the same way.
+        let idx = CscMatrix { nzval: (0..w.nnz()).map(|k| k as f64).collect(), ..w.clone() }.transpose();
+        let row_w = weights.planes.iter().map(|pl| idx.nzval.iter().map(|&k| pl[k as usize]).collect()).collect();
         self.projections.push(Projection {
             pre,
             dendrite,
             colptr: w.colptr.clone(),
             post: w.rowval.iter().map(|&r| r as u32).collect(),
             weights,
+            rowptr: wt.colptr,
+            pre_of: wt.rowval.iter().map(|&c| c as u32).collect(),
+            row_w,
         });
         let id = self.projections.len() - 1;
         self.pops[pre].projections.push(id);
@@ -287,51 +310,73 @@ impl Network {
 
     fn emit(&mut self, pid: usize) {
         let msg_bits = self.arith.msg_bits() as u64;
-        let (fixed, msg_limit) = match self.arith {
-            Arith::Float => (false, None),
-            Arith::Fixed(p) => (true, Some(p.msg_max() * pow2(self.pops[pid].out_exp))),
+        let msg_limit = match self.arith {
+            Arith::Float => None,
+            Arith::Fixed(p) => Some(p.msg_max() * pow2(self.pops[pid].out_exp)),
         };
-        let pop = &mut self.pops[pid];
+        let fixed = self.arith.is_fixed();
+        let Self { pops, dendrites, projections, counts, .. } = self;
+        let pop = &mut pops[pid];
         let theta = pop.theta;
         let n = pop.out.len();
-        self.counts.potential_messages += pop.axons;
+        counts.potential_messages += pop.axons;
         for &pr in &pop.projections {
-            self.dendrites[self.projections[pr].dendrite].dirty = true;
+            dendrites[projections[pr].dendrite].dirty = true;
         }
+        // Encode: what each neuron sends this timestep.
         let mut messages = 0u64;
         let mut synops = 0u64;
         for j in 0..n {
             let (d, sat) = encode(pop.out[j], pop.sent[j], theta, msg_limit);
             if d == 0.0 || pop.fanout[j] == 0 {
+                pop.delta[j] = 0.0;
                 continue;
             }
             if sat {
-                self.counts.msg_saturations += 1;
+                counts.msg_saturations += 1;
             }
             pop.sent[j] += d;
+            pop.delta[j] = d;
             messages += 1;
             synops += pop.fanout[j];
-            for &pr in &pop.projections {
-                let proj = &self.projections[pr];
-                let dend = &mut self.dendrites[proj.dendrite];
-                let (k0, k1) = (proj.colptr[j], proj.colptr[j + 1]);
-                if fixed {
-                    for (plane, acc) in proj.weights.planes.iter().zip(dend.acc.iter_mut()) {
-                        for k in k0..k1 {
-                            acc[proj.post[k] as usize] += plane[k] * d;
-                        }
+        }
+        counts.messages += messages;
+        counts.synops += synops;
+        counts.bits_moved += messages * msg_bits;
+        if messages == 0 {
+            return;
+        }
+        // Deliver: into the running sums (float) or the per-plane accumulators (fixed point).
+        let dense = messages as f64 >= DENSE_DELIVERY_FRACTION * n as f64;
+        let delta = &pop.delta;
+        for &pr in &pop.projections {
+            let proj = &projections[pr];
+            let dend = &mut dendrites[proj.dendrite];
+            let nplanes = proj.weights.planes.len();
+            for plane in 0..nplanes {
+                let target: &mut [f64] = if fixed { &mut dend.acc[plane] } else { &mut dend.sigma };
+                if dense {
+                    let w = &proj.row_w[plane];
+                    for (i, t) in target.iter_mut().enumerate() {
+                        let (k0, k1) = (proj.rowptr[i], proj.rowptr[i + 1]);
+                        let s: f64 =
+                            w[k0..k1].iter().zip(&proj.pre_of[k0..k1]).map(|(w, &j)| w * delta[j as usize]).sum();
+                        *t += s;
                     }
                 } else {
-                    let w = &proj.weights.planes[0];
-                    for k in k0..k1 {
-                        dend.sigma[proj.post[k] as usize] += w[k] * d;
+                    let w = &proj.weights.planes[plane];
+                    for (j, &d) in delta.iter().enumerate() {
+                        if d == 0.0 {
+                            continue;
+                        }
+                        let (k0, k1) = (proj.colptr[j], proj.colptr[j + 1]);
+                        for (w, &i) in w[k0..k1].iter().zip(&proj.post[k0..k1]) {
+                            target[i as usize] += w * d;
+                        }
                     }
                 }
             }
         }
-        self.counts.messages += messages;
-        self.counts.synops += synops;
-        self.counts.bits_moved += messages * msg_bits;
     }
 
     /// Fixed point: shift (round) each plane's accumulator onto the dendrite grid and add it,

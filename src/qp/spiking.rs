@@ -87,6 +87,12 @@ pub enum OmegaRule {
     Bounded,
 }
 
+/// Constant primal-dual weight ω of [`SpikingSettings::constant_omega`]: the fewest
+/// iterations on the quadruped MPC sequence of `spikectl bench mpc` among ω ∈ {0.1, 0.2,
+/// 0.3, 0.5, 1, 10, 30} (median 125 iterations at ω = 0.3, 200 at ω = 1, 1260 at ω = 10;
+/// `examples/mpc_spiking_sweep.rs`).
+pub const MPC_OMEGA: f64 = 0.3;
+
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
 
@@ -151,11 +157,11 @@ impl SpikingSettings {
         Self { arith: Arith::Fixed(prof), ..Self::default() }
     }
 
-    /// These settings with constant ω, for MPC problems: the host-side adaptive ω stalls on the
-    /// quadruped MPC (measured by `spikectl bench mpc`: 20 fallbacks in 117 closed-loop solves
-    /// with it, none without).
+    /// These settings with constant ω = [`MPC_OMEGA`], for MPC problems: the host-side
+    /// adaptive ω stalls on the quadruped MPC (measured by `spikectl bench mpc`: 20 fallbacks
+    /// in 117 closed-loop solves with it, none without).
     pub fn constant_omega(self) -> Self {
-        Self { adaptive_omega: false, ..self }
+        Self { adaptive_omega: false, steps: StepRule::Constant { omega: MPC_OMEGA }, ..self }
     }
 
     /// Float mode reproducing `pipg` with `PipgOptions::plain()`: constant ω, no adaptation.
@@ -698,12 +704,23 @@ impl QpSolver for SpikingSolver {
         if l.len() != pb.m() || u.len() != pb.m() {
             return Err(QpError::Dimension(format!("bounds have lengths {}, {}; m = {}", l.len(), u.len(), pb.m())));
         }
-        let mut cand = pb.clone();
-        cand.l = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
-        cand.u = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
-        cand.validate()?;
-        *pb = cand;
-        self.prepare();
+        let l: Vec<f64> = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        let u: Vec<f64> = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        for i in 0..l.len() {
+            if l[i].is_nan() || u[i].is_nan() {
+                return Err(QpError::NonFinite(format!("bounds of row {i}")));
+            }
+            if l[i] > u[i] {
+                return Err(QpError::BoundOrder { row: i, l: l[i], u: u[i] });
+            }
+        }
+        // Only the bounds change: the scaling, the split and the norms stay.
+        if let Some(d) = self.data.as_mut() {
+            let (ls, us) = d.scaling.scale_bounds(&l, &u);
+            d.set_box_bounds(&ls, &us);
+        }
+        pb.l = l;
+        pb.u = u;
         Ok(())
     }
 
@@ -724,7 +741,12 @@ impl QpSolver for SpikingSolver {
         }
         cand.validate()?;
         *pb = cand;
-        self.prepare();
+        // Same pattern: restart the norm estimates from the last vectors.
+        let opt = PipgOptions { relaxation: self.spiking.rho, ..self.spiking.pipg.clone() };
+        match (self.data.as_mut(), self.orig.as_ref()) {
+            (Some(d), Some(pb)) => d.refresh(pb, self.settings.scaling_iters, &opt),
+            _ => self.prepare(),
+        }
         Ok(())
     }
 
