@@ -2,17 +2,19 @@
 //!
 //! `cargo run --release --example arm_slide_diag -- [T0 T1]` runs the slide scenario with the
 //! MPC controller on OSQP (no sensor noise unless `NOISE=1`; `SOLVER=spiking` for the
-//! spiking solver) and writes every physics step between T0 and T1 [s] (default 1.9–2.6)
+//! spiking solver, `OMEGA=x` its constant primal-dual weight; `SCENARIO=force-ramp|force-sine` runs another
+//! arm scenario; `FIRSTQP=1` solves the first contact QP cold on OSQP, PIPG and spiking) and writes every physics step between T0 and T1 [s] (default 1.9–2.6)
 //! to `out/arm-slide-diag.csv`: table contact force (normal, tangential), tip position and
 //! velocity, command point, tool tilt, the contact estimator's model. At the end it prints
 //! the normal-force RMS after 2 s, contact losses, the tip's x travel, the tip's penetration
 //! while holding and while sliding, and the friction estimate. `FF=0` turns the
 //! controller's friction feed-forward off; `KXY`, `DXY` set the tangential impedance
-//! [N/m, N·s/m] and `MU0` the friction prior.
+//! [N/m, N·s/m] and `MU0` the friction prior, `WVZ`, `WACC` the MPC's
+//! normal-velocity and acceleration weights.
 use std::io::Write;
 
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
-use spikectl::scenario::policy::{SolverChoice, make_solver};
+use spikectl::scenario::policy::{SolverChoice, make_arm_solver};
 use spikectl::scenario::{ARM_CONTACT_XY, Scenario, ScenarioKind};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
@@ -41,11 +43,31 @@ fn main() {
         cfg.k_trans[0] = k;
         cfg.k_trans[1] = k;
     }
+    if let Some(w) = envf("WVZ") {
+        cfg.mpc.w_vz = w;
+    }
+    if let Some(w) = envf("WACC") {
+        cfg.mpc.w_acc = w;
+    }
     if let Some(mu) = envf("MU0") {
         cfg.friction_prior = mu;
     }
-    let mut ctrl = ArmController::new(make_solver(solver).expect("solver"), cfg).expect("controller");
-    let sc = Scenario::new(ScenarioKind::Slide);
+    let qp: Box<dyn spikectl::qp::QpSolver> = match (solver, envf("OMEGA")) {
+        (SolverChoice::Spiking, Some(omega)) => {
+            Box::new(spikectl::qp::spiking::SpikingSolver::new(spikectl::qp::spiking::SpikingSettings {
+                steps: spikectl::qp::spiking::StepRule::Constant { omega },
+                ..spikectl::qp::spiking::SpikingSettings::default().constant_omega()
+            }))
+        }
+        _ => make_arm_solver(solver).expect("solver"),
+    };
+    let mut ctrl = ArmController::new(qp, cfg).expect("controller");
+    let kind = match std::env::var("SCENARIO").as_deref() {
+        Ok("force-ramp") => ScenarioKind::ForceRamp,
+        Ok("force-sine") => ScenarioKind::ForceSine,
+        _ => ScenarioKind::Slide,
+    };
+    let sc = Scenario::new(kind);
     std::fs::create_dir_all("out").expect("out/");
     let mut w = std::io::BufWriter::new(std::fs::File::create("out/arm-slide-diag.csv").expect("csv"));
     writeln!(w, "t,fn,ft_x,ft_y,f_sensor,tip_x,tip_z,vx,vz,c_x,c_z,vc_x,vc_z,tilt_x,tilt_y,k,d,b,phase").unwrap();
@@ -57,6 +79,7 @@ fn main() {
     let (mut pen_hold, mut f_hold, mut n_hold) = (0.0, 0.0, 0.0);
     let (mut pen_slide, mut f_slide, mut n_slide) = (0.0, 0.0, 0.0);
     let steps = (sc.duration / sim.timestep()).round() as usize;
+    let mut first_qp: Option<spikectl::qp::Problem> = None;
     for _ in 0..steps {
         let t = sim.time();
         let s = sim.observe();
@@ -67,6 +90,9 @@ fn main() {
             target_xy: task.target_xy,
         };
         let tau = ctrl.update(&s, &cmd);
+        if first_qp.is_none() && ctrl.planner().mpc().last_solution().is_some() {
+            first_qp = Some(ctrl.planner().mpc().problem().clone());
+        }
         sim.set_torques(&tau);
         sim.step();
         let fc = sim.table_contact_force();
@@ -133,6 +159,34 @@ fn main() {
         }
     }
     let rms = (ef.iter().map(|e| e * e).sum::<f64>() / ef.len().max(1) as f64).sqrt();
+    if let (Some(pb), true) = (&first_qp, std::env::var("FIRSTQP").is_ok()) {
+        // The first contact QP, cold, on every backend: iterations and the active rows.
+        for name in ["osqp", "pipg", "spiking"] {
+            let mut sv = spikectl::qp::solver_by_name(name).expect("solver");
+            sv.setup(pb, &spikectl::qp::Settings::default()).expect("setup");
+            let sol = sv.solve().expect("solve");
+            println!("first contact QP, {name}: {:?} after {} iterations", sol.status, sol.iterations);
+            if name == "osqp" {
+                let act: Vec<usize> = (0..pb.m()).filter(|&i| sol.y[i].abs() > 1e-6 && pb.l[i] != pb.u[i]).collect();
+                println!("  active inequality rows {act:?}");
+                println!("  first-step acceleration {:?}", &sol.x[ctrl.planner().mpc().acc_col(0)..][..3]);
+            }
+        }
+    }
+    let recs = ctrl.take_solve_records();
+    let iters: Vec<usize> = recs.iter().map(|r| r.iterations).collect();
+    let mut sorted = iters.clone();
+    sorted.sort_unstable();
+    println!(
+        "solves {}: iterations mean {:.0}, p50 {}, max {}, first five {:?}, not solved {}, fallbacks {}",
+        recs.len(),
+        iters.iter().sum::<usize>() as f64 / iters.len().max(1) as f64,
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0),
+        sorted.last().copied().unwrap_or(0),
+        &iters[..iters.len().min(5)],
+        recs.iter().filter(|r| !r.status.is_solved()).count(),
+        recs.iter().filter(|r| r.fallback).count()
+    );
     println!(
         "{}: force RMS after 2 s {rms:.3} N, contact losses {losses}, tip x range {xmin:.4}..{xmax:.4} m, slide vel RMS {:.4} m/s; \
          hold {:.2} N at {:.1} um penetration, sliding {:.2} N at {:.1} um; mu_hat {:.3}",

@@ -213,6 +213,10 @@ impl AdmittancePlanner {
     pub fn estimator(&self) -> &ContactEstimator {
         &self.estimator
     }
+    /// The MPC (its current QP and last solution), read-only.
+    pub fn mpc(&self) -> &ArmMpc {
+        &self.mpc
+    }
 
     /// Advances the command point to time `t` [s] given the measured tool position `p` [m]
     /// and normal force `f_n` [N] (positive when pressing). Inputs must be finite.
