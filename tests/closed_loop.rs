@@ -214,3 +214,10 @@ fn arm_slides_at_10n_with_osqp() {
 fn arm_slides_at_10n_with_spiking() {
     check_slide(SolverChoice::Spiking);
 }
+
+/// The force-PI baseline (no MPC) slides cleanly too: the contact is a property of the
+/// simulated table, not of one controller.
+#[test]
+fn arm_force_pi_baseline_slides_at_10n() {
+    check_slide(SolverChoice::Baseline);
+}
