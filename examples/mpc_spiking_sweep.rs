@@ -67,6 +67,7 @@ fn main() {
     for (name, mk, duals) in &variants {
         let mut m = QuadrupedMpc::new(cfg(base.clone()), mk()).unwrap();
         m.set_warm_start_duals(*duals || name == "osqp");
+        m.set_warm_start_rollout(std::env::var("ROLL").map(|v| v != "0").unwrap_or(true));
         let (mut it, mut us, mut err, mut fail, mut upd) = (vec![], vec![], 0.0f64, 0, vec![]);
         for (s, r) in samples.iter().zip(&refs) {
             let tu = Instant::now();

@@ -214,19 +214,35 @@ impl Network {
             self.pops[pre].fanout[j] += f;
         }
         self.pops[pre].axons = self.pops[pre].fanout.iter().filter(|&&f| f > 0).count() as u64;
-        let wt = w.transpose();
-        // The transpose's values are the original entry positions' weights: map them back
-        // through a transposed index matrix so every plane is reordered the same way.
-        let idx = CscMatrix { nzval: (0..w.nnz()).map(|k| k as f64).collect(), ..w.clone() }.transpose();
-        let row_w = weights.planes.iter().map(|pl| idx.nzval.iter().map(|&k| pl[k as usize]).collect()).collect();
+        // Receiver-major (CSR) copy: one counting pass; perm[k] is the CSC position of the
+        // k-th synapse in receiver order, so every weight plane is reordered the same way.
+        let mut rowptr = vec![0usize; w.nrows + 1];
+        for &r in &w.rowval {
+            rowptr[r + 1] += 1;
+        }
+        for i in 0..w.nrows {
+            rowptr[i + 1] += rowptr[i];
+        }
+        let mut next = rowptr.clone();
+        let mut pre_of = vec![0u32; w.nnz()];
+        let mut perm = vec![0usize; w.nnz()];
+        for j in 0..w.ncols {
+            for k in w.colptr[j]..w.colptr[j + 1] {
+                let slot = &mut next[w.rowval[k]];
+                pre_of[*slot] = j as u32;
+                perm[*slot] = k;
+                *slot += 1;
+            }
+        }
+        let row_w = weights.planes.iter().map(|pl| perm.iter().map(|&k| pl[k]).collect()).collect();
         self.projections.push(Projection {
             pre,
             dendrite,
             colptr: w.colptr.clone(),
             post: w.rowval.iter().map(|&r| r as u32).collect(),
             weights,
-            rowptr: wt.colptr,
-            pre_of: wt.rowval.iter().map(|&c| c as u32).collect(),
+            rowptr,
+            pre_of,
             row_w,
         });
         let id = self.projections.len() - 1;

@@ -362,8 +362,31 @@ impl PipgData {
         d
     }
 
+    /// New row bounds (original units) for `pb` and these data: checked (lengths, NaN,
+    /// l ≤ u), clamped to ±[`INFTY`], written into `pb` and, scaled, into the variable boxes
+    /// and H bounds. The scaling, split and norm estimates stay.
+    pub(crate) fn update_bounds(&mut self, pb: &mut Problem, l: &[f64], u: &[f64]) -> Result<(), QpError> {
+        check_len("l", l.len(), pb.m())?;
+        check_len("u", u.len(), pb.m())?;
+        let l: Vec<f64> = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        let u: Vec<f64> = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
+        for i in 0..l.len() {
+            if l[i].is_nan() || u[i].is_nan() {
+                return Err(QpError::NonFinite(format!("bounds of row {i}")));
+            }
+            if l[i] > u[i] {
+                return Err(QpError::BoundOrder { row: i, l: l[i], u: u[i] });
+            }
+        }
+        let (ls, us) = self.scaling.scale_bounds(&l, &u);
+        self.set_box_bounds(&ls, &us);
+        pb.l = l;
+        pb.u = u;
+        Ok(())
+    }
+
     /// Recomputes lb/ub and the H bounds from scaled row bounds (l̄, ū) of all m rows.
-    pub(crate) fn set_box_bounds(&mut self, l: &[f64], u: &[f64]) {
+    fn set_box_bounds(&mut self, l: &[f64], u: &[f64]) {
         self.lb.iter_mut().for_each(|v| *v = -INFTY);
         self.ub.iter_mut().for_each(|v| *v = INFTY);
         for b in self.box_rows.iter_mut() {
@@ -576,23 +599,7 @@ impl QpSolver for PipgSolver {
 
     fn update_bounds(&mut self, l: &[f64], u: &[f64]) -> Result<(), QpError> {
         let (pb, d) = self.parts()?;
-        check_len("l", l.len(), pb.m())?;
-        check_len("u", u.len(), pb.m())?;
-        let l: Vec<f64> = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
-        let u: Vec<f64> = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
-        for i in 0..l.len() {
-            if l[i].is_nan() || u[i].is_nan() {
-                return Err(QpError::NonFinite(format!("bounds of row {i}")));
-            }
-            if l[i] > u[i] {
-                return Err(QpError::BoundOrder { row: i, l: l[i], u: u[i] });
-            }
-        }
-        let (ls, us) = d.scaling.scale_bounds(&l, &u);
-        d.set_box_bounds(&ls, &us);
-        pb.l = l;
-        pb.u = u;
-        Ok(())
+        d.update_bounds(pb, l, u)
     }
 
     fn update_matrices(&mut self, p_nzval: Option<&[f64]>, a_nzval: Option<&[f64]>) -> Result<(), QpError> {

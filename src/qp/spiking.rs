@@ -700,28 +700,10 @@ impl QpSolver for SpikingSolver {
     }
 
     fn update_bounds(&mut self, l: &[f64], u: &[f64]) -> Result<(), QpError> {
-        let pb = self.orig.as_mut().ok_or_else(|| QpError::Usage("update before setup".into()))?;
-        if l.len() != pb.m() || u.len() != pb.m() {
-            return Err(QpError::Dimension(format!("bounds have lengths {}, {}; m = {}", l.len(), u.len(), pb.m())));
+        match (self.orig.as_mut(), self.data.as_mut()) {
+            (Some(pb), Some(d)) => d.update_bounds(pb, l, u),
+            _ => Err(QpError::Usage("update before setup".into())),
         }
-        let l: Vec<f64> = l.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
-        let u: Vec<f64> = u.iter().map(|v| v.clamp(-INFTY, INFTY)).collect();
-        for i in 0..l.len() {
-            if l[i].is_nan() || u[i].is_nan() {
-                return Err(QpError::NonFinite(format!("bounds of row {i}")));
-            }
-            if l[i] > u[i] {
-                return Err(QpError::BoundOrder { row: i, l: l[i], u: u[i] });
-            }
-        }
-        // Only the bounds change: the scaling, the split and the norms stay.
-        if let Some(d) = self.data.as_mut() {
-            let (ls, us) = d.scaling.scale_bounds(&l, &u);
-            d.set_box_bounds(&ls, &us);
-        }
-        pb.l = l;
-        pb.u = u;
-        Ok(())
     }
 
     fn update_matrices(&mut self, p_nzval: Option<&[f64]>, a_nzval: Option<&[f64]>) -> Result<(), QpError> {
