@@ -10,7 +10,7 @@
 //! while holding and while sliding, and the friction estimate. `FF=0` turns the
 //! controller's friction feed-forward off; `KXY`, `DXY` set the tangential impedance
 //! [N/m, N·s/m] and `MU0` the friction prior, `WVZ`, `WACC` the MPC's
-//! normal-velocity and acceleration weights.
+//! normal-velocity and acceleration weights, `EPS` the QP tolerances (absolute and relative).
 use std::io::Write;
 
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
@@ -48,6 +48,10 @@ fn main() {
     }
     if let Some(w) = envf("WACC") {
         cfg.mpc.w_acc = w;
+    }
+    if let Some(e) = envf("EPS") {
+        cfg.mpc.settings.eps_abs = e;
+        cfg.mpc.settings.eps_rel = e;
     }
     if let Some(mu) = envf("MU0") {
         cfg.friction_prior = mu;
