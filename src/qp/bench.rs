@@ -172,6 +172,39 @@ fn judge(feasible: bool, status: Status, prim: f64, dual: f64, gap: f64, eps: f6
     }
 }
 
+/// What one run gave: status, success, runtime [s], iterations, residuals (prim, dual, gap).
+type Outcome = (Status, bool, f64, usize, [f64; 3]);
+
+/// Where a run belongs in the results.
+struct Slot<'a> {
+    family: &'a str,
+    mode: &'a str,
+    tier: Tier,
+    size: usize,
+    instance: u64,
+}
+
+impl Slot<'_> {
+    /// The record of `solver`'s outcome here; a failed run is booked at `limit` seconds.
+    fn record(&self, solver: &str, (status, success, t, iterations, r): Outcome, limit: f64) -> Record {
+        Record {
+            solver: solver.into(),
+            family: self.family.into(),
+            mode: self.mode.into(),
+            tier: self.tier,
+            size: self.size,
+            instance: self.instance,
+            status,
+            success,
+            runtime_s: if success { t } else { limit },
+            iterations,
+            prim: r[0],
+            dual: r[1],
+            gap: r[2],
+        }
+    }
+}
+
 fn cold_run(
     name: &str,
     make: SolverFactory,
@@ -179,7 +212,7 @@ fn cold_run(
     st: &Settings,
     feasible: bool,
     tier: Tier,
-) -> Option<(Status, bool, f64, usize, [f64; 3])> {
+) -> Option<Outcome> {
     let mut s = make(name)?;
     let t0 = Instant::now();
     let res = s.setup(pb, st).and_then(|_| {
@@ -214,25 +247,10 @@ pub fn run(
                 for k in 0..cfg.seeds as u64 {
                     let seed = cfg.seed.wrapping_mul(1000).wrapping_add(n as u64 * 7919 + k);
                     let pb = fam.generate(n, seed);
+                    let slot = Slot { family: fam.name(), mode: "cold", tier, size: n, instance: seed };
                     for name in solvers {
-                        if let Some((status, success, t, iters, r)) =
-                            cold_run(name, make, &pb, &st, fam.is_feasible(), tier)
-                        {
-                            out.push(Record {
-                                solver: name.clone(),
-                                family: fam.name().into(),
-                                mode: "cold".into(),
-                                tier,
-                                size: n,
-                                instance: seed,
-                                status,
-                                success,
-                                runtime_s: if success { t } else { limit },
-                                iterations: iters,
-                                prim: r[0],
-                                dual: r[1],
-                                gap: r[2],
-                            });
+                        if let Some(o) = cold_run(name, make, &pb, &st, fam.is_feasible(), tier) {
+                            out.push(slot.record(name, o, limit));
                         }
                     }
                     done += 1;
@@ -258,7 +276,7 @@ pub fn run(
                         .and_then(|_| s.update_bounds(l, u))
                         .map(|_| t0.elapsed())
                         .and_then(|upd| s.solve().map(|sol| (upd, sol)));
-                    let (status, success, t, iters, r) = match res {
+                    let o: Outcome = match res {
                         Ok((upd, sol)) => {
                             let r = sol.residuals;
                             let ok = judge(true, sol.status, r.prim, r.dual, r.gap, tier.eps());
@@ -272,21 +290,8 @@ pub fn run(
                         }
                         Err(_) => (Status::NumericalError, false, limit, 0, [f64::INFINITY; 3]),
                     };
-                    out.push(Record {
-                        solver: name.clone(),
-                        family: "mpc".into(),
-                        mode: "warm".into(),
-                        tier,
-                        size: n,
-                        instance: step as u64,
-                        status,
-                        success,
-                        runtime_s: if success { t } else { limit },
-                        iterations: iters,
-                        prim: r[0],
-                        dual: r[1],
-                        gap: r[2],
-                    });
+                    let slot = Slot { family: "mpc", mode: "warm", tier, size: n, instance: step as u64 };
+                    out.push(slot.record(name, o, limit));
                 }
                 done += 1;
                 progress(done, total);
