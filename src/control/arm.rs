@@ -60,6 +60,11 @@ pub struct ArmControllerConfig {
     /// Time after contact onset before the contact estimator starts learning [s] (impact
     /// transients do not fit the static contact model).
     pub estimator_holdoff: f64,
+    /// After contact onset the MPC's force reference blends linearly from the measured onset
+    /// force to the command over this time [s] (bumpless transfer; 0 = step). Avoids a first
+    /// plan that saturates the normal velocity and acceleration limits (the hardest QPs of a
+    /// run: 4000 spiking iterations without the blend, ≤ 1350 with 0.2 s).
+    pub contact_blend_time: f64,
     /// Height above the table top at which the tool travels to a target before descending [m].
     pub hover_height: f64,
     /// Measured normal force that signals contact [N].
@@ -111,6 +116,7 @@ impl Default for ArmControllerConfig {
             touch_speed: 0.02,
             slow_zone: 0.02,
             estimator_holdoff: 0.2,
+            contact_blend_time: 0.2,
             hover_height: 0.10,
             contact_threshold: 2.0,
             contact_lost_threshold: 0.3,
@@ -153,6 +159,7 @@ pub struct AdmittancePlanner {
     last_mpc_t: Option<f64>,
     surface_z: f64,
     contact_t0: f64,
+    f_onset: f64,
     contact_ticks: u32,
     xy_int: [f64; 2],
     low_force_time: f64,
@@ -166,7 +173,11 @@ impl AdmittancePlanner {
         if !(cfg.mpc_period > 0.0
             && cfg.approach_speed > 0.0
             && cfg.touch_speed > 0.0
-            && cfg.contact_threshold > cfg.contact_lost_threshold)
+            && cfg.contact_threshold > cfg.contact_lost_threshold
+            && cfg.contact_blend_time >= 0.0
+            && cfg.friction_ramp_speed > 0.0
+            && cfg.friction_estimate_time > 0.0
+            && (0.0..=1.0).contains(&cfg.friction_prior))
         {
             return Err(ControlError::Config("arm periods/speeds/thresholds out of range".into()));
         }
@@ -184,6 +195,7 @@ impl AdmittancePlanner {
             last_mpc_t: None,
             surface_z: ARM_SCENE.table_top_z,
             contact_t0: 0.0,
+            f_onset: 0.0,
             contact_ticks: 0,
             xy_int: [0.0; 2],
             low_force_time: 0.0,
@@ -268,6 +280,7 @@ impl AdmittancePlanner {
                 if self.contact_ticks >= 3 {
                     self.phase = ArmPhase::Contact;
                     self.contact_t0 = t;
+                    self.f_onset = f_n.clamp(0.0, f_ref);
                     self.surface_z = p.z;
                     self.low_force_time = 0.0;
                     self.last_mpc_t = None;
@@ -306,7 +319,12 @@ impl AdmittancePlanner {
                         target_xy: cmd.target_xy.map(|tg| [tg[0] + self.xy_int[0], tg[1] + self.xy_int[1]]),
                         ..*cmd
                     };
-                    self.run_mpc(t, e, f_n, f_ref, &shifted);
+                    // Bumpless transfer: blend the force reference from the force at contact
+                    // onset to the command over `contact_blend_time`.
+                    let blend = self.cfg.contact_blend_time;
+                    let w = if blend > 0.0 { ((t - self.contact_t0) / blend).clamp(0.0, 1.0) } else { 1.0 };
+                    let f_use = self.f_onset + w * (f_ref - self.f_onset);
+                    self.run_mpc(t, e, f_n, f_use, &shifted);
                 }
                 if self.low_force_time > self.cfg.contact_lost_time {
                     self.phase = ArmPhase::Approach;
