@@ -221,3 +221,18 @@ fn arm_slides_at_10n_with_spiking() {
 fn arm_force_pi_baseline_slides_at_10n() {
     check_slide(SolverChoice::Baseline);
 }
+
+/// The target on the slide: the same outcome with the spiking solver and OSQP (no
+/// contact loss with either, normal-force RMS within 10% of each other, same travel).
+#[test]
+fn arm_slide_outcomes_agree_between_spiking_and_osqp() {
+    let (s, o) = (arm(ScenarioKind::Slide, SolverChoice::Spiking), arm(ScenarioKind::Slide, SolverChoice::Osqp));
+    assert_eq!(s.metrics.contact_losses, o.metrics.contact_losses);
+    let (fs, fo) = (s.metrics.force_rms_n.unwrap(), o.metrics.force_rms_n.unwrap());
+    assert!((fs - fo).abs() <= 0.1 * fo, "force RMS spiking {fs:.3} N vs OSQP {fo:.3} N");
+    let x_max = |r: &RunResult| {
+        let i = r.trace.col("tip_x").unwrap();
+        r.trace.rows.iter().map(|row| row[i]).fold(f64::MIN, f64::max)
+    };
+    assert!((x_max(&s) - x_max(&o)).abs() < 0.005, "travel {:.4} vs {:.4} m", x_max(&s), x_max(&o));
+}
