@@ -1,16 +1,19 @@
-//! Diagnostic: the arm's slide scenario at the physics rate (1 kHz).
+//! Diagnostic: the arm scenarios at the physics rate (1 kHz), used to find the slide chatter
+//! (CHANGELOG "Fixed") and to tune the arm MPC on the spiking solver.
 //!
 //! `cargo run --release --example arm_slide_diag -- [T0 T1]` runs the slide scenario with the
-//! MPC controller on OSQP (no sensor noise unless `NOISE=1`; `SOLVER=spiking` for the
-//! spiking solver, `OMEGA=x` its constant primal-dual weight; `SCENARIO=force-ramp|force-sine` runs another
-//! arm scenario; `FIRSTQP=1` solves the first contact QP cold on OSQP, PIPG and spiking) and writes every physics step between T0 and T1 [s] (default 1.9–2.6)
-//! to `out/arm-slide-diag.csv`: table contact force (normal, tangential), tip position and
-//! velocity, command point, tool tilt, the contact estimator's model. At the end it prints
-//! the normal-force RMS after 2 s, contact losses, the tip's x travel, the tip's penetration
-//! while holding and while sliding, and the friction estimate. `FF=0` turns the
-//! controller's friction feed-forward off; `KXY`, `DXY` set the tangential impedance
-//! [N/m, N·s/m] and `MU0` the friction prior, `WVZ`, `WACC` the MPC's
-//! normal-velocity and acceleration weights, `EPS` the QP tolerances (absolute and relative).
+//! MPC controller on OSQP and writes every physics step between T0 and T1 [s] (default
+//! 1.9–2.6) to `out/arm-slide-diag.csv`: table contact force (normal, tangential), tip
+//! position and velocity, command point, tool tilt, the contact estimator's model. It prints
+//! the solve statistics, the normal-force RMS after 2 s, contact losses, the tip's x range and
+//! velocity RMS, the tip's penetration while holding (1.8–2.0 s) and sliding (3.0–4.5 s), and
+//! the friction estimate. Environment knobs:
+//! - `NOISE=1` typical arm sensor noise (default none); `SCENARIO=force-ramp|force-sine`;
+//! - `SOLVER=spiking` (default OSQP), `OMEGA=x` the spiking solver's constant ω;
+//! - `FF=0` no friction feed-forward, `MU0` its prior; `KXY`, `DXY` tangential impedance
+//!   [N/m, N·s/m]; `WVZ`, `WACC` MPC weights; `EPS` QP tolerances (absolute and relative);
+//! - `FIRSTQP=1` solves the first contact QP cold on OSQP, PIPG and spiking and prints the
+//!   iterations and OSQP's active inequality rows.
 use std::io::Write;
 
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
@@ -165,8 +168,9 @@ fn main() {
     let rms = (ef.iter().map(|e| e * e).sum::<f64>() / ef.len().max(1) as f64).sqrt();
     if let (Some(pb), true) = (&first_qp, std::env::var("FIRSTQP").is_ok()) {
         // The first contact QP, cold, on every backend: iterations and the active rows.
-        for name in ["osqp", "pipg", "spiking"] {
-            let mut sv = spikectl::qp::solver_by_name(name).expect("solver");
+        for choice in [SolverChoice::Osqp, SolverChoice::Pipg, SolverChoice::Spiking] {
+            let name = choice.name();
+            let mut sv = make_arm_solver(choice).expect("solver");
             sv.setup(pb, &spikectl::qp::Settings::default()).expect("setup");
             let sol = sv.solve().expect("solve");
             println!("first contact QP, {name}: {:?} after {} iterations", sol.status, sol.iterations);
