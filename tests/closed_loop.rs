@@ -139,9 +139,10 @@ fn arm_force_pi_baseline_holds_20n() {
     let m = &r.metrics;
     let hold = m.force_hold_rms_n.unwrap();
     assert!(hold < 1.0, "20 N hold RMS {hold:.3} N");
-    // The baseline's velocity-controlled approach bounces off the stiff table once or twice
-    // at impact; after that the PI loop keeps contact.
-    assert!(m.contact_losses.unwrap() <= 2, "{:?} contact losses", m.contact_losses);
+    // With the old near-rigid table the baseline's velocity-controlled approach bounced off
+    // once or twice at impact; the stiffening contact (`mjcf::TABLE_SOLIMP`) absorbs it
+    // (0 losses on seeds 1–4).
+    assert_eq!(m.contact_losses, Some(0), "{:?} contact losses", m.contact_losses);
 }
 
 fn check_arm_20n(solver: SolverChoice) {
