@@ -200,15 +200,76 @@ fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>
     m.energy = EnergySummary::from_ops(&NeuroCost::loihi2_default(), solves.iter().map(|r| r.ops.as_ref()));
 }
 
-/// Runs a quadruped scenario with `policy`.
-pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Result<RunResult, ScenarioError> {
-    let sc = cfg.scenario;
-    if sc.robot() != Robot::Quadruped {
-        return Err(ScenarioError::Invalid(format!("{} is not a quadruped scenario", sc.name())));
+/// Checks that `sc` belongs to `robot` and has a usable duration.
+fn validate(sc: &Scenario, robot: Robot) -> Result<(), ScenarioError> {
+    if sc.robot() != robot {
+        let what = match robot {
+            Robot::Quadruped => "a quadruped",
+            Robot::Arm => "an arm",
+        };
+        return Err(ScenarioError::Invalid(format!("{} is not {what} scenario", sc.name())));
     }
     if !(sc.duration.is_finite() && sc.duration > 0.0) {
         return Err(ScenarioError::Invalid(format!("duration {}", sc.duration)));
     }
+    Ok(())
+}
+
+/// Metrics of a run about to start.
+fn new_metrics(cfg: &RunConfig, robot: &str, controller: String) -> RunMetrics {
+    RunMetrics {
+        scenario: cfg.scenario.name().into(),
+        robot: robot.into(),
+        solver: cfg.solver.name().into(),
+        controller,
+        seed: cfg.seed,
+        ..Default::default()
+    }
+}
+
+/// Wall-clock bookkeeping of a closed loop: whole loop, controller and physics.
+struct LoopClock {
+    wall: Instant,
+    ctrl: Duration,
+    phys: Duration,
+}
+
+impl LoopClock {
+    fn start() -> Self {
+        Self { wall: Instant::now(), ctrl: Duration::ZERO, phys: Duration::ZERO }
+    }
+
+    /// Runs `f` as controller time.
+    fn control<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t0 = Instant::now();
+        let out = f();
+        self.ctrl += t0.elapsed();
+        out
+    }
+
+    /// Runs `f` as physics time.
+    fn physics<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t0 = Instant::now();
+        let out = f();
+        self.phys += t0.elapsed();
+        out
+    }
+
+    /// Writes the timing fields of `m` for a run that reached `sim_time` [s].
+    fn finish(&self, m: &mut RunMetrics, sim_time: f64, dropouts: u64) {
+        m.wall_time_s = self.wall.elapsed().as_secs_f64();
+        m.sim_time_s = sim_time;
+        m.real_time_factor = m.sim_time_s / m.wall_time_s.max(1e-9);
+        m.controller_time_s = self.ctrl.as_secs_f64();
+        m.physics_time_s = self.phys.as_secs_f64();
+        m.dropouts = dropouts;
+    }
+}
+
+/// Runs a quadruped scenario with `policy`.
+pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Result<RunResult, ScenarioError> {
+    let sc = cfg.scenario;
+    validate(&sc, Robot::Quadruped)?;
     let mut sim = QuadrupedSim::new(&GO1, cfg.noise, cfg.seed)?;
     for p in sc.pushes() {
         sim.add_push(p);
@@ -224,33 +285,21 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Resul
     let mut trace = TraceTable { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() };
     let mut solves = Vec::new();
     let (mut ev, mut ew, mut vxs) = (Vec::new(), Vec::new(), Vec::new());
-    let mut m = RunMetrics {
-        scenario: sc.name().into(),
-        robot: "quadruped".into(),
-        solver: cfg.solver.name().into(),
-        controller: policy.name(),
-        seed: cfg.seed,
-        ..Default::default()
-    };
+    let mut m = new_metrics(cfg, "quadruped", policy.name());
     let (mut min_h, mut max_tilt) = (f64::INFINITY, 0.0f64);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let mut cmd = sc.quad_command(0.0);
-    let (mut ctrl_time, mut phys_time) = (Duration::ZERO, Duration::ZERO);
-    let wall = Instant::now();
+    let mut clock = LoopClock::start();
     for k in 0..steps {
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
             cmd = sc.quad_command(t);
-            let c0 = Instant::now();
-            let tau = policy.update(&s, &cmd);
-            ctrl_time += c0.elapsed();
+            let tau = clock.control(|| policy.update(&s, &cmd));
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
         }
-        let p0 = Instant::now();
-        sim.step();
-        phys_time += p0.elapsed();
+        clock.physics(|| sim.step());
         if (k + 1) % trace_every == 0 {
             let s = sim.true_state();
             let t = s.t;
@@ -304,12 +353,7 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Resul
         let _ = cmd;
     }
     pb.finish_and_clear();
-    m.wall_time_s = wall.elapsed().as_secs_f64();
-    m.sim_time_s = sim.time();
-    m.real_time_factor = m.sim_time_s / m.wall_time_s.max(1e-9);
-    m.controller_time_s = ctrl_time.as_secs_f64();
-    m.physics_time_s = phys_time.as_secs_f64();
-    m.dropouts = sim.dropouts();
+    clock.finish(&mut m, sim.time(), sim.dropouts());
     m.vel_rms_mps = rms(&ev);
     m.yaw_rate_rms = rms(&ew);
     m.mean_vx_mps = if vxs.is_empty() { None } else { Some(vxs.iter().sum::<f64>() / vxs.len() as f64) };
@@ -330,12 +374,7 @@ pub const ARM_START_CLEARANCE: f64 = 0.03;
 /// [`ARM_START_CLEARANCE`] above the table at [`ARM_CONTACT_XY`].
 pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
-    if sc.robot() != Robot::Arm {
-        return Err(ScenarioError::Invalid(format!("{} is not an arm scenario", sc.name())));
-    }
-    if !(sc.duration.is_finite() && sc.duration > 0.0) {
-        return Err(ScenarioError::Invalid(format!("duration {}", sc.duration)));
-    }
+    validate(&sc, Robot::Arm)?;
     let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, cfg.noise, cfg.seed)?;
     sim.inverse_kinematics([ARM_CONTACT_XY[0], ARM_CONTACT_XY[1], ARM_SCENE.table_top_z + ARM_START_CLEARANCE]);
     let dt = sim.timestep();
@@ -346,36 +385,24 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
     let header = ["t", "fz", "fz_cmd", "fz_sensor", "fx", "fy", "tip_x", "tip_y", "tip_z", "vx", "vx_cmd", "contact"];
     let mut trace = TraceTable { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() };
     let mut solves = Vec::new();
-    let mut m = RunMetrics {
-        scenario: sc.name().into(),
-        robot: "arm".into(),
-        solver: cfg.solver.name().into(),
-        controller: policy.name(),
-        seed: cfg.seed,
-        ..Default::default()
-    };
+    let mut m = new_metrics(cfg, "arm", policy.name());
     let (mut ef, mut ehold, mut evs) = (Vec::new(), Vec::new(), Vec::new());
     let mut overshoot = 0.0f64;
     let (mut touched, mut losses, mut gap) = (false, 0usize, 0usize);
     let loss_steps = ((CONTACT_LOSS_MIN_S / dt).round() as usize).max(1);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let hold_start = RAMP_START_S + super::RAMP_LEN_S + 0.5;
-    let (mut ctrl_time, mut phys_time) = (Duration::ZERO, Duration::ZERO);
-    let wall = Instant::now();
+    let mut clock = LoopClock::start();
     for k in 0..steps {
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
             let task = sc.arm_task(t);
-            let c0 = Instant::now();
-            let tau = policy.update(&s, &task);
-            ctrl_time += c0.elapsed();
+            let tau = clock.control(|| policy.update(&s, &task));
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
         }
-        let p0 = Instant::now();
-        sim.step();
-        phys_time += p0.elapsed();
+        clock.physics(|| sim.step());
         // Contact bookkeeping every physics step (losses can be short).
         let fc = sim.table_contact_force();
         let contact = fc[2] > spikectl_sim::arm::TIP_CONTACT_THRESHOLD;
@@ -430,12 +457,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
         }
     }
     pb.finish_and_clear();
-    m.wall_time_s = wall.elapsed().as_secs_f64();
-    m.sim_time_s = sim.time();
-    m.real_time_factor = m.sim_time_s / m.wall_time_s.max(1e-9);
-    m.controller_time_s = ctrl_time.as_secs_f64();
-    m.physics_time_s = phys_time.as_secs_f64();
-    m.dropouts = sim.dropouts();
+    clock.finish(&mut m, sim.time(), sim.dropouts());
     m.force_rms_n = rms(&ef);
     m.force_hold_rms_n = rms(&ehold);
     m.force_overshoot_n = Some(overshoot);
