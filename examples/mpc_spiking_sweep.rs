@@ -76,6 +76,9 @@ fn main() {
             let t0 = Instant::now();
             let sol = m.solve().unwrap();
             let dt = t0.elapsed().as_secs_f64() * 1e6;
+            if std::env::var("SHOW").is_ok() && sol.iterations > 150 {
+                eprintln!("{name}: step {} iterations {}", it.len(), sol.iterations);
+            }
             it.push(sol.iterations as f64);
             us.push(dt);
             let e = sol.x[off..off + 12].iter().zip(r).map(|(a, b)| (a - b).abs() * mg).fold(0.0, f64::max);

@@ -234,6 +234,8 @@ pub struct ArmMpc {
     warm_y: Vec<f64>,
     have_warm: bool,
     last: Option<Solution>,
+    /// Initial state of the current QP, in the order of `s`.
+    s0: [f64; NS],
 }
 
 impl ArmMpc {
@@ -270,6 +272,7 @@ impl ArmMpc {
             warm_y: vec![0.0; m],
             have_warm: false,
             last: None,
+            s0: [0.0; NS],
             cfg,
         };
         let mut trip = Vec::new();
@@ -373,6 +376,7 @@ impl ArmMpc {
         let pr = &mut self.problem;
         // First dynamics row block: s_1 − B a_0 = A s_0.
         let s0v = [s0.e, s0.vel[2], s0.xy[0], s0.vel[0], s0.xy[1], s0.vel[1]];
+        self.s0 = s0v;
         for axis in 0..3 {
             let (p, v) = (s0v[2 * axis], s0v[2 * axis + 1]);
             pr.l[2 * axis] = p + dt * v;
@@ -471,14 +475,40 @@ impl ArmMpc {
         Ok(())
     }
 
-    /// Solves, warm-started from the previous accepted solution shifted by one step.
+    /// Solves, warm-started from the previous accepted solution shifted by one step, its
+    /// accelerations clamped to this QP's limits and its states and forces rolled out from
+    /// the new initial state through this QP's dynamics and contact model (so the warm start
+    /// satisfies every dynamics and force-model row exactly).
     pub fn solve(&mut self) -> Result<&Solution, MpcError> {
         if self.have_warm {
+            self.roll_out_warm_start();
             self.solver.warm_start(Some(&self.warm_x), Some(&self.warm_y))?;
         }
         let sol = self.solver.solve()?;
         self.last = Some(sol);
         Ok(self.last.as_ref().expect("just set"))
+    }
+
+    fn roll_out_warm_start(&mut self) {
+        let (nk, dt, am) = (self.cfg.horizon, self.cfg.dt, self.cfg.a_max);
+        let mut st = self.s0;
+        for k in 0..nk {
+            let ac = self.acc_col(k);
+            for i in 0..NA {
+                self.warm_x[ac + i] = self.warm_x[ac + i].clamp(-am, am);
+            }
+            for axis in 0..3 {
+                // s axis order (e, ż), (x, ẋ), (y, ẏ); a order (x, y, z).
+                let a = self.warm_x[ac + [2, 0, 1][axis]];
+                let (p, v) = (st[2 * axis], st[2 * axis + 1]);
+                st[2 * axis] = p + dt * v + 0.5 * dt * dt * a;
+                st[2 * axis + 1] = v + dt * a;
+            }
+            let sc = self.state_col(k);
+            self.warm_x[sc..sc + NS].copy_from_slice(&st);
+            let fc = self.force_col(k);
+            self.warm_x[fc] = self.model.offset - self.model.stiffness * st[0] - self.model.damping * st[1];
+        }
     }
 
     /// Validates the last solution, stores the shifted warm start and returns the first-step
