@@ -139,9 +139,10 @@ fn arm_force_pi_baseline_holds_20n() {
     let m = &r.metrics;
     let hold = m.force_hold_rms_n.unwrap();
     assert!(hold < 1.0, "20 N hold RMS {hold:.3} N");
-    // The baseline's velocity-controlled approach bounces off the stiff table once or twice
-    // at impact; after that the PI loop keeps contact.
-    assert!(m.contact_losses.unwrap() <= 2, "{:?} contact losses", m.contact_losses);
+    // With the old near-rigid table the baseline's velocity-controlled approach bounced off
+    // once or twice at impact; the stiffening contact (`mjcf::TABLE_SOLIMP`) absorbs it
+    // (0 losses on seeds 1–4).
+    assert_eq!(m.contact_losses, Some(0), "{:?} contact losses", m.contact_losses);
 }
 
 fn check_arm_20n(solver: SolverChoice) {
@@ -167,4 +168,72 @@ fn arm_holds_20n_with_pipg() {
 #[test]
 fn arm_holds_20n_with_spiking() {
     check_arm_20n(SolverChoice::Spiking);
+}
+
+/// The slide scenario: press 10 N, slide 3 s out along +x at 5 cm/s and 3 s back, on a table
+/// with μ = 0.3. Before the contact fix every controller chattered here (tip leaving the
+/// table at the physics rate, force RMS ≈ 9 N, > 70 contact losses).
+fn check_slide(solver: SolverChoice) {
+    let r = arm(ScenarioKind::Slide, solver);
+    let m = &r.metrics;
+    // The force criterion (< 1 N RMS on the setpoint); measured ≈ 0.3 N with the
+    // default sensor noise (0.1 N per axis).
+    let rms = m.force_rms_n.unwrap();
+    assert!(rms < 1.0, "{solver:?}: normal-force RMS {rms:.3} N while sliding");
+    assert_eq!(m.contact_losses, Some(0), "{solver:?}: contact lost while sliding");
+    if solver != SolverChoice::Baseline {
+        assert!(m.solves > 500 && m.fallbacks == 0, "{} solves, {} fallbacks", m.solves, m.fallbacks);
+    }
+    let col = |n: &str| r.trace.col(n).unwrap();
+    let (t, x, fz, fx, c) = (col("t"), col("tip_x"), col("fz"), col("fx"), col("contact"));
+    let rows = &r.trace.rows;
+    // The tip really travels: 0.15 m commanded out (2–5 s), then back (5–8 s).
+    let x_at = |tq: f64| rows.iter().find(|row| row[t] >= tq).map(|row| row[x]).unwrap();
+    let x0 = x_at(2.0);
+    let x_max = rows.iter().map(|row| row[x]).fold(f64::MIN, f64::max);
+    let x_end = rows.last().unwrap()[x];
+    assert!(x_max - x0 > 0.13, "{solver:?}: tip travelled {:.3} m out (0.15 m commanded)", x_max - x0);
+    assert!((x_end - x0).abs() < 0.02, "{solver:?}: tip ended {:.3} m from its start", x_end - x0);
+    // It slides (kinetic friction μ·F_n opposing +x), in contact at every sample, with no
+    // stick-slip: the friction/normal ratio stays at μ = 0.3 on the outward leg.
+    let out: Vec<&Vec<f64>> = rows.iter().filter(|row| (3.0..4.8).contains(&row[t])).collect();
+    assert!(out.iter().all(|row| row[c] == 1.0));
+    for row in &out {
+        let ratio = -row[fx] / row[fz];
+        assert!((ratio - 0.3).abs() < 0.03, "{solver:?}: friction ratio {ratio:.3} at t = {:.2} s", row[t]);
+    }
+    // The tangential velocity follows the command apart from the two velocity steps.
+    assert!(m.slide_vel_rms_mps.unwrap() < 0.025, "{:?}", m.slide_vel_rms_mps);
+}
+
+#[test]
+fn arm_slides_at_10n_with_osqp() {
+    check_slide(SolverChoice::Osqp);
+}
+
+#[test]
+fn arm_slides_at_10n_with_spiking() {
+    check_slide(SolverChoice::Spiking);
+}
+
+/// The force-PI baseline (no MPC) slides cleanly too: the contact is a property of the
+/// simulated table, not of one controller.
+#[test]
+fn arm_force_pi_baseline_slides_at_10n() {
+    check_slide(SolverChoice::Baseline);
+}
+
+/// The target on the slide: the same outcome with the spiking solver and OSQP (no
+/// contact loss with either, normal-force RMS within 10% of each other, same travel).
+#[test]
+fn arm_slide_outcomes_agree_between_spiking_and_osqp() {
+    let (s, o) = (arm(ScenarioKind::Slide, SolverChoice::Spiking), arm(ScenarioKind::Slide, SolverChoice::Osqp));
+    assert_eq!(s.metrics.contact_losses, o.metrics.contact_losses);
+    let (fs, fo) = (s.metrics.force_rms_n.unwrap(), o.metrics.force_rms_n.unwrap());
+    assert!((fs - fo).abs() <= 0.1 * fo, "force RMS spiking {fs:.3} N vs OSQP {fo:.3} N");
+    let x_max = |r: &RunResult| {
+        let i = r.trace.col("tip_x").unwrap();
+        r.trace.rows.iter().map(|row| row[i]).fold(f64::MIN, f64::max)
+    };
+    assert!((x_max(&s) - x_max(&o)).abs() < 0.005, "travel {:.4} vs {:.4} m", x_max(&s), x_max(&o));
 }

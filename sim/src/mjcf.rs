@@ -14,8 +14,31 @@ pub const QUADRUPED_TIMESTEP: f64 = 0.002;
 pub const ARM_TIMESTEP: f64 = 0.001;
 /// Coulomb friction coefficient of the quadruped's floor and feet.
 pub const FLOOR_FRICTION: f64 = 0.8;
-/// Coulomb friction coefficient of the arm's table and probe tip.
+/// Coulomb friction coefficient of the arm's table and probe tip (a probe sliding on a
+/// table: μ ≈ 0.1–0.3; the upper end is the harder case for the force loop).
 pub const TABLE_FRICTION: f64 = 0.3;
+/// MuJoCo `solref` (time constant [s], damping ratio) of the tip–table contact, set on both
+/// geoms so no mixing rule applies: MuJoCo's default 20 ms (20 physics steps, well above
+/// the 2-step minimum for stability), critically damped.
+pub const TABLE_SOLREF: [f64; 2] = [0.02, 1.0];
+/// MuJoCo `solimp` (d0, dwidth, width [m]) of the tip–table contact: the constraint
+/// impedance rises from 0.5 at first touch to 0.95 at 1 mm penetration, i.e. a stiffening
+/// contact spring (zero-load stiffness low, growing with depth, like a Hertzian contact of
+/// the 1 cm probe sphere with an elastomer tip or pad). Measured in the closed loop: ≈ 0.47 mm
+/// penetration at 10 N (secant stiffness ≈ 2·10⁴ N/m, in series with the 1000 N/m impedance).
+///
+/// Why not MuJoCo's default `d0 = 0.9` (the "rigid" table, ≈ 0.1 mm at 10 N): MuJoCo's soft
+/// contact damps the sliding velocity through the friction cone, which adds a separating
+/// term to the normal direction; while sliding at 5 cm/s with μ = 0.3 it moves the
+/// contact's equilibrium out by ≈ 0.1–0.3 mm (measured with `examples/arm_slide_diag`).
+/// When that exceeds the static penetration the tip leaves the table, falls back and
+/// bounces at the physics rate: the 9 N RMS "chatter" every controller showed. With the
+/// stiffening impedance the static penetration (0.47 mm) exceeds the shift (≈ 0.22 mm), so
+/// a sliding tip stays in contact.
+pub const TABLE_SOLIMP: [f64; 3] = [0.5, 0.95, 0.001];
+/// Friction cone of the arm scene: `elliptic` (the true Coulomb cone, isotropic in the
+/// sliding direction) rather than MuJoCo's default pyramid.
+pub const ARM_CONE: &str = "elliptic";
 /// Mass of the tool (sensor body + probe) mounted on the arm's flange [kg].
 pub const TOOL_MASS: f64 = 0.10;
 /// Radius of the tool's spherical tip [m].
@@ -162,11 +185,20 @@ fn next_origin(a: f64, alpha: f64, d: f64) -> [f64; 3] {
 /// of mass from [`PANDA_LINK_COMS`], inertia of a 6 cm-radius rod per link), a flange, a tool body of
 /// length [`ArmParams::tool_length`] ending in a sphere tip (site `tip`), a force/torque
 /// sensor site `ft` at the flange (sensors `ft_force`, `ft_torque`), 7 torque motors with
-/// the torque limits, and the rigid table of [`ArmScene`]. Timestep [`ARM_TIMESTEP`].
+/// the torque limits, and the table of [`ArmScene`] (contact: [`TABLE_FRICTION`], [`TABLE_SOLREF`],
+/// [`TABLE_SOLIMP`], cone [`ARM_CONE`]). Timestep [`ARM_TIMESTEP`].
 pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
     let mut s = String::new();
     let _ = writeln!(s, r#"<mujoco model="spikectl_arm">"#);
-    let _ = writeln!(s, r#"  <option timestep="{ARM_TIMESTEP}" integrator="implicitfast" gravity="0 0 -9.81"/>"#);
+    let _ = writeln!(
+        s,
+        r#"  <option timestep="{ARM_TIMESTEP}" integrator="implicitfast" cone="{ARM_CONE}" gravity="0 0 -9.81"/>"#
+    );
+    let [tc, zeta] = TABLE_SOLREF;
+    let [d0, dw, width] = TABLE_SOLIMP;
+    let contact = format!(
+        r#"condim="3" friction="{TABLE_FRICTION} 0.005 0.0001" solref="{tc} {zeta}" solimp="{d0} {dw} {width}""#
+    );
     let _ = writeln!(s, r#"  <compiler angle="radian" autolimits="true"/>"#);
     let _ = writeln!(
         s,
@@ -177,7 +209,7 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
     let th = 0.02;
     let _ = writeln!(
         s,
-        r#"    <geom name="table" type="box" pos="{} {} {}" size="{} {} {th}" contype="1" conaffinity="1" condim="3" friction="{TABLE_FRICTION} 0.005 0.0001" solref="0.01 1"/>"#,
+        r#"    <geom name="table" type="box" pos="{} {} {}" size="{} {} {th}" contype="1" conaffinity="1" {contact}/>"#,
         scene.table_center[0],
         scene.table_center[1],
         scene.table_top_z - th,
@@ -240,7 +272,7 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
     );
     let _ = writeln!(
         s,
-        r#"{indent}  <geom name="tip" type="sphere" pos="0 0 {}" size="{TOOL_TIP_RADIUS}" mass="0" contype="1" conaffinity="1" condim="3" friction="{TABLE_FRICTION} 0.005 0.0001"/>"#,
+        r#"{indent}  <geom name="tip" type="sphere" pos="0 0 {}" size="{TOOL_TIP_RADIUS}" mass="0" contype="1" conaffinity="1" {contact}/>"#,
         tl - TOOL_TIP_RADIUS
     );
     let _ = writeln!(s, r#"{indent}  <site name="tip" pos="0 0 {tl}" size="0.005"/>"#);

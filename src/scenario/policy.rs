@@ -87,6 +87,32 @@ pub fn make_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>,
     }
 }
 
+/// Constant primal-dual weight ω of the spiking solver on the arm MPC. The quadruped's
+/// [`crate::qp::spiking::MPC_OMEGA`] (0.3) is tuned on the quadruped's QP; on the arm's
+/// (n 150, m 255), `examples/arm_slide_diag` (`SOLVER=spiking OMEGA=… NOISE=1`, 710 solves
+/// per scenario) measured mean iterations / unsolved (force-ramp, force-sine, slide):
+/// ω = 0.3: 94/1, 219/6, 113/5 (one fallback each in sine and slide); ω = 1: 62/0, 133/2,
+/// 65/1; ω = 2: 72/0, 169/1, 65/1; ω = 3: 97/0, 249/1, 75/0; no fallbacks at ω ≥ 1. The
+/// slowest solves are the first ones after contact (cold start, 1–4 k iterations). ω = 2
+/// rather than 1: on force-sine its force RMS stays within 7–8% of OSQP's (seeds 1–3,
+/// `spikectl run arm --scenario force-sine --solver both --seed N`), at ω = 1 it was 12%.
+pub const ARM_MPC_OMEGA: f64 = 2.0;
+
+/// Builds the QP solver of the arm MPC for `choice`: as [`make_solver`], with the spiking
+/// solver's constant ω set to [`ARM_MPC_OMEGA`].
+pub fn make_arm_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>, ScenarioError> {
+    match choice {
+        SolverChoice::Spiking => {
+            let s = crate::qp::spiking::SpikingSettings::default().constant_omega();
+            Ok(Box::new(crate::qp::spiking::SpikingSolver::new(crate::qp::spiking::SpikingSettings {
+                steps: crate::qp::spiking::StepRule::Constant { omega: ARM_MPC_OMEGA },
+                ..s
+            })))
+        }
+        c => make_solver(c),
+    }
+}
+
 /// Control tick of the MPC quadruped controller [s] (500 Hz).
 pub const QUAD_CONTROL_PERIOD: f64 = 0.002;
 
@@ -151,7 +177,7 @@ pub fn make_arm_policy(choice: SolverChoice) -> Result<Box<dyn ArmPolicy>, Scena
     match choice {
         SolverChoice::Baseline => Ok(Box::new(ForcePi::new(&PANDA)?)),
         c => {
-            let solver = make_solver(c)?;
+            let solver = make_arm_solver(c)?;
             // The simulated tool's mass is known scene data: compensate it.
             let cfg = ArmControllerConfig { tool_mass: spikectl_sim::mjcf::TOOL_MASS, ..Default::default() };
             let period = cfg.mpc_period;
