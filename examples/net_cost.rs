@@ -13,15 +13,18 @@ use spikectl::qp::{OsqpSolver, Settings};
 fn main() {
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let tight = Settings { eps_abs: 1e-7, eps_rel: 1e-7, max_iter: 20_000, ..Settings::default() };
-    let mut gen_mpc =
-        QuadrupedMpc::new(QuadrupedMpcConfig { settings: tight, ..QuadrupedMpcConfig::go1() }, Box::new(OsqpSolver::new()))
-            .expect("mpc");
+    let mut gen_mpc = QuadrupedMpc::new(
+        QuadrupedMpcConfig { settings: tight, ..QuadrupedMpcConfig::go1() },
+        Box::new(OsqpSolver::new()),
+    )
+    .expect("mpc");
     let samples = quadruped_closed_loop(&mut gen_mpc, 60, 0.4).expect("sequence").0;
     let s = &samples[samples.len() / 2];
     let fixed = Settings { eps_abs: 1e-14, eps_rel: 0.0, max_iter: 100, warm_start: false, ..Settings::default() };
     let solver = SpikingSolver::new(SpikingSettings::default().constant_omega());
     let mut mpc =
-        QuadrupedMpc::new(QuadrupedMpcConfig { settings: fixed, ..QuadrupedMpcConfig::go1() }, Box::new(solver)).expect("mpc");
+        QuadrupedMpc::new(QuadrupedMpcConfig { settings: fixed, ..QuadrupedMpcConfig::go1() }, Box::new(solver))
+            .expect("mpc");
     mpc.update(&s.state, &s.reference, &s.plan).expect("update");
     let mut t = Vec::with_capacity(reps);
     for _ in 0..reps {
@@ -30,5 +33,11 @@ fn main() {
         t.push(t0.elapsed().as_secs_f64() * 1e6 / it as f64);
     }
     t.sort_by(f64::total_cmp);
-    println!("spiking network, quadruped MPC (n {}, m {}): per iteration min {:.2} µs, median {:.2} µs", mpc.n(), mpc.m(), t[0], t[t.len() / 2]);
+    println!(
+        "spiking network, quadruped MPC (n {}, m {}): per iteration min {:.2} µs, median {:.2} µs",
+        mpc.n(),
+        mpc.m(),
+        t[0],
+        t[t.len() / 2]
+    );
 }

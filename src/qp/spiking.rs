@@ -246,6 +246,19 @@ impl NeuronModel for ConstraintNeurons {
         }
         let (b, r, e) = (self.beta, self.rho, self.e_y);
         let fixed = arith.is_fixed();
+        if !fixed {
+            // Float: the same update as below without the grid, in a loop of its own.
+            let (c1, c2) = (self.c1, self.c2);
+            let it = out.iter_mut().zip(hz).zip(self.a_old.iter_mut()).zip(self.w.iter_mut());
+            for ((((o, &h), ao), wr), (&lo, &hi)) in it.zip(self.bl.iter().zip(&self.bu)) {
+                let t = *o + b * (c2 * h - c1 * *ao);
+                *ao = h;
+                let w = t - t.max(lo).min(hi);
+                *wr = w;
+                *o = (1.0 - r) * *o + r * w;
+            }
+            return;
+        }
         for i in 0..out.len() {
             let v = self.c2 * hz[i] - self.c1 * self.a_old[i];
             self.a_old[i] = hz[i];
