@@ -161,7 +161,12 @@ impl SpikingSettings {
     /// adaptive ω stalls on the quadruped MPC (measured by `spikectl bench mpc`: 20 fallbacks
     /// in 117 closed-loop solves with it, none without).
     pub fn constant_omega(self) -> Self {
-        Self { adaptive_omega: false, steps: StepRule::Constant { omega: MPC_OMEGA }, ..self }
+        self.with_constant_omega(MPC_OMEGA)
+    }
+
+    /// These settings with the constant primal-dual weight `omega` (adaptive ω off).
+    pub fn with_constant_omega(self, omega: f64) -> Self {
+        Self { adaptive_omega: false, steps: StepRule::Constant { omega }, ..self }
     }
 
     /// Float mode reproducing `pipg` with `PipgOptions::plain()`: constant ω, no adaptation.

@@ -102,13 +102,9 @@ pub const ARM_MPC_OMEGA: f64 = 2.0;
 /// solver's constant ω set to [`ARM_MPC_OMEGA`].
 pub fn make_arm_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>, ScenarioError> {
     match choice {
-        SolverChoice::Spiking => {
-            let s = crate::qp::spiking::SpikingSettings::default().constant_omega();
-            Ok(Box::new(crate::qp::spiking::SpikingSolver::new(crate::qp::spiking::SpikingSettings {
-                steps: crate::qp::spiking::StepRule::Constant { omega: ARM_MPC_OMEGA },
-                ..s
-            })))
-        }
+        SolverChoice::Spiking => Ok(Box::new(crate::qp::spiking::SpikingSolver::new(
+            crate::qp::spiking::SpikingSettings::default().with_constant_omega(ARM_MPC_OMEGA),
+        ))),
         c => make_solver(c),
     }
 }

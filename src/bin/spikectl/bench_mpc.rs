@@ -16,8 +16,9 @@ use spikectl::monitor::latency::LatencyStats;
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
-use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
+use spikectl::qp::spiking::{MPC_OMEGA, SpikingSettings, SpikingSolver};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings, Solution};
+use spikectl::scenario::policy::ARM_MPC_OMEGA;
 
 /// Arguments of `spikectl bench mpc`.
 #[derive(clap::Args, Debug)]
@@ -86,15 +87,18 @@ pub struct BenchRow {
     pub p99_ratio_vs_osqp: Option<f64>,
 }
 
-fn make_solver(name: &str) -> Option<Box<dyn QpSolver>> {
+/// The solver `name`; the spiking variants run at the constant ω `omega` of the MPC at hand
+/// (`qp::spiking::MPC_OMEGA` for the quadruped, `scenario::policy::ARM_MPC_OMEGA` for the arm,
+/// as in the closed loop).
+fn make_solver(name: &str, omega: f64) -> Option<Box<dyn QpSolver>> {
     match name {
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         "pipg" => Some(Box::new(PipgSolver::new())),
         // Constant ω: the spiking solver's host-side adaptive ω stalls on the quadruped MPC.
-        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default().constant_omega()))),
+        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default().with_constant_omega(omega)))),
         "spiking-adaptive" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
-        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(3).constant_omega()))),
+        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(3).with_constant_omega(omega)))),
         _ => None,
     }
 }
@@ -170,7 +174,7 @@ fn run_quadruped(args: &Args, names: &[&str]) -> anyhow::Result<Vec<BenchRow>> {
     let mg = reference.config().weight();
     let mut runs = Vec::new();
     for &name in names {
-        let Some(solver) = make_solver(name) else { continue };
+        let Some(solver) = make_solver(name, MPC_OMEGA) else { continue };
         let mpc = QuadrupedMpc::new(quad_cfg(args.horizon, settings(args.eps, args.max_iter)), solver)?;
         runs.push((name, mpc, Acc::new()));
     }
@@ -222,7 +226,7 @@ fn run_arm(args: &Args, names: &[&str]) -> anyhow::Result<Vec<BenchRow>> {
     }
     let mut runs = Vec::new();
     for &name in names {
-        let Some(solver) = make_solver(name) else { continue };
+        let Some(solver) = make_solver(name, ARM_MPC_OMEGA) else { continue };
         let mpc = ArmMpc::new(arm_cfg(settings(args.eps, args.max_iter)), est, solver)?;
         runs.push((name, mpc, Acc::new()));
     }
@@ -275,7 +279,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("nothing to run: --steps and --arm-steps are both 0");
     }
     let names: Vec<&str> = args.solvers.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    let skipped: Vec<&str> = names.iter().copied().filter(|n| make_solver(n).is_none()).collect();
+    let skipped: Vec<&str> = names.iter().copied().filter(|n| make_solver(n, MPC_OMEGA).is_none()).collect();
     let mut rows = Vec::new();
     if args.steps > 0 {
         rows.extend(run_quadruped(&args, &names).context("quadruped MPC sequence")?);
