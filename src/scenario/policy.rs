@@ -103,7 +103,7 @@ pub const ARM_MPC_OMEGA: f64 = 2.0;
 pub fn make_arm_solver(choice: SolverChoice) -> Result<Box<dyn crate::qp::QpSolver>, ScenarioError> {
     match choice {
         SolverChoice::Spiking => Ok(Box::new(crate::qp::spiking::SpikingSolver::new(
-            crate::qp::spiking::SpikingSettings::default().with_constant_omega(ARM_MPC_OMEGA),
+            crate::qp::spiking::SpikingSettings::default().for_mpc(ARM_MPC_OMEGA),
         ))),
         c => make_solver(c),
     }

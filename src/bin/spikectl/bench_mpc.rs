@@ -96,9 +96,9 @@ fn make_solver(name: &str, omega: f64) -> Option<Box<dyn QpSolver>> {
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         "pipg" => Some(Box::new(PipgSolver::new())),
         // Constant ω: the spiking solver's host-side adaptive ω stalls on the quadruped MPC.
-        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default().with_constant_omega(omega)))),
+        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default().for_mpc(omega)))),
         "spiking-adaptive" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
-        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(3).with_constant_omega(omega)))),
+        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(3).for_mpc(omega)))),
         _ => None,
     }
 }
