@@ -3,14 +3,15 @@
 //! `cargo run --release --example mpc_spiking_sweep -- [STEPS]` prints, per variant,
 //! iterations p50/p99, solve time p50/p99, the largest first-step force error against
 //! Clarabel at 1e-8, the solves not accepted by the MPC and the mean update time [µs].
-//! `VARIANTS=ω:check_every:gap(0|1):warm_duals(0|1)[:ρ],…` picks the spiking variants,
+//! `VARIANTS=ω:check_every:gap(0|1):warm_duals(0|1)[:ρ[:adaptive ω (0 off, 1 bounded, 2 pipg)]],…`
+//! picks the spiking variants,
 //! `MAXIT=n` caps the iterations.
 use std::time::Instant;
 
 use spikectl::monitor::latency::percentile;
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::quadruped_closed_loop;
-use spikectl::qp::spiking::{SpikingSettings, SpikingSolver, StepRule};
+use spikectl::qp::spiking::{OmegaRule, SpikingSettings, SpikingSolver, StepRule};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, QpSolver, Settings};
 
 /// Builds a fresh solver.
@@ -45,14 +46,17 @@ fn main() {
         let f: Vec<f64> = v.split(':').map(|x| x.parse().unwrap()).collect();
         let (omega, every, gap, duals) = (f[0], f[1] as usize, f[2] != 0.0, f[3] != 0.0);
         let rho = f.get(4).copied().unwrap_or(SpikingSettings::default().rho);
+        let adapt = f.get(5).copied().unwrap_or(0.0) as u8;
         variants.push((
-            format!("spk w{omega} ce{every} gap{} wd{} rho{rho}", gap as u8, duals as u8),
+            format!("spk w{omega} ce{every} gap{} wd{} rho{rho} ad{adapt}", gap as u8, duals as u8),
             Box::new(move || {
                 let ss = SpikingSettings {
                     steps: StepRule::Constant { omega },
                     check_every: every,
                     check_gap: gap,
                     rho,
+                    adaptive_omega: adapt > 0,
+                    omega_rule: if adapt == 2 { OmegaRule::Pipg } else { OmegaRule::Bounded },
                     ..SpikingSettings::default().constant_omega()
                 };
                 Box::new(SpikingSolver::new(ss)) as Box<dyn QpSolver>
