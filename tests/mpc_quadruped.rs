@@ -163,3 +163,74 @@ fn applied_forces_respect_friction_and_bounds_with_a_first_order_solver() {
         }
     }
 }
+
+/// Delegates to OSQP and keeps the last warm start it was handed.
+struct WarmStartSpy {
+    inner: OsqpSolver,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<f64>>>>,
+}
+
+impl QpSolver for WarmStartSpy {
+    fn name(&self) -> &'static str {
+        "spy"
+    }
+    fn setup(&mut self, p: &spikectl::qp::Problem, s: &Settings) -> Result<(), spikectl::qp::QpError> {
+        self.inner.setup(p, s)
+    }
+    fn update_q(&mut self, q: &[f64]) -> Result<(), spikectl::qp::QpError> {
+        self.inner.update_q(q)
+    }
+    fn update_bounds(&mut self, l: &[f64], u: &[f64]) -> Result<(), spikectl::qp::QpError> {
+        self.inner.update_bounds(l, u)
+    }
+    fn update_matrices(&mut self, p: Option<&[f64]>, a: Option<&[f64]>) -> Result<(), spikectl::qp::QpError> {
+        self.inner.update_matrices(p, a)
+    }
+    fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), spikectl::qp::QpError> {
+        if let Some(x) = x {
+            self.seen.lock().unwrap().push(x.to_vec());
+        }
+        self.inner.warm_start(x, y)
+    }
+    fn solve(&mut self) -> Result<spikectl::qp::Solution, spikectl::qp::QpError> {
+        self.inner.solve()
+    }
+}
+
+/// The rolled-out warm start satisfies every row of the QP it is handed to (dynamics from
+/// the new measured state through the new models, swing feet at zero force, the friction
+/// pyramid and the force bounds), through gait changes of a closed-loop trot.
+#[test]
+fn rolled_out_warm_start_is_feasible_for_the_new_qp() {
+    let mut rec = mpc_with(Box::new(ClarabelSolver::new()), tight());
+    let (samples, _) = quadruped_closed_loop(&mut rec, 40, 0.4).expect("closed loop");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let spy = WarmStartSpy { inner: OsqpSolver::new(), seen: seen.clone() };
+    let mut mpc = mpc_with(Box::new(spy), Settings::default());
+    let mut checked = 0;
+    for s in &samples {
+        mpc.update(&s.state, &s.reference, &s.plan).expect("update");
+        let before = seen.lock().unwrap().len();
+        mpc.solve().expect("solve");
+        if seen.lock().unwrap().len() > before {
+            let x = seen.lock().unwrap().last().cloned().expect("warm start");
+            let pb = mpc.problem();
+            let mut ax = vec![0.0; pb.m()];
+            pb.a.mul_add(&x, &mut ax);
+            for i in 0..pb.m() {
+                let tol = 1e-9 * (1.0 + ax[i].abs());
+                assert!(
+                    ax[i] >= pb.l[i] - tol && ax[i] <= pb.u[i] + tol,
+                    "t = {}: row {i}: {} not in [{}, {}]",
+                    s.t,
+                    ax[i],
+                    pb.l[i],
+                    pb.u[i]
+                );
+            }
+            checked += 1;
+        }
+        mpc.accept(2e-2).expect("accepted");
+    }
+    assert!(checked >= samples.len() - 1, "{checked} warm starts checked");
+}
