@@ -15,7 +15,6 @@
 //! - `effort_cmd` (`sensor_msgs/JointState`, out): the 7 names and `effort` [N·m], stamped with
 //!   the stamp of the measurement it answers.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use r2r::builtin_interfaces::msg::Time;
@@ -24,10 +23,9 @@ use r2r::sensor_msgs::msg::JointState;
 use r2r::std_msgs::msg::Header;
 use spikectl_sim::state::ArmState;
 
-use super::diagnostics::Counters;
-use super::quadruped::{CommandKind, InputError, RtCounters, stamp_s};
-use crate::control::arm::{ArmCommand, ArmController};
-use crate::mpc::SolveRecord;
+use super::quadruped::{InputError, stamp_s};
+use super::step::{RtStep, Stamped, StepOutput};
+use crate::control::arm::ArmController;
 
 /// Number of arm joints.
 pub const ARM_DOF: usize = 7;
@@ -193,14 +191,8 @@ pub fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, 
     (joints, wrench)
 }
 
-/// A state for the real-time thread with its wall-clock assembly time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StampedArmState {
-    /// The measured state [SI].
-    pub state: ArmState,
-    /// When it was assembled (monotonic wall clock).
-    pub received: Instant,
-}
+/// An arm state handed to the real-time thread, with the wall time it was assembled.
+pub type StampedArmState = Stamped<ArmState>;
 
 /// Combines joint samples with the newest wrench: a joint sample is released once a wrench at
 /// least as new arrived, or after `sync_wait` with a wrench received within `stale_timeout`.
@@ -244,97 +236,22 @@ impl ArmStateAssembler {
     }
 }
 
-/// One output of [`ArmRt::step`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArmRtOutput {
-    /// Stamp of the state the command answers [s].
-    pub stamp_s: f64,
-    /// Joint torques [N·m], finite.
-    pub tau: [f64; ARM_DOF],
-    /// What produced it.
-    pub kind: CommandKind,
-    /// MPC solves done in this step.
-    pub records: Vec<SolveRecord>,
-}
+/// One output of the arm node's real-time step.
+pub type ArmRtOutput = StepOutput<ARM_DOF>;
 
-/// The arm node's real-time step: [`ArmController::update`] on each new state; the safe
-/// command ([`ArmController::safe_torques`]) every tick while the newest state is stale.
-pub struct ArmRt {
-    ctrl: ArmController,
-    cmd: ArmCommand,
-    last: Option<StampedArmState>,
-    stale_timeout: Duration,
-    counters: Arc<Counters>,
-    quad: Arc<RtCounters>,
-    seen: crate::control::ControllerCounters,
-}
-
-impl ArmRt {
-    /// Wraps `ctrl`; counters are shared with the ROS thread.
-    pub fn new(
-        ctrl: ArmController,
-        cmd: ArmCommand,
-        stale_timeout: Duration,
-        counters: Arc<Counters>,
-        quad: Arc<RtCounters>,
-    ) -> Self {
-        let seen = ctrl.counters();
-        Self { ctrl, cmd, last: None, stale_timeout, counters, quad, seen }
-    }
-
-    /// One tick at wall time `now` with the newest state and command, if new ones arrived.
-    pub fn step(
-        &mut self,
-        now: Instant,
-        state: Option<StampedArmState>,
-        cmd: Option<ArmCommand>,
-    ) -> Option<ArmRtOutput> {
-        if let Some(c) = cmd {
-            self.cmd = c;
-        }
-        let out = match state {
-            Some(s) => {
-                self.last = Some(s);
-                let tau = self.ctrl.update(&s.state, &self.cmd);
-                let records = self.ctrl.take_solve_records();
-                let c = self.ctrl.counters();
-                for _ in self.seen.fallbacks..c.fallbacks {
-                    Counters::bump(&self.counters.fallbacks);
-                }
-                for _ in self.seen.invalid_inputs..c.invalid_inputs {
-                    Counters::bump(&self.quad.controller_invalid);
-                }
-                for _ in self.seen.solves..c.solves {
-                    Counters::bump(&self.quad.solves);
-                }
-                self.seen = c;
-                ArmRtOutput { stamp_s: s.state.t, tau, kind: CommandKind::Control, records }
-            }
-            None => {
-                let last = self.last?;
-                if now.saturating_duration_since(last.received) <= self.stale_timeout {
-                    return None;
-                }
-                Counters::bump(&self.quad.stale_ticks);
-                ArmRtOutput {
-                    stamp_s: last.state.t,
-                    tau: self.ctrl.safe_torques(&last.state),
-                    kind: CommandKind::SafeStale,
-                    records: Vec::new(),
-                }
-            }
-        };
-        Counters::bump(&self.quad.commands);
-        let tau = out.tau.map(|t| if t.is_finite() { t } else { 0.0 });
-        Some(ArmRtOutput { tau, ..out })
-    }
-}
+/// The arm node's real-time step ([`RtStep`] on [`ArmController`]).
+pub type ArmRt = RtStep<ArmController, ARM_DOF>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::arm::ArmCommand;
+    use crate::ros::diagnostics::Counters;
+    use crate::ros::quadruped::RtCounters;
+    use crate::ros::step::CommandKind;
     use spikectl_sim::noise::SensorNoise;
     use spikectl_sim::{arm::ArmSim, robots::ARM_SCENE, robots::PANDA};
+    use std::sync::Arc;
 
     #[test]
     fn arm_messages_round_trip_and_bad_ones_are_rejected() {

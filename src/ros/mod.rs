@@ -47,6 +47,7 @@ pub mod params;
 pub mod quadruped;
 pub mod rt;
 pub mod stats;
+pub mod step;
 
 use futures::{FutureExt, Stream, StreamExt};
 

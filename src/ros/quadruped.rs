@@ -22,7 +22,6 @@
 //! step function that runs on the node's real-time thread (no ROS inside: it is tested
 //! without a ROS graph).
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
@@ -34,9 +33,9 @@ use r2r::std_msgs::msg::Header;
 use spikectl_sim::quadruped::quat_to_mat;
 use spikectl_sim::state::QuadrupedState;
 
-use super::diagnostics::Counters;
-use crate::control::quadruped::{QuadrupedCommand, QuadrupedController};
-use crate::mpc::SolveRecord;
+pub use super::step::CommandKind;
+use super::step::{RtStep, Stamped, StepOutput};
+use crate::control::quadruped::QuadrupedController;
 
 /// Joint names of the simulated Go1 (MJCF joint names), in [`QuadrupedState::q`] order:
 /// legs FR, FL, RR, RL × hip, thigh, calf.
@@ -300,14 +299,8 @@ pub fn sensor_msgs(s: &QuadrupedState) -> (JointState, Imu, Odometry) {
     (joints, imu, odom)
 }
 
-/// A state handed to the real-time thread, with the wall time it was assembled.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StampedState {
-    /// The measured state (`t` = the joint sample's stamp) [SI].
-    pub state: QuadrupedState,
-    /// When it was assembled (monotonic wall clock).
-    pub received: Instant,
-}
+/// A quadruped state handed to the real-time thread, with the wall time it was assembled.
+pub type StampedState = Stamped<QuadrupedState>;
 
 /// Combines the three sensor streams into one [`QuadrupedState`] per joint sample.
 ///
@@ -374,27 +367,8 @@ impl StateAssembler {
     }
 }
 
-/// Why the real-time step produced a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommandKind {
-    /// The controller's command for a new state.
-    Control,
-    /// The safe command ([`QuadrupedController::safe_torques`]): the state is stale.
-    SafeStale,
-}
-
-/// One output of [`QuadrupedRt::step`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct RtOutput {
-    /// Stamp of the state the command answers [s].
-    pub stamp_s: f64,
-    /// Joint torques [N·m], finite.
-    pub tau: [f64; 12],
-    /// What produced it.
-    pub kind: CommandKind,
-    /// MPC solves done in this step.
-    pub records: Vec<SolveRecord>,
-}
+/// One output of the quadruped node's real-time step.
+pub type RtOutput = StepOutput<12>;
 
 /// Counters of a controller node's real-time step beyond [`Counters`] (shared with the ROS thread).
 #[derive(Debug, Default)]
@@ -409,93 +383,20 @@ pub struct RtCounters {
     pub commands: AtomicU64,
 }
 
-/// The node's real-time step: runs [`QuadrupedController::update`] on each new state, and the
-/// safe command on every tick while the newest state is older than `stale_timeout`.
-pub struct QuadrupedRt {
-    ctrl: QuadrupedController,
-    cmd: QuadrupedCommand,
-    last: Option<StampedState>,
-    stale_timeout: Duration,
-    counters: Arc<Counters>,
-    quad: Arc<RtCounters>,
-    seen: crate::control::ControllerCounters,
-}
-
-impl QuadrupedRt {
-    /// Wraps `ctrl`; counters are shared with the ROS thread.
-    pub fn new(
-        ctrl: QuadrupedController,
-        cmd: QuadrupedCommand,
-        stale_timeout: Duration,
-        counters: Arc<Counters>,
-        quad: Arc<RtCounters>,
-    ) -> Self {
-        let seen = ctrl.counters();
-        Self { ctrl, cmd, last: None, stale_timeout, counters, quad, seen }
-    }
-
-    /// The command in force.
-    pub fn command(&self) -> QuadrupedCommand {
-        self.cmd
-    }
-
-    /// One tick at wall time `now` with the newest state and command, if new ones arrived.
-    /// Returns `None` before the first state and while the newest state is fresh and answered.
-    pub fn step(
-        &mut self,
-        now: Instant,
-        state: Option<StampedState>,
-        cmd: Option<QuadrupedCommand>,
-    ) -> Option<RtOutput> {
-        if let Some(c) = cmd {
-            self.cmd = c;
-        }
-        let out = match state {
-            Some(s) => {
-                self.last = Some(s);
-                let tau = self.ctrl.update(&s.state, &self.cmd);
-                let records = self.ctrl.take_solve_records();
-                let c = self.ctrl.counters();
-                for _ in self.seen.fallbacks..c.fallbacks {
-                    Counters::bump(&self.counters.fallbacks);
-                }
-                for _ in self.seen.invalid_inputs..c.invalid_inputs {
-                    Counters::bump(&self.quad.controller_invalid);
-                }
-                for _ in self.seen.solves..c.solves {
-                    Counters::bump(&self.quad.solves);
-                }
-                self.seen = c;
-                RtOutput { stamp_s: s.state.t, tau, kind: CommandKind::Control, records }
-            }
-            None => {
-                let last = self.last?;
-                if now.saturating_duration_since(last.received) <= self.stale_timeout {
-                    return None;
-                }
-                Counters::bump(&self.quad.stale_ticks);
-                RtOutput {
-                    stamp_s: last.state.t,
-                    tau: self.ctrl.safe_torques(&last.state),
-                    kind: CommandKind::SafeStale,
-                    records: Vec::new(),
-                }
-            }
-        };
-        Counters::bump(&self.quad.commands);
-        let tau = out.tau.map(|t| if t.is_finite() { t } else { 0.0 });
-        Some(RtOutput { tau, ..out })
-    }
-}
+/// The quadruped node's real-time step ([`RtStep`] on [`QuadrupedController`]).
+pub type QuadrupedRt = RtStep<QuadrupedController, 12>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::quadruped::QuadrupedCommand;
     use crate::control::quadruped::{GaitKind, QuadrupedControllerConfig};
+    use crate::ros::diagnostics::Counters;
     use spikectl_sim::mjcf::LEG_NAMES;
     use spikectl_sim::noise::SensorNoise;
     use spikectl_sim::quadruped::QuadrupedSim;
     use spikectl_sim::robots::GO1;
+    use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
     #[test]
@@ -663,7 +564,7 @@ mod tests {
         assert!(rt.step(t0 + Duration::from_millis(10), None, None).is_none(), "fresh and answered");
         let stale = rt.step(t0 + Duration::from_millis(60), None, None).unwrap();
         assert_eq!(stale.kind, CommandKind::SafeStale);
-        assert_eq!(stale.tau, rt.ctrl.safe_torques(&s.state));
+        assert_eq!(stale.tau, rt.controller().safe_torques(&s.state));
         assert_eq!(quad.stale_ticks.load(Ordering::Relaxed), 1);
         // A NaN state that slipped through is the controller's business: safe command, counted.
         sim.step();

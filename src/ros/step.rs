@@ -1,0 +1,188 @@
+//! The real-time step shared by the controller nodes: run the controller on each new state,
+//! the safe command on every tick while the newest state is stale, and keep the node's
+//! counters. ROS-free; it runs on the [`super::rt`] loop's thread.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use spikectl_sim::state::{ArmState, QuadrupedState};
+
+use super::diagnostics::Counters;
+use super::quadruped::RtCounters;
+use crate::control::ControllerCounters;
+use crate::control::arm::{ArmCommand, ArmController};
+use crate::control::quadruped::{QuadrupedCommand, QuadrupedController};
+use crate::mpc::SolveRecord;
+
+/// A controller the real-time step can drive, with `N` joint torques.
+pub trait RtController<const N: usize> {
+    /// Measured state.
+    type State: Copy;
+    /// What the controller is asked to do.
+    type Command: Copy;
+    /// Stamp of a state [s].
+    fn stamp(state: &Self::State) -> f64;
+    /// Joint torques for a new state [N·m].
+    fn update(&mut self, state: &Self::State, cmd: &Self::Command) -> [f64; N];
+    /// The safe command for the last state [N·m].
+    fn safe_torques(&self, state: &Self::State) -> [f64; N];
+    /// MPC solves since the last call.
+    fn take_solve_records(&mut self) -> Vec<SolveRecord>;
+    /// Counters since construction.
+    fn counters(&self) -> ControllerCounters;
+}
+
+impl RtController<12> for QuadrupedController {
+    type State = QuadrupedState;
+    type Command = QuadrupedCommand;
+    fn stamp(state: &QuadrupedState) -> f64 {
+        state.t
+    }
+    fn update(&mut self, state: &QuadrupedState, cmd: &QuadrupedCommand) -> [f64; 12] {
+        QuadrupedController::update(self, state, cmd)
+    }
+    fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
+        QuadrupedController::safe_torques(self, state)
+    }
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        QuadrupedController::take_solve_records(self)
+    }
+    fn counters(&self) -> ControllerCounters {
+        QuadrupedController::counters(self)
+    }
+}
+
+impl RtController<{ super::arm::ARM_DOF }> for ArmController {
+    type State = ArmState;
+    type Command = ArmCommand;
+    fn stamp(state: &ArmState) -> f64 {
+        state.t
+    }
+    fn update(&mut self, state: &ArmState, cmd: &ArmCommand) -> [f64; super::arm::ARM_DOF] {
+        ArmController::update(self, state, cmd)
+    }
+    fn safe_torques(&self, state: &ArmState) -> [f64; super::arm::ARM_DOF] {
+        ArmController::safe_torques(self, state)
+    }
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        ArmController::take_solve_records(self)
+    }
+    fn counters(&self) -> ControllerCounters {
+        ArmController::counters(self)
+    }
+}
+
+/// A state handed to the real-time thread, with the wall time it was assembled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stamped<S> {
+    /// The measured state [SI].
+    pub state: S,
+    /// When it was assembled (monotonic wall clock).
+    pub received: Instant,
+}
+
+/// Why the real-time step produced a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// The controller's command for a new state.
+    Control,
+    /// The controller's safe command: the state is stale.
+    SafeStale,
+}
+
+/// One output of [`RtStep::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutput<const N: usize> {
+    /// Stamp of the state the command answers [s].
+    pub stamp_s: f64,
+    /// Joint torques [N·m], finite.
+    pub tau: [f64; N],
+    /// What produced it.
+    pub kind: CommandKind,
+    /// MPC solves done in this step.
+    pub records: Vec<SolveRecord>,
+}
+
+/// The node's real-time step: the controller's `update` on each new state, and its safe
+/// command on every tick while the newest state is older than `stale_timeout`.
+pub struct RtStep<C: RtController<N>, const N: usize> {
+    ctrl: C,
+    cmd: C::Command,
+    last: Option<Stamped<C::State>>,
+    stale_timeout: Duration,
+    counters: Arc<Counters>,
+    rt: Arc<RtCounters>,
+    seen: ControllerCounters,
+}
+
+impl<C: RtController<N>, const N: usize> RtStep<C, N> {
+    /// Wraps `ctrl`; counters are shared with the ROS thread.
+    pub fn new(
+        ctrl: C,
+        cmd: C::Command,
+        stale_timeout: Duration,
+        counters: Arc<Counters>,
+        rt: Arc<RtCounters>,
+    ) -> Self {
+        let seen = ctrl.counters();
+        Self { ctrl, cmd, last: None, stale_timeout, counters, rt, seen }
+    }
+
+    /// The command in force.
+    pub fn command(&self) -> C::Command {
+        self.cmd
+    }
+
+    /// The wrapped controller.
+    pub fn controller(&self) -> &C {
+        &self.ctrl
+    }
+
+    /// One tick at wall time `now` with the newest state and command, if new ones arrived.
+    /// Returns `None` before the first state and while the newest state is fresh and answered.
+    pub fn step(
+        &mut self,
+        now: Instant,
+        state: Option<Stamped<C::State>>,
+        cmd: Option<C::Command>,
+    ) -> Option<StepOutput<N>> {
+        if let Some(c) = cmd {
+            self.cmd = c;
+        }
+        let out = match state {
+            Some(s) => {
+                self.last = Some(s);
+                let tau = self.ctrl.update(&s.state, &self.cmd);
+                let records = self.ctrl.take_solve_records();
+                let c = self.ctrl.counters();
+                for _ in self.seen.fallbacks..c.fallbacks {
+                    Counters::bump(&self.counters.fallbacks);
+                }
+                for _ in self.seen.invalid_inputs..c.invalid_inputs {
+                    Counters::bump(&self.rt.controller_invalid);
+                }
+                for _ in self.seen.solves..c.solves {
+                    Counters::bump(&self.rt.solves);
+                }
+                self.seen = c;
+                StepOutput { stamp_s: C::stamp(&s.state), tau, kind: CommandKind::Control, records }
+            }
+            None => {
+                let last = self.last?;
+                if now.saturating_duration_since(last.received) <= self.stale_timeout {
+                    return None;
+                }
+                Counters::bump(&self.rt.stale_ticks);
+                StepOutput {
+                    stamp_s: C::stamp(&last.state),
+                    tau: self.ctrl.safe_torques(&last.state),
+                    kind: CommandKind::SafeStale,
+                    records: Vec::new(),
+                }
+            }
+        };
+        Counters::bump(&self.rt.commands);
+        let tau = out.tau.map(|t| if t.is_finite() { t } else { 0.0 });
+        Some(StepOutput { tau, ..out })
+    }
+}
