@@ -11,7 +11,6 @@
 //! Run: `spikectl-arm --ros-args -p solver:=osqp -p use_sim_time:=true` (parameters: `--help`).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -19,18 +18,19 @@ use r2r::QosProfile;
 use r2r::geometry_msgs::msg::{Point, Twist, WrenchStamped};
 use r2r::sensor_msgs::msg::JointState;
 use r2r::spikectl_msgs::msg::SolveStats;
-use r2r::std_msgs::msg::{Float64, Header};
+use r2r::std_msgs::msg::Float64;
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
 use spikectl::ros::arm::{
     ArmRt, ArmRtOutput, ArmStateAssembler, MAX_TANGENT_VEL, arm_effort_msg, arm_joint_names, arm_joints_from_msg,
     force_setpoint, tangent, wrench_from_msg,
 };
 use spikectl::ros::clock::NodeClock;
-use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher, Level, StatusBuilder};
+use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher};
 use spikectl::ros::inputs::{InputErrors, log_every};
 use spikectl::ros::params::{self, Check, ParamSpec};
 use spikectl::ros::quadruped::{CommandKind, RtCounters};
 use spikectl::ros::rt::{RtBridge, latest};
+use spikectl::ros::step::ControllerStatus;
 use spikectl::ros::{drain, stats, time_msg};
 use spikectl::scenario::policy::{SolverChoice, make_solver};
 
@@ -114,8 +114,7 @@ fn main() -> anyhow::Result<()> {
     let mut assembler = ArmStateAssembler::new(Duration::from_secs_f64(p.double("sync_wait_s")?), stale_timeout);
     let diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
     let mut next_diag = Instant::now() + diag_period;
-    let mut prev = counters.snapshot();
-    let mut prev_stale = 0u64;
+    let mut status = ControllerStatus::new(&counters);
     let mut last_cmd_vel: Option<Instant> = None;
     let mut last_output: Option<(f64, CommandKind)> = None;
     let mut errors = InputErrors::new(NODE, &["joint_states", "wrench", "force_setpoint", "cmd_vel", "target_xy"]);
@@ -185,38 +184,16 @@ fn main() -> anyhow::Result<()> {
                 log_every(NODE, 1, || format!("cannot publish effort_cmd: {e}"));
             }
             last_output = Some((stamp_s, kind));
-            for rec in records {
-                let header = Header { stamp: clock.stamp(), frame_id: String::new() };
-                if let Err(e) = stats_pub.publish(&stats::solve_stats(&rec, 0.0, header)) {
-                    log_every(NODE, 1, || format!("cannot publish SolveStats: {e}"));
-                }
-            }
+            stats::publish_records(&stats_pub, &clock.stamp(), &records, NODE);
         }
         if !bridge.is_running() {
             anyhow::bail!("the real-time thread stopped");
         }
         if now >= next_diag {
             next_diag += diag_period;
-            let snap = counters.snapshot();
-            let stale = quad.stale_ticks.load(Ordering::Relaxed);
-            let (mut level, mut msg) = snap.level_since(&prev);
-            if last_output.is_none() {
-                (level, msg) = (Level::Stale, "waiting for joint_states and wrench".into());
-            } else if stale > prev_stale {
-                (level, msg) = (Level::Warn, format!("state stale: {} safe-command ticks; {msg}", stale - prev_stale));
-                log_every(NODE, stale, || format!("state stale: safe command sent ({stale} ticks in total)"));
-            }
-            prev = snap;
-            prev_stale = stale;
-            let status = StatusBuilder::new(format!("{NODE}: controller"), solver_choice.name())
-                .level(level, msg)
-                .counters(&snap);
+            let started = last_output.is_some();
             let status = errors
-                .add_to(status)
-                .kv("stale_ticks", stale)
-                .kv("controller_invalid", quad.controller_invalid.load(Ordering::Relaxed))
-                .kv("solves", quad.solves.load(Ordering::Relaxed))
-                .kv("commands", quad.commands.load(Ordering::Relaxed))
+                .add_to(status.report(NODE, solver_choice.name(), &counters, &quad, started, "joint_states and wrench"))
                 .kv("dropped_outputs", bridge.dropped_outputs())
                 .kv_f("force_setpoint_n", cmd.normal_force)
                 .kv_f("last_command_stamp_s", last_output.map(|o| o.0).unwrap_or(0.0))

@@ -93,6 +93,22 @@ pub fn validate(msg: &SolveStats) -> Result<(), Malformed> {
     Ok(())
 }
 
+/// Publishes one [`SolveStats`] per record, stamped `stamp`; a failed publish is logged
+/// (rate-limited by [`super::inputs::log_every`]) and otherwise ignored.
+pub fn publish_records(
+    publisher: &r2r::Publisher<SolveStats>,
+    stamp: &r2r::builtin_interfaces::msg::Time,
+    records: &[SolveRecord],
+    node: &str,
+) {
+    for rec in records {
+        let header = Header { stamp: stamp.clone(), frame_id: String::new() };
+        if let Err(e) = publisher.publish(&solve_stats(rec, 0.0, header)) {
+            super::inputs::log_every(node, 1, || format!("cannot publish SolveStats: {e}"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

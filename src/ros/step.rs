@@ -186,3 +186,56 @@ impl<C: RtController<N>, const N: usize> RtStep<C, N> {
         Some(StepOutput { tau, ..out })
     }
 }
+
+/// The diagnostic status of a controller node, report by report: the counters' level
+/// ([`super::diagnostics::CounterSnapshot::level_since`]), `Stale` until the first command,
+/// `Warn` when safe-command ticks for a stale state grew since the previous report (also
+/// logged), and the real-time counters as key-values.
+pub struct ControllerStatus {
+    prev: super::diagnostics::CounterSnapshot,
+    prev_stale: u64,
+}
+
+impl ControllerStatus {
+    /// Starts from the counters' current values.
+    pub fn new(counters: &Counters) -> Self {
+        Self { prev: counters.snapshot(), prev_stale: 0 }
+    }
+
+    /// The status for this report; `started` is false until the first command, `waiting_for`
+    /// names the inputs the node is waiting for then. The caller adds its own key-values.
+    pub fn report(
+        &mut self,
+        node: &str,
+        solver: &str,
+        counters: &Counters,
+        rt: &RtCounters,
+        started: bool,
+        waiting_for: &str,
+    ) -> super::diagnostics::StatusBuilder {
+        use super::diagnostics::{Level, StatusBuilder};
+        use std::sync::atomic::Ordering;
+        let snap = counters.snapshot();
+        let stale = rt.stale_ticks.load(Ordering::Relaxed);
+        let (mut level, mut msg) = snap.level_since(&self.prev);
+        if !started {
+            (level, msg) = (Level::Stale, format!("waiting for {waiting_for}"));
+        } else if stale > self.prev_stale {
+            (level, msg) = (Level::Warn, format!("state stale: {} safe-command ticks; {msg}", stale - self.prev_stale));
+        }
+        if stale > self.prev_stale {
+            super::inputs::log_every(node, stale, || {
+                format!("state stale: safe command sent ({stale} ticks in total)")
+            });
+        }
+        self.prev = snap;
+        self.prev_stale = stale;
+        StatusBuilder::new(format!("{node}: controller"), solver)
+            .level(level, msg)
+            .counters(&snap)
+            .kv("stale_ticks", stale)
+            .kv("controller_invalid", rt.controller_invalid.load(Ordering::Relaxed))
+            .kv("solves", rt.solves.load(Ordering::Relaxed))
+            .kv("commands", rt.commands.load(Ordering::Relaxed))
+    }
+}
