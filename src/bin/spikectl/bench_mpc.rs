@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use spikectl::control::arm::ArmControllerConfig;
 use spikectl::monitor::latency::LatencyStats;
+use spikectl::monitor::plot::{Series, line_plot};
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
@@ -49,6 +50,10 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the solve-time distributions as PNG plots into this folder
+    /// (`mpc_latency_quadruped.png`, `mpc_latency_arm.png`: fraction of solves done by a time).
+    #[arg(long)]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// One solver on one problem family.
@@ -85,6 +90,9 @@ pub struct BenchRow {
     pub max_u0_error: f64,
     /// p99 solve time divided by OSQP's in the same run (if OSQP ran).
     pub p99_ratio_vs_osqp: Option<f64>,
+    /// Every solve time [µs], sorted (for the plots; not in the JSON).
+    #[serde(skip)]
+    pub samples_us: Vec<f64>,
 }
 
 /// The solver `name`; the spiking variants run at the constant ω `omega` of the MPC at hand
@@ -152,6 +160,11 @@ impl Acc {
             iter_max: it.last().copied().unwrap_or(0.0) as usize,
             max_u0_error: self.max_err,
             p99_ratio_vs_osqp: None,
+            samples_us: {
+                let mut v = self.solve_us.clone();
+                v.sort_by(f64::total_cmp);
+                v
+            },
         }
     }
 }
@@ -288,6 +301,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rows.extend(run_arm(&args, &names).context("arm MPC sequence")?);
     }
     add_ratios(&mut rows);
+    if let Some(dir) = &args.plot {
+        for family in ["quadruped", "arm"] {
+            let series: Vec<Series> = rows
+                .iter()
+                .filter(|r| r.family == family && !r.samples_us.is_empty())
+                .map(|r| {
+                    let n = r.samples_us.len() as f64;
+                    let pts = r.samples_us.iter().enumerate().map(|(i, &t)| (t.max(1.0).log10(), (i + 1) as f64 / n));
+                    Series::new(r.solver.clone(), pts.collect())
+                })
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            let path = dir.join(format!("mpc_latency_{family}.png"));
+            let title = format!("{family} MPC: fraction of solves done by a time");
+            match line_plot(&path, &title, "log10 solve time [µs]", "fraction of solves", &series) {
+                Ok(()) => eprintln!("wrote {}", path.display()),
+                Err(e) => eprintln!("no plot {}: {e}", path.display()),
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "rows": rows, "skipped": skipped }))?);
         return Ok(());
