@@ -18,7 +18,7 @@ use std::io::Write;
 
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
 use spikectl::scenario::policy::{SolverChoice, make_arm_solver};
-use spikectl::scenario::{ARM_CONTACT_XY, Scenario, ScenarioKind};
+use spikectl::scenario::{ARM_CONTACT_XY, ContactLosses, Scenario, ScenarioKind};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::robots::{ARM_SCENE, PANDA};
@@ -78,7 +78,7 @@ fn main() {
     std::fs::create_dir_all("out").expect("out/");
     let mut w = std::io::BufWriter::new(std::fs::File::create("out/arm-slide-diag.csv").expect("csv"));
     writeln!(w, "t,fn,ft_x,ft_y,f_sensor,tip_x,tip_z,vx,vz,c_x,c_z,vc_x,vc_z,tilt_x,tilt_y,k,d,b,phase").unwrap();
-    let (mut ef, mut touched, mut losses, mut gap) = (Vec::new(), false, 0, 0);
+    let (mut ef, mut losses) = (Vec::new(), ContactLosses::new(5));
     let (mut xmin, mut xmax) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut ev, mut nv) = (0.0, 0.0);
     // Static penetration of the tip into the table and the force, averaged over 1.8–2.0 s
@@ -104,15 +104,7 @@ fn main() {
         sim.step();
         let fc = sim.table_contact_force();
         let contact = fc[2] > spikectl_sim::arm::TIP_CONTACT_THRESHOLD;
-        if contact {
-            gap = 0;
-        } else if touched {
-            gap += 1;
-            if gap == 5 {
-                losses += 1;
-            }
-        }
-        touched |= contact;
+        losses.step(contact);
         let t = sim.time();
         let p = sim.tip_pos();
         if (1.8..2.0).contains(&t) {
@@ -196,9 +188,10 @@ fn main() {
         recs.iter().filter(|r| r.fallback).count()
     );
     println!(
-        "{}: force RMS after 2 s {rms:.3} N, contact losses {losses}, tip x range {xmin:.4}..{xmax:.4} m, slide vel RMS {:.4} m/s; \
+        "{}: force RMS after 2 s {rms:.3} N, contact losses {}, tip x range {xmin:.4}..{xmax:.4} m, slide vel RMS {:.4} m/s; \
          hold {:.2} N at {:.1} um penetration, sliding {:.2} N at {:.1} um; mu_hat {:.3}",
         solver.name(),
+        losses.losses(),
         (ev / nv).sqrt(),
         f_hold / n_hold,
         1e6 * pen_hold / n_hold,

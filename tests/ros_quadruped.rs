@@ -9,7 +9,7 @@
 mod ros_common;
 
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use r2r::QosProfile;
@@ -305,40 +305,13 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));
 }
 
-/// Runs `exe` with `param` and expects a clean refusal (exit code 1) naming the parameter.
-fn refuses(exe: &str, param: &str) {
-    let mut child: Child = Command::new(exe)
-        .args(["--ros-args", "-p", param])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
-    let end = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > end {
-            let _ = child.kill();
-            panic!("{exe} kept running with {param}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    assert_eq!(status.code(), Some(1), "{exe} {param}: a clean error exit: {status}\n{err}");
-    let name = param.split(":=").next().unwrap();
-    assert!(err.contains(name), "{exe}: the error names the parameter `{name}`: {err}");
-}
-
 #[test]
 fn nodes_refuse_invalid_parameters() {
-    refuses(CONTROLLER, "solver:=cplex");
-    refuses(CONTROLLER, "stale_timeout_s:=-1.0");
-    refuses(SIM, "robot:=hexapod");
-    refuses(SIM, "real_time_factor:=-2.0");
-    refuses(env!("CARGO_BIN_EXE_spikectl-arm"), "force_setpoint_n:=1000.0");
+    ros_common::refuses(CONTROLLER, "solver:=cplex");
+    ros_common::refuses(CONTROLLER, "stale_timeout_s:=-1.0");
+    ros_common::refuses(SIM, "robot:=hexapod");
+    ros_common::refuses(SIM, "real_time_factor:=-2.0");
+    ros_common::refuses(env!("CARGO_BIN_EXE_spikectl-arm"), "force_setpoint_n:=1000.0");
 }
 
 /// The product's main path over ROS: the spiking QP solver behind the MPC, trotting in place

@@ -31,8 +31,8 @@ use spikectl::ros::params::{self, Check, ParamSpec};
 use spikectl::ros::quadruped::{CommandKind, RtCounters};
 use spikectl::ros::rt::{RtBridge, latest};
 use spikectl::ros::step::ControllerStatus;
-use spikectl::ros::{drain, stats, time_msg};
-use spikectl::scenario::policy::{SolverChoice, make_solver};
+use spikectl::ros::{drain, sensor_qos, solver_choice, stats, time_msg};
+use spikectl::scenario::policy::make_solver;
 
 const NODE: &str = "spikectl_arm";
 
@@ -57,22 +57,14 @@ const PARAMS: &[ParamSpec] = &[
 ];
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--help" || a == "-h") {
-        println!("spikectl-arm [--ros-args -p name:=value ... -r topic:=new_topic]\nparameters:");
-        for p in PARAMS {
-            println!("  {:<22} {:<32} {}", p.name, format!("{:?}", p.default), p.description);
-        }
+    if params::print_help_if_asked("spikectl-arm [--ros-args -p name:=value ... -r topic:=new_topic]", PARAMS) {
         return Ok(());
     }
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
-    let solver_choice = match p.string("solver")? {
-        "osqp" => SolverChoice::Osqp,
-        "pipg" => SolverChoice::Pipg,
-        _ => SolverChoice::Spiking,
-    };
+    let solver_choice = solver_choice(p.string("solver")?);
     let ctrl = ArmController::new(make_solver(solver_choice)?, ArmControllerConfig::default())?;
     let names = arm_joint_names(p.string("joint_prefix")?);
     let period = Duration::from_secs_f64(p.double("control_period_s")?);
@@ -80,10 +72,7 @@ fn main() -> anyhow::Result<()> {
     let cmd_vel_timeout = Duration::from_secs_f64(p.double("cmd_vel_timeout_s")?);
     let mut cmd = ArmCommand { normal_force: p.double("force_setpoint_n")?, ..Default::default() };
 
-    let sensor_qos = match p.string("sensor_qos")? {
-        "reliable" => QosProfile::default().keep_last(5),
-        _ => QosProfile::sensor_data().keep_last(5),
-    };
+    let sensor_qos = sensor_qos(p.string("sensor_qos")?);
     let mut joint_sub = node.subscribe::<JointState>("joint_states", sensor_qos.clone())?;
     let mut wrench_sub = node.subscribe::<WrenchStamped>("wrench", sensor_qos)?;
     let mut force_sub = node.subscribe::<Float64>("force_setpoint", QosProfile::default())?;

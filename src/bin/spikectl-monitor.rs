@@ -30,11 +30,7 @@ const PARAMS: &[ParamSpec] = &[
 ];
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--help" || a == "-h") {
-        println!("spikectl-monitor [--ros-args -p name:=value ...]\nparameters:");
-        for p in PARAMS {
-            println!("  {:<18} {:<28} {}", p.name, format!("{:?}", p.default), p.description);
-        }
+    if params::print_help_if_asked("spikectl-monitor [--ros-args -p name:=value ...]", PARAMS) {
         return Ok(());
     }
     let ctx = r2r::Context::create().context("creating the ROS context")?;

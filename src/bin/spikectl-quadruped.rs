@@ -34,8 +34,8 @@ use spikectl::ros::quadruped::{
 };
 use spikectl::ros::rt::{RtBridge, latest};
 use spikectl::ros::step::ControllerStatus;
-use spikectl::ros::{drain, stats, time_msg};
-use spikectl::scenario::policy::{SolverChoice, make_solver};
+use spikectl::ros::{drain, sensor_qos, solver_choice, stats, time_msg};
+use spikectl::scenario::policy::make_solver;
 
 const NODE: &str = "spikectl_quadruped";
 
@@ -68,22 +68,14 @@ fn gait_of(s: &str) -> Option<GaitKind> {
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--help" || a == "-h") {
-        println!("spikectl-quadruped [--ros-args -p name:=value ... -r topic:=new_topic]\nparameters:");
-        for p in PARAMS {
-            println!("  {:<22} {:<32} {}", p.name, format!("{:?}", p.default), p.description);
-        }
+    if params::print_help_if_asked("spikectl-quadruped [--ros-args -p name:=value ... -r topic:=new_topic]", PARAMS) {
         return Ok(());
     }
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
-    let solver_choice = match p.string("solver")? {
-        "osqp" => SolverChoice::Osqp,
-        "pipg" => SolverChoice::Pipg,
-        _ => SolverChoice::Spiking,
-    };
+    let solver_choice = solver_choice(p.string("solver")?);
     let solver = make_solver(solver_choice)?;
     let ctrl = QuadrupedController::new(solver, QuadrupedControllerConfig::default())?;
     let period = Duration::from_secs_f64(p.double("control_period_s")?);
@@ -95,11 +87,7 @@ fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
 
-    // Sensor data: the newest sample matters (keep last 5); commands: reliable.
-    let sensor_qos = match p.string("sensor_qos")? {
-        "reliable" => QosProfile::default().keep_last(5),
-        _ => QosProfile::sensor_data().keep_last(5),
-    };
+    let sensor_qos = sensor_qos(p.string("sensor_qos")?);
     let mut joint_sub = node.subscribe::<JointState>("joint_states", sensor_qos.clone())?;
     let mut imu_sub = node.subscribe::<Imu>("imu", sensor_qos.clone())?;
     let mut odom_sub = node.subscribe::<Odometry>("odom", sensor_qos)?;

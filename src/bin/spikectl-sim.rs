@@ -30,6 +30,7 @@ use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::{Imu, JointState};
 use spikectl::ros::arm::{ARM_DOF, arm_effort_from_msg, arm_joint_names, arm_sensor_msgs};
 use spikectl::ros::diagnostics::{DiagnosticsPublisher, Level, StatusBuilder};
+use spikectl::ros::inputs::log_every;
 use spikectl::ros::params::{self, Check, ParamSpec};
 use spikectl::ros::quadruped::{InputError, effort_from_msg, sensor_msgs, stamp_s};
 use spikectl::ros::{drain, time_msg};
@@ -59,12 +60,6 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
 ];
-
-fn log_every(n: u64, msg: impl FnOnce() -> String) {
-    if n <= 10 || n.is_multiple_of(1000) {
-        eprintln!("[{NODE}] {}", msg());
-    }
-}
 
 /// Counters of the simulator node.
 #[derive(Default)]
@@ -143,7 +138,7 @@ impl SimRobot for Quadruped {
         // IMU and odometry first: the controller releases a state once all three are in.
         for r in [self.imu_pub.publish(&imu), self.odom_pub.publish(&odom), self.joint_pub.publish(&j)] {
             if let Err(e) = r {
-                log_every(1, || format!("cannot publish sensors: {e}"));
+                log_every(NODE, 1, || format!("cannot publish sensors: {e}"));
             }
         }
         Some(stamp_s(&j.header.stamp))
@@ -201,7 +196,7 @@ impl SimRobot for Arm {
         let (j, w) = arm_sensor_msgs(&s, &self.names);
         for r in [self.wrench_pub.publish(&w), self.joint_pub.publish(&j)] {
             if let Err(e) = r {
-                log_every(1, || format!("cannot publish sensors: {e}"));
+                log_every(NODE, 1, || format!("cannot publish sensors: {e}"));
             }
         }
         Some(stamp_s(&j.header.stamp))
@@ -246,7 +241,7 @@ fn take_commands<S: futures::Stream<Item = JointState> + Unpin>(
             }
             Err(e) => {
                 c.malformed += 1;
-                log_every(c.malformed, || format!("malformed effort_cmd #{}: {e}", c.malformed));
+                log_every(NODE, c.malformed, || format!("malformed effort_cmd #{}: {e}", c.malformed));
             }
         }
     }
@@ -254,11 +249,7 @@ fn take_commands<S: futures::Stream<Item = JointState> + Unpin>(
 }
 
 fn main() -> anyhow::Result<()> {
-    if std::env::args().any(|a| a == "--help" || a == "-h") {
-        println!("spikectl-sim [--ros-args -p name:=value ... -r topic:=new_topic]\nparameters:");
-        for p in PARAMS {
-            println!("  {:<22} {:<32} {}", p.name, format!("{:?}", p.default), p.description);
-        }
+    if params::print_help_if_asked("spikectl-sim [--ros-args -p name:=value ... -r topic:=new_topic]", PARAMS) {
         return Ok(());
     }
     let ctx = r2r::Context::create().context("creating the ROS context")?;
@@ -315,7 +306,7 @@ fn main() -> anyhow::Result<()> {
     );
     let publish_clock = |t: f64| {
         if let Err(e) = clock_pub.publish(&Clock { clock: time_msg(t) }) {
-            log_every(1, || format!("cannot publish /clock: {e}"));
+            log_every(NODE, 1, || format!("cannot publish /clock: {e}"));
         }
     };
 
@@ -364,7 +355,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 if Instant::now() >= end {
                     c.lockstep_timeouts += 1;
-                    log_every(c.lockstep_timeouts, || {
+                    log_every(NODE, c.lockstep_timeouts, || {
                         format!("no command for the sample at t = {stamp:.3} s (timeout #{})", c.lockstep_timeouts)
                     });
                     break;
@@ -417,7 +408,7 @@ fn main() -> anyhow::Result<()> {
                 .kv("zero_torque_steps", c.zero_torque_steps)
                 .kv("lockstep_timeouts", c.lockstep_timeouts);
             if let Err(e) = diag.publish(time_msg(robot.time()), vec![robot.report(status).build()]) {
-                log_every(1, || format!("cannot publish diagnostics: {e}"));
+                log_every(NODE, 1, || format!("cannot publish diagnostics: {e}"));
             }
         }
         if duration > 0.0 && robot.time() >= duration - 1e-9 {

@@ -51,6 +51,26 @@ pub mod step;
 
 use futures::{FutureExt, Stream, StreamExt};
 
+/// The MPC solver named by a controller node's `solver` parameter (`spiking`, `osqp`, `pipg`;
+/// the parameter check admits nothing else, and anything else means the default, spiking).
+pub fn solver_choice(name: &str) -> crate::scenario::policy::SolverChoice {
+    use crate::scenario::policy::SolverChoice;
+    match name {
+        "osqp" => SolverChoice::Osqp,
+        "pipg" => SolverChoice::Pipg,
+        _ => SolverChoice::Spiking,
+    }
+}
+
+/// QoS of sensor subscriptions for a `sensor_qos` parameter: `reliable`, or best effort
+/// (`sensor_data`, matches any publisher); the newest samples matter, so keep the last 5.
+pub fn sensor_qos(name: &str) -> r2r::QosProfile {
+    match name {
+        "reliable" => r2r::QosProfile::default().keep_last(5),
+        _ => r2r::QosProfile::sensor_data().keep_last(5),
+    }
+}
+
 /// Errors of the ROS glue.
 #[derive(Debug, thiserror::Error)]
 pub enum RosError {

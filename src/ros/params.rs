@@ -124,6 +124,19 @@ impl ParamSpec {
     }
 }
 
+/// If the command line asks for `--help`/`-h`, prints `usage` and the parameters of `specs`
+/// (name, default, description) and returns true; the node then exits.
+pub fn print_help_if_asked(usage: &str, specs: &[ParamSpec]) -> bool {
+    if !std::env::args().any(|a| a == "--help" || a == "-h") {
+        return false;
+    }
+    println!("{usage}\nparameters:");
+    for p in specs {
+        println!("  {:<22} {:<32} {}", p.name, format!("{:?}", p.default), p.description);
+    }
+    true
+}
+
 /// `use_sim_time`: the standard ROS 2 parameter; every spikectl node declares it.
 pub const USE_SIM_TIME: ParamSpec =
     ParamSpec::bool("use_sim_time", false, "Follow the /clock topic instead of the system clock");

@@ -12,7 +12,7 @@ pub mod output;
 pub mod policy;
 mod run;
 
-pub use run::{RunConfig, RunResult, TraceTable, default_noise, run_arm, run_quadruped};
+pub use run::{ContactLosses, RunConfig, RunResult, TraceTable, default_noise, run_arm, run_quadruped};
 
 use serde::{Deserialize, Serialize};
 

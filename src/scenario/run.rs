@@ -367,6 +367,39 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Resul
 /// contact chatter at the physics rate).
 pub const CONTACT_LOSS_MIN_S: f64 = 0.005;
 
+/// Counts contact losses: after the first contact, gaps without contact of at least
+/// `min_steps` consecutive physics steps (shorter gaps are chatter at the physics rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactLosses {
+    min_steps: usize,
+    touched: bool,
+    gap: usize,
+    losses: usize,
+}
+
+impl ContactLosses {
+    /// A counter for gaps of at least `min_steps` steps (at least 1).
+    pub fn new(min_steps: usize) -> Self {
+        Self { min_steps: min_steps.max(1), touched: false, gap: 0, losses: 0 }
+    }
+    /// Books one physics step with or without contact.
+    pub fn step(&mut self, contact: bool) {
+        if contact {
+            self.gap = 0;
+        } else if self.touched {
+            self.gap += 1;
+            if self.gap == self.min_steps {
+                self.losses += 1;
+            }
+        }
+        self.touched |= contact;
+    }
+    /// Contact losses so far.
+    pub fn losses(&self) -> usize {
+        self.losses
+    }
+}
+
 /// Height above the table at which arm runs start (tip above [`ARM_CONTACT_XY`]) [m].
 pub const ARM_START_CLEARANCE: f64 = 0.03;
 
@@ -388,8 +421,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
     let mut m = new_metrics(cfg, "arm", policy.name());
     let (mut ef, mut ehold, mut evs) = (Vec::new(), Vec::new(), Vec::new());
     let mut overshoot = 0.0f64;
-    let (mut touched, mut losses, mut gap) = (false, 0usize, 0usize);
-    let loss_steps = ((CONTACT_LOSS_MIN_S / dt).round() as usize).max(1);
+    let mut losses = ContactLosses::new((CONTACT_LOSS_MIN_S / dt).round() as usize);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let hold_start = RAMP_START_S + super::RAMP_LEN_S + 0.5;
     let mut clock = LoopClock::start();
@@ -406,15 +438,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
         // Contact bookkeeping every physics step (losses can be short).
         let fc = sim.table_contact_force();
         let contact = fc[2] > spikectl_sim::arm::TIP_CONTACT_THRESHOLD;
-        if contact {
-            gap = 0;
-        } else if touched {
-            gap += 1;
-            if gap == loss_steps {
-                losses += 1;
-            }
-        }
-        touched |= contact;
+        losses.step(contact);
         if (k + 1) % trace_every == 0 {
             let t = sim.time();
             let task = sc.arm_task(t);
@@ -461,7 +485,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
     m.force_rms_n = rms(&ef);
     m.force_hold_rms_n = rms(&ehold);
     m.force_overshoot_n = Some(overshoot);
-    m.contact_losses = Some(losses);
+    m.contact_losses = Some(losses.losses());
     m.slide_vel_rms_mps = rms(&evs);
     solve_metrics(&mut m, &solves, policy.mpc_period());
     Ok(RunResult { metrics: m, trace, solves })

@@ -5,6 +5,7 @@
 //! (scripts/test.sh runs them inside one: `unshare -n` with only loopback up).
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -83,4 +84,31 @@ impl Drop for KillOnDrop {
             let _ = c.wait();
         }
     }
+}
+
+/// Runs `exe` with `param` and expects a clean refusal (exit code 1) naming the parameter.
+pub fn refuses(exe: &str, param: &str) {
+    let mut child: Child = Command::new(exe)
+        .args(["--ros-args", "-p", param])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {exe}: {e}"));
+    let end = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("{exe} kept running with {param}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{exe} {param}: a clean error exit: {status}\n{err}");
+    let name = param.split(":=").next().unwrap();
+    assert!(err.contains(name), "{exe}: the error names the parameter `{name}`: {err}");
 }
