@@ -32,7 +32,7 @@ use spikectl::ros::quadruped::{CommandKind, RtCounters};
 use spikectl::ros::rt::{RtBridge, latest};
 use spikectl::ros::step::ControllerStatus;
 use spikectl::ros::{drain, sensor_qos, solver_choice, stats, time_msg};
-use spikectl::scenario::policy::make_solver;
+use spikectl::scenario::policy::make_arm_solver;
 
 const NODE: &str = "spikectl_arm";
 
@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
     let p = params::declare(&mut node, PARAMS)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
     let solver_choice = solver_choice(p.string("solver")?);
-    let ctrl = ArmController::new(make_solver(solver_choice)?, ArmControllerConfig::default())?;
+    let ctrl = ArmController::new(make_arm_solver(solver_choice)?, ArmControllerConfig::default())?;
     let names = arm_joint_names(p.string("joint_prefix")?);
     let period = Duration::from_secs_f64(p.double("control_period_s")?);
     let stale_timeout = Duration::from_secs_f64(p.double("stale_timeout_s")?);
