@@ -97,8 +97,8 @@ fn main() {
             target_xy: task.target_xy,
         };
         let tau = ctrl.update(&s, &cmd);
-        if first_qp.is_none() && ctrl.planner().mpc().last_solution().is_some() {
-            first_qp = Some(ctrl.planner().mpc().problem().clone());
+        if first_qp.is_none() && ctrl.planner().mpc().is_some_and(|m| m.last_solution().is_some()) {
+            first_qp = ctrl.planner().mpc().map(|m| m.problem().clone());
         }
         sim.set_torques(&tau);
         sim.step();
@@ -169,7 +169,10 @@ fn main() {
             if name == "osqp" {
                 let act: Vec<usize> = (0..pb.m()).filter(|&i| sol.y[i].abs() > 1e-6 && pb.l[i] != pb.u[i]).collect();
                 println!("  active inequality rows {act:?}");
-                println!("  first-step acceleration {:?}", &sol.x[ctrl.planner().mpc().acc_col(0)..][..3]);
+                println!(
+                    "  first-step acceleration {:?}",
+                    &sol.x[ctrl.planner().mpc().map_or(0, |m| m.acc_col(0))..][..3]
+                );
             }
         }
     }

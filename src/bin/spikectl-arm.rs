@@ -53,6 +53,18 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("stats_topic", "/spikectl/solve_stats", Check::Topic, "SolveStats output topic"),
     ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
+    ParamSpec::bool(
+        "mpc_thread",
+        true,
+        "Solve the MPC on a worker thread (true) or inside the real-time tick (false, blocks it for the solve)",
+    ),
+    ParamSpec::double(
+        "max_solution_age_periods",
+        2.0,
+        0.5,
+        100.0,
+        "mpc_thread: an MPC solution older than this many MPC periods (10 ms) → fallback command",
+    ),
     params::USE_SIM_TIME,
 ];
 
@@ -60,12 +72,19 @@ fn main() -> anyhow::Result<()> {
     if params::print_help_if_asked("spikectl-arm [--ros-args -p name:=value ... -r topic:=new_topic]", PARAMS) {
         return Ok(());
     }
+    spikectl::ros::shutdown::install().context("installing the SIGINT/SIGTERM handler")?;
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
     let solver_choice = solver_choice(p.string("solver")?);
-    let ctrl = ArmController::new(make_arm_solver(solver_choice)?, ArmControllerConfig::default())?;
+    let mpc_thread = p.bool("mpc_thread")?;
+    let cfg = ArmControllerConfig {
+        mpc_thread,
+        max_solution_age_periods: p.double("max_solution_age_periods")?,
+        ..Default::default()
+    };
+    let ctrl = ArmController::new(make_arm_solver(solver_choice)?, cfg)?;
     let names = arm_joint_names(p.string("joint_prefix")?);
     let period = Duration::from_secs_f64(p.double("control_period_s")?);
     let stale_timeout = Duration::from_secs_f64(p.double("stale_timeout_s")?);
@@ -91,8 +110,9 @@ fn main() -> anyhow::Result<()> {
         rt.step(Instant::now(), state, cmd_rx.take())
     })?;
     eprintln!(
-        "[{NODE}] solver {}, period {} s, stale timeout {} s, force setpoint {} N, joints {}…, sim time {}",
+        "[{NODE}] solver {} ({}), period {} s, stale timeout {} s, force setpoint {} N, joints {}…, sim time {}",
         solver_choice.name(),
+        if mpc_thread { "MPC thread" } else { "MPC in the tick" },
         period.as_secs_f64(),
         stale_timeout.as_secs_f64(),
         cmd.normal_force,
@@ -107,7 +127,7 @@ fn main() -> anyhow::Result<()> {
     let mut last_cmd_vel: Option<Instant> = None;
     let mut last_output: Option<(f64, CommandKind)> = None;
     let mut errors = InputErrors::new(NODE, &["joint_states", "wrench", "force_setpoint", "cmd_vel", "target_xy"]);
-    loop {
+    while !spikectl::ros::shutdown::requested() {
         node.spin_once(Duration::from_millis(1));
         let now = Instant::now();
         for m in drain(&mut joint_sub) {
@@ -192,4 +212,20 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // SIGINT/SIGTERM: stop the real-time loop; dropping its step joins the MPC thread.
+    let report = bridge.stop();
+    let snap = counters.snapshot();
+    eprintln!(
+        "[{NODE}] stopped: {} steps, {} deadline misses, longest step {:.3} ms, tick p99 {} µs, {} MPC solves \
+         started / {} finished, {} stale-solution ticks, {} fallbacks",
+        report.steps,
+        snap.deadline_misses,
+        report.max_step_s * 1e3,
+        counters.tick_times.quantile(0.99).as_micros(),
+        quad.solves.load(std::sync::atomic::Ordering::Relaxed),
+        quad.solves_finished.load(std::sync::atomic::Ordering::Relaxed),
+        quad.stale_solutions.load(std::sync::atomic::Ordering::Relaxed),
+        snap.fallbacks,
+    );
+    Ok(())
 }

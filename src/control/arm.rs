@@ -10,15 +10,23 @@
 //!   `τ = Jᵀ [K (c − p) + D (ċ − ṗ); K_r e_R − D_r ω] + g(q) + N (K_n (q₀ − q) − D_n q̇)`,
 //!   with `g(q)` gravity compensation and `N` the null-space projector, the tool pointing
 //!   straight down.
+//!
+//! With [`ArmControllerConfig::mpc_thread`] the MPC runs on a worker thread
+//! ([`super::mpc_thread`]): the planner hands it the command point's state every
+//! `mpc_period` and, every tick in contact, applies the newest finished plan's acceleration
+//! at the horizon step matching the plan's age, or the fallback admittance law when the plan
+//! is older than `max_solution_age_periods` (or the solve failed).
 
 use nalgebra::{Rotation3, UnitQuaternion, Vector3, Vector6};
 use spikectl_sim::robots::{ARM_SCENE, PANDA};
 use spikectl_sim::state::ArmState;
 
 use super::arm_kin::{ArmModel, Vector7, nullspace_projector, orientation_error};
+use super::mpc_thread::{MpcWorker, POOL_SIZE, SHIFT_STEPS, solution_step};
 use super::{ControlError, ControllerCounters};
+use crate::mpc::MpcError;
 use crate::mpc::SolveRecord;
-use crate::mpc::arm::{ArmMpc, ArmMpcConfig, ArmMpcState, ArmReference, ContactEstimator};
+use crate::mpc::arm::{ArmMpc, ArmMpcConfig, ArmMpcOutput, ArmMpcState, ArmReference, ContactEstimator, ContactModel};
 use crate::qp::{QpSolver, Status};
 
 /// What the arm should do.
@@ -99,6 +107,13 @@ pub struct ArmControllerConfig {
     pub friction_estimate_time: f64,
     /// Tip speed above which the tip counts as sliding for the μ̂ estimate [m/s].
     pub friction_min_speed: f64,
+    /// Run the MPC on a worker thread of its own (see the module docs); false (the
+    /// default): solve it inside `update`, as the in-process closed loop does.
+    pub mpc_thread: bool,
+    /// With `mpc_thread`: plans older than this many `mpc_period`s are not used (the
+    /// fallback admittance law instead, counted in
+    /// [`super::ControllerCounters::stale_solutions`]).
+    pub max_solution_age_periods: f64,
 }
 
 impl Default for ArmControllerConfig {
@@ -132,6 +147,8 @@ impl Default for ArmControllerConfig {
             friction_prior: 0.0,
             friction_estimate_time: 0.2,
             friction_min_speed: 0.01,
+            mpc_thread: false,
+            max_solution_age_periods: 2.0,
         }
     }
 }
@@ -145,10 +162,46 @@ pub enum ArmPhase {
     Contact,
 }
 
+/// A job for the MPC thread.
+struct ArmJob {
+    /// Controller time [s].
+    t: f64,
+    s0: ArmMpcState,
+    r: ArmReference,
+    model: ContactModel,
+    /// Drop the warm start first (new contact).
+    reset: bool,
+}
+
+/// A finished arm MPC solve, as the tick uses it.
+#[derive(Clone, Copy)]
+struct ArmSolution {
+    /// Controller time of the state it was computed from [s].
+    t: f64,
+    /// Command-point acceleration per horizon step [m/s²]; `None` if the solve failed.
+    acc: Option<[[f64; 3]; SHIFT_STEPS]>,
+    /// Valid entries of `acc`.
+    steps: usize,
+}
+
+struct ArmSolved {
+    sol: ArmSolution,
+    records: Vec<SolveRecord>,
+}
+
+/// Where the MPC runs.
+// One per controller, built once and never moved in the tick: the size difference is harmless.
+#[allow(clippy::large_enum_variant)]
+enum ArmHost {
+    Inline(ArmMpc),
+    Thread(MpcWorker<ArmJob, ArmSolved>, Option<ArmSolution>),
+}
+
 /// The command-point planner (approach, contact detection, MPC, estimator).
 pub struct AdmittancePlanner {
     cfg: ArmControllerConfig,
-    mpc: ArmMpc,
+    mpc: ArmHost,
+    reset_pending: bool,
     estimator: ContactEstimator,
     phase: ArmPhase,
     c: Vector3<f64>,
@@ -181,10 +234,46 @@ impl AdmittancePlanner {
         {
             return Err(ControlError::Config("arm periods/speeds/thresholds out of range".into()));
         }
+        if !(cfg.max_solution_age_periods.is_finite() && cfg.max_solution_age_periods > 0.0) {
+            return Err(ControlError::Config("max_solution_age_periods must be positive".into()));
+        }
         let estimator = ContactEstimator::new(cfg.k_trans[2], cfg.d_trans[2]);
-        let mpc = ArmMpc::new(cfg.mpc.clone(), estimator.model(), solver)?;
+        let mut mpc = ArmMpc::new(cfg.mpc.clone(), estimator.model(), solver)?;
+        let mpc = if cfg.mpc_thread {
+            let pool = (0..POOL_SIZE)
+                .map(|_| ArmJob {
+                    t: 0.0,
+                    s0: ArmMpcState::default(),
+                    r: ArmReference::default(),
+                    model: estimator.model(),
+                    reset: false,
+                })
+                .collect();
+            let accept = cfg.accept_prim_residual;
+            let worker = MpcWorker::spawn("arm-mpc", pool, move |job: &mut ArmJob| {
+                if job.reset {
+                    mpc.reset_warm_start();
+                }
+                let (out, rec) = solve_arm(&mut mpc, accept, job.t, &job.s0, &job.r, &job.model);
+                let steps = SHIFT_STEPS.min(mpc.config().horizon);
+                let acc = out.ok().map(|o| {
+                    let mut a = [[0.0; 3]; SHIFT_STEPS];
+                    a[0] = o.acc;
+                    for (k, ak) in a.iter_mut().enumerate().take(steps).skip(1) {
+                        *ak = step_acc(&mpc, k);
+                    }
+                    a
+                });
+                ArmSolved { sol: ArmSolution { t: job.t, acc, steps }, records: vec![rec] }
+            })
+            .map_err(|e| ControlError::Thread(e.to_string()))?;
+            ArmHost::Thread(worker, None)
+        } else {
+            ArmHost::Inline(mpc)
+        };
         Ok(Self {
             mpc,
+            reset_pending: false,
             estimator,
             phase: ArmPhase::Approach,
             c: Vector3::zeros(),
@@ -225,9 +314,21 @@ impl AdmittancePlanner {
     pub fn estimator(&self) -> &ContactEstimator {
         &self.estimator
     }
-    /// The MPC (its current QP and last solution), read-only.
-    pub fn mpc(&self) -> &ArmMpc {
-        &self.mpc
+    /// The MPC (its current QP and last solution), read-only; `None` when it runs on its
+    /// own thread.
+    pub fn mpc(&self) -> Option<&ArmMpc> {
+        match &self.mpc {
+            ArmHost::Inline(m) => Some(m),
+            ArmHost::Thread(..) => None,
+        }
+    }
+
+    /// True when the MPC runs inline, or on its own thread and that thread is alive.
+    pub fn mpc_alive(&self) -> bool {
+        match &self.mpc {
+            ArmHost::Inline(_) => true,
+            ArmHost::Thread(w, _) => w.is_running(),
+        }
     }
 
     /// Advances the command point to time `t` [s] given the measured tool position `p` [m]
@@ -243,6 +344,8 @@ impl AdmittancePlanner {
             _ => 0.0,
         };
         self.last_t = Some(t);
+        // Finished solves from the MPC thread.
+        self.take_finished(None);
         let mc = self.cfg.mpc.clone();
         let f_ref = cmd.normal_force.clamp(0.0, mc.f_max);
         match self.phase {
@@ -284,7 +387,10 @@ impl AdmittancePlanner {
                     self.surface_z = p.z;
                     self.low_force_time = 0.0;
                     self.last_mpc_t = None;
-                    self.mpc.reset_warm_start();
+                    match &mut self.mpc {
+                        ArmHost::Inline(m) => m.reset_warm_start(),
+                        ArmHost::Thread(..) => self.reset_pending = true,
+                    }
                 }
             }
             ArmPhase::Contact => {
@@ -313,19 +419,23 @@ impl AdmittancePlanner {
                     None => self.xy_int = [0.0; 2],
                 }
                 let due = self.last_mpc_t.is_none_or(|t0| t - t0 >= self.cfg.mpc_period - 1e-9 || t < t0);
+                // Bumpless transfer: blend the force reference from the force at contact
+                // onset to the command over `contact_blend_time`.
+                let blend = self.cfg.contact_blend_time;
+                let w = if blend > 0.0 { ((t - self.contact_t0) / blend).clamp(0.0, 1.0) } else { 1.0 };
+                let f_use = self.f_onset + w * (f_ref - self.f_onset);
                 if due {
                     self.last_mpc_t = Some(t);
                     let shifted = ArmCommand {
                         target_xy: cmd.target_xy.map(|tg| [tg[0] + self.xy_int[0], tg[1] + self.xy_int[1]]),
                         ..*cmd
                     };
-                    // Bumpless transfer: blend the force reference from the force at contact
-                    // onset to the command over `contact_blend_time`.
-                    let blend = self.cfg.contact_blend_time;
-                    let w = if blend > 0.0 { ((t - self.contact_t0) / blend).clamp(0.0, 1.0) } else { 1.0 };
-                    let f_use = self.f_onset + w * (f_ref - self.f_onset);
-                    self.run_mpc(t, e, f_n, f_use, &shifted);
+                    match &self.mpc {
+                        ArmHost::Inline(_) => self.run_mpc(t, e, f_n, f_use, &shifted),
+                        ArmHost::Thread(..) => self.submit(t, e, f_use, &shifted),
+                    }
                 }
+                self.use_solution(t, f_n, f_use);
                 if self.low_force_time > self.cfg.contact_lost_time {
                     self.phase = ArmPhase::Approach;
                     self.contact_ticks = 0;
@@ -337,40 +447,170 @@ impl AdmittancePlanner {
         (self.c, self.vc)
     }
 
+    /// With the MPC thread: waits (up to `timeout`) until every job handed to it has
+    /// finished and takes the results, as if the solver were faster than one tick. Blocks:
+    /// for tests and offline runs, never called by `step`. Returns false on timeout; true at
+    /// once without the MPC thread.
+    pub fn wait_for_mpc(&mut self, timeout: std::time::Duration) -> bool {
+        self.take_finished(Some(timeout))
+    }
+
+    /// Takes the MPC thread's finished solves (waiting up to `wait` for all of them).
+    fn take_finished(&mut self, wait: Option<std::time::Duration>) -> bool {
+        let ArmHost::Thread(worker, newest) = &mut self.mpc else { return true };
+        let (counters, records, max) = (&mut self.counters, &mut self.records, self.cfg.max_records);
+        let f = |_: &ArmJob, done: ArmSolved| {
+            counters.solves_finished += 1;
+            counters.fallbacks += u64::from(done.sol.acc.is_none());
+            *newest = Some(done.sol);
+            keep_records(records, done.records, max);
+        };
+        match wait {
+            None => {
+                worker.poll(f);
+                true
+            }
+            Some(timeout) => worker.wait(timeout, f),
+        }
+    }
+
+    /// The MPC inside the tick (synchronous mode).
     fn run_mpc(&mut self, t: f64, e: f64, f_n: f64, f_ref: f64, cmd: &ArmCommand) {
         let s0 = ArmMpcState { e, vel: [self.vc.x, self.vc.y, self.vc.z], xy: [self.c.x, self.c.y] };
         let r = ArmReference { force: f_ref, tangent_velocity: cmd.tangent_velocity, target_xy: cmd.target_xy };
         let model = self.estimator.model();
+        let ArmHost::Inline(mpc) = &mut self.mpc else { return };
         self.counters.solves += 1;
-        let res = self.mpc.update(&s0, &r, &model).and_then(|_| self.mpc.solve().map(|_| ()));
-        let sol = self.mpc.last_solution();
-        let mut rec = SolveRecord {
-            t,
-            solver: self.mpc.solver_name().to_string(),
-            status: sol.map(|s| s.status).unwrap_or(Status::NumericalError),
-            iterations: sol.map(|s| s.iterations).unwrap_or(0),
-            solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
-            residuals: sol.map(|s| s.residuals).unwrap_or_default(),
-            ops: sol.and_then(|s| s.ops),
-            fallback: false,
-        };
-        match res.and_then(|_| self.mpc.accept(self.cfg.accept_prim_residual)) {
+        let (out, rec) = solve_arm(mpc, self.cfg.accept_prim_residual, t, &s0, &r, &model);
+        self.counters.solves_finished += 1;
+        match out {
             Ok(o) => self.acc = Vector3::from(o.acc),
             Err(_) => {
-                // Fallback: admittance PI-like law on the normal, stop tangentially.
-                rec.fallback = true;
                 self.counters.fallbacks += 1;
-                self.mpc.reset_warm_start();
-                let mc = &self.cfg.mpc;
-                let vz_des = (-0.002 * (f_ref - f_n)).clamp(-mc.v_max_normal, mc.v_max_normal);
-                let v_des = Vector3::new(0.0, 0.0, vz_des);
-                self.acc = ((v_des - self.vc) / 0.05).map(|x| x.clamp(-mc.a_max, mc.a_max));
+                self.acc = self.fallback_acc(f_ref, f_n);
             }
         }
         if self.records.len() >= self.cfg.max_records {
             self.records.remove(0);
         }
         self.records.push(rec);
+    }
+
+    /// Fallback: admittance PI-like law on the normal, stop tangentially [m/s²].
+    fn fallback_acc(&self, f_ref: f64, f_n: f64) -> Vector3<f64> {
+        let mc = &self.cfg.mpc;
+        let vz_des = (-0.002 * (f_ref - f_n)).clamp(-mc.v_max_normal, mc.v_max_normal);
+        let v_des = Vector3::new(0.0, 0.0, vz_des);
+        ((v_des - self.vc) / 0.05).map(|x| x.clamp(-mc.a_max, mc.a_max))
+    }
+
+    /// Hands the MPC thread a job (thread mode). Never blocks, no allocation.
+    fn submit(&mut self, t: f64, e: f64, f_ref: f64, cmd: &ArmCommand) {
+        let model = self.estimator.model();
+        let ArmHost::Thread(worker, _) = &mut self.mpc else { return };
+        let Some(mut job) = worker.job_buffer() else { return };
+        job.t = t;
+        job.s0 = ArmMpcState { e, vel: [self.vc.x, self.vc.y, self.vc.z], xy: [self.c.x, self.c.y] };
+        job.r = ArmReference { force: f_ref, tangent_velocity: cmd.tangent_velocity, target_xy: cmd.target_xy };
+        job.model = model;
+        job.reset = self.reset_pending;
+        if worker.submit(job) {
+            self.counters.solves += 1;
+            self.reset_pending = false;
+        }
+    }
+
+    /// The acceleration of the tick in contact: the newest plan's, at the step matching its
+    /// age, or the fallback law (thread mode: every tick; inline mode: the held one).
+    fn use_solution(&mut self, t: f64, f_n: f64, f_ref: f64) {
+        let newest = match &self.mpc {
+            ArmHost::Inline(_) => {
+                if let Some(t0) = self.last_mpc_t {
+                    self.note_age(t - t0);
+                }
+                return;
+            }
+            ArmHost::Thread(_, newest) => *newest,
+        };
+        let max_age = self.cfg.max_solution_age_periods * self.cfg.mpc_period;
+        // Plans from before this contact do not apply.
+        let fresh = newest.filter(|s| s.t >= self.contact_t0).and_then(|s| {
+            let age = t - s.t;
+            solution_step(age, self.cfg.mpc.dt, max_age, s.steps).map(|k| (age, s.acc.map(|a| a[k])))
+        });
+        match fresh {
+            Some((age, a)) => {
+                self.note_age(age);
+                self.acc = match a {
+                    Some(a) => Vector3::from(a),
+                    None => self.fallback_acc(f_ref, f_n),
+                };
+            }
+            None => {
+                self.counters.stale_solutions += 1;
+                self.acc = self.fallback_acc(f_ref, f_n);
+            }
+        }
+    }
+
+    fn note_age(&mut self, age: f64) {
+        let us = (age.max(0.0) * 1e6).round() as u64;
+        self.counters.max_solution_age_us = self.counters.max_solution_age_us.max(us);
+    }
+}
+
+/// Appends `new` to `records` (moving it in when `records` is empty: no allocation), keeping
+/// at most `max` (the oldest go).
+fn keep_records(records: &mut Vec<SolveRecord>, mut new: Vec<SolveRecord>, max: usize) {
+    if records.is_empty() {
+        *records = new;
+    } else {
+        records.append(&mut new);
+    }
+    if records.len() > max {
+        let extra = records.len() - max;
+        records.drain(..extra);
+    }
+}
+
+/// One arm MPC solve at controller time `t` [s]: the first-step output (or why there is
+/// none; the warm start is then dropped) and its record.
+fn solve_arm(
+    mpc: &mut ArmMpc,
+    accept_prim_residual: f64,
+    t: f64,
+    s0: &ArmMpcState,
+    r: &ArmReference,
+    model: &ContactModel,
+) -> (Result<ArmMpcOutput, MpcError>, SolveRecord) {
+    let res = mpc.update(s0, r, model).and_then(|_| mpc.solve().map(|_| ()));
+    let sol = mpc.last_solution();
+    let mut rec = SolveRecord {
+        t,
+        solver: mpc.solver_name().to_string(),
+        status: sol.map(|s| s.status).unwrap_or(Status::NumericalError),
+        iterations: sol.map(|s| s.iterations).unwrap_or(0),
+        solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
+        residuals: sol.map(|s| s.residuals).unwrap_or_default(),
+        ops: sol.and_then(|s| s.ops),
+        fallback: false,
+    };
+    let out = res.and_then(|_| mpc.accept(accept_prim_residual));
+    if out.is_err() {
+        rec.fallback = true;
+        mpc.reset_warm_start();
+    }
+    (out, rec)
+}
+
+/// Command-point acceleration of horizon step `k` of the last accepted solution, clamped to
+/// the limits [m/s²].
+fn step_acc(mpc: &ArmMpc, k: usize) -> [f64; 3] {
+    let Some(sol) = mpc.last_solution() else { return [0.0; 3] };
+    let (a, am) = (mpc.acc_col(k), mpc.config().a_max);
+    match sol.x.get(a..a + 3) {
+        Some(v) => [v[0].clamp(-am, am), v[1].clamp(-am, am), v[2].clamp(-am, am)],
+        None => [0.0; 3],
     }
 }
 
@@ -445,13 +685,17 @@ impl ArmController {
 
     /// Solve records since the last call.
     pub fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        let cap = self.planner.cfg.max_records.min(100_000);
-        std::mem::replace(&mut self.planner.records, Vec::with_capacity(cap))
+        std::mem::take(&mut self.planner.records)
     }
 
     /// Counters since construction.
     pub fn counters(&self) -> ControllerCounters {
         self.planner.counters
+    }
+
+    /// See [`AdmittancePlanner::wait_for_mpc`].
+    pub fn wait_for_mpc(&mut self, timeout: std::time::Duration) -> bool {
+        self.planner.wait_for_mpc(timeout)
     }
 
     /// Safe command: gravity compensation at the last valid posture plus joint damping where

@@ -5,17 +5,27 @@
 //! [`QuadrupedController::update`] is called every control tick (e.g. 500 Hz); it runs the
 //! MPC every `mpc_period` and holds the forces in between. After construction it does not
 //! allocate except inside the QP backend's `solve` and one [`SolveRecord`] per MPC solve.
+//!
+//! With [`QuadrupedControllerConfig::mpc_thread`] the MPC runs on a worker thread instead
+//! ([`super::mpc_thread`]): `update` hands it the state, reference and plan every
+//! `mpc_period` and applies the newest finished solution's forces at the horizon step
+//! matching the solution's age; a solution older than `max_solution_age_periods` gives way
+//! to the fallback forces (the weight shared by the stance feet). The tick then never waits
+//! for a solve and does not allocate (the records are built on the worker thread).
 
 use nalgebra::{Matrix3, Vector3};
 use spikectl_sim::robots::GO1;
 use spikectl_sim::state::QuadrupedState;
 
 use super::leg::{Leg, body_com};
+use super::mpc_thread::{MpcWorker, POOL_SIZE, SHIFT_STEPS, solution_step};
 use super::swing::{SwingTrajectory, raibert_foothold};
 use super::{ControlError, ControllerCounters};
 use crate::mpc::gait::Gait;
 pub use crate::mpc::gait::GaitKind;
-use crate::mpc::quadruped::{HorizonPlan, QuadrupedMpc, QuadrupedMpcConfig, SrbReference, SrbState, base_rotation};
+use crate::mpc::quadruped::{
+    HorizonPlan, MpcOutput, QuadrupedMpc, QuadrupedMpcConfig, SrbReference, SrbState, base_rotation,
+};
 use crate::mpc::{MpcError, SolveRecord};
 use crate::qp::QpSolver;
 
@@ -70,6 +80,13 @@ pub struct QuadrupedControllerConfig {
     pub velocity_integral_gain: f64,
     /// Limit on that integral [m/s].
     pub velocity_integral_limit: f64,
+    /// Run the MPC on a worker thread of its own (see the module docs); false (the
+    /// default): solve it inside `update`, as the in-process closed loop does.
+    pub mpc_thread: bool,
+    /// With `mpc_thread`: solutions older than this many `mpc_period`s are not used (the
+    /// stance feet share the weight instead, counted in
+    /// [`ControllerCounters::stale_solutions`]).
+    pub max_solution_age_periods: f64,
 }
 
 impl Default for QuadrupedControllerConfig {
@@ -90,14 +107,55 @@ impl Default for QuadrupedControllerConfig {
             max_records: 10_000,
             velocity_integral_gain: 1.0,
             velocity_integral_limit: 0.3,
+            mpc_thread: false,
+            max_solution_age_periods: 2.0,
         }
     }
+}
+
+/// A job for the MPC thread: what one solve needs.
+struct QuadJob {
+    /// Controller time of the state [s].
+    t: f64,
+    srb: SrbState,
+    r: SrbReference,
+    plan: HorizonPlan,
+}
+
+/// Forces of the first [`SHIFT_STEPS`] horizon steps of a solution.
+type StepForces = [[[f64; 3]; 4]; SHIFT_STEPS];
+
+/// A finished solve, as the tick uses it.
+#[derive(Clone, Copy)]
+struct QuadSolution {
+    /// Controller time of the state it was computed from [s].
+    t: f64,
+    /// Forces per horizon step, world frame [N]; `None` if the solve failed.
+    forces: Option<StepForces>,
+    /// Valid entries of `forces`.
+    steps: usize,
+}
+
+/// What the worker sends back.
+struct QuadSolved {
+    sol: QuadSolution,
+    records: Vec<SolveRecord>,
+}
+
+/// Where the MPC runs.
+// One per controller, built once and never moved in the tick: the size difference is harmless.
+#[allow(clippy::large_enum_variant)]
+enum MpcHost {
+    /// Inside `update`.
+    Inline(QuadrupedMpc),
+    /// On a worker thread; the newest finished solution.
+    Thread(MpcWorker<QuadJob, QuadSolved>, Option<QuadSolution>),
 }
 
 /// The quadruped controller (see the module docs).
 pub struct QuadrupedController {
     cfg: QuadrupedControllerConfig,
-    mpc: QuadrupedMpc,
+    mpc: MpcHost,
     legs: [Leg; 4],
     gait: Gait,
     gait_kind: GaitKind,
@@ -138,8 +196,39 @@ impl QuadrupedController {
         if !(pos_ok(cfg.mpc_period) && pos_ok(cfg.trot_period) && cfg.trot_duty > 0.0 && cfg.trot_duty <= 1.0) {
             return Err(ControlError::Config("periods must be positive and duty in (0, 1]".into()));
         }
+        if !(cfg.max_solution_age_periods.is_finite() && cfg.max_solution_age_periods > 0.0) {
+            return Err(ControlError::Config("max_solution_age_periods must be positive".into()));
+        }
         let n = cfg.mpc.horizon;
-        let mpc = QuadrupedMpc::new(cfg.mpc.clone(), solver)?;
+        let mut mpc = QuadrupedMpc::new(cfg.mpc.clone(), solver)?;
+        let mpc = if cfg.mpc_thread {
+            let pool = (0..POOL_SIZE)
+                .map(|_| QuadJob {
+                    t: 0.0,
+                    srb: SrbState::default(),
+                    r: SrbReference::default(),
+                    plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
+                })
+                .collect();
+            let accept = cfg.accept_prim_residual;
+            let worker = MpcWorker::spawn("quadruped-mpc", pool, move |job: &mut QuadJob| {
+                let (out, rec) = solve_mpc(&mut mpc, accept, job.t, &job.srb, &job.r, &job.plan);
+                let steps = SHIFT_STEPS.min(mpc.config().horizon);
+                let forces = out.ok().map(|o| {
+                    let mut f = [[[0.0; 3]; 4]; SHIFT_STEPS];
+                    f[0] = o.forces;
+                    for (k, fk) in f.iter_mut().enumerate().take(steps).skip(1) {
+                        *fk = step_forces(&mpc, k);
+                    }
+                    f
+                });
+                QuadSolved { sol: QuadSolution { t: job.t, forces, steps }, records: vec![rec] }
+            })
+            .map_err(|e| ControlError::Thread(e.to_string()))?;
+            MpcHost::Thread(worker, None)
+        } else {
+            MpcHost::Inline(mpc)
+        };
         Ok(Self {
             legs: Leg::go1_legs(),
             gait: Gait::stand(),
@@ -161,9 +250,9 @@ impl QuadrupedController {
         })
     }
 
-    /// Solve records since the last call.
+    /// Solve records since the last call (no allocation when there are none).
     pub fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        std::mem::replace(&mut self.records, Vec::with_capacity(self.cfg.max_records.min(100_000)))
+        std::mem::take(&mut self.records)
     }
 
     /// Counters since construction.
@@ -171,9 +260,20 @@ impl QuadrupedController {
         self.counters
     }
 
-    /// The MPC (for inspection).
-    pub fn mpc(&self) -> &QuadrupedMpc {
-        &self.mpc
+    /// The MPC (for inspection); `None` when it runs on its own thread.
+    pub fn mpc(&self) -> Option<&QuadrupedMpc> {
+        match &self.mpc {
+            MpcHost::Inline(m) => Some(m),
+            MpcHost::Thread(..) => None,
+        }
+    }
+
+    /// True when the MPC runs on its own thread and that thread is alive, or runs inline.
+    pub fn mpc_alive(&self) -> bool {
+        match &self.mpc {
+            MpcHost::Inline(_) => true,
+            MpcHost::Thread(w, _) => w.is_running(),
+        }
     }
 
     /// Ground-reaction forces currently applied, world frame [N].
@@ -314,6 +414,8 @@ impl QuadrupedController {
             footholds[i] = Vector3::new(f[0], f[1], ground_z + GO1.foot_radius);
         }
         self.footholds = footholds;
+        // Finished solves from the MPC thread.
+        self.take_finished(None);
         // MPC when due.
         let due = match self.last_mpc_t {
             None => true,
@@ -325,7 +427,47 @@ impl QuadrupedController {
             let height_com = height + kin.com_off.z;
             let v_ref = [cmd_vx + self.v_int[0], cmd_vy + self.v_int[1]];
             let r = SrbReference { v_body: v_ref, yaw_rate: cmd_wz, height: height_com, ground_z };
-            self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds);
+            match &mut self.mpc {
+                MpcHost::Inline(_) => self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds),
+                MpcHost::Thread(worker, _) => {
+                    if let Some(mut job) = worker.job_buffer() {
+                        let (n, dt) = (self.cfg.mpc.horizon, self.cfg.mpc.dt);
+                        fill_plan(&mut job.plan, &self.gait, n, dt, tg, &kin, &r, &stance_now, &footholds);
+                        (job.t, job.srb, job.r) = (t, kin.srb, r);
+                        if worker.submit(job) {
+                            self.counters.solves += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // The forces in use and their age.
+        let age = match &self.mpc {
+            MpcHost::Inline(_) => self.last_mpc_t.map(|t0| t - t0),
+            MpcHost::Thread(_, newest) => {
+                let max_age = self.cfg.max_solution_age_periods * self.cfg.mpc_period;
+                // Plans made for another gait (before the switch) do not apply.
+                let fresh = newest.filter(|s| s.t >= self.gait_t0).and_then(|s| {
+                    let age = t - s.t;
+                    solution_step(age, self.cfg.mpc.dt, max_age, s.steps).map(|k| (age, s.forces.map(|f| f[k])))
+                });
+                match fresh {
+                    Some((age, f)) => {
+                        // A failed solve (counted when it came back): the fallback forces.
+                        self.forces = f.unwrap_or_else(|| static_forces(&stance_now, self.cfg.mpc.weight()));
+                        Some(age)
+                    }
+                    None => {
+                        self.counters.stale_solutions += 1;
+                        self.forces = static_forces(&stance_now, self.cfg.mpc.weight());
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(a) = age {
+            let us = (a.max(0.0) * 1e6).round() as u64;
+            self.counters.max_solution_age_us = self.counters.max_solution_age_us.max(us);
         }
         // Torques.
         let rt = kin.rot.transpose();
@@ -391,6 +533,34 @@ impl QuadrupedController {
         Some(Kin { rot, base, base_vel, pos, vel, com_off, feet_world, srb })
     }
 
+    /// With the MPC thread: waits (up to `timeout`) until every job handed to it has
+    /// finished and takes the results, as if the solver were faster than one tick. Blocks:
+    /// for tests and offline runs, never called by `update`. Returns false on timeout; true
+    /// at once without the MPC thread.
+    pub fn wait_for_mpc(&mut self, timeout: std::time::Duration) -> bool {
+        self.take_finished(Some(timeout))
+    }
+
+    /// Takes the MPC thread's finished solves (waiting up to `wait` for all of them).
+    fn take_finished(&mut self, wait: Option<std::time::Duration>) -> bool {
+        let MpcHost::Thread(worker, newest) = &mut self.mpc else { return true };
+        let (counters, records, max) = (&mut self.counters, &mut self.records, self.cfg.max_records);
+        let f = |_: &QuadJob, done: QuadSolved| {
+            counters.solves_finished += 1;
+            counters.fallbacks += u64::from(done.sol.forces.is_none());
+            *newest = Some(done.sol);
+            keep_records(records, done.records, max);
+        };
+        match wait {
+            None => {
+                worker.poll(f);
+                true
+            }
+            Some(timeout) => worker.wait(timeout, f),
+        }
+    }
+
+    /// The MPC inside the tick (synchronous mode).
     fn run_mpc(
         &mut self,
         t: f64,
@@ -400,52 +570,16 @@ impl QuadrupedController {
         stance_now: &[bool; 4],
         footholds: &[Vector3<f64>; 4],
     ) {
-        let n = self.cfg.mpc.horizon;
-        let dt = self.cfg.mpc.dt;
-        let (sy, cy) = kin.srb.rpy[2].sin_cos();
-        let v_w = [cy * r.v_body[0] - sy * r.v_body[1], sy * r.v_body[0] + cy * r.v_body[1]];
-        let mut continuous = *stance_now;
-        for k in 0..n {
-            let tk = tg + k as f64 * dt;
-            let com = Vector3::new(kin.pos.x + v_w[0] * k as f64 * dt, kin.pos.y + v_w[1] * k as f64 * dt, {
-                // Height moves from the measured one to the reference over the horizon.
-                let a = (k as f64 / n as f64).min(1.0);
-                (1.0 - a) * kin.pos.z + a * (r.ground_z + r.height)
-            });
-            for i in 0..4 {
-                let st = self.gait.in_stance(i, tk);
-                if !st {
-                    continuous[i] = false;
-                }
-                self.plan.contact[k][i] = st;
-                let foot = if continuous[i] { kin.feet_world[i] } else { footholds[i] };
-                let rel = foot - com;
-                self.plan.feet[k][i] = [rel.x, rel.y, rel.z];
-            }
-        }
+        let MpcHost::Inline(mpc) = &mut self.mpc else { return };
+        let (n, dt) = (self.cfg.mpc.horizon, self.cfg.mpc.dt);
+        fill_plan(&mut self.plan, &self.gait, n, dt, tg, kin, r, stance_now, footholds);
         self.counters.solves += 1;
-        let res: Result<_, MpcError> = self.mpc.update(&kin.srb, r, &self.plan).and_then(|_| {
-            self.mpc.solve()?;
-            Ok(())
-        });
-        let sol = self.mpc.last_solution();
-        let mut rec = SolveRecord {
-            t,
-            solver: self.mpc.solver_name().to_string(),
-            status: sol.map(|s| s.status).unwrap_or(crate::qp::Status::NumericalError),
-            iterations: sol.map(|s| s.iterations).unwrap_or(0),
-            solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
-            residuals: sol.map(|s| s.residuals).unwrap_or_default(),
-            ops: sol.and_then(|s| s.ops),
-            fallback: false,
-        };
-        let out = res.and_then(|_| self.mpc.accept(self.cfg.accept_prim_residual));
+        let (out, rec) = solve_mpc(mpc, self.cfg.accept_prim_residual, t, &kin.srb, r, &self.plan);
+        self.counters.solves_finished += 1;
         match out {
             Ok(o) => self.forces = o.forces,
             Err(_) => {
-                rec.fallback = true;
                 self.counters.fallbacks += 1;
-                self.mpc.reset_warm_start();
                 self.forces = static_forces(stance_now, self.cfg.mpc.weight());
             }
         }
@@ -454,6 +588,106 @@ impl QuadrupedController {
         }
         self.records.push(rec);
     }
+}
+
+/// Appends `new` to `records` (moving it in when `records` is empty: no allocation), keeping
+/// at most `max` (the oldest go).
+fn keep_records(records: &mut Vec<SolveRecord>, mut new: Vec<SolveRecord>, max: usize) {
+    if records.is_empty() {
+        *records = new;
+    } else {
+        records.append(&mut new);
+    }
+    if records.len() > max {
+        let extra = records.len() - max;
+        records.drain(..extra);
+    }
+}
+
+/// The contact schedule and foot positions (relative to the planned CoM) over the horizon:
+/// `n` steps of `dt` [s] from gait time `tg` [s]. Feet in stance since now stay where they
+/// are; the others land on their footholds.
+fn fill_plan(
+    plan: &mut HorizonPlan,
+    gait: &Gait,
+    n: usize,
+    dt: f64,
+    tg: f64,
+    kin: &Kin,
+    r: &SrbReference,
+    stance_now: &[bool; 4],
+    footholds: &[Vector3<f64>; 4],
+) {
+    let (sy, cy) = kin.srb.rpy[2].sin_cos();
+    let v_w = [cy * r.v_body[0] - sy * r.v_body[1], sy * r.v_body[0] + cy * r.v_body[1]];
+    let mut continuous = *stance_now;
+    for k in 0..n {
+        let tk = tg + k as f64 * dt;
+        let com = Vector3::new(kin.pos.x + v_w[0] * k as f64 * dt, kin.pos.y + v_w[1] * k as f64 * dt, {
+            // Height moves from the measured one to the reference over the horizon.
+            let a = (k as f64 / n as f64).min(1.0);
+            (1.0 - a) * kin.pos.z + a * (r.ground_z + r.height)
+        });
+        for i in 0..4 {
+            let st = gait.in_stance(i, tk);
+            if !st {
+                continuous[i] = false;
+            }
+            plan.contact[k][i] = st;
+            let foot = if continuous[i] { kin.feet_world[i] } else { footholds[i] };
+            let rel = foot - com;
+            plan.feet[k][i] = [rel.x, rel.y, rel.z];
+        }
+    }
+}
+
+/// One MPC solve at controller time `t` [s]: the first-step output (or why there is none;
+/// the warm start is then dropped) and its record.
+fn solve_mpc(
+    mpc: &mut QuadrupedMpc,
+    accept_prim_residual: f64,
+    t: f64,
+    srb: &SrbState,
+    r: &SrbReference,
+    plan: &HorizonPlan,
+) -> (Result<MpcOutput, MpcError>, SolveRecord) {
+    let res: Result<_, MpcError> = mpc.update(srb, r, plan).and_then(|_| {
+        mpc.solve()?;
+        Ok(())
+    });
+    let sol = mpc.last_solution();
+    let mut rec = SolveRecord {
+        t,
+        solver: mpc.solver_name().to_string(),
+        status: sol.map(|s| s.status).unwrap_or(crate::qp::Status::NumericalError),
+        iterations: sol.map(|s| s.iterations).unwrap_or(0),
+        solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
+        residuals: sol.map(|s| s.residuals).unwrap_or_default(),
+        ops: sol.and_then(|s| s.ops),
+        fallback: false,
+    };
+    let out = res.and_then(|_| mpc.accept(accept_prim_residual));
+    if out.is_err() {
+        rec.fallback = true;
+        mpc.reset_warm_start();
+    }
+    (out, rec)
+}
+
+/// Forces of horizon step `k` of the last accepted solution, world frame [N], projected onto
+/// the friction pyramid and force bounds as [`QuadrupedMpc::accept`] does for step 0.
+fn step_forces(mpc: &QuadrupedMpc, k: usize) -> [[f64; 3]; 4] {
+    let Some(sol) = mpc.last_solution() else { return [[0.0; 3]; 4] };
+    let (mg, mu) = (mpc.config().weight(), mpc.config().mu);
+    let mut forces = [[0.0; 3]; 4];
+    for i in 0..4 {
+        let c = mpc.u_offset(k) + 3 * i;
+        let (Some(&fx), Some(&fy), Some(&fz)) = (sol.x.get(c), sol.x.get(c + 1), sol.x.get(c + 2)) else { break };
+        let fz = fz.clamp(0.0, mpc.problem().u[mpc.force_row(k, i)].max(0.0));
+        let lim = mu * fz;
+        forces[i] = [fx.clamp(-lim, lim) * mg, fy.clamp(-lim, lim) * mg, fz * mg];
+    }
+    forces
 }
 
 /// Weight shared equally by the stance feet, vertical [N].

@@ -35,6 +35,72 @@ pub struct Counters {
     pub fallbacks: AtomicU64,
     /// Input messages received [count].
     pub received: AtomicU64,
+    /// Durations of the real-time steps (filled by [`super::rt::RtLoop`]).
+    pub tick_times: TickTimes,
+}
+
+/// Histogram of real-time step durations: [`TickTimes::BIN`]-wide bins up to
+/// [`TickTimes::RANGE`] (longer steps land in the last bin), plus the exact maximum.
+/// Lock-free: the real-time thread records, any thread reads.
+#[derive(Debug)]
+pub struct TickTimes {
+    bins: Box<[AtomicU64]>,
+    max_ns: AtomicU64,
+}
+
+impl Default for TickTimes {
+    fn default() -> Self {
+        let n = (Self::RANGE.as_nanos() / Self::BIN.as_nanos()) as usize;
+        Self { bins: (0..n).map(|_| AtomicU64::new(0)).collect(), max_ns: AtomicU64::new(0) }
+    }
+}
+
+impl TickTimes {
+    /// Bin width.
+    pub const BIN: std::time::Duration = std::time::Duration::from_micros(2);
+    /// Range covered by the bins.
+    pub const RANGE: std::time::Duration = std::time::Duration::from_millis(20);
+
+    /// Adds one step of duration `d`. No allocation, no lock.
+    pub fn record(&self, d: std::time::Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let i = ((ns / Self::BIN.as_nanos() as u64) as usize).min(self.bins.len() - 1);
+        self.bins[i].fetch_add(1, Ordering::Relaxed);
+        self.max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// Steps recorded [count].
+    pub fn count(&self) -> u64 {
+        self.bins.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Longest step recorded.
+    pub fn max(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.max_ns.load(Ordering::Relaxed))
+    }
+
+    /// The `q` quantile (0..=1) of the step durations: the upper edge of the bin holding it
+    /// (at most [`Self::max`]; the maximum itself beyond [`Self::RANGE`]); zero before the
+    /// first step.
+    pub fn quantile(&self, q: f64) -> std::time::Duration {
+        let n = self.count();
+        if n == 0 {
+            return std::time::Duration::ZERO;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, b) in self.bins.iter().enumerate() {
+            seen += b.load(Ordering::Relaxed);
+            if seen >= rank {
+                // The last bin holds everything longer than the range: its edge means nothing.
+                if i + 1 == self.bins.len() {
+                    return self.max();
+                }
+                return (Self::BIN * (i as u32 + 1)).min(self.max());
+            }
+        }
+        self.max()
+    }
 }
 
 /// A copy of [`Counters`] at one instant.
@@ -194,5 +260,24 @@ mod tests {
         assert_eq!(get("malformed").as_deref(), Some("3"));
         assert_eq!(get("received").as_deref(), Some("10"));
         assert_eq!(get("p99").unwrap().parse::<f64>().unwrap(), 0.5);
+    }
+
+    #[test]
+    fn tick_times_give_quantiles_within_one_bin() {
+        let t = TickTimes::default();
+        assert_eq!(t.quantile(0.99), std::time::Duration::ZERO);
+        // 99 steps of 100 µs and one of 1.5 ms: p50 and p99 in the 100 µs bin, p100 the maximum.
+        for _ in 0..99 {
+            t.record(std::time::Duration::from_micros(100));
+        }
+        t.record(std::time::Duration::from_micros(1500));
+        assert_eq!(t.count(), 100);
+        let p99 = t.quantile(0.99);
+        assert!(p99 > std::time::Duration::from_micros(100) && p99 <= std::time::Duration::from_micros(102), "{p99:?}");
+        assert_eq!(t.quantile(1.0), std::time::Duration::from_micros(1500));
+        assert_eq!(t.max(), std::time::Duration::from_micros(1500));
+        // Beyond the range: the last bin, the exact maximum kept.
+        t.record(std::time::Duration::from_secs(1));
+        assert_eq!(t.quantile(1.0), std::time::Duration::from_secs(1));
     }
 }

@@ -10,6 +10,8 @@
 //!   validation of received ones (NaN, negative times, unknown status → malformed);
 //! - [`rt`]: the fixed-period real-time loop on its own thread; ROS callbacks hand it the
 //!   latest state through a `crossbeam-channel` ([`rt::latest`]) and it never blocks on ROS;
+//! - [`shutdown`]: SIGINT/SIGTERM set a flag the node's loop checks, so the node stops its
+//!   threads (real-time loop, MPC worker) and exits cleanly;
 //! - [`monitor`]: the aggregation behind the `spikectl-monitor` node (latency percentiles and
 //!   deadline misses per solver, published as diagnostics).
 //!
@@ -46,6 +48,7 @@ pub mod monitor;
 pub mod params;
 pub mod quadruped;
 pub mod rt;
+pub mod shutdown;
 pub mod stats;
 pub mod step;
 

@@ -377,10 +377,18 @@ pub struct RtCounters {
     pub stale_ticks: AtomicU64,
     /// States the controller itself rejected as invalid (→ safe command) [count].
     pub controller_invalid: AtomicU64,
-    /// MPC solves [count].
+    /// MPC solves started [count].
     pub solves: AtomicU64,
     /// Commands computed [count].
     pub commands: AtomicU64,
+    /// MPC solves finished [count] (with the MPC thread, fewer than started when a newer
+    /// job replaced one the worker had not taken, or one is in flight).
+    pub solves_finished: AtomicU64,
+    /// Controller updates that fell back because no MPC solution was young enough [count]
+    /// ([`crate::control::ControllerCounters::stale_solutions`]).
+    pub stale_solutions: AtomicU64,
+    /// Largest age of the MPC solution in use at a tick [µs, controller time].
+    pub max_solution_age_us: AtomicU64,
 }
 
 /// The quadruped node's real-time step ([`RtStep`] on [`QuadrupedController`]).

@@ -130,6 +130,7 @@ impl RtLoop {
                 let end = Instant::now();
                 report.steps += 1;
                 report.max_step_s = report.max_step_s.max((end - begin).as_secs_f64());
+                counters.tick_times.record(end - begin);
                 // Next tick: the first scheduled time not yet passed.
                 let next = index + 1;
                 let due = ((end - start).as_secs_f64() / period.as_secs_f64()).floor() as u64 + 1;

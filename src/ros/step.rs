@@ -164,6 +164,12 @@ impl<C: RtController<N>, const N: usize> RtStep<C, N> {
                 for _ in self.seen.solves..c.solves {
                     Counters::bump(&self.rt.solves);
                 }
+                let add = |a: &std::sync::atomic::AtomicU64, now: u64, before: u64| {
+                    a.fetch_add(now.saturating_sub(before), std::sync::atomic::Ordering::Relaxed);
+                };
+                add(&self.rt.solves_finished, c.solves_finished, self.seen.solves_finished);
+                add(&self.rt.stale_solutions, c.stale_solutions, self.seen.stale_solutions);
+                self.rt.max_solution_age_us.fetch_max(c.max_solution_age_us, std::sync::atomic::Ordering::Relaxed);
                 self.seen = c;
                 StepOutput { stamp_s: C::stamp(&s.state), tau, kind: CommandKind::Control, records }
             }
@@ -190,16 +196,21 @@ impl<C: RtController<N>, const N: usize> RtStep<C, N> {
 /// The diagnostic status of a controller node, report by report: the counters' level
 /// ([`super::diagnostics::CounterSnapshot::level_since`]), `Stale` until the first command,
 /// `Warn` when safe-command ticks for a stale state grew since the previous report (also
-/// logged), and the real-time counters as key-values.
+/// logged) or when ticks fell back for want of a young enough MPC solution, and the
+/// real-time counters as key-values: the MPC's (`solves`, `solves_finished`,
+/// `stale_solutions`, `max_solution_age_us`) and the loop's step durations (`ticks`,
+/// `tick_p50_us`, `tick_p99_us`, `tick_max_us`, since the start; overruns are
+/// `deadline_misses`).
 pub struct ControllerStatus {
     prev: super::diagnostics::CounterSnapshot,
     prev_stale: u64,
+    prev_stale_solutions: u64,
 }
 
 impl ControllerStatus {
     /// Starts from the counters' current values.
     pub fn new(counters: &Counters) -> Self {
-        Self { prev: counters.snapshot(), prev_stale: 0 }
+        Self { prev: counters.snapshot(), prev_stale: 0, prev_stale_solutions: 0 }
     }
 
     /// The status for this report; `started` is false until the first command, `waiting_for`
@@ -218,11 +229,16 @@ impl ControllerStatus {
         let snap = counters.snapshot();
         let stale = rt.stale_ticks.load(Ordering::Relaxed);
         let (mut level, mut msg) = snap.level_since(&self.prev);
+        let stale_solutions = rt.stale_solutions.load(Ordering::Relaxed);
         if !started {
             (level, msg) = (Level::Stale, format!("waiting for {waiting_for}"));
         } else if stale > self.prev_stale {
             (level, msg) = (Level::Warn, format!("state stale: {} safe-command ticks; {msg}", stale - self.prev_stale));
+        } else if stale_solutions > self.prev_stale_solutions {
+            let n = stale_solutions - self.prev_stale_solutions;
+            (level, msg) = (Level::Warn, format!("{n} ticks without a young enough MPC solution; {msg}"));
         }
+        self.prev_stale_solutions = stale_solutions;
         if stale > self.prev_stale {
             super::inputs::log_every(node, stale, || {
                 format!("state stale: safe command sent ({stale} ticks in total)")
@@ -236,6 +252,13 @@ impl ControllerStatus {
             .kv("stale_ticks", stale)
             .kv("controller_invalid", rt.controller_invalid.load(Ordering::Relaxed))
             .kv("solves", rt.solves.load(Ordering::Relaxed))
+            .kv("solves_finished", rt.solves_finished.load(Ordering::Relaxed))
+            .kv("stale_solutions", stale_solutions)
+            .kv("max_solution_age_us", rt.max_solution_age_us.load(Ordering::Relaxed))
             .kv("commands", rt.commands.load(Ordering::Relaxed))
+            .kv("ticks", counters.tick_times.count())
+            .kv("tick_p50_us", counters.tick_times.quantile(0.5).as_micros())
+            .kv("tick_p99_us", counters.tick_times.quantile(0.99).as_micros())
+            .kv("tick_max_us", counters.tick_times.max().as_micros())
     }
 }
