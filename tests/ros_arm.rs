@@ -4,7 +4,8 @@
 //! setpoint, then 15 N; the test reads the simulated F/T `wrench` (the force must settle at the
 //! setpoint), SolveStats and every effort command (7 finite torques), and injects malformed
 //! messages (NaN joint state, 6 joints, NaN wrench, NaN force setpoint): each must be counted
-//! in the controller's `/diagnostics`, with no process dying.
+//! in the controller's `/diagnostics`, with no process dying. The controller runs in its
+//! default mode (the MPC on its own thread, `mpc_thread:=true`) and stops cleanly on SIGTERM.
 
 mod ros_common;
 
@@ -222,4 +223,25 @@ fn arm_nodes_hold_the_force_setpoint_and_survive_malformed_input_with_osqp() {
     assert_eq!(value(&diag, "malformed_wrench"), Some(1.0), "{diag:?}");
     assert_eq!(value(&diag, "malformed_force_setpoint"), Some(1.0), "{diag:?}");
     assert_eq!(value(&diag, "controller_invalid"), Some(0.0), "{diag:?}");
+    // The MPC thread kept up (stale solutions only around contact onset).
+    let get = |k: &str| value(&diag, k).unwrap_or_else(|| panic!("no {k} in {diag:?}"));
+    assert!(get("solves") > 100.0 && get("solves_finished") >= get("solves") - 2.0, "{diag:?}");
+    assert!(get("stale_solutions") <= 20.0, "{diag:?}");
+    assert!(get("max_solution_age_us") <= 20_000.0 && get("tick_p99_us") > 0.0, "{diag:?}");
+
+    // SIGTERM: a clean stop (exit code 0: the handler ran, the threads were joined).
+    let mut p = controller.0.take().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &p.id().to_string()]).status().unwrap().success());
+    let end = std::time::Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = p.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > end {
+            let _ = p.kill();
+            panic!("spikectl-arm still running after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{status}");
 }

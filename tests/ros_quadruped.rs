@@ -5,6 +5,9 @@
 //! SolveStats (they must arrive, solved, without fallbacks) and every effort command (12
 //! finite torques), and injects malformed JointStates and a NaN cmd_vel: each must be counted
 //! in the controller's `/diagnostics` while the robot keeps going and no process dies.
+//! The controller runs in its default mode, the MPC on its own thread (`mpc_thread:=true`):
+//! its MPC counters and tick times are checked in `/diagnostics`, and it stops cleanly on
+//! SIGTERM (exit code 0, MPC thread joined).
 
 mod ros_common;
 
@@ -285,6 +288,25 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert_eq!(value(&diag, "fallbacks"), Some(0.0), "{diag:?}");
     assert_eq!(value(&diag, "malformed_joint_states"), Some(3.0), "{diag:?}");
     assert_eq!(value(&diag, "malformed_cmd_vel"), Some(1.0), "{diag:?}");
+    // The MPC thread kept up: nearly every job finished, few ticks without a young enough
+    // solution (the first ticks and the switch to the trot), solutions in use at most the
+    // limit (2 MPC periods) old; the loop's step times are reported.
+    let get = |k: &str| value(&diag, k).unwrap_or_else(|| panic!("no {k} in {diag:?}"));
+    let (solves, finished, stale_solutions) = (get("solves"), get("solves_finished"), get("stale_solutions"));
+    eprintln!(
+        "MPC thread: {solves} solves started, {finished} finished, {stale_solutions} stale-solution ticks, \
+         max age {} µs; ticks {}, p99 {} µs, max {} µs, {} deadline misses",
+        get("max_solution_age_us"),
+        get("ticks"),
+        get("tick_p99_us"),
+        get("tick_max_us"),
+        get("deadline_misses")
+    );
+    assert!(solves > 100.0 && finished >= solves - 2.0, "{diag:?}");
+    assert!(stale_solutions <= 20.0, "{diag:?}");
+    let max_age = get("max_solution_age_us");
+    assert!((25_000.0..=50_000.0).contains(&max_age), "{diag:?}");
+    assert!(get("ticks") > 0.0 && get("tick_p99_us") > 0.0 && get("tick_max_us") >= get("tick_p99_us"));
     assert!(diag.values.iter().any(|kv| kv.key == "last_error" && !kv.value.is_empty()), "{diag:?}");
     let sim_diag = seen.sim_diag.clone().expect("sim diagnostics");
     assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
@@ -303,12 +325,42 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert!(seen.efforts >= efforts_before + 10, "safe commands keep coming");
     assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
     assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));
+
+    // SIGTERM: the node stops its real-time loop and MPC thread and exits cleanly.
+    let (code, err) = terminate(&mut controller);
+    assert_eq!(code, Some(0), "exit after SIGTERM: {err}");
+    assert!(err.contains("stopped:") && err.contains("MPC solves started"), "{err}");
+}
+
+/// Sends SIGTERM and waits (up to [`TIMEOUT`]) for the exit; returns the exit code (None if
+/// killed by a signal) and the process's stderr.
+fn terminate(c: &mut KillOnDrop) -> (Option<i32>, String) {
+    let Some(mut p) = c.0.take() else { return (None, String::new()) };
+    let ok = Command::new("kill").args(["-TERM", &p.id().to_string()]).status().is_ok_and(|s| s.success());
+    assert!(ok, "kill -TERM failed");
+    let end = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = p.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = p.kill();
+            panic!("still running {TIMEOUT:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = p.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (status.code(), err)
 }
 
 #[test]
 fn nodes_refuse_invalid_parameters() {
     ros_common::refuses(CONTROLLER, "solver:=cplex");
     ros_common::refuses(CONTROLLER, "stale_timeout_s:=-1.0");
+    ros_common::refuses(CONTROLLER, "max_solution_age_periods:=0.0");
     ros_common::refuses(SIM, "robot:=hexapod");
     ros_common::refuses(SIM, "real_time_factor:=-2.0");
     ros_common::refuses(env!("CARGO_BIN_EXE_spikectl-arm"), "force_setpoint_n:=1000.0");

@@ -584,4 +584,36 @@ mod tests {
         assert_eq!(quad.solves.load(Ordering::Relaxed), 1);
         assert_eq!(counters.snapshot().fallbacks, 0);
     }
+
+    #[test]
+    fn rt_step_reports_the_mpc_thread_counters() {
+        let cfg = QuadrupedControllerConfig { mpc_thread: true, ..Default::default() };
+        let ctrl = QuadrupedController::new(Box::new(crate::qp::osqp::OsqpSolver::new()), cfg).unwrap();
+        let counters = Arc::new(Counters::default());
+        let quad = Arc::new(RtCounters::default());
+        let cmd = QuadrupedCommand { gait: GaitKind::Stand, ..Default::default() };
+        let mut rt = QuadrupedRt::new(ctrl, cmd, Duration::from_millis(50), counters.clone(), quad.clone());
+        let sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 1).unwrap();
+        let t0 = Instant::now();
+        let mut s = StampedState { state: sim.true_state(), received: t0 };
+        // First state: a job goes out, no solution yet (fallback forces), no record yet.
+        let out = rt.step(t0, Some(s), None).unwrap();
+        assert!(out.records.is_empty() && out.tau.iter().all(|t| t.is_finite()));
+        assert_eq!(quad.solves.load(Ordering::Relaxed), 1);
+        assert_eq!(quad.stale_solutions.load(Ordering::Relaxed), 1);
+        // Later states: the record comes back through a later step, once the worker is done.
+        let mut records = 0;
+        for k in 1..2000 {
+            s.state.t = 0.002 * f64::from(k.min(10));
+            records += rt.step(t0, Some(s), None).unwrap().records.len();
+            if records > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(records, 1);
+        assert_eq!(quad.solves_finished.load(Ordering::Relaxed), 1);
+        assert!(quad.max_solution_age_us.load(Ordering::Relaxed) <= 20_000);
+        assert_eq!(counters.snapshot().fallbacks, 0);
+    }
 }
