@@ -109,6 +109,9 @@ pub struct PipgOptions {
     pub norm_safety: f64,
     /// Power-iteration cap. Default 100.
     pub power_iters: usize,
+    /// Ruiz passes on a matrix update ([`PipgData::refresh`]), continuing from the previous
+    /// problem's scaling (0 keeps it, as OSQP does). Default 2.
+    pub refresh_passes: usize,
     /// Tolerance of the infeasibility certificates. Default 1e-5.
     pub eps_infeasible: f64,
 }
@@ -125,6 +128,7 @@ impl Default for PipgOptions {
             separate_box: true,
             norm_safety: 1.05,
             power_iters: 100,
+            refresh_passes: 2,
             eps_infeasible: 1e-5,
         }
     }
@@ -275,15 +279,16 @@ impl PipgData {
         Self::from_scaled(sp, scaling, opt, None)
     }
 
-    /// New values of `pb` with the same sparsity pattern: Ruiz-scaled afresh, and the norm
-    /// estimates restarted from the previous dominant vectors, so an MPC step costs a few
-    /// power iterations instead of up to [`PipgOptions::power_iters`].
-    ///
-    /// Keeping the old scaling instead (OSQP's choice on a matrix update) halves the update
-    /// cost on the quadruped MPC but costs ≈ 12 % more iterations, which is more than it saves
-    /// (`examples/mpc_spiking_sweep.rs`).
+    /// New values of `pb` with the same sparsity pattern: the Ruiz passes continue from the
+    /// previous scaling for [`PipgOptions::refresh_passes`] passes (`scaling_iters` = 0:
+    /// unscaled), and the norm estimates restart from the previous dominant vectors, so an
+    /// MPC step costs a few passes and power iterations instead of a cold start.
     pub fn refresh(&mut self, pb: &Problem, scaling_iters: usize, opt: &PipgOptions) {
-        let (sp, scaling) = Scaling::ruiz(pb, scaling_iters);
+        let (sp, scaling) = if scaling_iters == 0 {
+            Scaling::ruiz(pb, 0)
+        } else {
+            Scaling::ruiz_from(pb, &self.scaling, opt.refresh_passes)
+        };
         let warm = std::mem::take(&mut self.power_vecs);
         *self = Self::from_scaled(sp, scaling, opt, Some(warm));
     }
