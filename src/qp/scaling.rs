@@ -95,7 +95,7 @@ impl Scaling {
         if iters == 0 {
             return (sp, s);
         }
-        let Problem { p: mut p, a: mut a, q: mut q, .. } = sp;
+        let Problem { mut p, mut a, mut q, .. } = sp;
         for _ in 0..iters {
             let pn = sym_upper_col_inf_norms(&p);
             let an = a.col_inf_norms();
