@@ -25,6 +25,43 @@ use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// Counts the allocations of each thread (to check that the real-time tick does not allocate).
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count_alloc() {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls in a thread-local.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_alloc();
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_alloc();
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count_alloc();
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations() -> u64 {
+    ALLOCS.with(|c| c.get())
+}
+
 fn threaded_quadruped(cfg: QuadrupedControllerConfig) -> QuadrupedController {
     QuadrupedController::new(Box::new(OsqpSolver::new()), QuadrupedControllerConfig { mpc_thread: true, ..cfg })
         .expect("controller")
@@ -322,4 +359,43 @@ fn threaded_arm_presses_on_the_mujoco_table_with_late_plans() {
     assert!(c.stale_solutions <= lag as u64 + 1, "{c:?}");
     assert!(c.solves > 100 && c.max_solution_age_us <= 10_000 + 1_000 * lag as u64, "{c:?}");
     assert!(ctl.planner().mpc().is_none() && ctl.planner().mpc_alive());
+}
+
+/// Allocations on the calling thread in `update` + `take_solve_records` over 1.5 s of trot,
+/// after 0.5 s of warm-up, for the MPC in the tick or on its own thread.
+fn tick_allocations(mpc_thread: bool) -> (u64, u64) {
+    let mut sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 3).expect("quadruped scene");
+    let cfg = QuadrupedControllerConfig { mpc_thread, ..Default::default() };
+    let mut ctl = QuadrupedController::new(Box::new(OsqpSolver::new()), cfg).expect("controller");
+    let cmd = QuadrupedCommand { vx: 0.3, gait: GaitKind::Trot, ..Default::default() };
+    let (mut allocs, mut records) = (0, 0);
+    for s in 0..1000 {
+        let st = sim.true_state();
+        let before = allocations();
+        let tau = ctl.update(&st, &cmd);
+        let recs = ctl.take_solve_records();
+        let after = allocations();
+        records += recs.len() as u64;
+        drop(recs);
+        if s >= 250 {
+            allocs += after - before;
+        }
+        // The worker answers within the tick (a solver faster than the tick).
+        assert!(ctl.wait_for_mpc(WAIT));
+        sim.set_torques(&tau);
+        sim.step();
+    }
+    assert!(tilt_angle(&sim.true_state().base_quat) < 0.2);
+    (allocs, records)
+}
+
+#[test]
+fn the_tick_does_not_allocate_with_the_mpc_thread() {
+    let (threaded, records) = tick_allocations(true);
+    assert_eq!(threaded, 0, "allocations in 750 threaded ticks");
+    assert!(records >= 75, "{records} solve records handed over");
+    // The synchronous tick allocates (inside the solve, the records): the count is real.
+    let (inline, _) = tick_allocations(false);
+    assert!(inline > 0);
+    eprintln!("allocations in 750 ticks: MPC thread {threaded}, MPC in the tick {inline}");
 }
