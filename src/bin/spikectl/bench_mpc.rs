@@ -17,7 +17,7 @@ use spikectl::monitor::plot::{Series, line_plot};
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
-use spikectl::qp::spiking::{MPC_OMEGA, SpikingSettings, SpikingSolver};
+use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings, Solution};
 use spikectl::scenario::policy::ARM_MPC_OMEGA;
 
@@ -95,20 +95,33 @@ pub struct BenchRow {
     pub samples_us: Vec<f64>,
 }
 
-/// The solver `name`; the spiking variants run at the constant ω `omega` of the MPC at hand
-/// (`qp::spiking::MPC_OMEGA` for the quadruped, `scenario::policy::ARM_MPC_OMEGA` for the arm,
-/// as in the closed loop).
-fn make_solver(name: &str, omega: f64) -> Option<Box<dyn QpSolver>> {
+/// The QP solver `name` for a family whose spiking settings are `spiking` (the quadruped's
+/// [`SpikingSettings::constant_omega`] or the arm's `for_mpc(ARM_MPC_OMEGA)`, as in the
+/// closed loop).
+fn make_solver(name: &str, spiking: &SpikingSettings) -> Option<Box<dyn QpSolver>> {
     match name {
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         "pipg" => Some(Box::new(PipgSolver::new())),
         // Constant ω: the spiking solver's host-side adaptive ω stalls on the quadruped MPC.
-        "spiking" => Some(Box::new(SpikingSolver::new(SpikingSettings::default().for_mpc(omega)))),
+        "spiking" => Some(Box::new(SpikingSolver::new(spiking.clone()))),
         "spiking-adaptive" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
-        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings::loihi2(3).for_mpc(omega)))),
+        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings {
+            arith: SpikingSettings::loihi2(3).arith,
+            ..spiking.clone()
+        }))),
         _ => None,
     }
+}
+
+/// Spiking settings of the quadruped family.
+fn quadruped_spiking() -> SpikingSettings {
+    SpikingSettings::default().constant_omega()
+}
+
+/// Spiking settings of the arm family.
+fn arm_spiking() -> SpikingSettings {
+    SpikingSettings::default().for_mpc(ARM_MPC_OMEGA)
 }
 
 fn settings(eps: f64, max_iter: usize) -> Settings {
@@ -187,7 +200,7 @@ fn run_quadruped(args: &Args, names: &[&str]) -> anyhow::Result<Vec<BenchRow>> {
     let mg = reference.config().weight();
     let mut runs = Vec::new();
     for &name in names {
-        let Some(solver) = make_solver(name, MPC_OMEGA) else { continue };
+        let Some(solver) = make_solver(name, &quadruped_spiking()) else { continue };
         let mpc = QuadrupedMpc::new(quad_cfg(args.horizon, settings(args.eps, args.max_iter)), solver)?;
         runs.push((name, mpc, Acc::new()));
     }
@@ -239,7 +252,7 @@ fn run_arm(args: &Args, names: &[&str]) -> anyhow::Result<Vec<BenchRow>> {
     }
     let mut runs = Vec::new();
     for &name in names {
-        let Some(solver) = make_solver(name, ARM_MPC_OMEGA) else { continue };
+        let Some(solver) = make_solver(name, &arm_spiking()) else { continue };
         let mpc = ArmMpc::new(arm_cfg(settings(args.eps, args.max_iter)), est, solver)?;
         runs.push((name, mpc, Acc::new()));
     }
@@ -292,7 +305,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("nothing to run: --steps and --arm-steps are both 0");
     }
     let names: Vec<&str> = args.solvers.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    let skipped: Vec<&str> = names.iter().copied().filter(|n| make_solver(n, MPC_OMEGA).is_none()).collect();
+    let skipped: Vec<&str> = names.iter().copied().filter(|n| make_solver(n, &quadruped_spiking()).is_none()).collect();
     let mut rows = Vec::new();
     if args.steps > 0 {
         rows.extend(run_quadruped(&args, &names).context("quadruped MPC sequence")?);
