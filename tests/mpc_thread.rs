@@ -262,13 +262,15 @@ fn a_failing_solver_gives_finite_fallback_torques_never_nan() {
 }
 
 /// Stand 0.5 s, then trot at 0.4 m/s; solutions arrive `lag` ticks (2 ms each) after their
-/// job went out. Returns (final height, mean vx over the last 1.5 s, final tilt, counters).
-fn quadruped_run(lag: usize) -> (f64, f64, f64, spikectl::control::ControllerCounters) {
+/// job went out. Returns (final height, mean vx over the last 1.5 s, largest tilt after 1 s,
+/// counters).
+fn quadruped_run(lag: usize, forecast_shift: bool) -> (f64, f64, f64, spikectl::control::ControllerCounters) {
     let mut sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 3).expect("quadruped scene");
-    let mut ctl = threaded_quadruped(QuadrupedControllerConfig::default());
+    let mut ctl = threaded_quadruped(QuadrupedControllerConfig { forecast_shift, ..Default::default() });
     let dt = sim.timestep();
     let steps = (4.0 / dt) as usize;
     let mut vx = Vec::new();
+    let mut max_tilt: f64 = 0.0;
     let mut sent_at: Option<usize> = None;
     for s in 0..steps {
         if sent_at.is_some_and(|s0| s >= s0 + lag) {
@@ -276,6 +278,9 @@ fn quadruped_run(lag: usize) -> (f64, f64, f64, spikectl::control::ControllerCou
             sent_at = None;
         }
         let t = s as f64 * dt;
+        if t > 1.0 {
+            max_tilt = max_tilt.max(tilt_angle(&sim.true_state().base_quat));
+        }
         let cmd = QuadrupedCommand {
             vx: if t > 1.0 { 0.4 } else { 0.0 },
             body_height: GO1.stand_height,
@@ -296,16 +301,16 @@ fn quadruped_run(lag: usize) -> (f64, f64, f64, spikectl::control::ControllerCou
     }
     let st = sim.true_state();
     let mean_vx = vx.iter().sum::<f64>() / vx.len() as f64;
-    (st.base_pos[2], mean_vx, tilt_angle(&st.base_quat), ctl.counters())
+    (st.base_pos[2], mean_vx, max_tilt, ctl.counters())
 }
 
 #[test]
 fn threaded_quadruped_stands_and_trots_in_mujoco_with_late_solutions() {
-    // 1 tick (a solver faster than the tick) and 10 ticks (20 ms, most of an MPC period: the
-    // forces then come from the horizon step matching the solution's age).
-    for lag in [1, 10] {
-        let (h, vx, tilt, c) = quadruped_run(lag);
-        eprintln!("lag {lag} ticks: height {h:.3} m, mean vx {vx:.3} m/s, tilt {tilt:.3} rad, {c:?}");
+    // 1 tick (a solver faster than the tick) and 10 ticks (20 ms, most of an MPC period),
+    // first-step forces; and 10 ticks with the forces of the step matching the age.
+    for (lag, shift) in [(1, false), (10, false), (10, true)] {
+        let (h, vx, tilt, c) = quadruped_run(lag, shift);
+        eprintln!("lag {lag} ticks, shift {shift}: height {h:.3} m, mean vx {vx:.3} m/s, tilt {tilt:.3} rad, {c:?}");
         assert!((h - GO1.stand_height).abs() < 0.05, "lag {lag}: height {h}");
         assert!((vx - 0.4).abs() < 0.06, "lag {lag}: mean vx {vx}");
         assert!(tilt < 0.2, "lag {lag}: tilt {tilt}");

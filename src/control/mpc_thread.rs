@@ -14,8 +14,8 @@
 //! The controllers use it when their configuration asks for it
 //! ([`super::quadruped::QuadrupedControllerConfig::mpc_thread`],
 //! [`super::arm::ArmControllerConfig::mpc_thread`]): they then apply the newest finished
-//! solution, shifted to the horizon step matching its age, and their fallback command when
-//! it is older than a limit ([`solution_step`]).
+//! solution (its first step, or optionally the horizon step matching its age) and their
+//! fallback command when it is older than a limit ([`solution_step`]).
 
 use std::thread::JoinHandle;
 
