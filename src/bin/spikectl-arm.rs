@@ -6,7 +6,9 @@
 //! velocity) and `target_xy` (geometry_msgs/Point); publishes `effort_cmd` (JointState effort
 //! [N·m]), SolveStats on `stats_topic` and `/diagnostics`. Same pattern as `spikectl-quadruped`:
 //! the controller ([`ArmController`]) runs on its own 1 kHz thread on each new state; malformed
-//! messages are dropped and counted; a stale state gets the safe command every tick.
+//! messages are dropped and counted; a stale state gets the safe command every tick. With
+//! `mpc_thread:=true` (the default) the MPC runs on a worker thread of its own; SIGINT/SIGTERM
+//! stop both threads and exit cleanly.
 //!
 //! Run: `spikectl-arm --ros-args -p solver:=osqp -p use_sim_time:=true` (parameters: `--help`).
 

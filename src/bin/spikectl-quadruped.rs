@@ -9,7 +9,10 @@
 //! The controller ([`QuadrupedController`] on the chosen QP solver) runs on its own
 //! fixed-period thread ([`RtBridge`]), on each new synchronised state; the ROS thread only
 //! converts, checks and publishes. Malformed messages are dropped and counted; when no valid
-//! state arrived for `stale_timeout_s`, the safe command is sent every tick.
+//! state arrived for `stale_timeout_s`, the safe command is sent every tick. With
+//! `mpc_thread:=true` (the default) the MPC QP is solved on a worker thread of its own and
+//! the tick uses the newest finished solution (`control::mpc_thread`); SIGINT/SIGTERM stop
+//! both threads and exit cleanly.
 //!
 //! Run: `spikectl-quadruped --ros-args -p solver:=osqp -p use_sim_time:=true` (parameters: `--help`).
 
