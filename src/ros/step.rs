@@ -262,3 +262,38 @@ impl ControllerStatus {
             .kv("tick_max_us", counters.tick_times.max().as_micros())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ros::diagnostics::Level;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn controller_status_warns_when_ticks_lack_a_young_enough_mpc_solution() {
+        let counters = Counters::default();
+        let rt = RtCounters::default();
+        let mut status = ControllerStatus::new(&counters);
+        let get = |s: &r2r::diagnostic_msgs::msg::DiagnosticStatus, k: &str| {
+            s.values.iter().find(|kv| kv.key == k).map(|kv| kv.value.clone())
+        };
+        let s = status.report("node", "osqp", &counters, &rt, true, "state").build();
+        assert_eq!(s.level, Level::Ok as u8, "{s:?}");
+        rt.stale_solutions.fetch_add(3, Ordering::Relaxed);
+        rt.solves.fetch_add(5, Ordering::Relaxed);
+        rt.solves_finished.fetch_add(4, Ordering::Relaxed);
+        rt.max_solution_age_us.fetch_max(27_000, Ordering::Relaxed);
+        counters.tick_times.record(Duration::from_micros(40));
+        let s = status.report("node", "osqp", &counters, &rt, true, "state").build();
+        assert_eq!(s.level, Level::Warn as u8);
+        assert!(s.message.contains("3 ticks without a young enough MPC solution"), "{}", s.message);
+        for (k, v) in [("stale_solutions", "3"), ("solves", "5"), ("solves_finished", "4"), ("ticks", "1")] {
+            assert_eq!(get(&s, k).as_deref(), Some(v), "{k}");
+        }
+        assert_eq!(get(&s, "max_solution_age_us").as_deref(), Some("27000"));
+        assert_eq!(get(&s, "tick_p99_us").as_deref(), Some("40"));
+        // No growth since: back to OK.
+        let s = status.report("node", "osqp", &counters, &rt, true, "state").build();
+        assert_eq!(s.level, Level::Ok as u8, "{s:?}");
+    }
+}
