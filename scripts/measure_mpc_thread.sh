@@ -54,7 +54,10 @@ print(f"{low[0]:.3f}")
 EOF
     py=$!
     sleep "$SECS"
-    kill -TERM "$ctl"
+    if ! kill -TERM "$ctl" 2>/dev/null; then
+      echo "the controller ($solver, mpc_thread $thread) exited early:" >&2
+      tail -20 "$LOG/ctl" >&2
+    fi
     wait "$ctl" || echo "controller exit code $?" >&2
     kill -TERM "$sim" 2>/dev/null || true
     wait "$sim" 2>/dev/null || true

@@ -404,3 +404,36 @@ fn the_tick_does_not_allocate_with_the_mpc_thread() {
     assert!(inline > 0);
     eprintln!("allocations in 750 ticks: MPC thread {threaded}, MPC in the tick {inline}");
 }
+
+#[test]
+fn a_panicking_worker_is_reported_and_never_blocks_the_caller() {
+    // The solve closure panics on its second job (as a solver bug would).
+    let mut mpc = QuadrupedMpc::new(QuadrupedMpcConfig::go1(), Box::new(OsqpSolver::new())).unwrap();
+    let pool = (0..POOL_SIZE).map(|_| standing_job(0.0, 0.0)).collect();
+    let mut worker = MpcWorker::spawn("mpc-panic", pool, move |job: &mut Job| {
+        assert!(job.t < 1.0, "solver bug");
+        solve(&mut mpc, job)
+    })
+    .unwrap();
+    let j = worker.job_buffer().unwrap();
+    assert!(worker.submit(j));
+    let mut got = Vec::new();
+    assert!(worker.wait(WAIT, |_, f| got.push(f)));
+    assert!(got.len() == 1 && got[0].is_some());
+    let mut j = worker.job_buffer().unwrap();
+    j.t = 2.0;
+    assert!(worker.submit(j));
+    let end = std::time::Instant::now() + WAIT;
+    while worker.is_running() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(!worker.is_running(), "the worker thread ended");
+    // Waiting returns at once (no result will come), polling finds nothing, submitting and
+    // dropping neither block nor panic.
+    assert!(!worker.wait(WAIT, |_, _| unreachable!()));
+    worker.poll(|_, _| unreachable!());
+    if let Some(j) = worker.job_buffer() {
+        worker.submit(j);
+    }
+    drop(worker);
+}

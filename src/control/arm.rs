@@ -702,6 +702,11 @@ impl ArmController {
         self.planner.counters
     }
 
+    /// See [`AdmittancePlanner::mpc_alive`].
+    pub fn mpc_alive(&self) -> bool {
+        self.planner.mpc_alive()
+    }
+
     /// See [`AdmittancePlanner::wait_for_mpc`].
     pub fn wait_for_mpc(&mut self, timeout: std::time::Duration) -> bool {
         self.planner.wait_for_mpc(timeout)

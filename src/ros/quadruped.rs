@@ -389,6 +389,9 @@ pub struct RtCounters {
     pub stale_solutions: AtomicU64,
     /// Largest age of the MPC solution in use at a tick [µs, controller time].
     pub max_solution_age_us: AtomicU64,
+    /// 1 once the MPC worker thread has stopped (a panic in the solver): every tick then
+    /// falls back; the diagnostics report ERROR.
+    pub mpc_thread_down: AtomicU64,
 }
 
 /// The quadruped node's real-time step ([`RtStep`] on [`QuadrupedController`]).

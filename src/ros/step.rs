@@ -30,6 +30,11 @@ pub trait RtController<const N: usize> {
     fn take_solve_records(&mut self) -> Vec<SolveRecord>;
     /// Counters since construction.
     fn counters(&self) -> ControllerCounters;
+    /// False once the controller's MPC worker thread has stopped (it panicked); true when the
+    /// MPC runs inside the tick.
+    fn mpc_alive(&self) -> bool {
+        true
+    }
 }
 
 impl RtController<12> for QuadrupedController {
@@ -50,6 +55,9 @@ impl RtController<12> for QuadrupedController {
     fn counters(&self) -> ControllerCounters {
         QuadrupedController::counters(self)
     }
+    fn mpc_alive(&self) -> bool {
+        QuadrupedController::mpc_alive(self)
+    }
 }
 
 impl RtController<{ super::arm::ARM_DOF }> for ArmController {
@@ -69,6 +77,9 @@ impl RtController<{ super::arm::ARM_DOF }> for ArmController {
     }
     fn counters(&self) -> ControllerCounters {
         ArmController::counters(self)
+    }
+    fn mpc_alive(&self) -> bool {
+        ArmController::mpc_alive(self)
     }
 }
 
@@ -170,6 +181,9 @@ impl<C: RtController<N>, const N: usize> RtStep<C, N> {
                 add(&self.rt.solves_finished, c.solves_finished, self.seen.solves_finished);
                 add(&self.rt.stale_solutions, c.stale_solutions, self.seen.stale_solutions);
                 self.rt.max_solution_age_us.fetch_max(c.max_solution_age_us, std::sync::atomic::Ordering::Relaxed);
+                if !self.ctrl.mpc_alive() {
+                    self.rt.mpc_thread_down.store(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 self.seen = c;
                 StepOutput { stamp_s: C::stamp(&s.state), tau, kind: CommandKind::Control, records }
             }
@@ -234,6 +248,8 @@ impl ControllerStatus {
             (level, msg) = (Level::Stale, format!("waiting for {waiting_for}"));
         } else if stale > self.prev_stale {
             (level, msg) = (Level::Warn, format!("state stale: {} safe-command ticks; {msg}", stale - self.prev_stale));
+        } else if rt.mpc_thread_down.load(Ordering::Relaxed) != 0 {
+            (level, msg) = (Level::Error, "the MPC thread stopped: fallback command on every tick".into());
         } else if stale_solutions > self.prev_stale_solutions {
             let n = stale_solutions - self.prev_stale_solutions;
             (level, msg) = (Level::Warn, format!("{n} ticks without a young enough MPC solution; {msg}"));
@@ -255,6 +271,7 @@ impl ControllerStatus {
             .kv("solves_finished", rt.solves_finished.load(Ordering::Relaxed))
             .kv("stale_solutions", stale_solutions)
             .kv("max_solution_age_us", rt.max_solution_age_us.load(Ordering::Relaxed))
+            .kv("mpc_thread_down", rt.mpc_thread_down.load(Ordering::Relaxed))
             .kv("commands", rt.commands.load(Ordering::Relaxed))
             .kv("ticks", counters.tick_times.count())
             .kv("tick_p50_us", counters.tick_times.quantile(0.5).as_micros())
@@ -295,5 +312,12 @@ mod tests {
         // No growth since: back to OK.
         let s = status.report("node", "osqp", &counters, &rt, true, "state").build();
         assert_eq!(s.level, Level::Ok as u8, "{s:?}");
+        // A dead MPC thread is an error, report after report.
+        rt.mpc_thread_down.store(1, Ordering::Relaxed);
+        for _ in 0..2 {
+            let s = status.report("node", "osqp", &counters, &rt, true, "state").build();
+            assert_eq!(s.level, Level::Error as u8, "{s:?}");
+            assert_eq!(get(&s, "mpc_thread_down").as_deref(), Some("1"));
+        }
     }
 }
