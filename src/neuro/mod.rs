@@ -4,6 +4,7 @@
 //! - [`fixed`]: fixed-point widths (the Loihi 2 profile), quantization with saturation.
 //! - [`sigma_delta`]: graded-spike encoding with carried remainders and θ schedules.
 //! - [`network`]: populations, dendrites, sparse projections, barrier-synchronous steps.
+//! - [`sliced`]: receiver-major synapse slices for the dense delivery (SELL-C-σ).
 //! - [`energy`]: hardware profiles, core mapping, energy/latency/EDP, CPU baseline.
 //! - [`bench`]: the `spikectl bench neuro` benchmark (and the ANYmal-sized test problem).
 //!
@@ -14,6 +15,7 @@ pub mod energy;
 pub mod fixed;
 pub mod network;
 pub mod sigma_delta;
+pub mod sliced;
 
 pub use fixed::{Arith, FixedProfile, Rounding};
 pub use network::{Inputs, Network, NeuronModel};

@@ -22,6 +22,7 @@
 use super::OpCounts;
 use super::fixed::{Arith, QuantWeights, pow2, quantize};
 use super::sigma_delta::encode;
+use super::sliced::SlicedRows;
 use crate::qp::CscMatrix;
 
 /// A neuron model: how one population updates its neurons in a timestep.
@@ -119,33 +120,13 @@ pub struct Projection {
     pub post: Vec<u32>,
     /// Weights (quantized into planes in fixed point; one exact plane in float).
     pub weights: QuantWeights,
-    /// The same synapses by receiver (CSR): receiver i's synapses are
-    /// `rowptr[i]..rowptr[i+1]`, from senders `pre_of[k]`, with weights `row_w[plane][k]`.
-    /// Used for the dense delivery of a timestep in which most neurons sent (see
-    /// [`Network::step`]); the operation counts do not depend on the delivery order.
-    rowptr: Vec<usize>,
+    /// The same synapses by receiver, in slices (see [`super::sliced`]). Used for the dense
+    /// delivery of a timestep in which most neurons sent (see [`Network::step`]); the
+    /// operation counts do not depend on the delivery order.
+    by_receiver: SlicedRows,
     /// One-to-one connectivity (square, synapse j → j only, every neuron connected): delivery
     /// is an element-wise product.
     one_to_one: bool,
-    pre_of: Vec<u32>,
-    row_w: Vec<Vec<f64>>,
-}
-
-/// Σ_k w_k·x[idx_k] with two independent partial sums (on short rows the add latency of a
-/// single running sum, not the loads, sets the pace).
-#[inline]
-fn row_dot(w: &[f64], idx: &[u32], x: &[f64]) -> f64 {
-    let (mut a0, mut a1) = (0.0, 0.0);
-    let mut wc = w.chunks_exact(2);
-    let mut ic = idx.chunks_exact(2);
-    for (wq, iq) in (&mut wc).zip(&mut ic) {
-        a0 += wq[0] * x[iq[0] as usize];
-        a1 += wq[1] * x[iq[1] as usize];
-    }
-    if let (Some(wk), Some(ik)) = (wc.remainder().first(), ic.remainder().first()) {
-        a0 += wk * x[*ik as usize];
-    }
-    a0 + a1
 }
 
 /// Deliver a timestep's messages receiver by receiver (a gather over each receiver's
@@ -222,18 +203,7 @@ impl Network {
         let post_pop = self.dendrites[dendrite].post;
         assert_eq!(w.ncols, self.pops[pre].len(), "matrix columns must match the presynaptic population");
         assert_eq!(w.nrows, self.pops[post_pop].len(), "matrix rows must match the postsynaptic population");
-        let weights = match self.arith {
-            Arith::Float => QuantWeights::exact(&w.nzval),
-            Arith::Fixed(p) => QuantWeights::new(&w.nzval, &p),
-        };
-        for j in 0..w.ncols {
-            let mut f = 0u64;
-            for plane in &weights.planes {
-                f += plane[w.colptr[j]..w.colptr[j + 1]].iter().filter(|v| **v != 0.0).count() as u64;
-            }
-            self.pops[pre].fanout[j] += f;
-        }
-        self.pops[pre].axons = self.pops[pre].fanout.iter().filter(|&&f| f > 0).count() as u64;
+        let weights = self.quantize(w);
         // Receiver-major (CSR) copy: one counting pass; perm[k] is the CSC position of the
         // k-th synapse in receiver order, so every weight plane is reordered the same way.
         let mut rowptr = vec![0usize; w.nrows + 1];
@@ -256,7 +226,8 @@ impl Network {
         }
         let one_to_one =
             w.nrows == w.ncols && w.nnz() == w.ncols && (0..w.ncols).all(|j| w.colptr[j] == j && w.rowval[j] == j);
-        let row_w = weights.planes.iter().map(|pl| perm.iter().map(|&k| pl[k]).collect()).collect();
+        let mut by_receiver = SlicedRows::from_csr(&rowptr, &pre_of, &perm);
+        by_receiver.load(&weights.planes);
         self.projections.push(Projection {
             pre,
             dendrite,
@@ -264,13 +235,60 @@ impl Network {
             post: w.rowval.iter().map(|&r| r as u32).collect(),
             weights,
             one_to_one,
-            rowptr,
-            pre_of,
-            row_w,
+            by_receiver,
         });
         let id = self.projections.len() - 1;
         self.pops[pre].projections.push(id);
+        self.recount_fanout(pre);
         id
+    }
+
+    /// Loads new weights into projection `pr` from a matrix with the sparsity pattern it was
+    /// built with (same dimensions, `colptr` and `rowval`); quantized as in
+    /// [`Network::add_projection`], fan-out counts updated. Neuron state, sums and counts are
+    /// untouched. Returns false, changing nothing, when the pattern differs.
+    pub fn set_weights(&mut self, pr: usize, w: &CscMatrix) -> bool {
+        let proj = &self.projections[pr];
+        let post_len = self.pops[self.dendrites[proj.dendrite].post].len();
+        let same = w.nrows == post_len
+            && w.colptr == proj.colptr
+            && w.rowval.len() == proj.post.len()
+            && w.rowval.iter().zip(&proj.post).all(|(&a, &b)| a == b as usize);
+        if !same {
+            return false;
+        }
+        let weights = self.quantize(w);
+        let proj = &mut self.projections[pr];
+        proj.by_receiver.load(&weights.planes);
+        proj.weights = weights;
+        let pre = proj.pre;
+        self.recount_fanout(pre);
+        true
+    }
+
+    fn quantize(&self, w: &CscMatrix) -> QuantWeights {
+        match self.arith {
+            Arith::Float => QuantWeights::exact(&w.nzval),
+            Arith::Fixed(p) => QuantWeights::new(&w.nzval, &p),
+        }
+    }
+
+    /// Fan-out of each neuron of population `pre`: its stored synapses (non-zero weights,
+    /// per plane) over all its projections.
+    fn recount_fanout(&mut self, pre: usize) {
+        let Self { pops, projections, .. } = self;
+        let pop = &mut pops[pre];
+        pop.fanout.iter_mut().for_each(|f| *f = 0);
+        for &pr in &pop.projections {
+            let proj = &projections[pr];
+            for (j, f) in pop.fanout.iter_mut().enumerate() {
+                let (k0, k1) = (proj.colptr[j], proj.colptr[j + 1]);
+                for plane in &proj.weights.planes {
+                    *f += plane[k0..k1].iter().filter(|v| **v != 0.0).count() as u64;
+                }
+            }
+        }
+        pop.axons = pop.fanout.iter().filter(|&&f| f > 0).count() as u64;
     }
 
     /// Stored incoming synapses (over all weight planes) of every neuron of every population,
@@ -415,10 +433,7 @@ impl Network {
                         *t += w * d;
                     }
                 } else if dense {
-                    let w = &proj.row_w[plane];
-                    for (t, r) in target.iter_mut().zip(proj.rowptr.windows(2)) {
-                        *t += row_dot(&w[r[0]..r[1]], &proj.pre_of[r[0]..r[1]], delta);
-                    }
+                    proj.by_receiver.gather_add(plane, delta, target);
                 } else {
                     let w = &proj.weights.planes[plane];
                     for (j, &d) in delta.iter().enumerate() {
@@ -543,6 +558,36 @@ mod tests {
                 assert_eq!(net.counts.synops, fan);
             }
         }
+    }
+
+    /// New weights on the same pattern give the same sums as a network built with them;
+    /// another pattern is refused and changes nothing.
+    #[test]
+    fn set_weights_reloads_same_pattern_only() {
+        let w1 = CscMatrix::from_dense(3, 4, &[1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 0.0, 4.0, 5.0, 0.0, 0.0, 6.0]);
+        let mut w2 = w1.clone();
+        w2.nzval.iter_mut().enumerate().for_each(|(k, v)| *v = -0.5 * k as f64);
+        let sums = |net: &mut Network, pre: usize, d: usize| {
+            net.pops[pre].out.copy_from_slice(&[1.0, -2.0, 0.5, 3.0]);
+            net.prime(&[pre]);
+            (net.dendrites[d].sigma.clone(), net.counts.synops, net.pops[pre].fanout.clone())
+        };
+        let build = |w: &CscMatrix| {
+            let mut net = Network::new(Arith::Float);
+            let pre = net.add_population("pre", 4, 0);
+            let post = net.add_population("post", 3, 0);
+            let d = net.add_dendrite(post, 0);
+            let pr = net.add_projection(pre, d, w);
+            (net, pre, d, pr)
+        };
+        let (mut reloaded, pre, d, pr) = build(&w1);
+        assert!(reloaded.set_weights(pr, &w2));
+        let (mut fresh, ..) = build(&w2);
+        assert_eq!(sums(&mut reloaded, pre, d), sums(&mut fresh, pre, d));
+        let other = CscMatrix::from_dense(3, 4, &[1.0; 12]);
+        let before = reloaded.projections[pr].weights.clone();
+        assert!(!reloaded.set_weights(pr, &other));
+        assert_eq!(reloaded.projections[pr].weights, before);
     }
 
     #[test]

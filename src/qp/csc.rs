@@ -175,6 +175,13 @@ impl CscMatrix {
 
     /// The transpose, as a new CSC matrix.
     pub fn transpose(&self) -> Self {
+        self.transpose_with_map().0
+    }
+
+    /// Transpose, and for each of its entries the position of the same entry in `self`
+    /// (`t.nzval[k] == self.nzval[map[k]]`): refills the transpose of a matrix with new values
+    /// and the same pattern without redoing the pass.
+    pub fn transpose_with_map(&self) -> (Self, Vec<usize>) {
         let mut count = vec![0usize; self.nrows + 1];
         for &r in &self.rowval {
             count[r + 1] += 1;
@@ -186,16 +193,18 @@ impl CscMatrix {
         let mut next = count;
         let mut rowval = vec![0; self.nnz()];
         let mut nzval = vec![0.0; self.nnz()];
+        let mut map = vec![0; self.nnz()];
         for j in 0..self.ncols {
             for k in self.colptr[j]..self.colptr[j + 1] {
                 let i = self.rowval[k];
                 let dst = next[i];
                 rowval[dst] = j;
                 nzval[dst] = self.nzval[k];
+                map[dst] = k;
                 next[i] += 1;
             }
         }
-        Self { nrows: self.ncols, ncols: self.nrows, colptr, rowval, nzval }
+        (Self { nrows: self.ncols, ncols: self.nrows, colptr, rowval, nzval }, map)
     }
 
     /// Upper triangle (i ≤ j) of this square matrix.

@@ -208,10 +208,11 @@ impl NeuronModel for SolutionNeurons {
         let (a, r, e) = (self.alpha, self.rho, self.e_x);
         match arith {
             Arith::Float => {
-                for j in 0..out.len() {
-                    let z = (out[j] - a * (pz[j] + self.q[j] + hte[j])).max(self.lb[j]).min(self.ub[j]);
-                    self.z[j] = z;
-                    out[j] = (1.0 - r) * out[j] + r * z;
+                let it = out.iter_mut().zip(self.z.iter_mut()).zip(pz.iter().zip(hte)).zip(&self.q);
+                for ((((o, zr), (&p, &h)), &q), (&lo, &hi)) in it.zip(self.lb.iter().zip(&self.ub)) {
+                    let z = (*o - a * (p + q + h)).max(lo).min(hi);
+                    *zr = z;
+                    *o = (1.0 - r) * *o + r * z;
                 }
             }
             Arith::Fixed(_) => {
@@ -294,11 +295,23 @@ impl NeuronModel for ConstraintNeurons {
     }
 }
 
-/// The PIPG network of one problem and its fixed-point grids.
+/// The PIPG network of one problem and its fixed-point grids. Built once per sparsity
+/// pattern ([`PipgNet::new`]); new matrix values are loaded into the same synapses
+/// ([`PipgNet::set_weights`]) and each solve loads its constants and initial state
+/// ([`PipgNet::load`]).
 struct PipgNet {
     net: Network,
     x_pop: usize,
     y_pop: usize,
+    /// Dendrites P̄ζ, H̄ᵀη (solution) and H̄ζ (constraint).
+    dendrites: [usize; 3],
+    /// Projections P̄, H̄ᵀ, H̄.
+    projections: [usize; 3],
+    /// H̄ᵀ as loaded, and the position in H̄ of each of its entries.
+    ht: CscMatrix,
+    ht_map: Vec<usize>,
+    /// H̄'s pattern as built (column pointers, row indices).
+    h_pattern: (Vec<usize>, Vec<usize>),
     sol: SolutionNeurons,
     con: ConstraintNeurons,
     alpha0: f64,
@@ -380,10 +393,92 @@ fn row_gain(m: &CscMatrix) -> f64 {
 }
 
 impl PipgNet {
-    fn build(d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) -> Self {
+    /// Topology and weights for `d` on `arith`; constants and state come with
+    /// [`PipgNet::load`].
+    fn new(d: &PipgData, ss: &SpikingSettings) -> Self {
         let (n, mh) = (d.p_full.ncols, d.h.nrows);
+        let (ht, ht_map) = d.h.transpose_with_map();
+        let mut net = Network::new(ss.arith);
+        let x_pop = net.add_population("solution", n, 0);
+        let y_pop = net.add_population("constraint", mh, 0);
+        let d_p = net.add_dendrite(x_pop, 0);
+        let d_ht = net.add_dendrite(x_pop, 0);
+        let d_h = net.add_dendrite(y_pop, 0);
+        let pr_p = net.add_projection(x_pop, d_p, &d.p_full);
+        let pr_ht = net.add_projection(y_pop, d_ht, &ht);
+        let pr_h = net.add_projection(x_pop, d_h, &d.h);
+        let carry = matches!(ss.arith, Arith::Fixed(p) if p.carry_shift_remainder);
+        let sol = SolutionNeurons {
+            z: vec![0.0; n],
+            frac: vec![0.0; n],
+            carry,
+            q: vec![0.0; n],
+            lb: vec![0.0; n],
+            ub: vec![0.0; n],
+            alpha: 0.0,
+            rho: 1.0,
+            e_x: 0,
+        };
+        let con = ConstraintNeurons {
+            w: vec![0.0; mh],
+            frac: vec![0.0; mh],
+            carry,
+            a_old: vec![0.0; mh],
+            bl: vec![0.0; mh],
+            bu: vec![0.0; mh],
+            beta: 0.0,
+            c1: 1.0,
+            c2: 2.0,
+            rho: 1.0,
+            e_y: 0,
+            latch_only: false,
+        };
+        Self {
+            net,
+            x_pop,
+            y_pop,
+            dendrites: [d_p, d_ht, d_h],
+            projections: [pr_p, pr_ht, pr_h],
+            ht,
+            ht_map,
+            h_pattern: (d.h.colptr.clone(), d.h.rowval.clone()),
+            sol,
+            con,
+            alpha0: 0.0,
+            beta0: 0.0,
+            hl: Vec::new(),
+            hu: Vec::new(),
+        }
+    }
+
+    /// Loads the matrix values of `d` into the synapses; false (nothing changed) when the
+    /// sparsity pattern or the sizes differ from the network's.
+    fn set_weights(&mut self, d: &PipgData) -> bool {
+        let same_h = d.h.nrows == self.net.pops[self.y_pop].len()
+            && d.h.colptr == self.h_pattern.0
+            && d.h.rowval == self.h_pattern.1;
+        if !same_h || d.p_full.ncols != self.net.pops[self.x_pop].len() {
+            return false;
+        }
+        for (t, &k) in self.ht.nzval.iter_mut().zip(&self.ht_map) {
+            *t = d.h.nzval[k];
+        }
+        let [pr_p, pr_ht, pr_h] = self.projections;
+        // P̄'s pattern is checked by the network; a failure there leaves H̄'s loads harmless
+        // (the caller rebuilds).
+        self.net.set_weights(pr_p, &d.p_full)
+            && self.net.set_weights(pr_ht, &self.ht)
+            && self.net.set_weights(pr_h, &d.h)
+    }
+
+    /// Loads a solve: the fixed-point grids from the problem data and warm start (range R =
+    /// max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite bounds, ‖q̄‖∞)·2^(headroom + `extra_bits`)), the neurons'
+    /// constants, the initial outputs ζ₀ = `x0`, η₀ = `y0`, zeroed sums and counts, and the
+    /// steps of iteration 0.
+    fn load(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) {
         let (alpha0, beta0) = initial_steps(d, ss);
-        let ht = d.h.transpose();
+        self.alpha0 = alpha0;
+        self.beta0 = beta0;
         let (mut e_x, mut e_y, mut e_p, mut e_h, mut e_ht) = (0, 0, 0, 0, 0);
         if let Arith::Fixed(prof) = ss.arith {
             let base = [
@@ -404,19 +499,28 @@ impl PipgNet {
             e_y = grid_exponent(range, b);
             e_p = grid_exponent(row_gain(&d.p_full) * range, b);
             e_h = grid_exponent(row_gain(&d.h) * range, b);
-            e_ht = grid_exponent(row_gain(&ht) * range, b);
+            e_ht = grid_exponent(row_gain(&self.ht) * range, b);
         }
-        let mut net = Network::new(ss.arith);
-        let x_pop = net.add_population("solution", n, e_x);
-        let y_pop = net.add_population("constraint", mh, e_y);
-        let d_p = net.add_dendrite(x_pop, e_p);
-        let d_ht = net.add_dendrite(x_pop, e_ht);
-        let d_h = net.add_dendrite(y_pop, e_h);
-        net.add_projection(x_pop, d_p, &d.p_full);
-        net.add_projection(y_pop, d_ht, &ht);
-        net.add_projection(x_pop, d_h, &d.h);
+        let net = &mut self.net;
+        let (x_pop, y_pop) = (self.x_pop, self.y_pop);
+        net.pops[x_pop].out_exp = e_x;
+        net.pops[y_pop].out_exp = e_y;
+        let [d_p, d_ht, d_h] = self.dendrites;
+        net.dendrites[d_p].exp = e_p;
+        net.dendrites[d_ht].exp = e_ht;
+        net.dendrites[d_h].exp = e_h;
+        net.clear_state();
+        net.reset_counts();
+        net.pops[x_pop].theta = 0.0;
+        net.pops[y_pop].theta = 0.0;
         let arith = net.arith;
         let mut ignore = 0u64;
+        for (o, v) in net.pops[x_pop].out.iter_mut().zip(x0) {
+            *o = arith.state(*v, e_x, &mut ignore);
+        }
+        for (o, v) in net.pops[y_pop].out.iter_mut().zip(y0) {
+            *o = arith.state(*v, e_y, &mut ignore);
+        }
         // Constants are programmed saturating without counting (a bound beyond the range
         // is as good as infinite).
         let clampq = |v: f64, e: i32| -> f64 {
@@ -429,46 +533,36 @@ impl PipgNet {
                 }
             }
         };
-        for (j, v) in x0.iter().enumerate() {
-            net.pops[x_pop].out[j] = arith.state(*v, e_x, &mut ignore);
-        }
-        for (i, v) in y0.iter().enumerate() {
-            net.pops[y_pop].out[i] = arith.state(*v, e_y, &mut ignore);
-        }
-        let q: Vec<f64> = d.q.iter().map(|v| clampq(*v, e_p.min(e_ht))).collect();
-        let lb: Vec<f64> = d.lb.iter().map(|&v| if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v, e_x) }).collect();
-        let ub: Vec<f64> = d.ub.iter().map(|&v| if v >= INFTY { f64::INFINITY } else { clampq(v, e_x) }).collect();
         let rho = arith.constant(ss.rho.clamp(1e-3, 1.999));
         let c1 = arith.constant(2.0 / rho - 1.0);
-        let carry = matches!(ss.arith, Arith::Fixed(p) if p.carry_shift_remainder);
-        let sol = SolutionNeurons {
-            z: net.pops[x_pop].out.clone(),
-            frac: vec![0.0; n],
-            carry,
-            q,
-            lb,
-            ub,
-            alpha: 0.0,
-            rho,
-            e_x,
-        };
-        let con = ConstraintNeurons {
-            w: net.pops[y_pop].out.clone(),
-            frac: vec![0.0; mh],
-            carry,
-            a_old: vec![0.0; mh],
-            bl: vec![0.0; mh],
-            bu: vec![0.0; mh],
-            beta: 0.0,
-            c1,
-            c2: c1 + 1.0,
-            rho,
-            e_y,
-            latch_only: false,
-        };
-        let mut s = Self { net, x_pop, y_pop, sol, con, alpha0, beta0, hl: d.hl.clone(), hu: d.hu.clone() };
-        s.set_steps(ss, 0);
-        s
+        let sol = &mut self.sol;
+        sol.z.copy_from_slice(&net.pops[x_pop].out);
+        sol.frac.iter_mut().for_each(|v| *v = 0.0);
+        for (t, v) in sol.q.iter_mut().zip(&d.q) {
+            *t = clampq(*v, e_p.min(e_ht));
+        }
+        for (t, &v) in sol.lb.iter_mut().zip(&d.lb) {
+            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v, e_x) };
+        }
+        for (t, &v) in sol.ub.iter_mut().zip(&d.ub) {
+            *t = if v >= INFTY { f64::INFINITY } else { clampq(v, e_x) };
+        }
+        sol.alpha = 0.0;
+        sol.rho = rho;
+        sol.e_x = e_x;
+        let con = &mut self.con;
+        con.w.copy_from_slice(&net.pops[y_pop].out);
+        con.frac.iter_mut().for_each(|v| *v = 0.0);
+        con.a_old.iter_mut().for_each(|v| *v = 0.0);
+        con.beta = 0.0;
+        con.c1 = c1;
+        con.c2 = c1 + 1.0;
+        con.rho = rho;
+        con.e_y = e_y;
+        con.latch_only = false;
+        self.hl.clone_from(&d.hl);
+        self.hu.clone_from(&d.hu);
+        self.set_steps(ss, 0);
     }
 
     /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
@@ -525,6 +619,10 @@ pub struct SpikingSolver {
     data: Option<PipgData>,
     x_ws: Option<Vec<f64>>,
     y_ws: Option<Vec<f64>>,
+    /// The network, kept between solves (rebuilt only when the pattern or arithmetic change).
+    net: Option<PipgNet>,
+    /// The matrices changed since the network's weights were loaded.
+    weights_stale: bool,
     /// Counts of the last solve.
     pub last_ops: OpCounts,
 }
@@ -558,6 +656,8 @@ impl SpikingSolver {
             data: None,
             x_ws: None,
             y_ws: None,
+            net: None,
+            weights_stale: false,
             last_ops: OpCounts::default(),
         }
     }
@@ -577,19 +677,33 @@ impl SpikingSolver {
     }
 
     /// One attempt on the network at `extra_bits` of added range.
-    fn attempt(&self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let (orig, d) = self.parts()?;
+    fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
+        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, .. } = self;
+        let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
+            return Err(QpError::Usage("solve called before setup".into()));
+        };
+        let ss = &*ss;
+        let settings = &*settings;
         let (n, m, mh) = (orig.n(), orig.m(), d.h.nrows);
-        let x0 = self.x_ws.as_deref().map(|x| d.scaling.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
-        let y0: Vec<f64> = match self.y_ws.as_deref() {
+        let x0 = x_ws.as_deref().map(|x| d.scaling.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
+        let y0: Vec<f64> = match y_ws.as_deref() {
             Some(y) => {
                 let ys = d.scaling.scale_y(y);
                 d.h_rows.iter().map(|&i| ys[i]).collect()
             }
             None => vec![0.0; mh],
         };
-        let ss = &self.spiking;
-        let mut pn = PipgNet::build(d, ss, &x0, &y0, extra_bits);
+        // Same network while the pattern and arithmetic hold; new values are loaded in place.
+        let reuse = match net.as_mut() {
+            Some(pn) if pn.net.arith == ss.arith => !*weights_stale || pn.set_weights(d),
+            _ => false,
+        };
+        if !reuse {
+            *net = Some(PipgNet::new(d, ss));
+        }
+        *weights_stale = false;
+        let pn = net.as_mut().expect("network built above");
+        pn.load(d, ss, &x0, &y0, extra_bits);
         let (xp, yp) = (pn.x_pop, pn.y_pop);
         pn.net.prime(&[xp, yp]);
         pn.con.latch_only = true;
@@ -607,7 +721,7 @@ impl SpikingSolver {
         let mut adapt_gap = k_check;
         let mut next_adapt = 0;
         let adaptive = ss.adaptive_omega && matches!(ss.steps, StepRule::Constant { .. });
-        for k in 0..self.settings.max_iter {
+        for k in 0..settings.max_iter {
             let th = ss.theta.at(k);
             pn.net.pops[xp].theta = th;
             pn.net.pops[yp].theta = th;
@@ -615,7 +729,7 @@ impl SpikingSolver {
             pn.net.step(&mut [(xp, &mut pn.sol)]);
             pn.net.step(&mut [(yp, &mut pn.con)]);
             iters = k + 1;
-            if iters % k_check != 0 && iters != self.settings.max_iter {
+            if iters % k_check != 0 && iters != settings.max_iter {
                 continue;
             }
             pn.net.counts.readout_checks += 1;
@@ -645,21 +759,20 @@ impl SpikingSolver {
                 status = Status::NumericalError;
                 break;
             }
-            let conv =
-                if ss.check_gap { rep.converged_with_gap(&self.settings) } else { rep.converged(&self.settings) };
+            let conv = if ss.check_gap { rep.converged_with_gap(settings) } else { rep.converged(settings) };
             best = Some((x, y));
             if conv {
                 status = Status::Solved;
                 break;
             }
-            if self.settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl) {
+            if settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl) {
                 status = Status::TimeLimit;
                 break;
             }
             if adaptive && ss.omega_rule == OmegaRule::Pipg && iters >= next_adapt {
                 // pipg's residual balancing: residuals below tolerance do not pull ω; the
                 // wait between changes doubles after each change so that ω settles.
-                let (ep, ed) = (rep.eps_prim(&self.settings), rep.eps_dual(&self.settings));
+                let (ep, ed) = (rep.eps_prim(settings), rep.eps_dual(settings));
                 let p_hat = rep.res.prim.max(ep) / (rep.prim_scale + 1e-10);
                 let d_hat = rep.res.dual.max(ed) / (rep.dual_scale + 1e-10);
                 if (rep.res.prim > ep || rep.res.dual > ed) && p_hat > 0.0 && d_hat > 0.0 {
@@ -675,8 +788,8 @@ impl SpikingSolver {
             } else if adaptive && ss.omega_rule == OmegaRule::Bounded {
                 // Residuals over their tolerances (floored at 1), ratio √(r̂_p/r̂_d); a step
                 // of at most 2× when outside [1/3, 3], ω kept within [ω₀/64, 64ω₀].
-                let rp = (rep.res.prim / rep.eps_prim(&self.settings).max(1e-300)).max(1.0);
-                let rd = (rep.res.dual / rep.eps_dual(&self.settings).max(1e-300)).max(1.0);
+                let rp = (rep.res.prim / rep.eps_prim(settings).max(1e-300)).max(1.0);
+                let rd = (rep.res.dual / rep.eps_dual(settings).max(1e-300)).max(1.0);
                 let ratio = (rp / rd).sqrt();
                 if ratio.is_finite() && !(1.0 / 3.0..=3.0).contains(&ratio) {
                     omega = (omega * ratio.clamp(0.5, 2.0)).clamp(omega0 / OMEGA_SPAN, omega0 * OMEGA_SPAN);
@@ -704,6 +817,7 @@ impl QpSolver for SpikingSolver {
         self.orig = Some(problem.clone());
         self.x_ws = None;
         self.y_ws = None;
+        self.net = None;
         self.prepare();
         Ok(())
     }
@@ -753,6 +867,7 @@ impl QpSolver for SpikingSolver {
             (Some(d), Some(pb)) => d.refresh(pb, self.settings.scaling_iters, &opt),
             _ => self.prepare(),
         }
+        self.weights_stale = true;
         Ok(())
     }
 
@@ -942,6 +1057,46 @@ mod tests {
         let b = sp.solve().unwrap();
         assert_eq!(b.status, Status::Solved);
         assert!(b.iterations <= sp.spiking.check_every, "{} iterations", b.iterations);
+    }
+
+    /// The network is kept between solves: after new matrix values (same pattern) and new q,
+    /// a solve gives exactly what a network built afresh from the same data gives, with the
+    /// same operation counts.
+    #[test]
+    fn reused_network_equals_a_fresh_one_after_updates() {
+        let pb = Family::RandomMixed.generate(20, 4);
+        let s = Settings { eps_abs: 1e-6, eps_rel: 0.0, max_iter: 300, warm_start: false, ..Settings::default() };
+        for arith in [Arith::Float, Arith::Fixed(FixedProfile::LOIHI2)] {
+            let ss = SpikingSettings { arith, ..SpikingSettings::default().constant_omega() };
+            let mut sp = SpikingSolver::new(ss.clone());
+            sp.setup(&pb, &s).unwrap();
+            sp.solve().unwrap();
+            let mut new_pb = pb.clone();
+            new_pb.a.nzval.iter_mut().enumerate().for_each(|(k, v)| *v *= 1.0 + 0.05 * (k % 3) as f64);
+            new_pb.p.nzval.iter_mut().for_each(|v| *v *= 1.3);
+            new_pb.q.iter_mut().for_each(|v| *v -= 0.2);
+            sp.update_matrices(Some(&new_pb.p.nzval), Some(&new_pb.a.nzval)).unwrap();
+            sp.update_q(&new_pb.q).unwrap();
+            let a = sp.solve().unwrap();
+            sp.net = None;
+            let b = sp.solve().unwrap();
+            assert_eq!((a.iterations, a.status), (b.iterations, b.status), "{arith:?}");
+            assert_eq!(a.x, b.x, "{arith:?}");
+            assert_eq!(a.y, b.y, "{arith:?}");
+            assert_eq!(a.ops, b.ops, "{arith:?}");
+        }
+        // Changing the arithmetic between solves rebuilds the network.
+        let mut sp = SpikingSolver::new(SpikingSettings::default().constant_omega());
+        sp.setup(&pb, &s).unwrap();
+        sp.solve().unwrap();
+        sp.spiking.arith = Arith::Fixed(FixedProfile::LOIHI2);
+        let a = sp.solve().unwrap();
+        let mut fresh = SpikingSolver::new(SpikingSettings {
+            arith: Arith::Fixed(FixedProfile::LOIHI2),
+            ..SpikingSettings::default().constant_omega()
+        });
+        fresh.setup(&pb, &s).unwrap();
+        assert_eq!(a.x, fresh.solve().unwrap().x);
     }
 
     #[test]
