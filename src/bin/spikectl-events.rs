@@ -7,7 +7,9 @@
 //!   throw `k` at `speed_mps` with seed `seed + k`), rendered one throw ahead on a worker
 //!   thread; the ball's projected centre is published as `geometry_msgs/PointStamped` [px] on
 //!   `truth_topic` at the end of every packet window while the whole ball is in view;
-//! - `source:=raw`: replays the EVT 3.0 RAW file `raw_file` (Metavision format).
+//! - `source:=raw`: replays the EVT 3.0 RAW file `raw_file` (Metavision format), with the
+//!   ground truth of `<raw_file>.gt.csv` on `truth_topic` when that file exists (as
+//!   `spikectl simulate-events` writes it).
 //!
 //! Sensor time runs on across throws and replays (each starts `pause_s` after the previous
 //! one ends), so the stream is one monotonic recording. Packets are stamped
@@ -19,7 +21,7 @@
 //! Run: `spikectl-events --ros-args -p speed_mps:=8.0 -p noise:=noisy` (parameters: `--help`).
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -43,7 +45,7 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("source", "sim", Check::OneOf(&["sim", "raw"]), "sim = simulated throws, raw = a RAW file"),
     ParamSpec::string("raw_file", "", Check::Any, "EVT 3.0 RAW file to replay (source raw)"),
     ParamSpec::string("topic", "/event_camera/events", Check::Topic, "EventPacket output topic"),
-    ParamSpec::string("truth_topic", "/event_camera/ball_truth", Check::Topic, "Ball centre truth [px] (source sim)"),
+    ParamSpec::string("truth_topic", "/event_camera/ball_truth", Check::Topic, "Ball centre truth [px], when known"),
     ParamSpec::string("encoding", "evt3", Check::OneOf(&["evt3", "mono"]), "Packet encoding"),
     ParamSpec::string("frame_id", "event_camera", Check::NonEmpty, "Frame id of the packets"),
     ParamSpec::int("width", 640, 16, 2048, "Simulated sensor width [px]"),
@@ -56,21 +58,43 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::int("packet_us", 1000, 10, 1_000_000, "Packet length [µs of sensor time]"),
     ParamSpec::double("real_time_factor", 1.0, 0.0, 1000.0, "Sensor/wall time ratio; 0 = as fast as possible"),
     ParamSpec::double("wait_for_subscriber_s", 5.0, 0.0, 600.0, "Wait this long for a subscriber [s, wall]"),
+    ParamSpec::bool("wait_for_truth_subscriber", false, "Also wait for a subscriber of the truth topic"),
 ];
 
-/// One throw or replay: events from t = 0 and the ball truth (None for RAW files).
+/// Ball centre in view [px] at a time [ns] from the start of a recording.
+type Truth = Arc<dyn Fn(u64) -> Option<(f64, f64)> + Send + Sync>;
+
+/// One throw or replay: events from t = 0, its length and the ball truth if known.
 struct Recording {
     events: Vec<Event>,
-    truth: Option<SimThrow>,
+    duration_ns: u64,
+    truth: Option<Truth>,
 }
 
-impl Recording {
-    fn duration_ns(&self) -> u64 {
-        match &self.truth {
-            Some(th) => (th.rec.trajectory().duration() * 1e9) as u64,
-            None => self.events.last().map_or(0, |e| e.t_ns),
-        }
+/// Ground truth of a RAW file from `<file>.gt.csv` (as `spikectl simulate-events` writes it:
+/// `t_ns,u_px,v_px,radius_px,…`), shifted by `t0_ns`, interpolated linearly and reported while
+/// the whole ball is inside the `width`×`height` image; `None` without the file.
+fn raw_truth(raw: &std::path::Path, t0_ns: u64, width: u32, height: u32) -> anyhow::Result<Option<Truth>> {
+    let mut gt = raw.as_os_str().to_owned();
+    gt.push(".gt.csv");
+    let Ok(text) = std::fs::read_to_string(&gt) else { return Ok(None) };
+    let mut rows: Vec<(u64, f64, f64, f64)> = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        anyhow::ensure!(f.len() >= 4, "{}:{}: expected t_ns,u,v,radius", PathBuf::from(&gt).display(), i + 1);
+        rows.push((f[0].parse::<u64>()?.saturating_sub(t0_ns), f[1].parse()?, f[2].parse()?, f[3].parse()?));
     }
+    let (w, h) = (f64::from(width), f64::from(height));
+    Ok(Some(Arc::new(move |t: u64| {
+        let k = rows.partition_point(|r| r.0 <= t);
+        if k == 0 || k >= rows.len() {
+            return None;
+        }
+        let (a, b) = (rows[k - 1], rows[k]);
+        let f = (t - a.0) as f64 / (b.0 - a.0).max(1) as f64;
+        let (u, v, r) = (a.1 + f * (b.1 - a.1), a.2 + f * (b.2 - a.2), a.3);
+        (u >= r && v >= r && u <= w - r && v <= h - r).then_some((u, v))
+    })))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -102,16 +126,29 @@ fn main() -> anyhow::Result<()> {
         geometry = (u32::from(rec.geometry.0), u32::from(rec.geometry.1));
         let t0 = rec.events.first().map_or(0, |e| e.t_ns);
         let events: Vec<Event> = rec.events.iter().map(|e| Event { t_ns: e.t_ns - t0, ..*e }).collect();
-        eprintln!("[{NODE}] {}: {}x{}, {} events", path.display(), geometry.0, geometry.1, events.len());
-        std::thread::spawn(move || while tx.send(Ok(Recording { events: events.clone(), truth: None })).is_ok() {});
+        let truth = raw_truth(&path, t0, geometry.0, geometry.1)?;
+        eprintln!(
+            "[{NODE}] {}: {}x{}, {} events, ground truth {}",
+            path.display(),
+            geometry.0,
+            geometry.1,
+            events.len(),
+            if truth.is_some() { "from .gt.csv" } else { "none" }
+        );
+        let duration_ns = events.last().map_or(0, |e| e.t_ns);
+        std::thread::spawn(move || {
+            while tx.send(Ok(Recording { events: events.clone(), duration_ns, truth: truth.clone() })).is_ok() {}
+        });
     } else {
         let dvs = DvsParams::preset(p.string("noise")?).expect("checked by the parameter");
         let (speed, seed) = (p.double("speed_mps")?, p.int("seed")? as u64);
         std::thread::spawn(move || {
             for k in 0.. {
-                let th = SimThrow::new(w, h, dvs, speed, seed + k);
-                let rec = Recording { events: th.events.clone(), truth: Some(th) };
-                if tx.send(Ok(rec)).is_err() {
+                let SimThrow { rec, events } = SimThrow::new(w, h, dvs, speed, seed + k);
+                let duration_ns = (rec.trajectory().duration() * 1e9) as u64;
+                let th = SimThrow { rec, events: Vec::new() };
+                let truth: Truth = Arc::new(move |t| th.truth_in_view(t));
+                if tx.send(Ok(Recording { events, duration_ns, truth: Some(truth) })).is_err() {
                     break;
                 }
             }
@@ -120,7 +157,11 @@ fn main() -> anyhow::Result<()> {
 
     let wait = Duration::from_secs_f64(p.double("wait_for_subscriber_s")?);
     let end = Instant::now() + wait;
-    while Instant::now() < end && publisher.get_inter_process_subscription_count().unwrap_or(0) == 0 {
+    let wait_truth = p.bool("wait_for_truth_subscriber")?;
+    while Instant::now() < end
+        && (publisher.get_inter_process_subscription_count().unwrap_or(0) == 0
+            || (wait_truth && truth_pub.get_inter_process_subscription_count().unwrap_or(0) == 0))
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
     eprintln!(
@@ -139,7 +180,7 @@ fn main() -> anyhow::Result<()> {
     let mut k = 0u64;
     while throws == 0 || k < throws {
         let rec = rx.recv().context("the recording thread stopped")??;
-        let duration = rec.duration_ns();
+        let duration = rec.duration_ns;
         let mut start = 0;
         let mut t_end = packet_ns;
         let mut published = (0u64, 0u64);
@@ -174,7 +215,7 @@ fn main() -> anyhow::Result<()> {
                     Err(e) => eprintln!("[{NODE}] cannot encode packet {seq}: {e}"),
                 }
             }
-            if let Some((u, v)) = rec.truth.as_ref().and_then(|th| th.truth_in_view(t_end)) {
+            if let Some((u, v)) = rec.truth.as_ref().and_then(|truth| truth(t_end)) {
                 let header =
                     Header { stamp: time_from_ns(start_stamp_ns + offset_ns + t_end), frame_id: frame.clone() };
                 let _ = truth_pub.publish(&PointStamped { header, point: Point { x: u, y: v, z: 0.0 } });
