@@ -41,6 +41,9 @@ pub const MAX_SIDE: u32 = 2048;
 pub const MAX_IDLE_WINDOWS: u64 = 64;
 /// A jump back in sensor time larger than this restarts the stream [ns].
 pub const RESTART_NS: u64 = 1_000_000_000;
+/// Latest event time accepted [ns] (≈ 146 years): later ones (a corrupt `mono` time base)
+/// are dropped as corrupt, which keeps all window arithmetic far from overflow.
+pub const MAX_TIME_NS: u64 = 1 << 62;
 /// Most events held while waiting for a window to close; beyond, the oldest window is closed early.
 pub const MAX_PENDING: usize = 1 << 20;
 
@@ -103,8 +106,11 @@ pub enum PacketError {
         /// Word size [bytes].
         unit: usize,
     },
-    /// Words that make no sense (reserved EVT 3.0 types) or events outside the sensor; skipped.
-    #[error("corrupt payload: {reserved_words} reserved words, {out_of_bounds} events outside the sensor")]
+    /// Words that make no sense (reserved EVT 3.0 types) or events outside the sensor (or
+    /// later than [`MAX_TIME_NS`]); skipped.
+    #[error(
+        "corrupt payload: {reserved_words} reserved words, {out_of_bounds} events outside the sensor or time range"
+    )]
     Corrupt {
         /// Reserved-type words skipped.
         reserved_words: u64,
@@ -320,7 +326,7 @@ impl StreamTracker {
         self.pipeline(w as u16, h as u16);
         if let Some(last) = self.last_seq {
             if pkt.seq > last {
-                self.stats.seq_gaps += pkt.seq - last - 1;
+                self.stats.seq_gaps = self.stats.seq_gaps.saturating_add(pkt.seq - last - 1);
             } else {
                 self.stats.seq_resets += 1;
             }
@@ -357,7 +363,7 @@ impl StreamTracker {
                 }
                 let n = self.scratch.len();
                 let (pw, ph) = (pipe.width, pipe.height);
-                self.scratch.retain(|e| e.x < pw && e.y < ph);
+                self.scratch.retain(|e| e.x < pw && e.y < ph && e.t_ns <= MAX_TIME_NS);
                 let oob = (n - self.scratch.len()) as u64;
                 if oob > 0 {
                     result = Err(PacketError::Corrupt { reserved_words: 0, out_of_bounds: oob });
@@ -462,7 +468,7 @@ impl StreamTracker {
 mod tests {
     use super::*;
     use crate::tracking::evt3::Evt3Encoder;
-    use crate::tracking::packet::Time;
+    use crate::tracking::packet::{self, Time};
 
     /// A 10×10 px blob of events moving right by 1 px per ms, starting at x = 20.
     fn blob(t_ms: u64) -> Vec<Event> {
@@ -558,6 +564,61 @@ mod tests {
         // Out-of-sensor events are dropped and reported.
         let oob = EventPacket::mono(&[Event::new(32_000_000, 700, 5, true)], 640, 480, 32, "cam").unwrap();
         assert!(matches!(st.ingest(&oob, &mut out), Err(PacketError::Corrupt { out_of_bounds: 1, .. })));
+    }
+
+    fn arb_packet() -> impl proptest::strategy::Strategy<Value = EventPacket> {
+        use proptest::prelude::*;
+        (
+            prop::sample::select(vec!["evt3", "mono", "libcaer", ""]),
+            prop::sample::select(vec![(640u32, 480u32), (64, 48), (0, 10), (5000, 480)]),
+            any::<u64>(),
+            any::<u32>(),
+            any::<u64>(),
+            any::<bool>(),
+            prop::collection::vec(any::<u8>(), 0..400),
+        )
+            .prop_map(|(enc, (w, h), seq, sec, time_base, be, events)| EventPacket {
+                header: packet::Header {
+                    stamp: Time { sec: (sec % 1_000_000) as i32, nanosec: 0 },
+                    frame_id: "c".into(),
+                },
+                width: w,
+                height: h,
+                seq,
+                time_base,
+                encoding: enc.into(),
+                is_bigendian: be,
+                events,
+            })
+    }
+
+    proptest::proptest! {
+        // PROPTEST_CASES=N runs more random streams (default 48).
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(48),
+            ..Default::default()
+        })]
+        /// Random packets (valid or not, any encoding, geometry, times and bytes) never panic,
+        /// and every window's output is finite with a confidence in [0, 1].
+        #[test]
+        fn random_packets_never_break_the_stream(pkts in proptest::collection::vec(arb_packet(), 1..24)) {
+            let mut st = StreamTracker::new(StreamConfig::default());
+            let mut out = Vec::new();
+            for p in &pkts {
+                let n = out.len();
+                let _ = st.ingest(p, &mut out);
+                proptest::prop_assert!(out.len() - n <= MAX_IDLE_WINDOWS as usize + 2 + MAX_PENDING);
+            }
+            proptest::prop_assert_eq!(st.stats().windows, out.len() as u64);
+            proptest::prop_assert_eq!(st.stats().packets, pkts.len() as u64);
+            for r in &out {
+                proptest::prop_assert!((0.0..=1.0).contains(&r.confidence));
+                proptest::prop_assert!(r.chip.energy_j.is_finite() && r.chip.time_s.is_finite());
+                if let Some(e) = r.estimate {
+                    proptest::prop_assert!(e.x.is_finite() && e.y.is_finite() && e.vx.is_finite() && e.vy.is_finite());
+                }
+            }
+        }
     }
 
     #[test]
