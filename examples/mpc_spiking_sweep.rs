@@ -5,12 +5,15 @@
 //! Clarabel at 1e-8, the solves not accepted by the MPC and the mean update time [µs].
 //! `VARIANTS=ω:check_every:gap(0|1):warm_duals(0|1)[:ρ[:adaptive ω (0 off, 1 bounded, 2 pipg)]],…`
 //! picks the spiking variants,
-//! `MAXIT=n` caps the iterations.
+//! `MAXIT=n` caps the iterations, `REFRESH=k` sets the Ruiz passes of a matrix update
+//! (`PipgOptions::refresh_passes`), `DUMP=path` writes each variant's iteration counts to
+//! `path.<variant>`.
 use std::time::Instant;
 
 use spikectl::monitor::latency::percentile;
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::scenario::quadruped_closed_loop;
+use spikectl::qp::pipg::PipgOptions;
 use spikectl::qp::spiking::{OmegaRule, SpikingSettings, SpikingSolver, StepRule};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, QpSolver, Settings};
 
@@ -42,6 +45,8 @@ fn main() {
         vec![("osqp".into(), Box::new(|| Box::new(OsqpSolver::new()) as Box<dyn QpSolver>), false)];
     let spec = std::env::var("VARIANTS")
         .unwrap_or_else(|_| "1:25:1:0,1:25:1:1,10:25:1:1,30:25:1:1,10:25:0:1,30:25:0:1,10:5:0:1,30:5:0:1".into());
+    let refresh_passes: usize =
+        std::env::var("REFRESH").ok().and_then(|s| s.parse().ok()).unwrap_or(PipgOptions::default().refresh_passes);
     for v in spec.split(',') {
         let f: Vec<f64> = v.split(':').map(|x| x.parse().unwrap()).collect();
         let (omega, every, gap, duals) = (f[0], f[1] as usize, f[2] != 0.0, f[3] != 0.0);
@@ -57,6 +62,7 @@ fn main() {
                     rho,
                     adaptive_omega: adapt > 0,
                     omega_rule: if adapt == 2 { OmegaRule::Pipg } else { OmegaRule::Bounded },
+                    pipg: PipgOptions { refresh_passes, ..SpikingSettings::default().pipg },
                     ..SpikingSettings::default().constant_omega()
                 };
                 Box::new(SpikingSolver::new(ss)) as Box<dyn QpSolver>
@@ -91,6 +97,10 @@ fn main() {
             } else {
                 fail += 1;
             }
+        }
+        if let Ok(path) = std::env::var("DUMP") {
+            let text: Vec<String> = it.iter().map(|v| v.to_string()).collect();
+            std::fs::write(format!("{path}.{}", name.replace(' ', "_")), text.join("\n")).expect("DUMP file");
         }
         it.sort_by(f64::total_cmp);
         us.sort_by(f64::total_cmp);

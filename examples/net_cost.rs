@@ -25,7 +25,9 @@ fn main() {
     let fixed = Settings { eps_abs: 1e-14, eps_rel: 0.0, max_iter: 100, warm_start: false, ..Settings::default() };
     let timed = |max_iter: usize| {
         let settings = Settings { max_iter, ..fixed.clone() };
-        let solver = SpikingSolver::new(SpikingSettings::default().constant_omega());
+        let ce = std::env::var("CE").ok().and_then(|s| s.parse().ok()).unwrap_or(25);
+        let solver =
+            SpikingSolver::new(SpikingSettings { check_every: ce, ..SpikingSettings::default().constant_omega() });
         let mut mpc = QuadrupedMpc::new(QuadrupedMpcConfig { settings, ..QuadrupedMpcConfig::go1() }, Box::new(solver))
             .expect("mpc");
         mpc.update(&s.state, &s.reference, &s.plan).expect("update");

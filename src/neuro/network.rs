@@ -129,6 +129,32 @@ pub struct Projection {
     one_to_one: bool,
 }
 
+/// θ = 0 without a payload limit (float): every change is sent; the rule of
+/// [`encode`] without its branches, so that the loop vectorizes (multiversioned for the
+/// widest vector unit found at run time). Returns (messages, synaptic operations).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn encode_all_changes(out: &[f64], sent: &mut [f64], delta: &mut [f64], fanout: &[u64]) -> (u64, u64) {
+    let (mut messages, mut synops) = (0u64, 0u64);
+    for (((o, s), dl), &f) in out.iter().zip(sent.iter_mut()).zip(delta.iter_mut()).zip(fanout) {
+        let d = *o - *s;
+        let send = d != 0.0 && !d.is_nan() && f != 0;
+        let d = if send { d } else { 0.0 };
+        *s += d;
+        *dl = d;
+        messages += u64::from(send);
+        synops += if send { f } else { 0 };
+    }
+    (messages, synops)
+}
+
+/// `target[i] += w[i]·x[i]` (one-to-one delivery), multiversioned as [`encode_all_changes`].
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn add_product(target: &mut [f64], w: &[f64], x: &[f64]) {
+    for ((t, w), d) in target.iter_mut().zip(w).zip(x) {
+        *t += w * d;
+    }
+}
+
 /// Deliver a timestep's messages receiver by receiver (a gather over each receiver's
 /// synapses) when at least this fraction of a population sent: cheaper on a CPU than
 /// scattering each message along its fan-out, and the same sums up to float rounding order.
@@ -384,18 +410,7 @@ impl Network {
         let mut messages = 0u64;
         let mut synops = 0u64;
         if theta == 0.0 && msg_limit.is_none() {
-            // θ = 0 without a payload limit (float): every change is sent; the same rule as
-            // `encode` without its branches, so that the loop vectorizes.
-            for (((o, s), dl), &f) in pop.out.iter().zip(pop.sent.iter_mut()).zip(pop.delta.iter_mut()).zip(&pop.fanout)
-            {
-                let d = *o - *s;
-                let send = d != 0.0 && !d.is_nan() && f != 0;
-                let d = if send { d } else { 0.0 };
-                *s += d;
-                *dl = d;
-                messages += u64::from(send);
-                synops += if send { f } else { 0 };
-            }
+            (messages, synops) = encode_all_changes(&pop.out, &mut pop.sent, &mut pop.delta, &pop.fanout);
         } else {
             for j in 0..n {
                 let (d, sat) = encode(pop.out[j], pop.sent[j], theta, msg_limit);
@@ -429,9 +444,7 @@ impl Network {
                 let target: &mut [f64] = if fixed { &mut dend.acc[plane] } else { &mut dend.sigma };
                 if proj.one_to_one {
                     // Receiver i's only synapse is from sender i (stored in that order).
-                    for ((t, w), d) in target.iter_mut().zip(&proj.weights.planes[plane]).zip(delta) {
-                        *t += w * d;
-                    }
+                    add_product(target, &proj.weights.planes[plane], delta);
                 } else if dense {
                     proj.by_receiver.gather_add(plane, delta, target);
                 } else {

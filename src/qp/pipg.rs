@@ -72,8 +72,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::residuals::{self, finish_solution};
-use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Scaling, Settings, Solution, Status};
+use super::residuals::{self, ResidualReport, finish_solution};
+use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Residuals, Scaling, Settings, Solution, Status};
 
 /// Lower limit of the adapted ω (below it the dual step β = ω²α is so small that the dual
 /// stalls; seen on nearly-LP random problems).
@@ -109,6 +109,9 @@ pub struct PipgOptions {
     pub norm_safety: f64,
     /// Power-iteration cap. Default 100.
     pub power_iters: usize,
+    /// Ruiz passes on a matrix update ([`PipgData::refresh`]), continuing from the previous
+    /// problem's scaling (0 keeps it, as OSQP does). Default 2.
+    pub refresh_passes: usize,
     /// Tolerance of the infeasibility certificates. Default 1e-5.
     pub eps_infeasible: f64,
 }
@@ -125,6 +128,7 @@ impl Default for PipgOptions {
             separate_box: true,
             norm_safety: 1.05,
             power_iters: 100,
+            refresh_passes: 2,
             eps_infeasible: 1e-5,
         }
     }
@@ -275,15 +279,16 @@ impl PipgData {
         Self::from_scaled(sp, scaling, opt, None)
     }
 
-    /// New values of `pb` with the same sparsity pattern: Ruiz-scaled afresh, and the norm
-    /// estimates restarted from the previous dominant vectors, so an MPC step costs a few
-    /// power iterations instead of up to [`PipgOptions::power_iters`].
-    ///
-    /// Keeping the old scaling instead (OSQP's choice on a matrix update) halves the update
-    /// cost on the quadruped MPC but costs ≈ 12 % more iterations, which is more than it saves
-    /// (`examples/mpc_spiking_sweep.rs`).
+    /// New values of `pb` with the same sparsity pattern: the Ruiz passes continue from the
+    /// previous scaling for [`PipgOptions::refresh_passes`] passes (`scaling_iters` = 0:
+    /// unscaled), and the norm estimates restart from the previous dominant vectors, so an
+    /// MPC step costs a few passes and power iterations instead of a cold start.
     pub fn refresh(&mut self, pb: &Problem, scaling_iters: usize, opt: &PipgOptions) {
-        let (sp, scaling) = Scaling::ruiz(pb, scaling_iters);
+        let (sp, scaling) = if scaling_iters == 0 {
+            Scaling::ruiz(pb, 0)
+        } else {
+            Scaling::ruiz_from(pb, &self.scaling, opt.refresh_passes)
+        };
         let warm = std::mem::take(&mut self.power_vecs);
         *self = Self::from_scaled(sp, scaling, opt, Some(warm));
     }
@@ -427,29 +432,126 @@ impl PipgData {
             self.p_full.mul_t_add(z, &mut r);
             self.h.mul_t_add(w, &mut r);
             let mut taken = vec![false; z.len()];
-            for b in &self.box_rows {
-                let j = b.col;
-                if taken[j] || r[j] == 0.0 {
-                    continue;
-                }
-                // r_j < 0 pushes x̄_j up: the row that sets ub_j takes it; r_j > 0: lb_j.
-                let active = if r[j] < 0.0 {
-                    self.ub[j] < INFTY
-                        && b.hi == self.ub[j]
-                        && z[j] >= self.ub[j] - ACTIVE_TOL * self.ub[j].abs().max(1.0)
-                } else {
-                    self.lb[j] > -INFTY
-                        && b.lo == self.lb[j]
-                        && z[j] <= self.lb[j] + ACTIVE_TOL * self.lb[j].abs().max(1.0)
-                };
-                if active {
-                    ys[b.row] = -r[j] / b.a;
-                    taken[j] = true;
-                }
-            }
+            self.box_duals(z, &r, &mut ys, &mut taken);
         }
         (x, s.unscale_y(&ys))
     }
+
+    /// Scaled duals of the box rows from the reduced gradient r = P̄z + q̄ + H̄ᵀw: the first
+    /// box row on x̄_j that sets the active bound takes −r_j/a (module docs, "Output");
+    /// `ys` holds the H rows' duals already, `taken` is all false on entry.
+    fn box_duals(&self, z: &[f64], r: &[f64], ys: &mut [f64], taken: &mut [bool]) {
+        for b in &self.box_rows {
+            let j = b.col;
+            if taken[j] || r[j] == 0.0 {
+                continue;
+            }
+            // r_j < 0 pushes x̄_j up: the row that sets ub_j takes it; r_j > 0: lb_j.
+            let active = if r[j] < 0.0 {
+                self.ub[j] < INFTY && b.hi == self.ub[j] && z[j] >= self.ub[j] - ACTIVE_TOL * self.ub[j].abs().max(1.0)
+            } else {
+                self.lb[j] > -INFTY && b.lo == self.lb[j] && z[j] <= self.lb[j] + ACTIVE_TOL * self.lb[j].abs().max(1.0)
+            };
+            if active {
+                ys[b.row] = -r[j] / b.a;
+                taken[j] = true;
+            }
+        }
+    }
+
+    /// The termination report of `residuals::compute(pb, output(z, w))`, computed in the
+    /// scaled space from P̄z, H̄ᵀw and H̄z with `scratch` (no allocation once it has grown):
+    /// the same residuals and scales to rounding, for about two thirds of the work. `pb`
+    /// is the original problem these data were made from.
+    pub fn check(&self, pb: &Problem, z: &[f64], w: &[f64], scratch: &mut CheckScratch) -> ResidualReport {
+        let (n, m) = (pb.n(), pb.m());
+        if z.len() != n || w.len() != self.h.nrows || z.iter().chain(w).any(|v| !v.is_finite()) {
+            return ResidualReport {
+                res: Residuals { prim: f64::INFINITY, dual: f64::INFINITY, gap: f64::INFINITY },
+                ..Default::default()
+            };
+        }
+        let CheckScratch { pz, r, hz, ys, taken } = scratch;
+        let zeroed = |v: &mut Vec<f64>, len: usize| {
+            v.clear();
+            v.resize(len, 0.0);
+        };
+        zeroed(pz, n);
+        zeroed(hz, self.h.nrows);
+        zeroed(ys, m);
+        self.p_full.mul_t_add(z, pz);
+        self.h.mul_add(z, hz);
+        // r = (q̄ + P̄z) + H̄ᵀw: the order of `output`.
+        r.clear();
+        r.extend(self.q.iter().zip(pz.iter()).map(|(q, p)| q + p));
+        self.h.mul_t_add(w, r);
+        for (k, &i) in self.h_rows.iter().enumerate() {
+            ys[i] = w[k];
+        }
+        taken.clear();
+        taken.resize(n, false);
+        self.box_duals(z, r, ys, taken);
+        let (d, e, c) = (&self.scaling.d, &self.scaling.e, self.scaling.c);
+        // Primal: Ax = E⁻¹Āz row by row (H rows from H̄z, box rows from their one entry).
+        let (mut prim, mut zmax, mut axmax) = (0.0f64, 0.0f64, 0.0f64);
+        let mut row = |i: usize, ax: f64| {
+            let zc = ax.clamp(pb.l[i], pb.u[i]);
+            prim = prim.max((ax - zc).abs());
+            zmax = zmax.max(zc.abs());
+            axmax = axmax.max(ax.abs());
+        };
+        for (k, &i) in self.h_rows.iter().enumerate() {
+            row(i, hz[k] / e[i]);
+        }
+        for b in &self.box_rows {
+            row(b.row, b.a * z[b.col] / e[b.row]);
+        }
+        // Dual: Px + q + Aᵀy = (P̄z + q̄ + Āᵀȳ)/(c·D); a taken box row cancels r_j.
+        let (mut dual, mut pxmax, mut atymax, mut xpx, mut qx) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        for b in &self.box_rows {
+            // Āᵀȳ's box part, accumulated into r − q̄ − P̄z = H̄ᵀw (kept in `r` below).
+            let j = b.col;
+            r[j] += b.a * ys[b.row];
+        }
+        for j in 0..n {
+            let inv = 1.0 / (c * d[j]);
+            let px = pz[j] * inv;
+            // r_j now holds q̄_j + P̄z_j + (Āᵀȳ)_j; Āᵀȳ alone is r_j − q̄_j − P̄z_j.
+            let aty = (r[j] - self.q[j] - pz[j]) * inv;
+            dual = dual.max((r[j] * inv).abs());
+            pxmax = pxmax.max(px.abs());
+            atymax = atymax.max(aty.abs());
+            let x = d[j] * z[j];
+            xpx += x * px;
+            qx += x * pb.q[j];
+        }
+        let mut support = 0.0;
+        for i in 0..m {
+            let y = ys[i] * e[i] / c;
+            if y > 0.0 && pb.u[i] < INFTY {
+                support += pb.u[i] * y;
+            } else if y < 0.0 && pb.l[i] > -INFTY {
+                support += pb.l[i] * y;
+            }
+        }
+        let qmax = pb.q.iter().fold(0.0f64, |mx, v| mx.max(v.abs()));
+        ResidualReport {
+            res: Residuals { prim, dual, gap: (xpx + qx + support).abs() },
+            prim_scale: axmax.max(zmax),
+            dual_scale: pxmax.max(atymax).max(qmax),
+            gap_scale: xpx.abs().max(qx.abs()).max(support.abs()),
+        }
+    }
+}
+
+/// Scratch vectors of [`PipgData::check`] (reused between checks).
+#[derive(Debug, Clone, Default)]
+pub struct CheckScratch {
+    pz: Vec<f64>,
+    r: Vec<f64>,
+    hz: Vec<f64>,
+    ys: Vec<f64>,
+    taken: Vec<bool>,
 }
 
 /// The PIPG backend. `options` may be changed between `setup` calls.
@@ -841,6 +943,56 @@ mod tests {
         let mut c = ClarabelSolver::new();
         c.setup(pb, &Settings::default()).unwrap();
         c.solve().unwrap()
+    }
+
+    /// `check` equals `compute(output(z, w))` to rounding, on every family, for points
+    /// inside, outside and on the variable bounds (box rows active on either side).
+    #[test]
+    fn scaled_check_matches_the_original_space_report() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut scratch = CheckScratch::default();
+        for (f, size, seed) in [
+            (Family::Mpc, 4, 1),
+            (Family::RandomMixed, 25, 2),
+            (Family::Box, 20, 3),
+            (Family::Equality, 15, 4),
+            (Family::Infeasible, 12, 5),
+        ] {
+            let pb = f.generate(size, seed);
+            let d = PipgData::new(&pb, 10, &PipgOptions::default());
+            for trial in 0..20 {
+                let mut z: Vec<f64> = (0..pb.n()).map(|_| rng.gen_range(-2.0..2.0)).collect();
+                if trial % 2 == 1 {
+                    for (j, v) in z.iter_mut().enumerate() {
+                        *v = v.max(d.lb[j]).min(d.ub[j]);
+                        if rng.gen_bool(0.3) && d.ub[j] < INFTY {
+                            *v = d.ub[j];
+                        } else if rng.gen_bool(0.3) && d.lb[j] > -INFTY {
+                            *v = d.lb[j];
+                        }
+                    }
+                }
+                let w: Vec<f64> = (0..d.h.nrows).map(|_| rng.gen_range(-1.0..1.0)).collect();
+                let (x, y) = d.output(&z, &w, pb.m());
+                let want = residuals::compute(&pb, &x, &y);
+                let got = d.check(&pb, &z, &w, &mut scratch);
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-6);
+                let pairs = [
+                    (got.res.prim, want.res.prim),
+                    (got.res.dual, want.res.dual),
+                    (got.res.gap, want.res.gap),
+                    (got.prim_scale, want.prim_scale),
+                    (got.dual_scale, want.dual_scale),
+                    (got.gap_scale, want.gap_scale),
+                ];
+                assert!(pairs.iter().all(|&(a, b)| close(a, b)), "{f:?} trial {trial}: {got:?} vs {want:?}");
+            }
+        }
+        let pb = Family::Box.generate(5, 1);
+        let d = PipgData::new(&pb, 10, &PipgOptions::default());
+        let bad = d.check(&pb, &[f64::NAN; 5], &vec![0.0; d.h.nrows], &mut scratch);
+        assert!(bad.res.prim.is_infinite() && bad.res.dual.is_infinite());
     }
 
     #[test]

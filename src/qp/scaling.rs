@@ -78,13 +78,24 @@ impl Scaling {
     /// the factors. `iters = 0` returns an unscaled copy and the identity scaling.
     pub fn ruiz(pb: &Problem, iters: usize) -> (Problem, Scaling) {
         let (n, m) = (pb.n(), pb.m());
-        let mut s = Self::identity(n, m);
         if iters == 0 {
-            return (pb.clone(), s);
+            return (pb.clone(), Self::identity(n, m));
         }
-        let mut p = pb.p.clone();
-        let mut a = pb.a.clone();
-        let mut q = pb.q.clone();
+        Self::ruiz_from(pb, &Self::identity(n, m), iters)
+    }
+
+    /// Continues the Ruiz passes from `start` (e.g. the scaling of the previous problem of
+    /// an MPC sequence): `iters` passes on `start`'s scaling of `pb`, so that a slowly
+    /// changing problem stays equilibrated for a fraction of a cold start's passes.
+    /// `start` must have `pb`'s dimensions (otherwise the identity is used).
+    pub fn ruiz_from(pb: &Problem, start: &Scaling, iters: usize) -> (Problem, Scaling) {
+        let (n, m) = (pb.n(), pb.m());
+        let mut s = if start.d.len() == n && start.e.len() == m { start.clone() } else { Self::identity(n, m) };
+        let sp = s.scale_problem(pb);
+        if iters == 0 {
+            return (sp, s);
+        }
+        let Problem { mut p, mut a, mut q, .. } = sp;
         for _ in 0..iters {
             let pn = sym_upper_col_inf_norms(&p);
             let an = a.col_inf_norms();

@@ -45,8 +45,8 @@
 
 use std::time::Instant;
 
-use super::pipg::{PipgData, PipgOptions, step_sizes as pipg_steps};
-use super::residuals::{compute, finish_solution};
+use super::pipg::{CheckScratch, PipgData, PipgOptions, step_sizes as pipg_steps};
+use super::residuals::finish_solution;
 use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
 use crate::neuro::fixed::{Arith, FixedProfile, grid_exponent, quantize};
 use crate::neuro::{Inputs, Network, NeuronModel, OpCounts, ThetaSchedule};
@@ -207,14 +207,7 @@ impl NeuronModel for SolutionNeurons {
         let (pz, hte) = (inputs.get(0), inputs.get(1));
         let (a, r, e) = (self.alpha, self.rho, self.e_x);
         match arith {
-            Arith::Float => {
-                let it = out.iter_mut().zip(self.z.iter_mut()).zip(pz.iter().zip(hte)).zip(&self.q);
-                for ((((o, zr), (&p, &h)), &q), (&lo, &hi)) in it.zip(self.lb.iter().zip(&self.ub)) {
-                    let z = (*o - a * (p + q + h)).max(lo).min(hi);
-                    *zr = z;
-                    *o = (1.0 - r) * *o + r * z;
-                }
-            }
+            Arith::Float => solution_update_float(out, &mut self.z, pz, hte, &self.q, &self.lb, &self.ub, a, r),
             Arith::Fixed(_) => {
                 for j in 0..out.len() {
                     let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
@@ -228,6 +221,53 @@ impl NeuronModel for SolutionNeurons {
                 }
             }
         }
+    }
+}
+
+/// Float solution-neuron update (see [`SolutionNeurons`]), compiled for the widest vector
+/// unit found at run time (the arithmetic is the same on every target: no fused
+/// multiply-add is formed).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+#[allow(clippy::too_many_arguments)]
+fn solution_update_float(
+    out: &mut [f64],
+    z_reg: &mut [f64],
+    pz: &[f64],
+    hte: &[f64],
+    q: &[f64],
+    lb: &[f64],
+    ub: &[f64],
+    alpha: f64,
+    rho: f64,
+) {
+    let it = out.iter_mut().zip(z_reg.iter_mut()).zip(pz.iter().zip(hte)).zip(q);
+    for ((((o, zr), (&p, &h)), &q), (&lo, &hi)) in it.zip(lb.iter().zip(ub)) {
+        let z = (*o - alpha * (p + q + h)).max(lo).min(hi);
+        *zr = z;
+        *o = (1.0 - rho) * *o + rho * z;
+    }
+}
+
+/// Float constraint-neuron update (see [`ConstraintNeurons`]); `c` = [β, c₁, c₂, ρ].
+/// Multiversioned as [`solution_update_float`].
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn constraint_update_float(
+    out: &mut [f64],
+    hz: &[f64],
+    a_old: &mut [f64],
+    w_reg: &mut [f64],
+    bl: &[f64],
+    bu: &[f64],
+    c: [f64; 4],
+) {
+    let [b, c1, c2, r] = c;
+    let it = out.iter_mut().zip(hz).zip(a_old.iter_mut()).zip(w_reg.iter_mut());
+    for ((((o, &h), ao), wr), (&lo, &hi)) in it.zip(bl.iter().zip(bu)) {
+        let t = *o + b * (c2 * h - c1 * *ao);
+        *ao = h;
+        let w = t - t.max(lo).min(hi);
+        *wr = w;
+        *o = (1.0 - r) * *o + r * w;
     }
 }
 
@@ -260,15 +300,8 @@ impl NeuronModel for ConstraintNeurons {
         let fixed = arith.is_fixed();
         if !fixed {
             // Float: the same update as below without the grid, in a loop of its own.
-            let (c1, c2) = (self.c1, self.c2);
-            let it = out.iter_mut().zip(hz).zip(self.a_old.iter_mut()).zip(self.w.iter_mut());
-            for ((((o, &h), ao), wr), (&lo, &hi)) in it.zip(self.bl.iter().zip(&self.bu)) {
-                let t = *o + b * (c2 * h - c1 * *ao);
-                *ao = h;
-                let w = t - t.max(lo).min(hi);
-                *wr = w;
-                *o = (1.0 - r) * *o + r * w;
-            }
+            let c = [b, self.c1, self.c2, r];
+            constraint_update_float(out, hz, &mut self.a_old, &mut self.w, &self.bl, &self.bu, c);
             return;
         }
         for i in 0..out.len() {
@@ -312,6 +345,12 @@ struct PipgNet {
     ht_map: Vec<usize>,
     /// H̄'s pattern as built (column pointers, row indices).
     h_pattern: (Vec<usize>, Vec<usize>),
+    /// Readout buffers: z as read (snapped onto bounds), the best readout so far (z, w),
+    /// and the termination check's scratch.
+    z_read: Vec<f64>,
+    best_z: Vec<f64>,
+    best_w: Vec<f64>,
+    scratch: CheckScratch,
     sol: SolutionNeurons,
     con: ConstraintNeurons,
     alpha0: f64,
@@ -442,6 +481,10 @@ impl PipgNet {
             ht,
             ht_map,
             h_pattern: (d.h.colptr.clone(), d.h.rowval.clone()),
+            z_read: vec![0.0; n],
+            best_z: vec![0.0; n],
+            best_w: vec![0.0; mh],
+            scratch: CheckScratch::default(),
             sol,
             con,
             alpha0: 0.0,
@@ -710,7 +753,7 @@ impl SpikingSolver {
         pn.net.step(&mut [(yp, &mut pn.con)]);
         pn.con.latch_only = false;
         let k_check = ss.check_every.max(1);
-        let mut best: Option<(Vec<f64>, Vec<f64>)> = None;
+        let mut have_best = false;
         let mut status = Status::MaxIterations;
         let mut iters = 0;
         let mut omega = match ss.steps {
@@ -741,26 +784,25 @@ impl SpikingSolver {
             // A z within one grid step of its (grid-rounded) variable bound is reported on the
             // exact bound, so that pipg's output map recognises the active box row.
             let lsb = if ss.arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
-            let z: Vec<f64> = (0..n)
-                .map(|j| {
-                    let zj = pn.sol.z[j];
-                    if d.ub[j] < INFTY && zj >= pn.sol.ub[j] - lsb {
-                        d.ub[j]
-                    } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
-                        d.lb[j]
-                    } else {
-                        zj
-                    }
-                })
-                .collect();
-            let (x, y) = d.output(&z, &pn.con.w, m);
-            let rep = compute(orig, &x, &y);
+            for (j, zr) in pn.z_read.iter_mut().enumerate() {
+                let zj = pn.sol.z[j];
+                *zr = if d.ub[j] < INFTY && zj >= pn.sol.ub[j] - lsb {
+                    d.ub[j]
+                } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
+                    d.lb[j]
+                } else {
+                    zj
+                };
+            }
+            let rep = d.check(orig, &pn.z_read, &pn.con.w, &mut pn.scratch);
             if !(rep.res.prim.is_finite() && rep.res.dual.is_finite()) {
                 status = Status::NumericalError;
                 break;
             }
             let conv = if ss.check_gap { rep.converged_with_gap(settings) } else { rep.converged(settings) };
-            best = Some((x, y));
+            pn.best_z.copy_from_slice(&pn.z_read);
+            pn.best_w.copy_from_slice(&pn.con.w);
+            have_best = true;
             if conv {
                 status = Status::Solved;
                 break;
@@ -799,6 +841,7 @@ impl SpikingSolver {
         }
         ops.accumulate(&pn.net.counts);
         let overflowed = pn.net.counts.overflows > 0;
+        let best = have_best.then(|| d.output(&pn.best_z, &pn.best_w, m));
         Ok(Attempt { best, status, iters, overflowed })
     }
 }
