@@ -70,7 +70,7 @@ struct Outcome {
     n_points: usize,
     /// The tracker's last diagnostics status.
     status: DiagnosticStatus,
-    /// The last SolveStats and EnergyEstimate.
+    /// The SolveStats of the busiest window, the last EnergyEstimate.
     stats: SolveStats,
     energy: EnergyEstimate,
 }
@@ -182,8 +182,11 @@ fn run_stream(prefix: &str, source_params: &[&str], inject: bool) -> Outcome {
                 truth_samples.push((ns_from_time(&m.header.stamp), m.point.x, m.point.y));
             }
             n_points += drain(&mut points).len();
-            if let Some(m) = drain(&mut stats).pop() {
-                last_stats = Some(m);
+            // Keep the busiest window's stats (the windows after the stream ends are empty).
+            for m in drain(&mut stats) {
+                if last_stats.as_ref().is_none_or(|b: &SolveStats| m.synops > b.synops) {
+                    last_stats = Some(m);
+                }
             }
             if let Some(m) = drain(&mut energy).pop() {
                 last_energy = Some(m);
@@ -249,6 +252,9 @@ fn run_stream(prefix: &str, source_params: &[&str], inject: bool) -> Outcome {
         }
     }
     errors.sort_by(f64::total_cmp);
+    // The stream ended: after `idle_flush_s` the node reported the track lost.
+    let newest = track_by_stamp.values().next_back().expect("tracks");
+    assert_eq!(newest.confidence, 0.0, "the last track says lost: {newest:?}");
     let report = last_diag.expect("diagnostics");
     let status = report.status.into_iter().find(|s| s.name == "spikectl_tracker: tracking").expect("tracker status");
     Outcome {

@@ -11,6 +11,10 @@
 //! `spikectl_msgs/EnergyEstimate` on `energy_topic`; and `/diagnostics` every
 //! `diagnostics_period_s`. Outputs are stamped with the window end on the packets' clock.
 //!
+//! A window is processed when the stream's time passes its end (normally with the next
+//! packet); after `idle_flush_s` without packets the node processes the pending window and
+//! enough empty ones for the tracker to report the track lost (confidence 0).
+//!
 //! Malformed packets (unknown encoding, truncated payload, reserved EVT 3.0 words, events
 //! outside the sensor, impossible geometry) are logged (rate-limited), counted per kind in the
 //! diagnostics, and the node keeps tracking. The tracker runs on the ROS thread as packets
@@ -65,6 +69,13 @@ const PARAMS: &[ParamSpec] = &[
         "QoS of the event subscription (sensor_data = best effort, matches any publisher)",
     ),
     ParamSpec::int("queue_depth", 100, 1, 100_000, "Event subscription history depth [packets]"),
+    ParamSpec::double(
+        "idle_flush_s",
+        0.05,
+        0.001,
+        60.0,
+        "No packet for this long → track the last events and report the track lost [s, wall]",
+    ),
     ParamSpec::string("frame_id", "", Check::Any, "Frame of the outputs; empty = the packets' frame"),
     params::USE_SIM_TIME,
 ];
@@ -151,6 +162,8 @@ fn main() -> anyhow::Result<()> {
     let mut next_diag = Instant::now() + diag_period;
     let mut reported = counters.snapshot();
     let mut publish_errors = 0u64;
+    let idle_flush = Duration::from_secs_f64(p.double("idle_flush_s")?);
+    let mut last_packet: Option<Instant> = None;
     loop {
         node.spin_once(Duration::from_millis(1));
         // r2r takes one message per subscription and spin: take a backlog with zero-timeout
@@ -160,6 +173,7 @@ fn main() -> anyhow::Result<()> {
             if msgs.is_empty() {
                 break;
             }
+            last_packet = Some(Instant::now());
             for m in msgs {
                 Counters::bump(&counters.received);
                 if fixed_frame.is_empty() && m.header.frame_id != frame {
@@ -182,6 +196,19 @@ fn main() -> anyhow::Result<()> {
             node.spin_once(Duration::ZERO);
         }
         let now = Instant::now();
+        // A quiet stream: publish the last window and, after the tracker's silence limit, the
+        // lost track, instead of waiting for the next packet.
+        if last_packet.is_some_and(|t| now.saturating_duration_since(t) >= idle_flush) {
+            last_packet = None;
+            windows.clear();
+            st.flush_idle(st.lost_after_windows(), &mut windows);
+            for r in &windows {
+                out.publish(r, &frame, &mut publish_errors);
+            }
+            if let Some(r) = windows.last() {
+                last = Some(*r);
+            }
+        }
         if now >= next_diag {
             next_diag = now + diag_period;
             let snap = counters.snapshot();

@@ -416,6 +416,25 @@ impl StreamTracker {
         result
     }
 
+    /// Declares `windows` windows of silence after the newest event: closes the pending
+    /// window and `windows − 1` empty ones after it, so the last events are tracked without
+    /// waiting for the next packet and, with `windows` > `lost_after_ms`, the tracker reports
+    /// the track lost. For a stream that went quiet (the node calls it after a wall-clock
+    /// timeout); events that arrive later for the flushed windows count as late events.
+    pub fn flush_idle(&mut self, windows: u64, out: &mut Vec<WindowResult>) {
+        let Some(end) = self.next_end else { return };
+        let w = self.cfg.window_ns.max(1);
+        self.now_ns = self.now_ns.max(end.saturating_add(windows.saturating_sub(1).saturating_mul(w)));
+        self.close_windows(out);
+    }
+
+    /// Windows of silence after which [`Self::flush_idle`] leaves the track lost: the pending
+    /// window, one more (the readout looks back over two windows) and the tracker's
+    /// `lost_after_ms` silent ones (1 before the first packet).
+    pub fn lost_after_windows(&self) -> u64 {
+        self.pipe.as_ref().map_or(1, |p| u64::from(p.tracker.config().lost_after_ms) + 2)
+    }
+
     /// Processes every window whose end the stream's time has reached.
     fn close_windows(&mut self, out: &mut Vec<WindowResult>) {
         let w = self.cfg.window_ns.max(1);
@@ -564,6 +583,32 @@ mod tests {
         // Out-of-sensor events are dropped and reported.
         let oob = EventPacket::mono(&[Event::new(32_000_000, 700, 5, true)], 640, 480, 32, "cam").unwrap();
         assert!(matches!(st.ingest(&oob, &mut out), Err(PacketError::Corrupt { out_of_bounds: 1, .. })));
+    }
+
+    #[test]
+    fn flushing_a_quiet_stream_tracks_the_last_events_then_reports_lost() {
+        let mut st = StreamTracker::new(StreamConfig::default());
+        let mut out = Vec::new();
+        st.flush_idle(5, &mut out);
+        assert!(out.is_empty(), "nothing to flush before the first packet");
+        for p in evt3_stream(20, 0) {
+            st.ingest(&p, &mut out).unwrap();
+        }
+        assert_eq!(out.len(), 19);
+        let n = st.lost_after_windows();
+        st.flush_idle(n, &mut out);
+        assert_eq!(out.len() as u64, 19 + n);
+        assert_eq!(out[19].t_end_ns, 20_000_000);
+        assert!(out[19].estimate.is_some() && out[19].confidence == 1.0, "{:?}", out[19]);
+        let last = out.last().unwrap();
+        assert!(last.estimate.is_none() && last.confidence == 0.0, "{last:?}");
+        // The stream goes on afterwards.
+        let mut enc = Evt3Encoder::new();
+        for k in 100..120 {
+            let p = EventPacket::evt3(&blob(k), 640, 480, k, "cam", &mut enc).unwrap();
+            st.ingest(&p, &mut out).unwrap();
+        }
+        assert!(out.last().unwrap().estimate.is_some());
     }
 
     fn arb_packet() -> impl proptest::strategy::Strategy<Value = EventPacket> {
