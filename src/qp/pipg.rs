@@ -226,9 +226,40 @@ fn power(n: usize, iters: usize, start: Option<&[f64]>, mut op: impl FnMut(&[f64
 struct BoxRow {
     row: usize,
     col: usize,
+    /// Position of the row's entry in Ā's values.
+    src: usize,
     a: f64,
     lo: f64,
     hi: f64,
+}
+
+/// Where the values of P̄ and Ā go in the split data: fixed for a sparsity pattern (and the
+/// zero/non-zero state of the box-row coefficients), so that new values of the same pattern
+/// are copied in place ([`PipgData::refresh`]).
+#[derive(Debug, Clone, PartialEq)]
+struct Layout {
+    /// Pattern of the (upper-triangle) P and of A the layout was made for.
+    p_pattern: (Vec<usize>, Vec<usize>),
+    a_pattern: (Vec<usize>, Vec<usize>),
+    /// Source position in P's values of each entry of `p_full`.
+    p_full_src: Vec<usize>,
+    /// Source position in A's values of each entry of `h`.
+    h_src: Vec<usize>,
+    /// Positions in A's values of single-entry rows kept in H because their coefficient is 0.
+    zero_box_src: Vec<usize>,
+}
+
+impl Layout {
+    /// True when `p`, `a` have this layout's patterns and the box-row coefficients keep their
+    /// zero/non-zero state (`box_src`: the positions of the box rows' entries).
+    fn fits(&self, p: &CscMatrix, a: &CscMatrix, box_src: impl Iterator<Item = usize>) -> bool {
+        p.colptr == self.p_pattern.0
+            && p.rowval == self.p_pattern.1
+            && a.colptr == self.a_pattern.0
+            && a.rowval == self.a_pattern.1
+            && self.zero_box_src.iter().all(|&k| a.nzval[k] == 0.0)
+            && box_src.into_iter().all(|k| a.nzval[k] != 0.0)
+    }
 }
 
 /// The scaled, split problem the iteration runs on (public for reuse by the spiking
@@ -260,6 +291,7 @@ pub struct PipgData {
     pub sigma: f64,
     /// Last power-iteration vectors for ‖P̄‖ and ‖H̄‖² (warm starts for [`PipgData::refresh`]).
     power_vecs: (Vec<f64>, Vec<f64>),
+    layout: Layout,
 }
 
 fn div_bound(v: f64, a: f64) -> f64 {
@@ -290,7 +322,14 @@ impl PipgData {
             Scaling::ruiz_from(pb, &self.scaling, opt.refresh_passes)
         };
         let warm = std::mem::take(&mut self.power_vecs);
-        *self = Self::from_scaled(sp, scaling, opt, Some(warm));
+        if self.layout.fits(&sp.p, &sp.a, self.box_rows.iter().map(|b| b.src)) {
+            // Same split: copy the values in place.
+            self.scaling = scaling;
+            self.fill(&sp);
+            self.estimate_norms(&sp, opt, Some(warm));
+        } else {
+            *self = Self::from_scaled(sp, scaling, opt, Some(warm));
+        }
     }
 
     fn from_scaled(sp: Problem, scaling: Scaling, opt: &PipgOptions, warm: Option<(Vec<f64>, Vec<f64>)>) -> Self {
@@ -300,71 +339,110 @@ impl PipgData {
         for &r in &sp.a.rowval {
             count[r] += 1;
         }
-        let is_box: Vec<bool> = (0..m).map(|i| opt.separate_box && count[i] == 1).collect();
+        // Single-entry rows become variable bounds, unless their coefficient is 0 (it cannot
+        // bound x): those stay in H.
+        let mut is_box: Vec<bool> = (0..m).map(|i| opt.separate_box && count[i] == 1).collect();
         let mut box_rows = Vec::new();
-        let mut trip = Vec::new();
-        let mut h_index = vec![usize::MAX; m];
-        let mut h_rows: Vec<usize> = Vec::new();
-        for i in 0..m {
-            if !is_box[i] {
-                h_index[i] = h_rows.len();
-                h_rows.push(i);
-            }
-        }
+        let mut zero_box_src = Vec::new();
         for j in 0..n {
             for k in sp.a.colptr[j]..sp.a.colptr[j + 1] {
                 let i = sp.a.rowval[k];
                 if is_box[i] {
-                    box_rows.push(BoxRow { row: i, col: j, a: sp.a.nzval[k], lo: -INFTY, hi: INFTY });
-                } else {
-                    trip.push((h_index[i], j, sp.a.nzval[k]));
+                    if sp.a.nzval[k] == 0.0 {
+                        is_box[i] = false;
+                        zero_box_src.push(k);
+                    } else {
+                        box_rows.push(BoxRow { row: i, col: j, src: k, a: 0.0, lo: -INFTY, hi: INFTY });
+                    }
                 }
             }
         }
-        // A box row with a zero coefficient cannot bound x; keep it in H instead.
-        let (zero_box, box_rows): (Vec<BoxRow>, Vec<BoxRow>) = box_rows.into_iter().partition(|b| b.a == 0.0);
-        for b in &zero_box {
-            trip.push((h_rows.len(), b.col, b.a));
-            h_rows.push(b.row);
+        // H rows in original order; H's entries carry their source positions in Ā's values
+        // (exact in f64), so the layout is read off the assembled matrix.
+        let h_rows: Vec<usize> = (0..m).filter(|&i| !is_box[i]).collect();
+        let mut h_index = vec![usize::MAX; m];
+        for (k, &i) in h_rows.iter().enumerate() {
+            h_index[i] = k;
         }
-        // Keep H rows in original order.
-        let mut order: Vec<usize> = (0..h_rows.len()).collect();
-        order.sort_by_key(|&k| h_rows[k]);
-        let mut inv = vec![0; h_rows.len()];
-        for (new, &old) in order.iter().enumerate() {
-            inv[old] = new;
+        let mut trip = Vec::with_capacity(sp.a.nnz());
+        for j in 0..n {
+            for k in sp.a.colptr[j]..sp.a.colptr[j + 1] {
+                let i = sp.a.rowval[k];
+                if !is_box[i] {
+                    trip.push((h_index[i], j, k as f64));
+                }
+            }
         }
-        let h_rows: Vec<usize> = order.iter().map(|&k| h_rows[k]).collect();
-        let trip: Vec<(usize, usize, f64)> = trip.into_iter().map(|(r, c, v)| (inv[r], c, v)).collect();
-        let h = CscMatrix::from_triplets(h_rows.len(), n, &trip).expect("indices in range");
-        let hl = h_rows.iter().map(|&i| sp.l[i]).collect();
-        let hu = h_rows.iter().map(|&i| sp.u[i]).collect();
+        let mut h = CscMatrix::from_triplets(h_rows.len(), n, &trip).expect("indices in range");
+        let h_src: Vec<usize> = h.nzval.iter().map(|&v| v as usize).collect();
+        let mut p_index = sp.p.clone();
+        p_index.nzval.iter_mut().enumerate().for_each(|(k, v)| *v = k as f64);
+        let mut p_full = p_index.sym_upper_to_full();
+        let p_full_src: Vec<usize> = p_full.nzval.iter().map(|&v| v as usize).collect();
+        h.nzval.iter_mut().for_each(|v| *v = 0.0);
+        p_full.nzval.iter_mut().for_each(|v| *v = 0.0);
+        let mh = h_rows.len();
+        let layout = Layout {
+            p_pattern: (sp.p.colptr.clone(), sp.p.rowval.clone()),
+            a_pattern: (sp.a.colptr.clone(), sp.a.rowval.clone()),
+            p_full_src,
+            h_src,
+            zero_box_src,
+        };
         let mut d = Self {
             scaling,
-            p_full: sp.p.sym_upper_to_full(),
-            q: sp.q.clone(),
+            p_full,
+            q: vec![0.0; n],
             h,
             h_rows,
-            hl,
-            hu,
+            hl: vec![0.0; mh],
+            hu: vec![0.0; mh],
             lb: vec![-INFTY; n],
             ub: vec![INFTY; n],
             box_rows,
             lambda: 0.0,
             sigma: 0.0,
             power_vecs: (Vec::new(), Vec::new()),
+            layout,
         };
-        d.set_box_bounds(&sp.l, &sp.u);
+        d.fill(&sp);
+        d.estimate_norms(&sp, opt, warm);
+        d
+    }
+
+    /// Copies the values of the scaled problem `sp` (whose pattern fits the layout) into
+    /// P̄, q̄, H̄, the box rows, the variable boxes and the H bounds.
+    fn fill(&mut self, sp: &Problem) {
+        for (v, &k) in self.p_full.nzval.iter_mut().zip(&self.layout.p_full_src) {
+            *v = sp.p.nzval[k];
+        }
+        for (v, &k) in self.h.nzval.iter_mut().zip(&self.layout.h_src) {
+            *v = sp.a.nzval[k];
+        }
+        for b in self.box_rows.iter_mut() {
+            b.a = sp.a.nzval[b.src];
+        }
+        self.q.clone_from(&sp.q);
+        self.set_box_bounds(&sp.l, &sp.u);
+    }
+
+    /// λ and σ by power iteration on P̄ (exact for a diagonal P̄: its largest |entry|) and
+    /// H̄ᵀH̄, from `warm` vectors when given.
+    fn estimate_norms(&mut self, sp: &Problem, opt: &PipgOptions, warm: Option<(Vec<f64>, Vec<f64>)>) {
         let (wp, wh) = match &warm {
             Some((p, h)) => (Some(&p[..]), Some(&h[..])),
             None => (None, None),
         };
-        let (lam, vp) = power(sp.p.ncols, opt.power_iters, wp, |x, y| sp.p.sym_upper_mul_add(x, y));
-        let (sig, vh) = ata_power(&d.h, opt.power_iters, wh);
-        d.lambda = opt.norm_safety * lam;
-        d.sigma = opt.norm_safety * sig;
-        d.power_vecs = (vp, vh);
-        d
+        let diagonal = sp.p.rowval.iter().enumerate().all(|(k, &i)| sp.p.colptr[i] <= k && k < sp.p.colptr[i + 1]);
+        let (lam, vp) = if diagonal {
+            (sp.p.nzval.iter().fold(0.0f64, |m, v| m.max(v.abs())), wp.map(<[f64]>::to_vec).unwrap_or_default())
+        } else {
+            power(sp.p.ncols, opt.power_iters, wp, |x, y| sp.p.sym_upper_mul_add(x, y))
+        };
+        let (sig, vh) = ata_power(&self.h, opt.power_iters, wh);
+        self.lambda = opt.norm_safety * lam;
+        self.sigma = opt.norm_safety * sig;
+        self.power_vecs = (vp, vh);
     }
 
     /// New row bounds (original units) for `pb` and these data: checked (lengths, NaN,
@@ -993,6 +1071,34 @@ mod tests {
         let d = PipgData::new(&pb, 10, &PipgOptions::default());
         let bad = d.check(&pb, &[f64::NAN; 5], &vec![0.0; d.h.nrows], &mut scratch);
         assert!(bad.res.prim.is_infinite() && bad.res.dual.is_infinite());
+    }
+
+    /// A refresh copies new values in place when the layout fits and rebuilds the split when
+    /// a box row's coefficient turns 0: either way the data equal a build from scratch on
+    /// the same scaling and warm vectors.
+    #[test]
+    fn refresh_in_place_equals_a_fresh_split() {
+        let opt = PipgOptions::default();
+        for (pb, zero_a_box_row) in [
+            (Family::Mpc.generate(4, 2), false),
+            (Family::RandomMixed.generate(20, 3), false),
+            (Family::Box.generate(12, 4), true),
+        ] {
+            let mut d = PipgData::new(&pb, 10, &opt);
+            let old = d.clone();
+            let mut next = pb.clone();
+            next.a.nzval.iter_mut().enumerate().for_each(|(k, v)| *v *= 1.0 + 0.1 * (k % 4) as f64);
+            next.p.nzval.iter_mut().for_each(|v| *v *= 0.7);
+            if zero_a_box_row {
+                let b = old.box_rows[0];
+                next.a.nzval[b.src] = 0.0;
+            }
+            d.refresh(&next, 10, &opt);
+            let (sp, sc) = Scaling::ruiz_from(&next, &old.scaling, opt.refresh_passes);
+            let fresh = PipgData::from_scaled(sp, sc, &opt, Some(old.power_vecs.clone()));
+            assert_eq!(d, fresh);
+            assert_eq!(d.layout.zero_box_src.len(), usize::from(zero_a_box_row));
+        }
     }
 
     #[test]
