@@ -11,7 +11,9 @@
 //! - [`rt`]: the fixed-period real-time loop on its own thread; ROS callbacks hand it the
 //!   latest state through a `crossbeam-channel` ([`rt::latest`]) and it never blocks on ROS;
 //! - [`monitor`]: the aggregation behind the `spikectl-monitor` node (latency percentiles and
-//!   deadline misses per solver, published as diagnostics).
+//!   deadline misses per solver, published as diagnostics);
+//! - [`tracker`]: `event_camera_msgs/EventPacket` conversions and the messages of the
+//!   `spikectl-tracker` node (track, pixel point, SolveStats, energy, diagnostics).
 //!
 //! The pattern of a controller node (see `src/bin/spikectl-monitor.rs` for a complete node):
 //! the main thread owns the `r2r::Node`, spins it in short slices, [`drain`]s each
@@ -48,6 +50,7 @@ pub mod quadruped;
 pub mod rt;
 pub mod stats;
 pub mod step;
+pub mod tracker;
 
 use futures::{FutureExt, Stream, StreamExt};
 
