@@ -31,9 +31,10 @@
 //! 1850, 2300; β doubles at 1, 3, 7, 15, …) from α₀ = 2/(μ + 2λ), β₀ = μ/(2σ).
 //!
 //! Termination: every `check_every` iterations the host reads the z and w registers
-//! (counted as readouts), maps them to (x, y) with `PipgData::output` and applies the QP
-//! core's test (`qp::residuals`, primal, dual residual and duality gap, as `pipg`) on the
-//! original problem.
+//! (counted as readouts) and applies the QP core's test (`qp::residuals`: primal, dual
+//! residual and duality gap, as `pipg`) on the original problem, computed in the scaled space
+//! by `PipgData::check_primal` / `check_rest` (the dual part is skipped while the primal test
+//! fails and ω is constant); the last readout is mapped to (x, y) by `PipgData::output`.
 //!
 //! Fixed point (e.g. [`FixedProfile::LOIHI2`]): the grids come from the problem data: range
 //! R = max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite ‖l̄_H, ū_H, lb, ub‖∞, ‖q̄‖∞)·2^headroom for ζ and η, and R
@@ -803,20 +804,35 @@ impl SpikingSolver {
                     zj
                 };
             }
-            let rep = d.check(orig, &pn.z_read, &pn.con.w, &mut pn.scratch);
-            if !(rep.res.prim.is_finite() && rep.res.dual.is_finite()) {
+            // The primal test first: when it fails (most readouts of a solve) and ω is constant,
+            // the dual residual and gap are not needed.
+            let primal = d.check_primal(orig, &pn.z_read, &pn.con.w, &mut pn.scratch);
+            if !primal.prim.is_finite() {
+                status = Status::NumericalError;
+                break;
+            }
+            pn.best_z.copy_from_slice(&pn.z_read);
+            pn.best_w.copy_from_slice(&pn.con.w);
+            have_best = true;
+            let timed_out = settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl);
+            if primal.fails(settings) && !adaptive {
+                if timed_out {
+                    status = Status::TimeLimit;
+                    break;
+                }
+                continue;
+            }
+            let rep = d.check_rest(orig, &pn.z_read, &pn.con.w, primal, &mut pn.scratch);
+            if !rep.res.dual.is_finite() {
                 status = Status::NumericalError;
                 break;
             }
             let conv = if ss.check_gap { rep.converged_with_gap(settings) } else { rep.converged(settings) };
-            pn.best_z.copy_from_slice(&pn.z_read);
-            pn.best_w.copy_from_slice(&pn.con.w);
-            have_best = true;
             if conv {
                 status = Status::Solved;
                 break;
             }
-            if settings.time_limit.is_some_and(|tl| t0.elapsed() >= tl) {
+            if timed_out {
                 status = Status::TimeLimit;
                 break;
             }
