@@ -663,9 +663,10 @@ pub struct PrimalCheck {
 }
 
 impl PrimalCheck {
-    /// The primal test of [`ResidualReport::converged`] fails.
+    /// The primal test of [`ResidualReport::converged`] fails (NaN fails).
     pub fn fails(&self, s: &Settings) -> bool {
-        !(self.prim <= s.eps_abs + s.eps_rel * self.prim_scale)
+        let passes = self.prim <= s.eps_abs + s.eps_rel * self.prim_scale;
+        !passes
     }
 }
 
