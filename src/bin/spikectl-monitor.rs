@@ -55,14 +55,23 @@ fn main() -> anyhow::Result<()> {
     let mut next = Instant::now() + period;
     loop {
         node.spin_once(Duration::from_millis(10));
-        for msg in spikectl::ros::drain(&mut stats) {
-            if let Err(e) = monitor.ingest(&msg) {
-                // Rate-limited: the first 10, then every 1000th.
-                let n = monitor.malformed();
-                if n <= 10 || n.is_multiple_of(1000) {
-                    eprintln!("[{NODE}] malformed SolveStats #{n}: {e}");
+        // r2r takes one message per subscription and spin: empty a backlog with zero-timeout
+        // spins (the tracker publishes one SolveStats per 1 ms window).
+        for _ in 0..10_000 {
+            let msgs = spikectl::ros::drain(&mut stats);
+            if msgs.is_empty() {
+                break;
+            }
+            for msg in msgs {
+                if let Err(e) = monitor.ingest(&msg) {
+                    // Rate-limited: the first 10, then every 1000th.
+                    let n = monitor.malformed();
+                    if n <= 10 || n.is_multiple_of(1000) {
+                        eprintln!("[{NODE}] malformed SolveStats #{n}: {e}");
+                    }
                 }
             }
+            node.spin_once(Duration::ZERO);
         }
         if Instant::now() >= next {
             next += period;

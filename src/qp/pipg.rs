@@ -544,37 +544,27 @@ impl PipgData {
     /// The termination report of `residuals::compute(pb, output(z, w))`, computed in the
     /// scaled space from P̄z, H̄ᵀw and H̄z with `scratch` (no allocation once it has grown):
     /// the same residuals and scales to rounding, for about two thirds of the work. `pb`
-    /// is the original problem these data were made from.
+    /// is the original problem these data were made from. Equals
+    /// [`PipgData::check_primal`] followed by [`PipgData::check_rest`].
     pub fn check(&self, pb: &Problem, z: &[f64], w: &[f64], scratch: &mut CheckScratch) -> ResidualReport {
-        let (n, m) = (pb.n(), pb.m());
-        if z.len() != n || w.len() != self.h.nrows || z.iter().chain(w).any(|v| !v.is_finite()) {
-            return ResidualReport {
-                res: Residuals { prim: f64::INFINITY, dual: f64::INFINITY, gap: f64::INFINITY },
-                ..Default::default()
-            };
+        let primal = self.check_primal(pb, z, w, scratch);
+        self.check_rest(pb, z, w, primal, scratch)
+    }
+
+    /// First stage of [`PipgData::check`]: the primal residual and its scale from H̄z and the
+    /// box rows (about half the work; a caller that only needs to know whether the point
+    /// has converged can stop here when the primal test fails). Infinite when z or w has a
+    /// non-finite value or the wrong length.
+    pub fn check_primal(&self, pb: &Problem, z: &[f64], w: &[f64], scratch: &mut CheckScratch) -> PrimalCheck {
+        if z.len() != pb.n() || w.len() != self.h.nrows || z.iter().chain(w).any(|v| !v.is_finite()) {
+            return PrimalCheck { prim: f64::INFINITY, prim_scale: 0.0 };
         }
-        let CheckScratch { pz, r, hz, ys, taken } = scratch;
-        let zeroed = |v: &mut Vec<f64>, len: usize| {
-            v.clear();
-            v.resize(len, 0.0);
-        };
-        zeroed(pz, n);
-        zeroed(hz, self.h.nrows);
-        zeroed(ys, m);
-        self.p_full.mul_t_add(z, pz);
+        let hz = &mut scratch.hz;
+        hz.clear();
+        hz.resize(self.h.nrows, 0.0);
         self.h.mul_add(z, hz);
-        // r = (q̄ + P̄z) + H̄ᵀw: the order of `output`.
-        r.clear();
-        r.extend(self.q.iter().zip(pz.iter()).map(|(q, p)| q + p));
-        self.h.mul_t_add(w, r);
-        for (k, &i) in self.h_rows.iter().enumerate() {
-            ys[i] = w[k];
-        }
-        taken.clear();
-        taken.resize(n, false);
-        self.box_duals(z, r, ys, taken);
-        let (d, e, c) = (&self.scaling.d, &self.scaling.e, self.scaling.c);
-        // Primal: Ax = E⁻¹Āz row by row (H rows from H̄z, box rows from their one entry).
+        let e = &self.scaling.e;
+        // Ax = E⁻¹Āz row by row (H rows from H̄z, box rows from their one entry).
         let (mut prim, mut zmax, mut axmax) = (0.0f64, 0.0f64, 0.0f64);
         let mut row = |i: usize, ax: f64| {
             let zc = ax.clamp(pb.l[i], pb.u[i]);
@@ -588,6 +578,43 @@ impl PipgData {
         for b in &self.box_rows {
             row(b.row, b.a * z[b.col] / e[b.row]);
         }
+        PrimalCheck { prim, prim_scale: axmax.max(zmax) }
+    }
+
+    /// Second stage of [`PipgData::check`]: the dual residual and duality gap of (z, w),
+    /// given its [`PipgData::check_primal`] result.
+    pub fn check_rest(
+        &self,
+        pb: &Problem,
+        z: &[f64],
+        w: &[f64],
+        primal: PrimalCheck,
+        scratch: &mut CheckScratch,
+    ) -> ResidualReport {
+        if !primal.prim.is_finite() {
+            return ResidualReport {
+                res: Residuals { prim: f64::INFINITY, dual: f64::INFINITY, gap: f64::INFINITY },
+                ..Default::default()
+            };
+        }
+        let (n, m) = (pb.n(), pb.m());
+        let CheckScratch { pz, r, ys, taken, .. } = scratch;
+        pz.clear();
+        pz.resize(n, 0.0);
+        ys.clear();
+        ys.resize(m, 0.0);
+        self.p_full.mul_t_add(z, pz);
+        // r = (q̄ + P̄z) + H̄ᵀw: the order of `output`.
+        r.clear();
+        r.extend(self.q.iter().zip(pz.iter()).map(|(q, p)| q + p));
+        self.h.mul_t_add(w, r);
+        for (k, &i) in self.h_rows.iter().enumerate() {
+            ys[i] = w[k];
+        }
+        taken.clear();
+        taken.resize(n, false);
+        self.box_duals(z, r, ys, taken);
+        let (d, e, c) = (&self.scaling.d, &self.scaling.e, self.scaling.c);
         // Dual: Px + q + Aᵀy = (P̄z + q̄ + Āᵀȳ)/(c·D); a taken box row cancels r_j.
         let (mut dual, mut pxmax, mut atymax, mut xpx, mut qx) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for b in &self.box_rows {
@@ -618,11 +645,28 @@ impl PipgData {
         }
         let qmax = pb.q.iter().fold(0.0f64, |mx, v| mx.max(v.abs()));
         ResidualReport {
-            res: Residuals { prim, dual, gap: (xpx + qx + support).abs() },
-            prim_scale: axmax.max(zmax),
+            res: Residuals { prim: primal.prim, dual, gap: (xpx + qx + support).abs() },
+            prim_scale: primal.prim_scale,
             dual_scale: pxmax.max(atymax).max(qmax),
             gap_scale: xpx.abs().max(qx.abs()).max(support.abs()),
         }
+    }
+}
+
+/// The primal part of a termination check ([`PipgData::check_primal`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrimalCheck {
+    /// Primal residual ‖Ax − Π_[l,u](Ax)‖∞ in original units.
+    pub prim: f64,
+    /// Its scale max(‖Ax‖∞, ‖Π_[l,u](Ax)‖∞).
+    pub prim_scale: f64,
+}
+
+impl PrimalCheck {
+    /// The primal test of [`ResidualReport::converged`] fails (NaN fails).
+    pub fn fails(&self, s: &Settings) -> bool {
+        let passes = self.prim <= s.eps_abs + s.eps_rel * self.prim_scale;
+        !passes
     }
 }
 

@@ -13,7 +13,9 @@
 //! - [`shutdown`]: SIGINT/SIGTERM set a flag the node's loop checks, so the node stops its
 //!   threads (real-time loop, MPC worker) and exits cleanly;
 //! - [`monitor`]: the aggregation behind the `spikectl-monitor` node (latency percentiles and
-//!   deadline misses per solver, published as diagnostics).
+//!   deadline misses per solver, published as diagnostics);
+//! - [`tracker`]: `event_camera_msgs/EventPacket` conversions and the messages of the
+//!   `spikectl-tracker` node (track, pixel point, SolveStats, energy, diagnostics).
 //!
 //! The pattern of a controller node (see `src/bin/spikectl-monitor.rs` for a complete node):
 //! the main thread owns the `r2r::Node`, spins it in short slices, [`drain`]s each
@@ -51,6 +53,7 @@ pub mod rt;
 pub mod shutdown;
 pub mod stats;
 pub mod step;
+pub mod tracker;
 
 use futures::{FutureExt, Stream, StreamExt};
 

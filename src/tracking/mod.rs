@@ -1,6 +1,7 @@
 //! Event-camera tracking: event types, codecs (Prophesee EVT 3.0, the `mono` encoding of
 //! `event_camera_msgs`, Metavision RAW files), the `EventPacket` message type, a spiking
-//! dynamic-neural-field ball tracker and a classic event-cluster baseline.
+//! dynamic-neural-field ball tracker, a classic event-cluster baseline, and [`stream`]: the
+//! spiking tracker on a live packet stream (what the `spikectl-tracker` ROS node runs).
 //!
 //! Times are integers in nanoseconds (`t_ns`) unless a name says otherwise; pixel
 //! coordinates are `x` (column, 0 = left) and `y` (row, 0 = top).
@@ -12,6 +13,7 @@ pub mod mono;
 pub mod packet;
 pub mod raw;
 pub mod snn;
+pub mod stream;
 
 /// One change-detection event of an event camera.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]

@@ -204,6 +204,12 @@ impl DnfTracker {
         self.locked
     }
 
+    /// Packets in a row without field spikes (the tracker coasts on its last estimate for up
+    /// to `lost_after_ms` of them); 0 when the last packet had network output.
+    pub fn coasting_packets(&self) -> u32 {
+        self.silent
+    }
+
     /// Operation counts since creation.
     pub fn ops(&self) -> &OpCounts {
         &self.ops
