@@ -25,6 +25,7 @@ pub enum ControlError {
 
 /// Event counters of a controller since it was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)] // records written before the MPC-thread counters existed still load
 pub struct ControllerCounters {
     /// `update` calls.
     pub updates: u64,
