@@ -3,6 +3,7 @@
 # (mpc_thread:=false) and on its own thread (mpc_thread:=true, the default).
 #
 #   scripts/measure_mpc_thread.sh [seconds per run (20)] [solvers ("spiking osqp")]
+#   RT_PRIORITY=50 scripts/measure_mpc_thread.sh ...   # tick thread under SCHED_FIFO 50
 #
 # For each solver and mode: spikectl-sim (real time, not lockstep, trotting robot) and
 # spikectl-quadruped (gait:=trot, sim time) run for the given wall time inside a network
@@ -14,6 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS="${1:-20}"
 SOLVERS="${2:-spiking osqp}"
+RT_PRIORITY="${RT_PRIORITY:-0}"
 # shellcheck disable=SC1091
 source "$ROOT/scripts/env.sh"
 BIN="$ROOT/target/debug"
@@ -21,7 +23,7 @@ for b in spikectl-sim spikectl-quadruped; do
   [ -x "$BIN/$b" ] || { echo "missing $BIN/$b: run cargo test --features ros --no-run" >&2; exit 1; }
 done
 if [ "${SPK_IN_NETNS:-}" != 1 ]; then
-  exec unshare -n env SPK_IN_NETNS=1 bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$SECS" "$SOLVERS"
+  exec unshare -n env SPK_IN_NETNS=1 RT_PRIORITY="$RT_PRIORITY" bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$SECS" "$SOLVERS"
 fi
 export ROS_DOMAIN_ID=77
 LOG="$(mktemp -d)"
@@ -31,7 +33,8 @@ for solver in $SOLVERS; do
   for thread in false true; do
     ns="/measure_${solver}_${thread}"
     "$BIN/spikectl-quadruped" --ros-args -r "__ns:=$ns" -p solver:="$solver" -p gait:=trot -p use_sim_time:=true \
-      -p mpc_thread:="$thread" -p diagnostics_topic:="$ns/diagnostics" -p stats_topic:="$ns/solve_stats" \
+      -p mpc_thread:="$thread" -p rt_priority:="$RT_PRIORITY" \
+      -p diagnostics_topic:="$ns/diagnostics" -p stats_topic:="$ns/solve_stats" \
       2> "$LOG/ctl" &
     ctl=$!
     "$BIN/spikectl-sim" --ros-args -r "__ns:=$ns" -p real_time_factor:=1.0 -p lockstep:=false -p noise:=typical \

@@ -123,6 +123,9 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
                 "sensor_qos:=reliable",
                 "stale_timeout_s:=1.0",
                 "diagnostics_period_s:=0.1",
+                // Applied if this machine lets us (root / CAP_SYS_NICE), else reported: either
+                // way the node must run on.
+                "rt_priority:=10",
             ]),
             vec!["-p".into(), format!("stats_topic:={t_stats}")],
         ]
@@ -307,6 +310,8 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     let max_age = get("max_solution_age_us");
     assert!((25_000.0..=50_000.0).contains(&max_age), "{diag:?}");
     assert!(get("ticks") > 0.0 && get("tick_p99_us") > 0.0 && get("tick_max_us") >= get("tick_p99_us"));
+    let prio = get("rt_priority");
+    assert!(prio == 10.0 || prio < 0.0, "rt_priority {prio}: neither applied (10) nor refused (−errno)");
     assert!(diag.values.iter().any(|kv| kv.key == "last_error" && !kv.value.is_empty()), "{diag:?}");
     let sim_diag = seen.sim_diag.clone().expect("sim diagnostics");
     assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
@@ -361,9 +366,11 @@ fn nodes_refuse_invalid_parameters() {
     ros_common::refuses(CONTROLLER, "solver:=cplex");
     ros_common::refuses(CONTROLLER, "stale_timeout_s:=-1.0");
     ros_common::refuses(CONTROLLER, "max_solution_age_periods:=0.0");
+    ros_common::refuses(CONTROLLER, "rt_priority:=95");
     ros_common::refuses(SIM, "robot:=hexapod");
     ros_common::refuses(SIM, "real_time_factor:=-2.0");
     ros_common::refuses(env!("CARGO_BIN_EXE_spikectl-arm"), "force_setpoint_n:=1000.0");
+    ros_common::refuses(env!("CARGO_BIN_EXE_spikectl-arm"), "rt_priority:=-1");
 }
 
 /// The product's main path over ROS: the spiking QP solver behind the MPC, trotting in place

@@ -71,6 +71,13 @@ const PARAMS: &[ParamSpec] = &[
         100.0,
         "mpc_thread: an MPC solution older than this many MPC periods (25 ms) → fallback command",
     ),
+    ParamSpec::int(
+        "rt_priority",
+        0,
+        0,
+        spikectl::ros::rt::MAX_RT_PRIORITY as i64,
+        "SCHED_FIFO priority of the real-time tick thread (1-90; needs CAP_SYS_NICE or an rtprio limit; refused → default scheduling, logged, in /diagnostics); 0: default scheduling",
+    ),
     params::USE_SIM_TIME,
 ];
 
@@ -124,9 +131,14 @@ fn main() -> anyhow::Result<()> {
     let quad = Arc::new(RtCounters::default());
     let (cmd_tx, cmd_rx) = latest::<QuadrupedCommand>();
     let mut rt = QuadrupedRt::new(ctrl, cmd, stale_timeout, counters.clone(), quad.clone());
-    let bridge = RtBridge::spawn("quadruped-rt", period, counters.clone(), move |_tick, state| {
-        rt.step(Instant::now(), state, cmd_rx.take())
-    })?;
+    let rt_priority = match p.int("rt_priority")? {
+        0 => None,
+        v => Some(v as i32),
+    };
+    let bridge =
+        RtBridge::spawn_with_priority("quadruped-rt", period, counters.clone(), rt_priority, move |_tick, state| {
+            rt.step(Instant::now(), state, cmd_rx.take())
+        })?;
     eprintln!(
         "[{NODE}] solver {} ({}), period {} s, stale timeout {} s, gait {:?}, sim time {}",
         solver_choice.name(),

@@ -37,6 +37,10 @@ pub struct Counters {
     pub received: AtomicU64,
     /// Durations of the real-time steps (filled by [`super::rt::RtLoop`]).
     pub tick_times: TickTimes,
+    /// Scheduling of the real-time thread as set by [`super::rt::RtLoop`]: 0 = the default
+    /// (time-sharing) policy, p > 0 = SCHED_FIFO priority p applied, −errno = the request for
+    /// a priority failed (the loop runs on with the default policy).
+    pub rt_priority: std::sync::atomic::AtomicI64,
 }
 
 /// Histogram of real-time step durations: [`TickTimes::BIN`]-wide bins up to
@@ -114,6 +118,8 @@ pub struct CounterSnapshot {
     pub fallbacks: u64,
     /// See [`Counters::received`].
     pub received: u64,
+    /// See [`Counters::rt_priority`].
+    pub rt_priority: i64,
 }
 
 impl Counters {
@@ -129,6 +135,7 @@ impl Counters {
             deadline_misses: self.deadline_misses.load(Ordering::Relaxed),
             fallbacks: self.fallbacks.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
+            rt_priority: self.rt_priority.load(Ordering::Relaxed),
         }
     }
 }
@@ -195,6 +202,7 @@ impl StatusBuilder {
             .kv("deadline_misses", c.deadline_misses)
             .kv("fallbacks", c.fallbacks)
             .kv("received", c.received)
+            .kv("rt_priority", c.rt_priority)
     }
 
     /// The finished status.
@@ -251,7 +259,7 @@ mod tests {
 
     #[test]
     fn status_builder_fills_the_message() {
-        let snap = CounterSnapshot { malformed: 3, deadline_misses: 1, fallbacks: 0, received: 10 };
+        let snap = CounterSnapshot { malformed: 3, deadline_misses: 1, fallbacks: 0, received: 10, rt_priority: 0 };
         let s =
             StatusBuilder::new("node: loop", "cpu").level(Level::Warn, "late").counters(&snap).kv_f("p99", 0.5).build();
         assert_eq!(s.level, 1);

@@ -103,19 +103,94 @@ pub struct RtLoop {
     handle: Option<JoinHandle<RtReport>>,
 }
 
+/// Highest SCHED_FIFO priority a real-time loop may ask for (Linux allows 1–99; the top ones
+/// are left to the kernel's own threads and interrupt handlers).
+pub const MAX_RT_PRIORITY: i32 = 90;
+
+/// Puts the calling thread under SCHED_FIFO at `priority` (1–[`MAX_RT_PRIORITY`]): it then
+/// preempts every time-sharing thread (the MPC worker, ROS executors, other processes) as
+/// soon as its tick is due. Needs CAP_SYS_NICE or an `rtprio` limit (e.g. in
+/// /etc/security/limits.conf); the error says so when it is missing.
+pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
+    if !(1..=MAX_RT_PRIORITY).contains(&priority) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("real-time priority must be 1..={MAX_RT_PRIORITY}, got {priority}"),
+        ));
+    }
+    let param = libc::sched_param { sched_priority: priority };
+    // SAFETY: pthread_self() is the calling thread's valid handle and `param` lives for the
+    // call; the function only reads it.
+    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        let e = std::io::Error::from_raw_os_error(rc);
+        Err(std::io::Error::new(
+            e.kind(),
+            format!("SCHED_FIFO priority {priority}: {e} (needs CAP_SYS_NICE or an rtprio limit)"),
+        ))
+    }
+}
+
+/// The calling thread's scheduling policy and priority (e.g. `(libc::SCHED_FIFO, 50)`).
+pub fn current_scheduling() -> std::io::Result<(i32, i32)> {
+    let mut policy = 0;
+    let mut param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both out-pointers are valid for writes for the duration of the call.
+    let rc = unsafe { libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param) };
+    if rc == 0 { Ok((policy, param.sched_priority)) } else { Err(std::io::Error::from_raw_os_error(rc)) }
+}
+
 impl RtLoop {
     /// Starts `step` every `period` on a new thread named `name`. Deadline misses are also
     /// added to `counters`. Errors if the period is zero or the thread cannot be spawned.
-    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, mut step: F) -> std::io::Result<Self>
+    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, step: F) -> std::io::Result<Self>
+    where
+        F: FnMut(Tick) -> Flow + Send + 'static,
+    {
+        Self::spawn_with_priority(name, period, counters, None, step)
+    }
+
+    /// [`RtLoop::spawn`], and the loop thread first asks for SCHED_FIFO at `priority`
+    /// ([`set_realtime_priority`]; `None`: the default policy). The outcome goes to
+    /// [`Counters::rt_priority`]; a refused request is printed on stderr once and the loop
+    /// runs on with the default policy.
+    pub fn spawn_with_priority<F>(
+        name: &str,
+        period: Duration,
+        counters: Arc<Counters>,
+        priority: Option<i32>,
+        mut step: F,
+    ) -> std::io::Result<Self>
     where
         F: FnMut(Tick) -> Flow + Send + 'static,
     {
         if period.is_zero() {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "real-time period must be > 0"));
         }
+        if let Some(p) = priority
+            && !(1..=MAX_RT_PRIORITY).contains(&p)
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("real-time priority must be 1..={MAX_RT_PRIORITY}, got {p}"),
+            ));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let stop_thread = stop.clone();
+        let thread_name = name.to_string();
         let handle = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+            if let Some(p) = priority {
+                let outcome = match set_realtime_priority(p) {
+                    Ok(()) => i64::from(p),
+                    Err(e) => {
+                        eprintln!("[{thread_name}] running without real-time priority: {e}");
+                        -i64::from(e.raw_os_error().unwrap_or(libc::EPERM))
+                    }
+                };
+                counters.rt_priority.store(outcome, Ordering::Relaxed);
+            }
             let mut report = RtReport::default();
             let start = Instant::now();
             let mut index: u64 = 0;
@@ -197,7 +272,22 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
     /// extrapolates or holds). Each `Some(output)` it returns is queued for the ROS thread;
     /// if the ROS thread falls [`OUTPUT_CAPACITY`] outputs behind, new ones are dropped and
     /// counted ([`RtBridge::dropped_outputs`]).
-    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, mut step: F) -> std::io::Result<Self>
+    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, step: F) -> std::io::Result<Self>
+    where
+        F: FnMut(Tick, Option<S>) -> Option<O> + Send + 'static,
+    {
+        Self::spawn_with_priority(name, period, counters, None, step)
+    }
+
+    /// [`RtBridge::spawn`] with the loop thread under SCHED_FIFO at `priority` (see
+    /// [`RtLoop::spawn_with_priority`]).
+    pub fn spawn_with_priority<F>(
+        name: &str,
+        period: Duration,
+        counters: Arc<Counters>,
+        priority: Option<i32>,
+        mut step: F,
+    ) -> std::io::Result<Self>
     where
         F: FnMut(Tick, Option<S>) -> Option<O> + Send + 'static,
     {
@@ -205,7 +295,7 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
         let (out_tx, out_rx) = bounded::<O>(OUTPUT_CAPACITY);
         let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let dropped_rt = dropped.clone();
-        let rt = RtLoop::spawn(name, period, counters, move |tick| {
+        let rt = RtLoop::spawn_with_priority(name, period, counters, priority, move |tick| {
             if let Some(out) = step(tick, state_rx.take()) {
                 match out_tx.try_send(out) {
                     Ok(()) => {}
@@ -352,5 +442,37 @@ mod tests {
     #[test]
     fn zero_period_is_rejected() {
         assert!(RtLoop::spawn("rt-zero", Duration::ZERO, Arc::new(Counters::default()), |_| Flow::Stop).is_err());
+    }
+
+    /// A priority request is applied or refused, never fatal: the loop runs either way, the
+    /// counter tells which, and when it says applied the loop thread really is SCHED_FIFO at
+    /// that priority. Out-of-range priorities are refused up front.
+    #[test]
+    fn realtime_priority_is_applied_or_reported() {
+        let counters = Arc::new(Counters::default());
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let rt =
+            RtLoop::spawn_with_priority("rt-prio", Duration::from_millis(1), counters.clone(), Some(5), move |t| {
+                let _ = tx.try_send(current_scheduling().expect("own scheduling"));
+                if t.index >= 2 { Flow::Stop } else { Flow::Continue }
+            })
+            .expect("spawn");
+        let report = rt.join();
+        assert!(report.steps >= 1);
+        let (policy, prio) = rx.recv().expect("the loop ran");
+        match counters.rt_priority.load(Ordering::Relaxed) {
+            5 => assert_eq!((policy, prio), (libc::SCHED_FIFO, 5)),
+            e if e < 0 => assert_ne!(policy, libc::SCHED_FIFO, "refused (errno {}) but FIFO", -e),
+            other => panic!("unexpected rt_priority {other}"),
+        }
+        // This (test) thread keeps its policy.
+        assert_ne!(current_scheduling().unwrap().0, libc::SCHED_FIFO);
+        for bad in [0, -3, MAX_RT_PRIORITY + 1] {
+            assert!(set_realtime_priority(bad).is_err());
+            let c = Arc::new(Counters::default());
+            assert!(
+                RtLoop::spawn_with_priority("rt-bad", Duration::from_millis(1), c, Some(bad), |_| Flow::Stop).is_err()
+            );
+        }
     }
 }
