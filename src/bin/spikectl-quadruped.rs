@@ -35,7 +35,7 @@ use spikectl::ros::quadruped::{
     CommandKind, QuadrupedRt, RtCounters, RtOutput, StateAssembler, effort_msg, imu_from_msg, joints_from_msg,
     odom_from_msg, twist_from_msg,
 };
-use spikectl::ros::rt::{RtBridge, latest};
+use spikectl::ros::rt::{RtBridge, latest, priority_from_param};
 use spikectl::ros::step::ControllerStatus;
 use spikectl::ros::{drain, sensor_qos, solver_choice, stats, time_msg};
 use spikectl::scenario::policy::make_solver;
@@ -71,13 +71,7 @@ const PARAMS: &[ParamSpec] = &[
         100.0,
         "mpc_thread: an MPC solution older than this many MPC periods (25 ms) → fallback command",
     ),
-    ParamSpec::int(
-        "rt_priority",
-        0,
-        0,
-        spikectl::ros::rt::MAX_RT_PRIORITY as i64,
-        "SCHED_FIFO priority of the real-time tick thread (1-90; needs CAP_SYS_NICE or an rtprio limit; refused → default scheduling, logged, in /diagnostics); 0: default scheduling",
-    ),
+    params::RT_PRIORITY,
     params::USE_SIM_TIME,
 ];
 
@@ -131,10 +125,7 @@ fn main() -> anyhow::Result<()> {
     let quad = Arc::new(RtCounters::default());
     let (cmd_tx, cmd_rx) = latest::<QuadrupedCommand>();
     let mut rt = QuadrupedRt::new(ctrl, cmd, stale_timeout, counters.clone(), quad.clone());
-    let rt_priority = match p.int("rt_priority")? {
-        0 => None,
-        v => Some(v as i32),
-    };
+    let rt_priority = priority_from_param(p.int("rt_priority")?);
     let bridge =
         RtBridge::spawn_with_priority("quadruped-rt", period, counters.clone(), rt_priority, move |_tick, state| {
             rt.step(Instant::now(), state, cmd_rx.take())

@@ -473,13 +473,7 @@ impl AdmittancePlanner {
             *newest = Some(done.sol);
             keep_records(records, done.records, max);
         };
-        match wait {
-            None => {
-                worker.poll(f);
-                true
-            }
-            Some(timeout) => worker.wait(timeout, f),
-        }
+        worker.take(wait, f)
     }
 
     /// The MPC inside the tick (synchronous mode).

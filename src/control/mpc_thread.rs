@@ -152,6 +152,17 @@ impl<J, R> MpcWorker<J, R> {
         true
     }
 
+    /// [`Self::poll`] when `wait` is `None` (returns true), else [`Self::wait`] up to it.
+    pub fn take(&mut self, wait: Option<std::time::Duration>, f: impl FnMut(&J, R)) -> bool {
+        match wait {
+            None => {
+                self.poll(f);
+                true
+            }
+            Some(timeout) => self.wait(timeout, f),
+        }
+    }
+
     /// Jobs handed over and neither finished nor replaced (waiting or being solved) [count].
     pub fn outstanding(&self) -> u64 {
         self.submitted - self.replaced - self.finished

@@ -560,13 +560,7 @@ impl QuadrupedController {
             *newest = Some(done.sol);
             keep_records(records, done.records, max);
         };
-        match wait {
-            None => {
-                worker.poll(f);
-                true
-            }
-            Some(timeout) => worker.wait(timeout, f),
-        }
+        worker.take(wait, f)
     }
 
     /// The MPC inside the tick (synchronous mode).

@@ -251,6 +251,8 @@ struct Layout {
     h_src: Vec<usize>,
     /// Positions in A's values of single-entry rows kept in H because their coefficient is 0.
     zero_box_src: Vec<usize>,
+    /// P has entries on its diagonal only (‖P̄‖ is then its largest |entry|).
+    p_diagonal: bool,
 }
 
 impl Layout {
@@ -392,6 +394,7 @@ impl PipgData {
             p_full_src,
             h_src,
             zero_box_src,
+            p_diagonal: sp.p.rowval.iter().enumerate().all(|(k, &i)| sp.p.colptr[i] <= k && k < sp.p.colptr[i + 1]),
         };
         let mut d = Self {
             scaling,
@@ -437,8 +440,7 @@ impl PipgData {
             Some((p, h)) => (Some(&p[..]), Some(&h[..])),
             None => (None, None),
         };
-        let diagonal = sp.p.rowval.iter().enumerate().all(|(k, &i)| sp.p.colptr[i] <= k && k < sp.p.colptr[i + 1]);
-        let (lam, vp) = if diagonal {
+        let (lam, vp) = if self.layout.p_diagonal {
             (sp.p.nzval.iter().fold(0.0f64, |m, v| m.max(v.abs())), wp.map(<[f64]>::to_vec).unwrap_or_default())
         } else {
             power(sp.p.ncols, opt.power_iters, wp, |x, y| sp.p.sym_upper_mul_add(x, y))

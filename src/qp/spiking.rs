@@ -367,8 +367,6 @@ struct PipgNet {
     con: ConstraintNeurons,
     alpha0: f64,
     beta0: f64,
-    hl: Vec<f64>,
-    hu: Vec<f64>,
 }
 
 /// Smallest eigenvalue estimate of P̄ (power iteration on λI − P̄), at least `floor`.
@@ -501,8 +499,6 @@ impl PipgNet {
             con,
             alpha0: 0.0,
             beta0: 0.0,
-            hl: Vec::new(),
-            hu: Vec::new(),
         }
     }
 
@@ -615,9 +611,7 @@ impl PipgNet {
         con.rho = rho;
         con.e_y = e_y;
         con.latch_only = false;
-        self.hl.clone_from(&d.hl);
-        self.hu.clone_from(&d.hu);
-        self.set_steps(ss, 0);
+        self.set_steps(ss, d, 0);
     }
 
     /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
@@ -626,12 +620,12 @@ impl PipgNet {
         let (a, b) = pipg_steps(d.lambda, d.sigma, omega);
         self.alpha0 = a;
         self.beta0 = b;
-        self.set_steps(ss, k);
+        self.set_steps(ss, d, k);
         self.net.counts.readouts += neurons as u64;
     }
 
     /// Loads α_k, β_k (and β·l̄, β·ū) for iteration k; returns true when they changed.
-    fn set_steps(&mut self, ss: &SpikingSettings, k: usize) -> bool {
+    fn set_steps(&mut self, ss: &SpikingSettings, d: &PipgData, k: usize) -> bool {
         let (a, b) = schedule(ss, self.alpha0, self.beta0, k);
         let arith = self.net.arith;
         let (a, b) = (arith.constant(a), arith.constant(b));
@@ -657,9 +651,9 @@ impl PipgNet {
                 }
             }
         };
-        for i in 0..self.hl.len() {
-            self.con.bl[i] = conv(self.hl[i]);
-            self.con.bu[i] = conv(self.hu[i]);
+        for i in 0..d.hl.len() {
+            self.con.bl[i] = conv(d.hl[i]);
+            self.con.bu[i] = conv(d.hu[i]);
         }
         true
     }
@@ -780,7 +774,7 @@ impl SpikingSolver {
             let th = ss.theta.at(k);
             pn.net.pops[xp].theta = th;
             pn.net.pops[yp].theta = th;
-            pn.set_steps(ss, k);
+            pn.set_steps(ss, d, k);
             pn.net.step(&mut [(xp, &mut pn.sol)]);
             pn.net.step(&mut [(yp, &mut pn.con)]);
             iters = k + 1;

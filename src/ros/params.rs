@@ -141,6 +141,15 @@ pub fn print_help_if_asked(usage: &str, specs: &[ParamSpec]) -> bool {
 pub const USE_SIM_TIME: ParamSpec =
     ParamSpec::bool("use_sim_time", false, "Follow the /clock topic instead of the system clock");
 
+/// The controller nodes' `rt_priority` parameter (see [`super::rt::priority_from_param`]).
+pub const RT_PRIORITY: ParamSpec = ParamSpec::int(
+    "rt_priority",
+    0,
+    0,
+    super::rt::MAX_RT_PRIORITY as i64,
+    "SCHED_FIFO priority of the real-time tick thread (1-90; needs CAP_SYS_NICE or an rtprio limit; refused → default scheduling, logged, in /diagnostics); 0: default scheduling",
+);
+
 /// Why a parameter was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamError {

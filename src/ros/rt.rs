@@ -112,12 +112,7 @@ pub const MAX_RT_PRIORITY: i32 = 90;
 /// soon as its tick is due. Needs CAP_SYS_NICE or an `rtprio` limit (e.g. in
 /// /etc/security/limits.conf); the error says so when it is missing.
 pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
-    if !(1..=MAX_RT_PRIORITY).contains(&priority) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("real-time priority must be 1..={MAX_RT_PRIORITY}, got {priority}"),
-        ));
-    }
+    check_priority(priority)?;
     let param = libc::sched_param { sched_priority: priority };
     // SAFETY: pthread_self() is the calling thread's valid handle and `param` lives for the
     // call; the function only reads it.
@@ -131,6 +126,24 @@ pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
             format!("SCHED_FIFO priority {priority}: {e} (needs CAP_SYS_NICE or an rtprio limit)"),
         ))
     }
+}
+
+/// Refuses a priority outside 1..=[`MAX_RT_PRIORITY`].
+fn check_priority(priority: i32) -> std::io::Result<()> {
+    if (1..=MAX_RT_PRIORITY).contains(&priority) {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("real-time priority must be 1..={MAX_RT_PRIORITY}, got {priority}"),
+        ))
+    }
+}
+
+/// The `rt_priority` node parameter ([`super::params::RT_PRIORITY`]) as a request: 0 is the
+/// default scheduling (`None`); the parameter's range keeps other values in 1..=90.
+pub fn priority_from_param(value: i64) -> Option<i32> {
+    i32::try_from(value).ok().filter(|&p| p != 0)
 }
 
 /// The calling thread's scheduling policy and priority (e.g. `(libc::SCHED_FIFO, 50)`).
@@ -169,13 +182,8 @@ impl RtLoop {
         if period.is_zero() {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "real-time period must be > 0"));
         }
-        if let Some(p) = priority
-            && !(1..=MAX_RT_PRIORITY).contains(&p)
-        {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("real-time priority must be 1..={MAX_RT_PRIORITY}, got {p}"),
-            ));
+        if let Some(p) = priority {
+            check_priority(p)?;
         }
         let stop = Arc::new(AtomicBool::new(false));
         let stop_thread = stop.clone();
