@@ -5,9 +5,9 @@
 //! `cargo bench --bench mpc`; the ratios live in `spikectl bench mpc`, which runs the solvers
 //! interleaved on the same problems.
 use criterion::{Criterion, criterion_group, criterion_main};
+use spikectl::lab::mpc_sim::{QuadrupedSample, quadruped_closed_loop};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
-use spikectl::mpc::scenario::{QuadrupedSample, quadruped_closed_loop};
-use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
+use spikectl::qp::spiking::SpikingSolver;
 use spikectl::qp::{OsqpSolver, QpSolver, Settings};
 
 fn cfg(s: Settings) -> QuadrupedMpcConfig {
@@ -25,7 +25,7 @@ fn sequence() -> Vec<QuadrupedSample> {
 }
 
 fn spiking() -> Box<dyn QpSolver> {
-    Box::new(SpikingSolver::new(SpikingSettings::default().constant_omega()))
+    Box::new(SpikingSolver::new(spikectl::mpc::tuning::quadruped_spiking()))
 }
 
 fn mpc_step(c: &mut Criterion) {

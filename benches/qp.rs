@@ -1,8 +1,9 @@
 //! Criterion benchmarks of the QP backends on the MPC class (cold solve incl. setup) and
 //! one warm-started step of the parametric MPC sequence.
 use criterion::{Criterion, criterion_group, criterion_main};
-use spikectl::qp::generate::{Family, mpc_sequence};
-use spikectl::qp::{Settings, solver_by_name};
+use spikectl::lab::generate::{Family, mpc_sequence};
+use spikectl::qp::Settings;
+use spikectl::qp::registry::by_name as solver_by_name;
 
 fn low() -> Settings {
     Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter: 20_000, ..Settings::default() }

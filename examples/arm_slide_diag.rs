@@ -17,7 +17,8 @@
 use std::io::Write;
 
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
-use spikectl::scenario::policy::{SolverChoice, make_arm_solver};
+use spikectl::mpc::tuning::arm_solver;
+use spikectl::qp::registry::{Backend, SolverSpec};
 use spikectl::scenario::{ARM_CONTACT_XY, ContactLosses, Scenario, ScenarioKind};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
@@ -28,8 +29,8 @@ fn main() {
     let (t0, t1) = (args.first().copied().unwrap_or(1.9), args.get(1).copied().unwrap_or(2.6));
     let noise = if std::env::var("NOISE").is_ok() { SensorNoise::ARM_TYPICAL } else { SensorNoise::NONE };
     let solver = match std::env::var("SOLVER").as_deref() {
-        Ok("spiking") => SolverChoice::Spiking,
-        _ => SolverChoice::Osqp,
+        Ok("spiking") => Backend::Spiking,
+        _ => Backend::Osqp,
     };
     let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, noise, 1).expect("sim");
     sim.inverse_kinematics([ARM_CONTACT_XY[0], ARM_CONTACT_XY[1], ARM_SCENE.table_top_z + 0.03]);
@@ -60,13 +61,13 @@ fn main() {
         cfg.friction_prior = mu;
     }
     let qp: Box<dyn spikectl::qp::QpSolver> = match (solver, envf("OMEGA")) {
-        (SolverChoice::Spiking, Some(omega)) => {
+        (Backend::Spiking, Some(omega)) => {
             Box::new(spikectl::qp::spiking::SpikingSolver::new(spikectl::qp::spiking::SpikingSettings {
                 steps: spikectl::qp::spiking::StepRule::Constant { omega },
-                ..spikectl::qp::spiking::SpikingSettings::default().constant_omega()
+                ..spikectl::mpc::tuning::quadruped_spiking()
             }))
         }
-        _ => make_arm_solver(solver).expect("solver"),
+        _ => arm_solver(&SolverSpec::new(solver)),
     };
     let mut ctrl = ArmController::new(qp, cfg).expect("controller");
     let kind = match std::env::var("SCENARIO").as_deref() {
@@ -90,7 +91,7 @@ fn main() {
     for _ in 0..steps {
         let t = sim.time();
         let s = sim.observe();
-        let task = sc.arm_task(t);
+        let task = sc.arm_command(t);
         let cmd = ArmCommand {
             normal_force: task.normal_force,
             tangent_velocity: task.tangent_velocity,
@@ -118,7 +119,7 @@ fn main() {
             n_slide += 1.0;
         }
         if t >= 2.0 {
-            let task = sc.arm_task(t);
+            let task = sc.arm_command(t);
             let v = sim.tip_vel();
             ev += (v[0] - task.tangent_velocity[0]).powi(2) + (v[1] - task.tangent_velocity[1]).powi(2);
             nv += 1.0;
@@ -160,9 +161,9 @@ fn main() {
     let rms = (ef.iter().map(|e| e * e).sum::<f64>() / ef.len().max(1) as f64).sqrt();
     if let (Some(pb), true) = (&first_qp, std::env::var("FIRSTQP").is_ok()) {
         // The first contact QP, cold, on every backend: iterations and the active rows.
-        for choice in [SolverChoice::Osqp, SolverChoice::Pipg, SolverChoice::Spiking] {
+        for choice in [Backend::Osqp, Backend::Pipg, Backend::Spiking] {
             let name = choice.name();
-            let mut sv = make_arm_solver(choice).expect("solver");
+            let mut sv = arm_solver(&SolverSpec::new(choice));
             sv.setup(pb, &spikectl::qp::Settings::default()).expect("setup");
             let sol = sv.solve().expect("solve");
             println!("first contact QP, {name}: {:?} after {} iterations", sol.status, sol.iterations);

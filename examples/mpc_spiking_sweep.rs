@@ -10,9 +10,9 @@
 //! `path.<variant>`.
 use std::time::Instant;
 
+use spikectl::lab::mpc_sim::quadruped_closed_loop;
 use spikectl::monitor::latency::percentile;
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
-use spikectl::mpc::scenario::quadruped_closed_loop;
 use spikectl::qp::pipg::PipgOptions;
 use spikectl::qp::spiking::{OmegaRule, SpikingSettings, SpikingSolver, StepRule};
 use spikectl::qp::{ClarabelSolver, OsqpSolver, QpSolver, Settings};
@@ -47,7 +47,7 @@ fn main() {
         .unwrap_or_else(|_| "1:25:1:0,1:25:1:1,10:25:1:1,30:25:1:1,10:25:0:1,30:25:0:1,10:5:0:1,30:5:0:1".into());
     let warm_ruiz_passes: Option<usize> = match std::env::var("REFRESH") {
         Ok(v) => v.parse().ok(),
-        Err(_) => SpikingSettings::default().constant_omega().pipg.warm_ruiz_passes,
+        Err(_) => spikectl::mpc::tuning::quadruped_spiking().pipg.warm_ruiz_passes,
     };
     for v in spec.split(',') {
         let f: Vec<f64> = v.split(':').map(|x| x.parse().unwrap()).collect();
@@ -65,7 +65,7 @@ fn main() {
                     adaptive_omega: adapt > 0,
                     omega_rule: if adapt == 2 { OmegaRule::Pipg } else { OmegaRule::Bounded },
                     pipg: PipgOptions { warm_ruiz_passes, ..SpikingSettings::default().pipg },
-                    ..SpikingSettings::default().constant_omega()
+                    ..spikectl::mpc::tuning::quadruped_spiking()
                 };
                 Box::new(SpikingSolver::new(ss)) as Box<dyn QpSolver>
             }),

@@ -8,8 +8,8 @@
 //! cost of a readout.
 use std::time::Instant;
 
+use spikectl::lab::mpc_sim::quadruped_closed_loop;
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
-use spikectl::mpc::scenario::quadruped_closed_loop;
 use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
 use spikectl::qp::{OsqpSolver, Settings};
 
@@ -28,7 +28,7 @@ fn main() {
         let settings = Settings { max_iter, ..fixed.clone() };
         let ce = std::env::var("CE").ok().and_then(|s| s.parse().ok()).unwrap_or(25);
         let solver =
-            SpikingSolver::new(SpikingSettings { check_every: ce, ..SpikingSettings::default().constant_omega() });
+            SpikingSolver::new(SpikingSettings { check_every: ce, ..spikectl::mpc::tuning::quadruped_spiking() });
         let mut mpc = QuadrupedMpc::new(QuadrupedMpcConfig { settings, ..QuadrupedMpcConfig::go1() }, Box::new(solver))
             .expect("mpc");
         mpc.update(&s.state, &s.reference, &s.plan).expect("update");

@@ -3,7 +3,7 @@
 //! `cargo run --release --example pipg_diag -- N RHO OMEGA ADAPT(0|1) RESTARTS(0|1) [mpc|random|eq|box]`
 //! (EPS=1e-6 in the environment sets eps_abs; eps_rel is 0). Prints the final ω, the norm
 //! estimates λ ≥ ‖P̄‖ and σ ≥ ‖H̄‖², and the residuals.
-use spikectl::qp::generate::Family;
+use spikectl::lab::generate::Family;
 use spikectl::qp::{OsqpSolver, PipgOptions, PipgSolver, QpSolver, Settings};
 
 fn main() {

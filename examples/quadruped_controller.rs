@@ -6,7 +6,7 @@
 //! that half second (iterations, CPU time, estimated neuromorphic energy).
 use spikectl::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use spikectl::monitor::energy::NeuroCost;
-use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
+use spikectl::qp::spiking::SpikingSolver;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::QuadrupedSim;
 use spikectl_sim::robots::GO1;
@@ -14,7 +14,7 @@ use spikectl_sim::robots::GO1;
 fn main() -> anyhow::Result<()> {
     let mut sim = QuadrupedSim::new(&GO1, SensorNoise::TYPICAL, 1)?;
     // The MPC settings the runner uses: constant ω and ρ tuned for the quadruped MPC.
-    let solver = SpikingSolver::new(SpikingSettings::default().constant_omega());
+    let solver = SpikingSolver::new(spikectl::mpc::tuning::quadruped_spiking());
     let mut ctrl = QuadrupedController::new(Box::new(solver), QuadrupedControllerConfig::default())?;
     let cost = NeuroCost::loihi2_default();
     // Control at 500 Hz on the 2 ms physics step.

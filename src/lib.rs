@@ -16,11 +16,15 @@
 #![warn(missing_docs)]
 
 pub mod control;
+#[cfg(feature = "lab")]
+pub mod lab;
+pub mod model;
 pub mod monitor;
 pub mod mpc;
 pub mod neuro;
 pub mod qp;
 pub mod scenario;
+pub mod sparse;
 pub mod tracking;
 
 #[cfg(feature = "ros")]

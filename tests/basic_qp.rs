@@ -1,7 +1,8 @@
 //! Every backend on small problems with known answers, infeasible and unbounded problems,
 //! degenerate shapes, and hostile data: never a NaN out.
-use spikectl::qp::generate::Family;
-use spikectl::qp::{CscMatrix, INFTY, Problem, Settings, Status, solver_by_name};
+use spikectl::lab::generate::Family;
+use spikectl::qp::registry::by_name as solver_by_name;
+use spikectl::qp::{CscMatrix, INFTY, Problem, Settings, Status};
 
 const SOLVERS: [&str; 3] = ["pipg", "osqp", "clarabel"];
 
@@ -107,7 +108,7 @@ fn badly_scaled_data_never_produces_nan() {
 
 #[test]
 fn updates_keep_every_backend_consistent() {
-    let seq = spikectl::qp::generate::mpc_sequence(6, 6, 4);
+    let seq = spikectl::lab::generate::mpc_sequence(6, 6, 4);
     let st = Settings { eps_abs: 1e-7, eps_rel: 0.0, max_iter: 100_000, ..Settings::default() };
     for name in SOLVERS {
         let mut s = solver_by_name(name).unwrap();

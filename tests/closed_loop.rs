@@ -1,24 +1,25 @@
 //! Closed-loop scenarios in MuJoCo (simulated time; nothing here measures wall clock).
 
-use spikectl::scenario::policy::{SolverChoice, make_arm_policy, make_quadruped_policy};
+use spikectl::qp::registry::Backend;
+use spikectl::scenario::controllers::{ControllerChoice, arm_controller, quadruped_controller};
 use spikectl::scenario::{RunConfig, RunResult, Scenario, ScenarioKind, run_arm, run_quadruped};
 
-fn quad(kind: ScenarioKind, solver: SolverChoice, duration: f64) -> RunResult {
+fn quad(kind: ScenarioKind, solver: &ControllerChoice, duration: f64) -> RunResult {
     let mut sc = Scenario::new(kind);
     sc.duration = duration;
-    let cfg = RunConfig::new(sc, solver);
-    let mut p = make_quadruped_policy(solver).expect("policy");
+    let cfg = RunConfig::new(sc, solver.clone());
+    let mut p = quadruped_controller(solver).expect("policy");
     run_quadruped(&cfg, p.as_mut()).expect("run")
 }
 
-fn arm(kind: ScenarioKind, solver: SolverChoice) -> RunResult {
-    let cfg = RunConfig::new(Scenario::new(kind), solver);
-    let mut p = make_arm_policy(solver).expect("policy");
+fn arm(kind: ScenarioKind, solver: &ControllerChoice) -> RunResult {
+    let cfg = RunConfig::new(Scenario::new(kind), solver.clone());
+    let mut p = arm_controller(solver).expect("policy");
     run_arm(&cfg, p.as_mut()).expect("run")
 }
 
-fn check_trot(solver: SolverChoice) {
-    let r = quad(ScenarioKind::Trot, solver, 10.0);
+fn check_trot(solver: ControllerChoice) {
+    let r = quad(ScenarioKind::Trot, &solver, 10.0);
     let m = &r.metrics;
     assert!(!m.fell, "{solver:?} fell at {:?}", m.fall_time_s);
     assert!(m.solves > 300, "{} MPC solves", m.solves);
@@ -29,16 +30,16 @@ fn check_trot(solver: SolverChoice) {
 
 #[test]
 fn quadruped_trots_10s_with_osqp() {
-    check_trot(SolverChoice::Osqp);
+    check_trot(ControllerChoice::mpc(Backend::Osqp));
 }
 
 #[test]
 fn quadruped_trots_10s_with_pipg() {
-    check_trot(SolverChoice::Pipg);
+    check_trot(ControllerChoice::mpc(Backend::Pipg));
 }
 
-fn check_trot_moves(solver: SolverChoice) {
-    let r = quad(ScenarioKind::Trot, solver, 10.0);
+fn check_trot_moves(solver: ControllerChoice) {
+    let r = quad(ScenarioKind::Trot, &solver, 10.0);
     let m = &r.metrics;
     assert!(!m.fell, "fell at {:?}", m.fall_time_s);
     assert!(m.max_tilt_deg.unwrap() < 15.0);
@@ -48,22 +49,22 @@ fn check_trot_moves(solver: SolverChoice) {
 
 #[test]
 fn quadruped_trots_10s_with_spiking() {
-    check_trot(SolverChoice::Spiking);
+    check_trot(ControllerChoice::mpc(Backend::Spiking));
 }
 
 #[test]
 fn quadruped_trot_with_osqp_stays_up_and_moves_forward() {
-    check_trot_moves(SolverChoice::Osqp);
+    check_trot_moves(ControllerChoice::mpc(Backend::Osqp));
 }
 
 #[test]
 fn quadruped_trot_with_pipg_stays_up_and_moves_forward() {
-    check_trot_moves(SolverChoice::Pipg);
+    check_trot_moves(ControllerChoice::mpc(Backend::Pipg));
 }
 
 #[test]
 fn quadruped_recovers_from_a_40n_push_with_osqp() {
-    let r = quad(ScenarioKind::Push, SolverChoice::Osqp, 8.0);
+    let r = quad(ScenarioKind::Push, &ControllerChoice::mpc(Backend::Osqp), 8.0);
     let m = &r.metrics;
     assert!(!m.fell, "fell at {:?}", m.fall_time_s);
     // The push really happened: the trace shows 40 N for 0.1 s.
@@ -87,12 +88,12 @@ fn check_stand(r: &RunResult) {
 
 #[test]
 fn quadruped_stands_10s_with_osqp() {
-    check_stand(&quad(ScenarioKind::Stand, SolverChoice::Osqp, 10.0));
+    check_stand(&quad(ScenarioKind::Stand, &ControllerChoice::mpc(Backend::Osqp), 10.0));
 }
 
 #[test]
 fn quadruped_stands_10s_with_spiking() {
-    check_stand(&quad(ScenarioKind::Stand, SolverChoice::Spiking, 10.0));
+    check_stand(&quad(ScenarioKind::Stand, &ControllerChoice::mpc(Backend::Spiking), 10.0));
 }
 
 /// Regression: with the legs' mass lumped rigidly into the MPC's inertia the four-foot
@@ -102,9 +103,9 @@ fn quadruped_stands_10s_with_spiking() {
 fn stand_is_stable_without_noise() {
     let mut sc = Scenario::new(ScenarioKind::Stand);
     sc.duration = 6.0;
-    let mut cfg = RunConfig::new(sc, SolverChoice::Osqp);
+    let mut cfg = RunConfig::new(sc, ControllerChoice::mpc(Backend::Osqp));
     cfg.noise = spikectl_sim::noise::SensorNoise::NONE;
-    let mut p = make_quadruped_policy(SolverChoice::Osqp).expect("policy");
+    let mut p = quadruped_controller(&ControllerChoice::mpc(Backend::Osqp)).expect("policy");
     let r = run_quadruped(&cfg, p.as_mut()).expect("run");
     check_stand(&r);
     // Only the initial settling tilts the trunk (≈ 0.55°); the broken model reached 40°.
@@ -114,7 +115,7 @@ fn stand_is_stable_without_noise() {
 
 #[test]
 fn pd_stand_baseline_stands_for_10s() {
-    let r = quad(ScenarioKind::Stand, SolverChoice::Baseline, 10.0);
+    let r = quad(ScenarioKind::Stand, &ControllerChoice::Baseline, 10.0);
     let m = &r.metrics;
     assert!(!m.fell);
     assert!(m.min_height_m.unwrap() > 0.3 && m.max_tilt_deg.unwrap() < 3.0, "{m:?}");
@@ -124,8 +125,8 @@ fn pd_stand_baseline_stands_for_10s() {
 
 #[test]
 fn same_seed_gives_the_same_run() {
-    let a = quad(ScenarioKind::Push, SolverChoice::Osqp, 6.0);
-    let b = quad(ScenarioKind::Push, SolverChoice::Osqp, 6.0);
+    let a = quad(ScenarioKind::Push, &ControllerChoice::mpc(Backend::Osqp), 6.0);
+    let b = quad(ScenarioKind::Push, &ControllerChoice::mpc(Backend::Osqp), 6.0);
     assert_eq!(a.trace, b.trace);
     assert_eq!(a.metrics.vel_rms_mps, b.metrics.vel_rms_mps);
     let iters_a: Vec<usize> = a.solves.iter().map(|s| s.iterations).collect();
@@ -135,7 +136,7 @@ fn same_seed_gives_the_same_run() {
 
 #[test]
 fn arm_force_pi_baseline_holds_20n() {
-    let r = arm(ScenarioKind::ForceRamp, SolverChoice::Baseline);
+    let r = arm(ScenarioKind::ForceRamp, &ControllerChoice::Baseline);
     let m = &r.metrics;
     let hold = m.force_hold_rms_n.unwrap();
     assert!(hold < 1.0, "20 N hold RMS {hold:.3} N");
@@ -145,8 +146,8 @@ fn arm_force_pi_baseline_holds_20n() {
     assert_eq!(m.contact_losses, Some(0), "{:?} contact losses", m.contact_losses);
 }
 
-fn check_arm_20n(solver: SolverChoice) {
-    let r = arm(ScenarioKind::ForceRamp, solver);
+fn check_arm_20n(solver: ControllerChoice) {
+    let r = arm(ScenarioKind::ForceRamp, &solver);
     let m = &r.metrics;
     let hold = m.force_hold_rms_n.unwrap();
     assert!(hold < 1.0, "{solver:?}: 20 N hold RMS {hold:.3} N");
@@ -157,31 +158,31 @@ fn check_arm_20n(solver: SolverChoice) {
 
 #[test]
 fn arm_holds_20n_with_osqp() {
-    check_arm_20n(SolverChoice::Osqp);
+    check_arm_20n(ControllerChoice::mpc(Backend::Osqp));
 }
 
 #[test]
 fn arm_holds_20n_with_pipg() {
-    check_arm_20n(SolverChoice::Pipg);
+    check_arm_20n(ControllerChoice::mpc(Backend::Pipg));
 }
 
 #[test]
 fn arm_holds_20n_with_spiking() {
-    check_arm_20n(SolverChoice::Spiking);
+    check_arm_20n(ControllerChoice::mpc(Backend::Spiking));
 }
 
 /// The slide scenario: press 10 N, slide 3 s out along +x at 5 cm/s and 3 s back, on a table
 /// with μ = 0.3. Before the contact fix every controller chattered here (tip leaving the
 /// table at the physics rate, force RMS ≈ 9 N, > 70 contact losses).
-fn check_slide(solver: SolverChoice) {
-    let r = arm(ScenarioKind::Slide, solver);
+fn check_slide(solver: ControllerChoice) {
+    let r = arm(ScenarioKind::Slide, &solver);
     let m = &r.metrics;
     // The force criterion (< 1 N RMS on the setpoint); measured ≈ 0.3 N with the
     // default sensor noise (0.1 N per axis).
     let rms = m.force_rms_n.unwrap();
     assert!(rms < 1.0, "{solver:?}: normal-force RMS {rms:.3} N while sliding");
     assert_eq!(m.contact_losses, Some(0), "{solver:?}: contact lost while sliding");
-    if solver != SolverChoice::Baseline {
+    if solver != ControllerChoice::Baseline {
         assert!(m.solves > 500 && m.fallbacks == 0, "{} solves, {} fallbacks", m.solves, m.fallbacks);
     }
     let col = |n: &str| r.trace.col(n).unwrap();
@@ -208,26 +209,29 @@ fn check_slide(solver: SolverChoice) {
 
 #[test]
 fn arm_slides_at_10n_with_osqp() {
-    check_slide(SolverChoice::Osqp);
+    check_slide(ControllerChoice::mpc(Backend::Osqp));
 }
 
 #[test]
 fn arm_slides_at_10n_with_spiking() {
-    check_slide(SolverChoice::Spiking);
+    check_slide(ControllerChoice::mpc(Backend::Spiking));
 }
 
 /// The force-PI baseline (no MPC) slides cleanly too: the contact is a property of the
 /// simulated table, not of one controller.
 #[test]
 fn arm_force_pi_baseline_slides_at_10n() {
-    check_slide(SolverChoice::Baseline);
+    check_slide(ControllerChoice::Baseline);
 }
 
 /// The target on the slide: the same outcome with the spiking solver and OSQP (no
 /// contact loss with either, normal-force RMS within 10% of each other, same travel).
 #[test]
 fn arm_slide_outcomes_agree_between_spiking_and_osqp() {
-    let (s, o) = (arm(ScenarioKind::Slide, SolverChoice::Spiking), arm(ScenarioKind::Slide, SolverChoice::Osqp));
+    let (s, o) = (
+        arm(ScenarioKind::Slide, &ControllerChoice::mpc(Backend::Spiking)),
+        arm(ScenarioKind::Slide, &ControllerChoice::mpc(Backend::Osqp)),
+    );
     assert_eq!(s.metrics.contact_losses, o.metrics.contact_losses);
     let (fs, fo) = (s.metrics.force_rms_n.unwrap(), o.metrics.force_rms_n.unwrap());
     assert!((fs - fo).abs() <= 0.1 * fo, "force RMS spiking {fs:.3} N vs OSQP {fo:.3} N");

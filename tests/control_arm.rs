@@ -3,8 +3,8 @@
 
 use nalgebra::Vector3;
 use spikectl::control::arm::{AdmittancePlanner, ArmCommand, ArmController, ArmControllerConfig, ArmPhase};
-use spikectl::control::arm_kin::ArmModel;
-use spikectl::mpc::scenario::ToolSim;
+use spikectl::lab::mpc_sim::ToolSim;
+use spikectl::model::arm_kin::ArmModel;
 use spikectl::qp::{OsqpSolver, QpSolver};
 use spikectl_sim::robots::{ARM_SCENE, PANDA};
 use spikectl_sim::state::ArmState;

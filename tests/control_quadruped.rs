@@ -3,9 +3,9 @@
 //! the whole chain (state → MPC → τ = −Jᵀ Rᵀ f) including frames and signs.
 
 use nalgebra::{Matrix3, Vector3};
-use spikectl::control::leg::{Leg, body_com};
 use spikectl::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
-use spikectl::mpc::scenario::SrbSim;
+use spikectl::lab::mpc_sim::SrbSim;
+use spikectl::model::leg::{Leg, body_com};
 use spikectl::qp::OsqpSolver;
 use spikectl_sim::robots::GO1;
 use spikectl_sim::state::QuadrupedState;

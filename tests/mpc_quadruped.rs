@@ -1,9 +1,9 @@
 //! Quadruped convex MPC: model accuracy, constraints, solver agreement, closed loop.
 
 use nalgebra::Vector3;
+use spikectl::lab::mpc_sim::{SrbSim, quadruped_closed_loop};
 use spikectl::mpc::quadruped::{HorizonPlan, NU, NX, QuadrupedMpc, QuadrupedMpcConfig, SrbReference, SrbState};
-use spikectl::mpc::scenario::{SrbSim, quadruped_closed_loop};
-use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
+use spikectl::qp::spiking::SpikingSolver;
 use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings};
 
 fn tight() -> Settings {
@@ -118,7 +118,7 @@ fn spiking_float_agrees_with_clarabel_on_recorded_states() {
     // Constant ω: the host-side adaptive ω of the spiking solver (as of 3e4d255) stalls on
     // this problem class (residuals ≈ 0.1–2 after 50 000 iterations); constant ω solves it.
     let s = Settings { eps_abs: 1e-6, eps_rel: 1e-6, max_iter: 50_000, ..Settings::default() };
-    let sp = SpikingSettings::default().constant_omega();
+    let sp = spikectl::mpc::tuning::quadruped_spiking();
     agree_with_clarabel(Box::new(SpikingSolver::new(sp)), s);
 }
 

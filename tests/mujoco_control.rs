@@ -3,8 +3,8 @@
 //! against MuJoCo's; quadruped standing/trotting and arm force regulation in closed loop.
 
 use spikectl::control::arm::{ArmCommand, ArmController, ArmControllerConfig, ArmPhase};
-use spikectl::control::arm_kin::ArmModel;
 use spikectl::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
+use spikectl::model::arm_kin::ArmModel;
 use spikectl::qp::OsqpSolver;
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;

@@ -2,7 +2,7 @@
 //! and clear errors for malformed input.
 use std::path::PathBuf;
 
-use spikectl::qp::generate::Family;
+use spikectl::lab::generate::Family;
 use spikectl::qp::npz::{self, NpyArray};
 use spikectl::qp::{ClarabelSolver, Problem, QpError, QpSolver, Settings, Status};
 

@@ -3,8 +3,9 @@
 //! the mid tier (1e-6), and never return NaN. The solvers run with ε = 1e-7 so that the
 //! 1e-6 objective check has margin (at ε = 1e-6 the objective error itself is ~1e-6).
 use proptest::prelude::*;
-use spikectl::qp::generate::Family;
-use spikectl::qp::{CscMatrix, INFTY, Problem, Settings, Status, solver_by_name};
+use spikectl::lab::generate::Family;
+use spikectl::qp::registry::by_name as solver_by_name;
+use spikectl::qp::{CscMatrix, INFTY, Problem, Settings, Status};
 
 fn mid() -> Settings {
     Settings { eps_abs: 1e-7, eps_rel: 0.0, max_iter: 200_000, ..Settings::default() }

@@ -20,7 +20,7 @@ use r2r::spikectl_msgs::msg::SolveStats;
 use r2r::std_msgs::msg::Float64;
 use ros_common::{KillOnDrop, context, drain, spin_until, topic};
 use spikectl::ros::arm::arm_joint_names;
-use spikectl::ros::quadruped::stamp_s;
+use spikectl::ros::inputs::stamp_s;
 
 /// ROS domain of this test binary.
 const DOMAIN: u32 = 90;

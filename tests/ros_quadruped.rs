@@ -23,7 +23,8 @@ use r2r::sensor_msgs::msg::JointState;
 use r2r::spikectl_msgs::msg::SolveStats;
 use r2r::std_msgs::msg::String as StringMsg;
 use ros_common::{KillOnDrop, context, drain, spin_until, topic};
-use spikectl::ros::quadruped::{JOINT_NAMES, stamp_s};
+use spikectl::ros::inputs::stamp_s;
+use spikectl::ros::quadruped::JOINT_NAMES;
 use spikectl_sim::quadruped::tilt_angle;
 
 /// ROS domain of this test binary.

@@ -28,14 +28,16 @@ use r2r::geometry_msgs::msg::WrenchStamped;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::{Imu, JointState};
+use spikectl::control::arm::ArmControllerConfig;
+use spikectl::control::quadruped::QuadrupedControllerConfig;
 use spikectl::ros::arm::{ARM_DOF, arm_effort_from_msg, arm_joint_names, arm_sensor_msgs};
 use spikectl::ros::diagnostics::{DiagnosticsPublisher, Level, StatusBuilder};
 use spikectl::ros::inputs::log_every;
+use spikectl::ros::inputs::{InputError, stamp_s};
 use spikectl::ros::params::{self, Check, ParamSpec};
-use spikectl::ros::quadruped::{InputError, effort_from_msg, sensor_msgs, stamp_s};
+use spikectl::ros::quadruped::{effort_from_msg, sensor_msgs};
 use spikectl::ros::{drain, time_msg};
 use spikectl::scenario::ARM_CONTACT_XY;
-use spikectl::scenario::policy::{ARM_CONTROL_PERIOD, QUAD_CONTROL_PERIOD};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::{QuadrupedSim, tilt_angle};
@@ -112,7 +114,7 @@ impl SimRobot for Quadruped {
         self.sim.timestep()
     }
     fn control_period(&self) -> f64 {
-        QUAD_CONTROL_PERIOD
+        QuadrupedControllerConfig::default().control_period
     }
     fn step(&mut self, tau: Option<&[f64]>) {
         let mut t = [0.0; 12];
@@ -172,7 +174,7 @@ impl SimRobot for Arm {
         self.sim.timestep()
     }
     fn control_period(&self) -> f64 {
-        ARM_CONTROL_PERIOD
+        ArmControllerConfig::default().control_period
     }
     fn step(&mut self, tau: Option<&[f64]>) {
         let mut t = [0.0; ARM_DOF];

@@ -22,13 +22,14 @@ use nalgebra::{Rotation3, UnitQuaternion, Vector3, Vector6};
 use spikectl_sim::robots::{ARM_SCENE, PANDA};
 use spikectl_sim::state::ArmState;
 
-use super::arm_kin::{ArmModel, Vector7, nullspace_projector, orientation_error};
-use super::mpc_thread::{MpcWorker, POOL_SIZE, SHIFT_STEPS, solution_step};
+use super::mpc_host::{Finished, MpcHost, Plan};
+use super::mpc_thread::{SHIFT_STEPS, solution_step};
 use super::{ControlError, ControllerCounters};
+use crate::model::arm_kin::{ArmModel, Vector7, nullspace_projector, orientation_error};
 use crate::mpc::MpcError;
 use crate::mpc::SolveRecord;
 use crate::mpc::arm::{ArmMpc, ArmMpcConfig, ArmMpcOutput, ArmMpcState, ArmReference, ContactEstimator, ContactModel};
-use crate::qp::{QpSolver, Status};
+use crate::qp::QpSolver;
 
 /// What the arm should do.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -46,6 +47,8 @@ pub struct ArmCommand {
 pub struct ArmControllerConfig {
     /// MPC horizon, limits and weights.
     pub mpc: ArmMpcConfig,
+    /// Period of the control tick, [`ArmController::update`] [s] (1 kHz).
+    pub control_period: f64,
     /// Time between MPC solves [s].
     pub mpc_period: f64,
     /// Translational stiffness (x, y, z) [N/m].
@@ -127,6 +130,7 @@ impl Default for ArmControllerConfig {
     fn default() -> Self {
         Self {
             mpc: ArmMpcConfig::default(),
+            control_period: 0.001,
             mpc_period: 0.01,
             k_trans: [800.0, 800.0, 1000.0],
             d_trans: [60.0, 60.0, 80.0],
@@ -192,23 +196,17 @@ struct ArmSolution {
     steps: usize,
 }
 
-struct ArmSolved {
-    sol: ArmSolution,
-    records: Vec<SolveRecord>,
-}
-
-/// Where the MPC runs.
-// One per controller, built once and never moved in the tick: the size difference is harmless.
-#[allow(clippy::large_enum_variant)]
-enum ArmHost {
-    Inline(ArmMpc),
-    Thread(MpcWorker<ArmJob, ArmSolved>, Option<ArmSolution>),
+impl Plan for ArmSolution {
+    fn failed(&self) -> bool {
+        self.acc.is_none()
+    }
 }
 
 /// The command-point planner (approach, contact detection, MPC, estimator).
 pub struct AdmittancePlanner {
     cfg: ArmControllerConfig,
-    mpc: ArmHost,
+    mpc: MpcHost<ArmMpc, ArmJob, ArmSolution>,
+    solver_name: &'static str,
     reset_pending: bool,
     estimator: ContactEstimator,
     phase: ArmPhase,
@@ -224,7 +222,6 @@ pub struct AdmittancePlanner {
     contact_ticks: u32,
     xy_int: [f64; 2],
     low_force_time: f64,
-    records: Vec<SolveRecord>,
     counters: ControllerCounters,
 }
 
@@ -246,41 +243,40 @@ impl AdmittancePlanner {
             return Err(ControlError::Config("max_solution_age_periods must be positive".into()));
         }
         let estimator = ContactEstimator::new(cfg.k_trans[2], cfg.d_trans[2]);
-        let mut mpc = ArmMpc::new(cfg.mpc.clone(), estimator.model(), solver)?;
+        let solver_name = solver.name();
+        let mpc = ArmMpc::new(cfg.mpc.clone(), estimator.model(), solver)?;
         let mpc = if cfg.mpc_thread {
-            let pool = (0..POOL_SIZE)
-                .map(|_| ArmJob {
-                    t: 0.0,
-                    s0: ArmMpcState::default(),
-                    r: ArmReference::default(),
-                    model: estimator.model(),
-                    reset: false,
-                })
-                .collect();
             let accept = cfg.accept_prim_residual;
-            let worker = MpcWorker::spawn("arm-mpc", pool, move |job: &mut ArmJob| {
-                if job.reset {
-                    mpc.reset_warm_start();
-                }
-                let (out, rec) = solve_arm(&mut mpc, accept, job.t, &job.s0, &job.r, &job.model);
-                let steps = SHIFT_STEPS.min(mpc.config().horizon);
-                let acc = out.ok().map(|o| {
-                    let mut a = [[0.0; 3]; SHIFT_STEPS];
-                    a[0] = o.acc;
-                    for (k, ak) in a.iter_mut().enumerate().take(steps).skip(1) {
-                        *ak = step_acc(&mpc, k);
+            let model = estimator.model();
+            let job = || ArmJob { t: 0.0, s0: ArmMpcState::default(), r: ArmReference::default(), model, reset: false };
+            MpcHost::threaded(
+                "arm-mpc",
+                mpc,
+                job,
+                move |mpc: &mut ArmMpc, job: &mut ArmJob| {
+                    if job.reset {
+                        mpc.reset_warm_start();
                     }
-                    a
-                });
-                ArmSolved { sol: ArmSolution { t: job.t, acc, steps }, records: vec![rec] }
-            })
-            .map_err(|e| ControlError::Thread(e.to_string()))?;
-            ArmHost::Thread(worker, None)
+                    let (out, rec) = solve_arm(mpc, accept, job.t, &job.s0, &job.r, &job.model);
+                    let steps = SHIFT_STEPS.min(mpc.config().horizon);
+                    let acc = out.ok().map(|o| {
+                        let mut a = [[0.0; 3]; SHIFT_STEPS];
+                        a[0] = o.acc;
+                        for (k, ak) in a.iter_mut().enumerate().take(steps).skip(1) {
+                            *ak = step_acc(mpc, k);
+                        }
+                        a
+                    });
+                    Finished { plan: ArmSolution { t: job.t, acc, steps }, records: vec![rec] }
+                },
+                cfg.max_records,
+            )?
         } else {
-            ArmHost::Inline(mpc)
+            MpcHost::inline(mpc, cfg.max_records)
         };
         Ok(Self {
             mpc,
+            solver_name,
             reset_pending: false,
             estimator,
             phase: ArmPhase::Approach,
@@ -296,7 +292,6 @@ impl AdmittancePlanner {
             contact_ticks: 0,
             xy_int: [0.0; 2],
             low_force_time: 0.0,
-            records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
             cfg,
         })
@@ -325,18 +320,12 @@ impl AdmittancePlanner {
     /// The MPC (its current QP and last solution), read-only; `None` when it runs on its
     /// own thread.
     pub fn mpc(&self) -> Option<&ArmMpc> {
-        match &self.mpc {
-            ArmHost::Inline(m) => Some(m),
-            ArmHost::Thread(..) => None,
-        }
+        self.mpc.mpc()
     }
 
     /// True when the MPC runs inline, or on its own thread and that thread is alive.
     pub fn mpc_alive(&self) -> bool {
-        match &self.mpc {
-            ArmHost::Inline(_) => true,
-            ArmHost::Thread(w, _) => w.is_running(),
-        }
+        self.mpc.alive()
     }
 
     /// Advances the command point to time `t` [s] given the measured tool position `p` [m]
@@ -353,7 +342,7 @@ impl AdmittancePlanner {
         };
         self.last_t = Some(t);
         // Finished solves from the MPC thread.
-        self.take_finished(None);
+        self.mpc.take_finished(&mut self.counters, None);
         let mc = self.cfg.mpc.clone();
         let f_ref = cmd.normal_force.clamp(0.0, mc.f_max);
         match self.phase {
@@ -395,9 +384,9 @@ impl AdmittancePlanner {
                     self.surface_z = p.z;
                     self.low_force_time = 0.0;
                     self.last_mpc_t = None;
-                    match &mut self.mpc {
-                        ArmHost::Inline(m) => m.reset_warm_start(),
-                        ArmHost::Thread(..) => self.reset_pending = true,
+                    match self.mpc.mpc_mut() {
+                        Some(m) => m.reset_warm_start(),
+                        None => self.reset_pending = true,
                     }
                 }
             }
@@ -438,9 +427,10 @@ impl AdmittancePlanner {
                         target_xy: cmd.target_xy.map(|tg| [tg[0] + self.xy_int[0], tg[1] + self.xy_int[1]]),
                         ..*cmd
                     };
-                    match &self.mpc {
-                        ArmHost::Inline(_) => self.run_mpc(t, e, f_n, f_use, &shifted),
-                        ArmHost::Thread(..) => self.submit(t, e, f_use, &shifted),
+                    if self.mpc.is_threaded() {
+                        self.submit(t, e, f_use, &shifted);
+                    } else {
+                        self.run_mpc(t, e, f_n, f_use, &shifted);
                     }
                 }
                 self.use_solution(t, f_n, f_use);
@@ -460,20 +450,7 @@ impl AdmittancePlanner {
     /// for tests and offline runs, never called by `step`. Returns false on timeout; true at
     /// once without the MPC thread.
     pub fn wait_for_mpc(&mut self, timeout: std::time::Duration) -> bool {
-        self.take_finished(Some(timeout))
-    }
-
-    /// Takes the MPC thread's finished solves (waiting up to `wait` for all of them).
-    fn take_finished(&mut self, wait: Option<std::time::Duration>) -> bool {
-        let ArmHost::Thread(worker, newest) = &mut self.mpc else { return true };
-        let (counters, records, max) = (&mut self.counters, &mut self.records, self.cfg.max_records);
-        let f = |_: &ArmJob, done: ArmSolved| {
-            counters.solves_finished += 1;
-            counters.fallbacks += u64::from(done.sol.acc.is_none());
-            *newest = Some(done.sol);
-            keep_records(records, done.records, max);
-        };
-        worker.take(wait, f)
+        self.mpc.take_finished(&mut self.counters, Some(timeout))
     }
 
     /// The MPC inside the tick (synchronous mode).
@@ -481,7 +458,7 @@ impl AdmittancePlanner {
         let s0 = ArmMpcState { e, vel: [self.vc.x, self.vc.y, self.vc.z], xy: [self.c.x, self.c.y] };
         let r = ArmReference { force: f_ref, tangent_velocity: cmd.tangent_velocity, target_xy: cmd.target_xy };
         let model = self.estimator.model();
-        let ArmHost::Inline(mpc) = &mut self.mpc else { return };
+        let Some(mpc) = self.mpc.mpc_mut() else { return };
         self.counters.solves += 1;
         let (out, rec) = solve_arm(mpc, self.cfg.accept_prim_residual, t, &s0, &r, &model);
         self.counters.solves_finished += 1;
@@ -492,10 +469,7 @@ impl AdmittancePlanner {
                 self.acc = self.fallback_acc(f_ref, f_n);
             }
         }
-        if self.records.len() >= self.cfg.max_records {
-            self.records.remove(0);
-        }
-        self.records.push(rec);
+        self.mpc.record(rec);
     }
 
     /// Fallback: admittance PI-like law on the normal, stop tangentially [m/s²].
@@ -509,15 +483,12 @@ impl AdmittancePlanner {
     /// Hands the MPC thread a job (thread mode). Never blocks, no allocation.
     fn submit(&mut self, t: f64, e: f64, f_ref: f64, cmd: &ArmCommand) {
         let model = self.estimator.model();
-        let ArmHost::Thread(worker, _) = &mut self.mpc else { return };
-        let Some(mut job) = worker.job_buffer() else { return };
-        job.t = t;
-        job.s0 = ArmMpcState { e, vel: [self.vc.x, self.vc.y, self.vc.z], xy: [self.c.x, self.c.y] };
-        job.r = ArmReference { force: f_ref, tangent_velocity: cmd.tangent_velocity, target_xy: cmd.target_xy };
-        job.model = model;
-        job.reset = self.reset_pending;
-        if worker.submit(job) {
-            self.counters.solves += 1;
+        let s0 = ArmMpcState { e, vel: [self.vc.x, self.vc.y, self.vc.z], xy: [self.c.x, self.c.y] };
+        let r = ArmReference { force: f_ref, tangent_velocity: cmd.tangent_velocity, target_xy: cmd.target_xy };
+        let reset = self.reset_pending;
+        if self.mpc.submit(&mut self.counters, |job| {
+            (job.t, job.s0, job.r, job.model, job.reset) = (t, s0, r, model, reset);
+        }) {
             self.reset_pending = false;
         }
     }
@@ -525,15 +496,13 @@ impl AdmittancePlanner {
     /// The acceleration of the tick in contact: the newest plan's, at the step matching its
     /// age, or the fallback law (thread mode: every tick; inline mode: the held one).
     fn use_solution(&mut self, t: f64, f_n: f64, f_ref: f64) {
-        let newest = match &self.mpc {
-            ArmHost::Inline(_) => {
-                if let Some(t0) = self.last_mpc_t {
-                    self.note_age(t - t0);
-                }
-                return;
+        if !self.mpc.is_threaded() {
+            if let Some(t0) = self.last_mpc_t {
+                self.note_age(t - t0);
             }
-            ArmHost::Thread(_, newest) => *newest,
-        };
+            return;
+        }
+        let newest = self.mpc.newest();
         let max_age = self.cfg.max_solution_age_periods * self.cfg.mpc_period;
         // Plans from before this contact do not apply.
         let fresh = newest.filter(|s| s.t >= self.contact_t0).and_then(|s| {
@@ -562,20 +531,6 @@ impl AdmittancePlanner {
     }
 }
 
-/// Appends `new` to `records` (moving it in when `records` is empty: no allocation), keeping
-/// at most `max` (the oldest go).
-fn keep_records(records: &mut Vec<SolveRecord>, mut new: Vec<SolveRecord>, max: usize) {
-    if records.is_empty() {
-        *records = new;
-    } else {
-        records.append(&mut new);
-    }
-    if records.len() > max {
-        let extra = records.len() - max;
-        records.drain(..extra);
-    }
-}
-
 /// One arm MPC solve at controller time `t` [s]: the first-step output (or why there is
 /// none; the warm start is then dropped) and its record.
 fn solve_arm(
@@ -587,17 +542,7 @@ fn solve_arm(
     model: &ContactModel,
 ) -> (Result<ArmMpcOutput, MpcError>, SolveRecord) {
     let res = mpc.update(s0, r, model).and_then(|_| mpc.solve().map(|_| ()));
-    let sol = mpc.last_solution();
-    let mut rec = SolveRecord {
-        t,
-        solver: mpc.solver_name().to_string(),
-        status: sol.map(|s| s.status).unwrap_or(Status::NumericalError),
-        iterations: sol.map(|s| s.iterations).unwrap_or(0),
-        solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
-        residuals: sol.map(|s| s.residuals).unwrap_or_default(),
-        ops: sol.and_then(|s| s.ops),
-        fallback: false,
-    };
+    let mut rec = SolveRecord::of_solve(t, mpc.solver_name(), mpc.last_solution());
     let out = res.and_then(|_| mpc.accept(accept_prim_residual));
     if out.is_err() {
         rec.fallback = true;
@@ -681,6 +626,11 @@ impl ArmController {
         [g * vc.x, g * vc.y]
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &ArmControllerConfig {
+        &self.planner.cfg
+    }
+
     /// The planner (phase, command point, estimator).
     pub fn planner(&self) -> &AdmittancePlanner {
         &self.planner
@@ -688,7 +638,12 @@ impl ArmController {
 
     /// Solve records since the last call.
     pub fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        std::mem::take(&mut self.planner.records)
+        self.planner.mpc.take_records()
+    }
+
+    /// Name of the QP backend behind the MPC.
+    pub fn solver_name(&self) -> &'static str {
+        self.planner.solver_name
     }
 
     /// Counters since construction.

@@ -1,13 +1,18 @@
-//! Low-level control: kinematics, Jacobians, swing trajectories and the mapping from MPC
-//! output to joint torques, plus the closed-loop controllers used by the simulator and the
-//! ROS nodes.
+//! Controllers: the [`Controller`] interface every caller drives (the closed-loop runner,
+//! the ROS nodes' real-time step, benchmarks), the two MPC controllers behind it
+//! ([`quadruped::QuadrupedController`], [`arm::ArmController`]) with their kinematics, swing
+//! trajectories and the mapping from MPC output to joint torques, and where their MPC runs
+//! (inline or on a worker thread, [`mpc_thread`]).
 
 pub mod arm;
-pub mod arm_kin;
-pub mod leg;
+pub(crate) mod mpc_host;
 pub mod mpc_thread;
 pub mod quadruped;
 pub mod swing;
+
+use spikectl_sim::state::{ArmState, QuadrupedState};
+
+use crate::mpc::SolveRecord;
 
 /// Errors from building a controller.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -45,4 +50,119 @@ pub struct ControllerCounters {
     /// Largest age of the MPC solution in use at a tick (controller time since the state
     /// it was computed from) [µs].
     pub max_solution_age_us: u64,
+}
+
+/// A measured robot state with the time it was taken.
+pub trait RobotState: Copy {
+    /// Stamp of the measurement [s].
+    fn stamp(&self) -> f64;
+}
+
+impl RobotState for QuadrupedState {
+    fn stamp(&self) -> f64 {
+        self.t
+    }
+}
+
+impl RobotState for ArmState {
+    fn stamp(&self) -> f64 {
+        self.t
+    }
+}
+
+/// A joint-torque controller with `N` joints: the one interface that the closed-loop runner
+/// (`scenario`), the ROS nodes' real-time step and the benchmarks drive.
+pub trait Controller<const N: usize>: Send {
+    /// Measured state.
+    type State: RobotState;
+    /// What the controller is asked to do.
+    type Command: Copy;
+    /// Name for reports (e.g. `mpc+osqp`, `pd-stand`).
+    fn name(&self) -> String;
+    /// Period at which [`Self::update`] is meant to run [s].
+    fn control_period(&self) -> f64;
+    /// Period of the MPC solves (their deadline) [s]; `None` without an MPC.
+    fn mpc_period(&self) -> Option<f64> {
+        None
+    }
+    /// Joint torques for a new state [N·m]; finite.
+    fn update(&mut self, state: &Self::State, cmd: &Self::Command) -> [f64; N];
+    /// The safe command for `state` (used when the state is stale) [N·m].
+    fn safe_torques(&self, state: &Self::State) -> [f64; N];
+    /// MPC solves since the last call.
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        Vec::new()
+    }
+    /// Counters since construction.
+    fn counters(&self) -> ControllerCounters {
+        ControllerCounters::default()
+    }
+    /// False once the controller's MPC worker thread has stopped (it panicked); true when the
+    /// MPC runs inside the tick or there is none.
+    fn mpc_alive(&self) -> bool {
+        true
+    }
+}
+
+/// A quadruped controller behind the common interface.
+pub type QuadrupedControl = dyn Controller<12, State = QuadrupedState, Command = quadruped::QuadrupedCommand>;
+/// An arm controller behind the common interface.
+pub type ArmControl = dyn Controller<7, State = ArmState, Command = arm::ArmCommand>;
+
+impl Controller<12> for quadruped::QuadrupedController {
+    type State = QuadrupedState;
+    type Command = quadruped::QuadrupedCommand;
+    fn name(&self) -> String {
+        format!("mpc+{}", self.solver_name())
+    }
+    fn control_period(&self) -> f64 {
+        self.config().control_period
+    }
+    fn mpc_period(&self) -> Option<f64> {
+        Some(self.config().mpc_period)
+    }
+    fn update(&mut self, state: &QuadrupedState, cmd: &quadruped::QuadrupedCommand) -> [f64; 12] {
+        quadruped::QuadrupedController::update(self, state, cmd)
+    }
+    fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
+        quadruped::QuadrupedController::safe_torques(self, state)
+    }
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        quadruped::QuadrupedController::take_solve_records(self)
+    }
+    fn counters(&self) -> ControllerCounters {
+        quadruped::QuadrupedController::counters(self)
+    }
+    fn mpc_alive(&self) -> bool {
+        quadruped::QuadrupedController::mpc_alive(self)
+    }
+}
+
+impl Controller<7> for arm::ArmController {
+    type State = ArmState;
+    type Command = arm::ArmCommand;
+    fn name(&self) -> String {
+        format!("mpc+{}", self.solver_name())
+    }
+    fn control_period(&self) -> f64 {
+        self.config().control_period
+    }
+    fn mpc_period(&self) -> Option<f64> {
+        Some(self.config().mpc_period)
+    }
+    fn update(&mut self, state: &ArmState, cmd: &arm::ArmCommand) -> [f64; 7] {
+        arm::ArmController::update(self, state, cmd)
+    }
+    fn safe_torques(&self, state: &ArmState) -> [f64; 7] {
+        arm::ArmController::safe_torques(self, state)
+    }
+    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+        arm::ArmController::take_solve_records(self)
+    }
+    fn counters(&self) -> ControllerCounters {
+        arm::ArmController::counters(self)
+    }
+    fn mpc_alive(&self) -> bool {
+        arm::ArmController::mpc_alive(self)
+    }
 }

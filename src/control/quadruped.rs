@@ -18,10 +18,11 @@ use nalgebra::{Matrix3, Vector3};
 use spikectl_sim::robots::GO1;
 use spikectl_sim::state::QuadrupedState;
 
-use super::leg::{Leg, body_com};
-use super::mpc_thread::{MpcWorker, POOL_SIZE, SHIFT_STEPS, solution_step};
+use super::mpc_host::{Finished, MpcHost, Plan};
+use super::mpc_thread::{SHIFT_STEPS, solution_step};
 use super::swing::{SwingTrajectory, raibert_foothold};
 use super::{ControlError, ControllerCounters};
+use crate::model::leg::{Leg, body_com};
 use crate::mpc::gait::Gait;
 pub use crate::mpc::gait::GaitKind;
 use crate::mpc::quadruped::{
@@ -50,6 +51,8 @@ pub struct QuadrupedCommand {
 pub struct QuadrupedControllerConfig {
     /// MPC model, horizon and weights.
     pub mpc: QuadrupedMpcConfig,
+    /// Period of the control tick, [`QuadrupedController::update`] [s] (500 Hz).
+    pub control_period: f64,
     /// Time between MPC solves [s].
     pub mpc_period: f64,
     /// Trot cycle period [s].
@@ -100,6 +103,7 @@ impl Default for QuadrupedControllerConfig {
     fn default() -> Self {
         Self {
             mpc: QuadrupedMpcConfig::go1(),
+            control_period: 0.002,
             mpc_period: 0.025,
             trot_period: 0.3,
             trot_duty: 0.5,
@@ -144,26 +148,17 @@ struct QuadSolution {
     steps: usize,
 }
 
-/// What the worker sends back.
-struct QuadSolved {
-    sol: QuadSolution,
-    records: Vec<SolveRecord>,
-}
-
-/// Where the MPC runs.
-// One per controller, built once and never moved in the tick: the size difference is harmless.
-#[allow(clippy::large_enum_variant)]
-enum MpcHost {
-    /// Inside `update`.
-    Inline(QuadrupedMpc),
-    /// On a worker thread; the newest finished solution.
-    Thread(MpcWorker<QuadJob, QuadSolved>, Option<QuadSolution>),
+impl Plan for QuadSolution {
+    fn failed(&self) -> bool {
+        self.forces.is_none()
+    }
 }
 
 /// The quadruped controller (see the module docs).
 pub struct QuadrupedController {
     cfg: QuadrupedControllerConfig,
-    mpc: MpcHost,
+    mpc: MpcHost<QuadrupedMpc, QuadJob, QuadSolution>,
+    solver_name: &'static str,
     legs: [Leg; 4],
     gait: Gait,
     gait_kind: GaitKind,
@@ -177,7 +172,6 @@ pub struct QuadrupedController {
     footholds: [Vector3<f64>; 4],
     v_int: [f64; 2],
     last_t: Option<f64>,
-    records: Vec<SolveRecord>,
     counters: ControllerCounters,
 }
 
@@ -208,34 +202,37 @@ impl QuadrupedController {
             return Err(ControlError::Config("max_solution_age_periods must be positive".into()));
         }
         let n = cfg.mpc.horizon;
-        let mut mpc = QuadrupedMpc::new(cfg.mpc.clone(), solver)?;
+        let solver_name = solver.name();
+        let mpc = QuadrupedMpc::new(cfg.mpc.clone(), solver)?;
         let mpc = if cfg.mpc_thread {
-            let pool = (0..POOL_SIZE)
-                .map(|_| QuadJob {
-                    t: 0.0,
-                    srb: SrbState::default(),
-                    r: SrbReference::default(),
-                    plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
-                })
-                .collect();
             let accept = cfg.accept_prim_residual;
-            let worker = MpcWorker::spawn("quadruped-mpc", pool, move |job: &mut QuadJob| {
-                let (out, rec) = solve_mpc(&mut mpc, accept, job.t, &job.srb, &job.r, &job.plan);
-                let steps = SHIFT_STEPS.min(mpc.config().horizon);
-                let forces = out.ok().map(|o| {
-                    let mut f = [[[0.0; 3]; 4]; SHIFT_STEPS];
-                    f[0] = o.forces;
-                    for (k, fk) in f.iter_mut().enumerate().take(steps).skip(1) {
-                        *fk = step_forces(&mpc, k);
-                    }
-                    f
-                });
-                QuadSolved { sol: QuadSolution { t: job.t, forces, steps }, records: vec![rec] }
-            })
-            .map_err(|e| ControlError::Thread(e.to_string()))?;
-            MpcHost::Thread(worker, None)
+            let job = || QuadJob {
+                t: 0.0,
+                srb: SrbState::default(),
+                r: SrbReference::default(),
+                plan: HorizonPlan::constant(n, [true; 4], [[0.0; 3]; 4]),
+            };
+            MpcHost::threaded(
+                "quadruped-mpc",
+                mpc,
+                job,
+                move |mpc: &mut QuadrupedMpc, job: &mut QuadJob| {
+                    let (out, rec) = solve_mpc(mpc, accept, job.t, &job.srb, &job.r, &job.plan);
+                    let steps = SHIFT_STEPS.min(mpc.config().horizon);
+                    let forces = out.ok().map(|o| {
+                        let mut f = [[[0.0; 3]; 4]; SHIFT_STEPS];
+                        f[0] = o.forces;
+                        for (k, fk) in f.iter_mut().enumerate().take(steps).skip(1) {
+                            *fk = step_forces(mpc, k);
+                        }
+                        f
+                    });
+                    Finished { plan: QuadSolution { t: job.t, forces, steps }, records: vec![rec] }
+                },
+                cfg.max_records,
+            )?
         } else {
-            MpcHost::Inline(mpc)
+            MpcHost::inline(mpc, cfg.max_records)
         };
         Ok(Self {
             legs: Leg::go1_legs(),
@@ -251,16 +248,26 @@ impl QuadrupedController {
             footholds: [Vector3::zeros(); 4],
             v_int: [0.0; 2],
             last_t: None,
-            records: Vec::with_capacity(cfg.max_records.min(100_000)),
             counters: ControllerCounters::default(),
             mpc,
+            solver_name,
             cfg,
         })
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &QuadrupedControllerConfig {
+        &self.cfg
+    }
+
     /// Solve records since the last call (no allocation when there are none).
     pub fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        std::mem::take(&mut self.records)
+        self.mpc.take_records()
+    }
+
+    /// Name of the QP backend behind the MPC.
+    pub fn solver_name(&self) -> &'static str {
+        self.solver_name
     }
 
     /// Counters since construction.
@@ -270,18 +277,12 @@ impl QuadrupedController {
 
     /// The MPC (for inspection); `None` when it runs on its own thread.
     pub fn mpc(&self) -> Option<&QuadrupedMpc> {
-        match &self.mpc {
-            MpcHost::Inline(m) => Some(m),
-            MpcHost::Thread(..) => None,
-        }
+        self.mpc.mpc()
     }
 
     /// True when the MPC runs on its own thread and that thread is alive, or runs inline.
     pub fn mpc_alive(&self) -> bool {
-        match &self.mpc {
-            MpcHost::Inline(_) => true,
-            MpcHost::Thread(w, _) => w.is_running(),
-        }
+        self.mpc.alive()
     }
 
     /// Ground-reaction forces currently applied, world frame [N].
@@ -423,7 +424,7 @@ impl QuadrupedController {
         }
         self.footholds = footholds;
         // Finished solves from the MPC thread.
-        self.take_finished(None);
+        self.mpc.take_finished(&mut self.counters, None);
         // MPC when due.
         let due = match self.last_mpc_t {
             None => true,
@@ -435,42 +436,37 @@ impl QuadrupedController {
             let height_com = height + kin.com_off.z;
             let v_ref = [cmd_vx + self.v_int[0], cmd_vy + self.v_int[1]];
             let r = SrbReference { v_body: v_ref, yaw_rate: cmd_wz, height: height_com, ground_z };
-            match &mut self.mpc {
-                MpcHost::Inline(_) => self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds),
-                MpcHost::Thread(worker, _) => {
-                    if let Some(mut job) = worker.job_buffer() {
-                        let (n, dt) = (self.cfg.mpc.horizon, self.cfg.mpc.dt);
-                        fill_plan(&mut job.plan, &self.gait, n, dt, tg, &kin, &r, &stance_now, &footholds);
-                        (job.t, job.srb, job.r) = (t, kin.srb, r);
-                        if worker.submit(job) {
-                            self.counters.solves += 1;
-                        }
-                    }
-                }
+            if self.mpc.is_threaded() {
+                let (n, dt, gait) = (self.cfg.mpc.horizon, self.cfg.mpc.dt, &self.gait);
+                self.mpc.submit(&mut self.counters, |job| {
+                    fill_plan(&mut job.plan, gait, n, dt, tg, &kin, &r, &stance_now, &footholds);
+                    (job.t, job.srb, job.r) = (t, kin.srb, r);
+                });
+            } else {
+                self.run_mpc(t, tg, &kin, &r, &stance_now, &footholds);
             }
         }
         // The forces in use and their age.
-        let age = match &self.mpc {
-            MpcHost::Inline(_) => self.last_mpc_t.map(|t0| t - t0),
-            MpcHost::Thread(_, newest) => {
-                let max_age = self.cfg.max_solution_age_periods * self.cfg.mpc_period;
-                // Plans made for another gait (before the switch) do not apply.
-                let fresh = newest.filter(|s| s.t >= self.gait_t0).and_then(|s| {
-                    let age = t - s.t;
-                    let steps = if self.cfg.forecast_shift { s.steps } else { 1 };
-                    solution_step(age, self.cfg.mpc.dt, max_age, steps).map(|k| (age, s.forces.map(|f| f[k])))
-                });
-                match fresh {
-                    Some((age, f)) => {
-                        // A failed solve (counted when it came back): the fallback forces.
-                        self.forces = f.unwrap_or_else(|| static_forces(&stance_now, self.cfg.mpc.weight()));
-                        Some(age)
-                    }
-                    None => {
-                        self.counters.stale_solutions += 1;
-                        self.forces = static_forces(&stance_now, self.cfg.mpc.weight());
-                        None
-                    }
+        let age = if !self.mpc.is_threaded() {
+            self.last_mpc_t.map(|t0| t - t0)
+        } else {
+            let max_age = self.cfg.max_solution_age_periods * self.cfg.mpc_period;
+            // Plans made for another gait (before the switch) do not apply.
+            let fresh = self.mpc.newest().filter(|s| s.t >= self.gait_t0).and_then(|s| {
+                let age = t - s.t;
+                let steps = if self.cfg.forecast_shift { s.steps } else { 1 };
+                solution_step(age, self.cfg.mpc.dt, max_age, steps).map(|k| (age, s.forces.map(|f| f[k])))
+            });
+            match fresh {
+                Some((age, f)) => {
+                    // A failed solve (counted when it came back): the fallback forces.
+                    self.forces = f.unwrap_or_else(|| static_forces(&stance_now, self.cfg.mpc.weight()));
+                    Some(age)
+                }
+                None => {
+                    self.counters.stale_solutions += 1;
+                    self.forces = static_forces(&stance_now, self.cfg.mpc.weight());
+                    None
                 }
             }
         };
@@ -547,20 +543,7 @@ impl QuadrupedController {
     /// for tests and offline runs, never called by `update`. Returns false on timeout; true
     /// at once without the MPC thread.
     pub fn wait_for_mpc(&mut self, timeout: std::time::Duration) -> bool {
-        self.take_finished(Some(timeout))
-    }
-
-    /// Takes the MPC thread's finished solves (waiting up to `wait` for all of them).
-    fn take_finished(&mut self, wait: Option<std::time::Duration>) -> bool {
-        let MpcHost::Thread(worker, newest) = &mut self.mpc else { return true };
-        let (counters, records, max) = (&mut self.counters, &mut self.records, self.cfg.max_records);
-        let f = |_: &QuadJob, done: QuadSolved| {
-            counters.solves_finished += 1;
-            counters.fallbacks += u64::from(done.sol.forces.is_none());
-            *newest = Some(done.sol);
-            keep_records(records, done.records, max);
-        };
-        worker.take(wait, f)
+        self.mpc.take_finished(&mut self.counters, Some(timeout))
     }
 
     /// The MPC inside the tick (synchronous mode).
@@ -573,9 +556,9 @@ impl QuadrupedController {
         stance_now: &[bool; 4],
         footholds: &[Vector3<f64>; 4],
     ) {
-        let MpcHost::Inline(mpc) = &mut self.mpc else { return };
         let (n, dt) = (self.cfg.mpc.horizon, self.cfg.mpc.dt);
         fill_plan(&mut self.plan, &self.gait, n, dt, tg, kin, r, stance_now, footholds);
+        let Some(mpc) = self.mpc.mpc_mut() else { return };
         self.counters.solves += 1;
         let (out, rec) = solve_mpc(mpc, self.cfg.accept_prim_residual, t, &kin.srb, r, &self.plan);
         self.counters.solves_finished += 1;
@@ -586,24 +569,7 @@ impl QuadrupedController {
                 self.forces = static_forces(stance_now, self.cfg.mpc.weight());
             }
         }
-        if self.records.len() >= self.cfg.max_records {
-            self.records.remove(0);
-        }
-        self.records.push(rec);
-    }
-}
-
-/// Appends `new` to `records` (moving it in when `records` is empty: no allocation), keeping
-/// at most `max` (the oldest go).
-fn keep_records(records: &mut Vec<SolveRecord>, mut new: Vec<SolveRecord>, max: usize) {
-    if records.is_empty() {
-        *records = new;
-    } else {
-        records.append(&mut new);
-    }
-    if records.len() > max {
-        let extra = records.len() - max;
-        records.drain(..extra);
+        self.mpc.record(rec);
     }
 }
 
@@ -658,17 +624,7 @@ fn solve_mpc(
         mpc.solve()?;
         Ok(())
     });
-    let sol = mpc.last_solution();
-    let mut rec = SolveRecord {
-        t,
-        solver: mpc.solver_name().to_string(),
-        status: sol.map(|s| s.status).unwrap_or(crate::qp::Status::NumericalError),
-        iterations: sol.map(|s| s.iterations).unwrap_or(0),
-        solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
-        residuals: sol.map(|s| s.residuals).unwrap_or_default(),
-        ops: sol.and_then(|s| s.ops),
-        fallback: false,
-    };
+    let mut rec = SolveRecord::of_solve(t, mpc.solver_name(), mpc.last_solution());
     let out = res.and_then(|_| mpc.accept(accept_prim_residual));
     if out.is_err() {
         rec.fallback = true;

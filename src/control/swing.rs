@@ -6,7 +6,7 @@
 
 use nalgebra::Vector3;
 
-use super::arm_kin::GRAVITY;
+use crate::model::arm_kin::GRAVITY;
 
 fn smooth(s: f64) -> (f64, f64) {
     let s = s.clamp(0.0, 1.0);

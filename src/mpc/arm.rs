@@ -277,7 +277,7 @@ impl ArmMpc {
         };
         let mut trip = Vec::new();
         me.emit_a(&mut |r, c, v| trip.push((r, c, v)));
-        let a = CscMatrix::from_triplets(m, n, &trip)?;
+        let a = CscMatrix::from_triplets(m, n, &trip).map_err(crate::qp::QpError::from)?;
         if a.nnz() != trip.len() {
             return Err(MpcError::Config("duplicate entries in the arm MPC pattern".into()));
         }

@@ -4,7 +4,7 @@
 pub mod arm;
 pub mod gait;
 pub mod quadruped;
-pub mod scenario;
+pub mod tuning;
 
 use std::time::Duration;
 
@@ -30,6 +30,23 @@ pub struct SolveRecord {
     pub ops: Option<OpCounts>,
     /// True when the controller did not use this solution and applied its safe command.
     pub fallback: bool,
+}
+
+impl SolveRecord {
+    /// The record of a solve at controller time `t` [s] by `solver`, from its solution
+    /// (`None`: the solve produced none, recorded as a numerical error).
+    pub fn of_solve(t: f64, solver: &str, sol: Option<&crate::qp::Solution>) -> Self {
+        Self {
+            t,
+            solver: solver.to_string(),
+            status: sol.map(|s| s.status).unwrap_or(Status::NumericalError),
+            iterations: sol.map(|s| s.iterations).unwrap_or(0),
+            solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
+            residuals: sol.map(|s| s.residuals).unwrap_or_default(),
+            ops: sol.and_then(|s| s.ops),
+            fallback: false,
+        }
+    }
 }
 
 /// Errors from building or running an MPC.

@@ -30,7 +30,7 @@ use spikectl_sim::robots::{GO1, QuadrupedParams};
 use spikectl_sim::state::QuadrupedState;
 
 use super::MpcError;
-use crate::control::leg::Leg;
+use crate::model::leg::Leg;
 use crate::qp::{CscMatrix, INFTY, Problem, QpSolver, Settings, Solution};
 
 /// Number of SRB states.
@@ -330,7 +330,7 @@ impl QuadrupedMpc {
         let (n, m) = (me.n(), me.m());
         let mut trip: Vec<(usize, usize, f64)> = Vec::new();
         me.emit_a(&mut |r, c, v| trip.push((r, c, v)));
-        let a = CscMatrix::from_triplets(m, n, &trip).map_err(MpcError::Qp)?;
+        let a = CscMatrix::from_triplets(m, n, &trip).map_err(|e| MpcError::Qp(e.into()))?;
         if a.nnz() != trip.len() {
             return Err(MpcError::Config("duplicate entries in the MPC pattern".into()));
         }

@@ -6,11 +6,9 @@
 //! - [`network`]: populations, dendrites, sparse projections, barrier-synchronous steps.
 //! - [`sliced`]: receiver-major synapse slices for the dense delivery (SELL-C-σ).
 //! - [`energy`]: hardware profiles, core mapping, energy/latency/EDP, CPU baseline.
-//! - [`bench`]: the `spikectl bench neuro` benchmark (and the ANYmal-sized test problem).
 //!
 //! The spiking QP solver that runs on this substrate is [`crate::qp::spiking`].
 
-pub mod bench;
 pub mod energy;
 pub mod fixed;
 pub mod network;

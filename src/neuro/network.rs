@@ -23,7 +23,7 @@ use super::OpCounts;
 use super::fixed::{Arith, QuantWeights, pow2, quantize};
 use super::sigma_delta::encode;
 use super::sliced::SlicedRows;
-use crate::qp::CscMatrix;
+use crate::sparse::CscMatrix;
 
 /// A neuron model: how one population updates its neurons in a timestep.
 pub trait NeuronModel {

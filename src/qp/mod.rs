@@ -15,24 +15,21 @@
 //! - [`residuals`]: ∞-norm residuals, duality gap, termination tests, `finish_solution`.
 //! - [`pipg`]: float64 xPIPG (the reference recurrence of the spiking solver).
 //! - [`osqp`], [`clarabel`]: the conventional baseline and the high-accuracy reference.
-//! - [`generate`]: seeded problem families (OSQP's MPC class, random, box, equality,
-//!   infeasible) and warm-start MPC sequences.
 //! - [`npz`]: qpsolvers-layout `.npz` files.
-//! - [`bench`]: the qpbenchmark-style benchmark behind `spikectl bench qp`.
+//! - [`registry`]: every backend by name with its options (`spikectl solve`, `run`, the
+//!   benchmarks and the ROS nodes build their solvers there).
 
-pub mod bench;
 pub mod clarabel;
-pub mod csc;
-pub mod generate;
 pub mod npz;
 pub mod osqp;
 pub mod pipg;
+pub mod registry;
 pub mod residuals;
 pub mod scaling;
 pub mod spiking;
 
+pub use crate::sparse::CscMatrix;
 pub use clarabel::ClarabelSolver;
-pub use csc::CscMatrix;
 pub use osqp::OsqpSolver;
 pub use pipg::{PipgOptions, PipgSolver};
 pub use scaling::Scaling;
@@ -81,6 +78,17 @@ pub enum QpError {
     /// I/O failure reading or writing a problem file.
     #[error("i/o: {0}")]
     Io(String),
+}
+
+impl From<crate::sparse::SparseError> for QpError {
+    fn from(e: crate::sparse::SparseError) -> Self {
+        use crate::sparse::SparseError as S;
+        match e {
+            S::Dimension(m) => QpError::Dimension(m),
+            S::Format(m) => QpError::Format(m),
+            S::NonFinite(m) => QpError::NonFinite(m),
+        }
+    }
 }
 
 /// A QP in OSQP form. See the module docs for the conventions.
@@ -274,14 +282,4 @@ pub trait QpSolver: Send {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError>;
     /// Solves the current problem.
     fn solve(&mut self) -> Result<Solution, QpError>;
-}
-
-/// A boxed backend by name: "pipg", "osqp" or "clarabel" (`None` for other names).
-pub fn solver_by_name(name: &str) -> Option<Box<dyn QpSolver>> {
-    match name {
-        "pipg" => Some(Box::new(PipgSolver::new())),
-        "osqp" => Some(Box::new(OsqpSolver::new())),
-        "clarabel" => Some(Box::new(ClarabelSolver::new())),
-        _ => None,
-    }
 }

@@ -423,7 +423,7 @@ fn sparse_from(arrs: &BTreeMap<String, NpyArray>, prefix: &str, name: &str) -> R
             trip.push(if format == "csc" { (indices[k], o, data[k]) } else { (o, indices[k], data[k]) });
         }
     }
-    CscMatrix::from_triplets(rows, cols, &trip)
+    Ok(CscMatrix::from_triplets(rows, cols, &trip)?)
 }
 
 /// Reads a matrix saved by `scipy.sparse.save_npz` (keys `data, indices, indptr, shape,

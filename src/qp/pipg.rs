@@ -1064,7 +1064,7 @@ impl QpSolver for PipgSolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qp::generate::Family;
+    use crate::lab::generate::Family;
     use crate::qp::{ClarabelSolver, QpSolver};
 
     fn reference(pb: &Problem) -> Solution {

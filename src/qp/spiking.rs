@@ -88,26 +88,6 @@ pub enum OmegaRule {
     Bounded,
 }
 
-/// Constant primal-dual weight ω of [`SpikingSettings::constant_omega`], from sweeps on the
-/// quadruped MPC sequence of `spikectl bench mpc` (`examples/mpc_spiking_sweep.rs`, checked
-/// every iteration, warm Ruiz scaling): iterations p50 / p99 / max 59 / 212 / 732 at ω = 0.2,
-/// 51 / 121 / 405 at 0.3, 49 / 119 / 279 at 0.4, 49 / 123 / 205 at 0.5 (largest first-step
-/// force error against Clarabel 6.1, 6.4, 6.7, 7.3 N); earlier sweeps with cold scaling:
-/// median 200 iterations at ω = 1, 1260 at ω = 10.
-pub const MPC_OMEGA: f64 = 0.4;
-
-/// Relaxation ρ of [`SpikingSettings::for_mpc`]: with the rolled-out warm start, ρ = 1.9
-/// instead of the default 1.6 took the closed-loop trot from 123 to 107 mean iterations (max
-/// 350 → 300) and the bench sequence's largest solve from 500 to 425 iterations; the arm
-/// bench sequence's median from 150 to 125.
-pub const MPC_RHO: f64 = 1.9;
-
-/// Ruiz passes of [`SpikingSettings::constant_omega`] on a matrix update, continuing from
-/// the previous scaling: on the quadruped sequence of `spikectl bench mpc` (checked every
-/// iteration) 51 / 121 iterations at p50 / p99 against 55 / 139 with a fresh 10-pass scaling,
-/// for 56 instead of 163 µs of update; 1, 2, 3 and 10 passes give the same counts.
-pub const MPC_WARM_RUIZ_PASSES: usize = 2;
-
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
 
@@ -172,19 +152,10 @@ impl SpikingSettings {
         Self { arith: Arith::Fixed(prof), ..Self::default() }
     }
 
-    /// The quadruped MPC's settings: [`Self::for_mpc`] with ω = [`MPC_OMEGA`], and the
-    /// scaling continued for [`MPC_WARM_RUIZ_PASSES`] Ruiz passes on each matrix update
-    /// ([`PipgOptions::warm_ruiz_passes`]).
-    pub fn constant_omega(self) -> Self {
-        let pipg = PipgOptions { warm_ruiz_passes: Some(MPC_WARM_RUIZ_PASSES), ..self.pipg.clone() };
-        Self { pipg, ..self.for_mpc(MPC_OMEGA) }
-    }
-
-    /// These settings for warm-started MPC problems: constant primal-dual weight `omega` (the
-    /// host-side adaptive ω stalls on the quadruped MPC: 20 fallbacks in 117 closed-loop
-    /// solves with it, none without) and relaxation ρ = [`MPC_RHO`].
-    pub fn for_mpc(self, omega: f64) -> Self {
-        Self { adaptive_omega: false, steps: StepRule::Constant { omega }, rho: MPC_RHO, ..self }
+    /// These settings with a constant primal-dual weight `omega` and relaxation `rho` (no
+    /// host-side adaptation): the form the MPCs use (`crate::mpc::tuning`).
+    pub fn constant(self, omega: f64, rho: f64) -> Self {
+        Self { adaptive_omega: false, steps: StepRule::Constant { omega }, rho, ..self }
     }
 
     /// Float mode reproducing `pipg` with `PipgOptions::plain()`: constant ω, no adaptation.
@@ -992,8 +963,8 @@ impl QpSolver for SpikingSolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neuro::bench::{anymal_equality_mpc, rel_gap, violation};
-    use crate::qp::generate::Family;
+    use crate::lab::generate::Family;
+    use crate::lab::neuro_bench::{anymal_equality_mpc, rel_gap, violation};
     use crate::qp::{ClarabelSolver, PipgSolver};
 
     fn max_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -1123,6 +1094,12 @@ mod tests {
         assert!(b.iterations <= sp.spiking.check_every, "{} iterations", b.iterations);
     }
 
+    /// Settings of the quadruped MPC's kind: constant ω, ρ = 1.9, warm Ruiz passes.
+    fn mpc_like() -> SpikingSettings {
+        let s = SpikingSettings::default().constant(0.4, 1.9);
+        SpikingSettings { pipg: PipgOptions { warm_ruiz_passes: Some(2), ..s.pipg.clone() }, ..s }
+    }
+
     /// The network is kept between solves: after new matrix values (same pattern) and new q,
     /// a solve gives exactly what a network built afresh from the same data gives, with the
     /// same operation counts.
@@ -1131,7 +1108,7 @@ mod tests {
         let pb = Family::RandomMixed.generate(20, 4);
         let s = Settings { eps_abs: 1e-6, eps_rel: 0.0, max_iter: 300, warm_start: false, ..Settings::default() };
         for arith in [Arith::Float, Arith::Fixed(FixedProfile::LOIHI2)] {
-            let ss = SpikingSettings { arith, ..SpikingSettings::default().constant_omega() };
+            let ss = SpikingSettings { arith, ..mpc_like() };
             let mut sp = SpikingSolver::new(ss.clone());
             sp.setup(&pb, &s).unwrap();
             sp.solve().unwrap();
@@ -1150,15 +1127,12 @@ mod tests {
             assert_eq!(a.ops, b.ops, "{arith:?}");
         }
         // Changing the arithmetic between solves rebuilds the network.
-        let mut sp = SpikingSolver::new(SpikingSettings::default().constant_omega());
+        let mut sp = SpikingSolver::new(mpc_like());
         sp.setup(&pb, &s).unwrap();
         sp.solve().unwrap();
         sp.spiking.arith = Arith::Fixed(FixedProfile::LOIHI2);
         let a = sp.solve().unwrap();
-        let mut fresh = SpikingSolver::new(SpikingSettings {
-            arith: Arith::Fixed(FixedProfile::LOIHI2),
-            ..SpikingSettings::default().constant_omega()
-        });
+        let mut fresh = SpikingSolver::new(SpikingSettings { arith: Arith::Fixed(FixedProfile::LOIHI2), ..mpc_like() });
         fresh.setup(&pb, &s).unwrap();
         assert_eq!(a.x, fresh.solve().unwrap().x);
     }

@@ -23,9 +23,21 @@ use r2r::sensor_msgs::msg::JointState;
 use r2r::std_msgs::msg::Header;
 use spikectl_sim::state::ArmState;
 
-use super::quadruped::{InputError, stamp_s};
+use super::inputs::{InputError, check, stamp_s};
+use super::joints;
 use super::step::{RtStep, Stamped, StepOutput};
-use crate::control::arm::ArmController;
+use r2r::QosProfile;
+use r2r::geometry_msgs::msg::{Point, Twist};
+use r2r::std_msgs::msg::Float64;
+
+use super::controller_node::{CommandTimeout, RobotInterface, Subscription};
+use super::diagnostics::{Counters, StatusBuilder};
+use super::drain;
+use super::inputs::InputErrors;
+use super::params::{Check, ParamSpec, Params};
+use crate::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
+use crate::qp::QpSolver;
+use crate::qp::registry::SolverSpec;
 
 /// Number of arm joints.
 pub const ARM_DOF: usize = 7;
@@ -45,71 +57,12 @@ pub fn arm_joint_names(prefix: &str) -> [String; ARM_DOF] {
     std::array::from_fn(|i| format!("{prefix}joint{}", i + 1))
 }
 
-fn check(field: &'static str, v: &[f64], max: f64) -> Result<(), InputError> {
-    if v.iter().any(|x| !x.is_finite()) {
-        return Err(InputError::NonFinite(field));
-    }
-    if v.iter().any(|x| x.abs() > max) {
-        return Err(InputError::OutOfRange(field));
-    }
-    Ok(())
-}
-
-/// Index in `expected` of each entry of `names` (empty `names` = the order of `expected`,
-/// then `len` must match).
-fn order(expected: &[String; ARM_DOF], names: &[String], len: usize) -> Result<[usize; ARM_DOF], InputError> {
-    if names.is_empty() {
-        if len != ARM_DOF {
-            return Err(InputError::Length { field: "position", len, expected: ARM_DOF });
-        }
-        return Ok(std::array::from_fn(|i| i));
-    }
-    if names.len() != ARM_DOF {
-        return Err(InputError::Length { field: "name", len: names.len(), expected: ARM_DOF });
-    }
-    let mut out = [0usize; ARM_DOF];
-    let mut seen = [false; ARM_DOF];
-    for (k, n) in names.iter().enumerate() {
-        let j = expected
-            .iter()
-            .position(|e| e == n)
-            .ok_or_else(|| InputError::UnknownJoint(n.chars().take(64).collect()))?;
-        if seen[j] {
-            return Err(InputError::DuplicateJoint(n.clone()));
-        }
-        seen[j] = true;
-        out[k] = j;
-    }
-    Ok(out)
-}
-
 /// Joint positions [rad] and velocities [rad/s] of the arm, in joint order.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ArmJointReading {
-    /// Stamp [s].
-    pub t: f64,
-    /// Positions [rad].
-    pub q: [f64; ARM_DOF],
-    /// Velocities [rad/s].
-    pub qd: [f64; ARM_DOF],
-}
+pub type ArmJointReading = joints::JointReading<ARM_DOF>;
 
 /// Checks and converts an arm `JointState` against the joint `names`.
 pub fn arm_joints_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<ArmJointReading, InputError> {
-    let idx = order(names, &m.name, m.position.len())?;
-    for (field, v) in [("position", &m.position), ("velocity", &m.velocity)] {
-        if v.len() != ARM_DOF {
-            return Err(InputError::Length { field, len: v.len(), expected: ARM_DOF });
-        }
-    }
-    check("position", &m.position, MAX_ARM_JOINT_POS)?;
-    check("velocity", &m.velocity, MAX_ARM_JOINT_VEL)?;
-    let mut r = ArmJointReading { t: stamp_s(&m.header.stamp), q: [0.0; ARM_DOF], qd: [0.0; ARM_DOF] };
-    for (k, &j) in idx.iter().enumerate() {
-        r.q[j] = m.position[k];
-        r.qd[j] = m.velocity[k];
-    }
-    Ok(r)
+    joints::joints_from_msg(m, names, MAX_ARM_JOINT_POS, MAX_ARM_JOINT_VEL)
 }
 
 /// A contact wrench reading: stamp [s], force [N], torque [N·m] (world frame).
@@ -149,27 +102,12 @@ pub fn tangent(field: &'static str, xy: [f64; 2], clamp: f64) -> Result<[f64; 2]
 
 /// The arm's effort command: `names` and torques [N·m] (non-finite → 0), stamped `stamp`.
 pub fn arm_effort_msg(stamp: Time, names: &[String; ARM_DOF], tau: &[f64; ARM_DOF]) -> JointState {
-    JointState {
-        header: Header { stamp, frame_id: String::new() },
-        name: names.to_vec(),
-        position: Vec::new(),
-        velocity: Vec::new(),
-        effort: tau.iter().map(|t| if t.is_finite() { *t } else { 0.0 }).collect(),
-    }
+    joints::effort_msg(stamp, names, tau)
 }
 
 /// Checks an arm effort command against `names`; torques in joint order [N·m].
 pub fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<[f64; ARM_DOF], InputError> {
-    let idx = order(names, &m.name, m.effort.len())?;
-    if m.effort.len() != ARM_DOF {
-        return Err(InputError::Length { field: "effort", len: m.effort.len(), expected: ARM_DOF });
-    }
-    check("effort", &m.effort, 1e4)?;
-    let mut tau = [0.0; ARM_DOF];
-    for (k, &j) in idx.iter().enumerate() {
-        tau[j] = m.effort[k];
-    }
-    Ok(tau)
+    joints::effort_from_msg(m, names)
 }
 
 /// The simulator's sensor messages for an arm state: `JointState` (names, position, velocity)
@@ -242,13 +180,145 @@ pub type ArmRtOutput = StepOutput<ARM_DOF>;
 /// The arm node's real-time step ([`RtStep`] on [`ArmController`]).
 pub type ArmRt = RtStep<ArmController, ARM_DOF>;
 
+/// The arm's side of the generic controller node (`spikectl-arm`).
+pub struct ArmNode {
+    names: [String; ARM_DOF],
+    joint_sub: Subscription<JointState>,
+    wrench_sub: Subscription<WrenchStamped>,
+    force_sub: Subscription<Float64>,
+    cmd_vel_sub: Subscription<Twist>,
+    target_sub: Subscription<Point>,
+    assembler: ArmStateAssembler,
+    cmd_vel: CommandTimeout,
+}
+
+impl RobotInterface<ARM_DOF> for ArmNode {
+    type Ctrl = ArmController;
+    const NODE: &'static str = "spikectl_arm";
+    const EXE: &'static str = "spikectl-arm";
+    const CONTROL_PERIOD_S: f64 = 0.001;
+    const SYNC_WAIT: (f64, &'static str) = (0.001, "Wait for a wrench as new as a joint sample [s, wall]");
+    const MPC_PERIOD_TEXT: &'static str = "10 ms";
+    const PARAMS: &'static [ParamSpec] = &[
+        ParamSpec::string("joint_prefix", "", Check::Any, "Joint names are <prefix>joint1 … <prefix>joint7"),
+        ParamSpec::double("force_setpoint_n", 5.0, 0.0, 40.0, "Initial normal-force setpoint [N]"),
+    ];
+    const INPUTS: &'static [&'static str] = &["joint_states", "wrench", "force_setpoint", "cmd_vel", "target_xy"];
+    const WAITING_FOR: &'static str = "joint_states and wrench";
+
+    fn controller(
+        p: &Params,
+        solver: Box<dyn QpSolver>,
+        mpc_thread: bool,
+        max_solution_age_periods: f64,
+    ) -> anyhow::Result<(ArmController, ArmCommand)> {
+        let cfg = ArmControllerConfig { mpc_thread, max_solution_age_periods, ..Default::default() };
+        let cmd = ArmCommand { normal_force: p.double("force_setpoint_n")?, ..Default::default() };
+        Ok((ArmController::new(solver, cfg)?, cmd))
+    }
+
+    fn solver(spec: &SolverSpec) -> Box<dyn QpSolver> {
+        crate::mpc::tuning::arm_solver(spec)
+    }
+
+    fn subscribe(node: &mut r2r::Node, p: &Params, sensor_qos: QosProfile) -> anyhow::Result<Self> {
+        let stale_timeout = Duration::from_secs_f64(p.double("stale_timeout_s")?);
+        Ok(Self {
+            names: arm_joint_names(p.string("joint_prefix")?),
+            joint_sub: Box::pin(node.subscribe::<JointState>("joint_states", sensor_qos.clone())?),
+            wrench_sub: Box::pin(node.subscribe::<WrenchStamped>("wrench", sensor_qos)?),
+            force_sub: Box::pin(node.subscribe::<Float64>("force_setpoint", QosProfile::default())?),
+            cmd_vel_sub: Box::pin(node.subscribe::<Twist>("cmd_vel", QosProfile::default())?),
+            target_sub: Box::pin(node.subscribe::<Point>("target_xy", QosProfile::default())?),
+            assembler: ArmStateAssembler::new(Duration::from_secs_f64(p.double("sync_wait_s")?), stale_timeout),
+            cmd_vel: CommandTimeout::new(Duration::from_secs_f64(p.double("cmd_vel_timeout_s")?)),
+        })
+    }
+
+    fn poll_state(&mut self, now: Instant, counters: &Counters, errors: &mut InputErrors) -> Option<StampedArmState> {
+        for m in drain(&mut self.joint_sub) {
+            Counters::bump(&counters.received);
+            match arm_joints_from_msg(&m, &self.names) {
+                Ok(r) => self.assembler.set_joints(r, now),
+                Err(e) => errors.reject(counters, "joint_states", &e),
+            }
+        }
+        for m in drain(&mut self.wrench_sub) {
+            Counters::bump(&counters.received);
+            match wrench_from_msg(&m) {
+                Ok(r) => self.assembler.set_wrench(r, now),
+                Err(e) => errors.reject(counters, "wrench", &e),
+            }
+        }
+        self.assembler.poll(now)
+    }
+
+    fn poll_command(
+        &mut self,
+        now: Instant,
+        cmd: &mut ArmCommand,
+        counters: &Counters,
+        errors: &mut InputErrors,
+    ) -> bool {
+        let mut changed = false;
+        for m in drain(&mut self.force_sub) {
+            Counters::bump(&counters.received);
+            match force_setpoint(m.data) {
+                Ok(f) => {
+                    cmd.normal_force = f;
+                    changed = true;
+                }
+                Err(e) => errors.reject(counters, "force_setpoint", &e),
+            }
+        }
+        for m in drain(&mut self.cmd_vel_sub) {
+            Counters::bump(&counters.received);
+            match tangent("cmd_vel", [m.linear.x, m.linear.y], MAX_TANGENT_VEL) {
+                Ok(v) => {
+                    cmd.tangent_velocity = v;
+                    cmd.target_xy = None;
+                    self.cmd_vel.received(now);
+                    changed = true;
+                }
+                Err(e) => errors.reject(counters, "cmd_vel", &e),
+            }
+        }
+        if self.cmd_vel.expired(now) {
+            cmd.tangent_velocity = [0.0; 2];
+            changed = true;
+        }
+        for m in drain(&mut self.target_sub) {
+            Counters::bump(&counters.received);
+            match tangent("target_xy", [m.x, m.y], f64::INFINITY) {
+                Ok(xy) => {
+                    cmd.target_xy = Some(xy);
+                    changed = true;
+                }
+                Err(e) => errors.reject(counters, "target_xy", &e),
+            }
+        }
+        changed
+    }
+
+    fn effort_msg(&self, stamp: Time, tau: &[f64; ARM_DOF]) -> JointState {
+        arm_effort_msg(stamp, &self.names, tau)
+    }
+
+    fn describe(&self, cmd: &ArmCommand) -> String {
+        format!("force setpoint {} N, joints {}…", cmd.normal_force, self.names[0])
+    }
+
+    fn report(&self, b: StatusBuilder, cmd: &ArmCommand) -> StatusBuilder {
+        b.kv_f("force_setpoint_n", cmd.normal_force)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::arm::ArmCommand;
     use crate::ros::diagnostics::Counters;
-    use crate::ros::quadruped::RtCounters;
     use crate::ros::step::CommandKind;
+    use crate::ros::step::RtCounters;
     use spikectl_sim::noise::SensorNoise;
     use spikectl_sim::{arm::ArmSim, robots::ARM_SCENE, robots::PANDA};
     use std::sync::Arc;

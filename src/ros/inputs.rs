@@ -1,10 +1,59 @@
-//! Accounting of rejected input messages, shared by the controller nodes: a per-topic count
-//! (published as `malformed_<topic>`), the total in [`Counters::malformed`], the last reason
+//! Checking input messages and accounting for the rejected ones, shared by every node:
+//! [`InputError`] and the range checks; a per-topic count (published as
+//! `malformed_<topic>`), the total in [`Counters::malformed`], the last reason
 //! (`last_error`), and rate-limited logging.
 
 use std::sync::atomic::Ordering;
 
+use r2r::builtin_interfaces::msg::Time;
+
 use super::diagnostics::{Counters, StatusBuilder};
+
+/// Why an input message was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    /// A field has the wrong number of values.
+    #[error("{field} has {len} values, expected {expected}")]
+    Length {
+        /// Field name.
+        field: &'static str,
+        /// Values given.
+        len: usize,
+        /// Values expected.
+        expected: usize,
+    },
+    /// A joint name that is not one of the expected joint names.
+    #[error("unknown joint name {0:?}")]
+    UnknownJoint(String),
+    /// A joint listed twice.
+    #[error("joint {0:?} listed twice")]
+    DuplicateJoint(String),
+    /// A NaN or infinite value.
+    #[error("{0} is not finite")]
+    NonFinite(&'static str),
+    /// A finite value outside any physical range.
+    #[error("{0} is out of range")]
+    OutOfRange(&'static str),
+    /// An orientation quaternion whose norm is not 1 (or an IMU without orientation).
+    #[error("orientation quaternion norm {0:.4} is not 1")]
+    Quaternion(f64),
+}
+
+/// Seconds of a `builtin_interfaces/Time`.
+pub fn stamp_s(t: &Time) -> f64 {
+    t.sec as f64 + t.nanosec as f64 * 1e-9
+}
+
+/// Checks that every value of `field` is finite and within ±`max`.
+pub fn check(field: &'static str, v: &[f64], max: f64) -> Result<(), InputError> {
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(InputError::NonFinite(field));
+    }
+    if v.iter().any(|x| x.abs() > max) {
+        return Err(InputError::OutOfRange(field));
+    }
+    Ok(())
+}
 
 /// Logs `msg` to stderr as `[node] msg` for the first 10 events of a kind, then every 1000th
 /// (`n` is the event's running count).

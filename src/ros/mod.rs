@@ -44,8 +44,10 @@
 
 pub mod arm;
 pub mod clock;
+pub mod controller_node;
 pub mod diagnostics;
 pub mod inputs;
+pub mod joints;
 pub mod monitor;
 pub mod params;
 pub mod quadruped;
@@ -56,17 +58,6 @@ pub mod step;
 pub mod tracker;
 
 use futures::{FutureExt, Stream, StreamExt};
-
-/// The MPC solver named by a controller node's `solver` parameter (`spiking`, `osqp`, `pipg`;
-/// the parameter check admits nothing else, and anything else means the default, spiking).
-pub fn solver_choice(name: &str) -> crate::scenario::policy::SolverChoice {
-    use crate::scenario::policy::SolverChoice;
-    match name {
-        "osqp" => SolverChoice::Osqp,
-        "pipg" => SolverChoice::Pipg,
-        _ => SolverChoice::Spiking,
-    }
-}
 
 /// QoS of sensor subscriptions for a `sensor_qos` parameter: `reliable`, or best effort
 /// (`sensor_data`, matches any publisher); the newest samples matter, so keep the last 5.

@@ -22,7 +22,6 @@
 //! step function that runs on the node's real-time thread (no ROS inside: it is tested
 //! without a ROS graph).
 
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use r2r::builtin_interfaces::msg::Time;
@@ -33,9 +32,21 @@ use r2r::std_msgs::msg::Header;
 use spikectl_sim::quadruped::quat_to_mat;
 use spikectl_sim::state::QuadrupedState;
 
+use super::inputs::{InputError, check, stamp_s};
+use super::joints;
 pub use super::step::CommandKind;
 use super::step::{RtStep, Stamped, StepOutput};
-use crate::control::quadruped::QuadrupedController;
+use r2r::QosProfile;
+use r2r::std_msgs::msg::String as StringMsg;
+
+use super::controller_node::{CommandTimeout, RobotInterface, Subscription};
+use super::diagnostics::{Counters, StatusBuilder};
+use super::drain;
+use super::inputs::InputErrors;
+use super::params::{Check, ParamSpec, Params};
+use crate::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
+use crate::qp::QpSolver;
+use crate::qp::registry::SolverSpec;
 
 /// Joint names of the simulated Go1 (MJCF joint names), in [`QuadrupedState::q`] order:
 /// legs FR, FL, RR, RL × hip, thigh, calf.
@@ -69,105 +80,12 @@ pub const QUAT_NORM_TOL: f64 = 0.05;
 /// `cmd_vel` limits: |vx|, |vy| [m/s] and |yaw rate| [rad/s]; larger commands are clamped.
 pub const CMD_LIMITS: [f64; 3] = [1.0, 0.5, 1.5];
 
-/// Why an input message was rejected.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum InputError {
-    /// A field has the wrong number of values.
-    #[error("{field} has {len} values, expected {expected}")]
-    Length {
-        /// Field name.
-        field: &'static str,
-        /// Values given.
-        len: usize,
-        /// Values expected.
-        expected: usize,
-    },
-    /// A joint name that is not one of [`JOINT_NAMES`].
-    #[error("unknown joint name {0:?}")]
-    UnknownJoint(String),
-    /// A joint listed twice.
-    #[error("joint {0:?} listed twice")]
-    DuplicateJoint(String),
-    /// A NaN or infinite value.
-    #[error("{0} is not finite")]
-    NonFinite(&'static str),
-    /// A finite value outside any physical range.
-    #[error("{0} is out of range")]
-    OutOfRange(&'static str),
-    /// An orientation quaternion whose norm is not 1 (or an IMU without orientation).
-    #[error("orientation quaternion norm {0:.4} is not 1")]
-    Quaternion(f64),
-}
-
-/// Seconds of a `builtin_interfaces/Time`.
-pub fn stamp_s(t: &Time) -> f64 {
-    t.sec as f64 + t.nanosec as f64 * 1e-9
-}
-
-fn check(field: &'static str, v: &[f64], max: f64) -> Result<(), InputError> {
-    if v.iter().any(|x| !x.is_finite()) {
-        return Err(InputError::NonFinite(field));
-    }
-    if v.iter().any(|x| x.abs() > max) {
-        return Err(InputError::OutOfRange(field));
-    }
-    Ok(())
-}
-
-/// Joint positions and velocities from one `JointState` [rad, rad/s], in [`JOINT_NAMES`] order.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct JointReading {
-    /// Stamp [s].
-    pub t: f64,
-    /// Positions [rad].
-    pub q: [f64; 12],
-    /// Velocities [rad/s].
-    pub qd: [f64; 12],
-}
-
-/// Index in [`JOINT_NAMES`] of each entry of `names` (an empty list means that order).
-fn joint_order(names: &[String], len: usize) -> Result<[usize; 12], InputError> {
-    if names.is_empty() {
-        if len != 12 {
-            return Err(InputError::Length { field: "position", len, expected: 12 });
-        }
-        return Ok(std::array::from_fn(|i| i));
-    }
-    if names.len() != 12 {
-        return Err(InputError::Length { field: "name", len: names.len(), expected: 12 });
-    }
-    let mut order = [0usize; 12];
-    let mut seen = [false; 12];
-    for (k, n) in names.iter().enumerate() {
-        let j = JOINT_NAMES
-            .iter()
-            .position(|j| j == n)
-            .ok_or_else(|| InputError::UnknownJoint(n.chars().take(64).collect()))?;
-        if seen[j] {
-            return Err(InputError::DuplicateJoint(n.clone()));
-        }
-        seen[j] = true;
-        order[k] = j;
-    }
-    Ok(order)
-}
+/// Joint positions and velocities of the 12 joints, in [`JOINT_NAMES`] order.
+pub type JointReading = joints::JointReading<12>;
 
 /// Checks and converts a `JointState` (positions and velocities of all 12 joints).
 pub fn joints_from_msg(m: &JointState) -> Result<JointReading, InputError> {
-    let order = joint_order(&m.name, m.position.len())?;
-    for (field, v) in [("position", &m.position), ("velocity", &m.velocity)] {
-        if v.len() != 12 {
-            return Err(InputError::Length { field, len: v.len(), expected: 12 });
-        }
-    }
-    check("position", &m.position, MAX_JOINT_POS)?;
-    check("velocity", &m.velocity, MAX_JOINT_VEL)?;
-    let mut r = JointReading { t: stamp_s(&m.header.stamp), q: [0.0; 12], qd: [0.0; 12] };
-    for (k, &j) in order.iter().enumerate() {
-        r.q[j] = m.position[k];
-        r.qd[j] = m.velocity[k];
-    }
-    Ok(r)
+    joints::joints_from_msg(m, &JOINT_NAMES, MAX_JOINT_POS, MAX_JOINT_VEL)
 }
 
 /// Checks and converts a (w, x, y, z) unit quaternion from a message; returns it normalised.
@@ -241,28 +159,13 @@ pub fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
 /// The effort command message: the 12 [`JOINT_NAMES`] and their torques [N·m] (non-finite
 /// values become 0), stamped `stamp`.
 pub fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
-    JointState {
-        header: Header { stamp, frame_id: String::new() },
-        name: JOINT_NAMES.iter().map(|s| s.to_string()).collect(),
-        position: Vec::new(),
-        velocity: Vec::new(),
-        effort: tau.iter().map(|t| if t.is_finite() { *t } else { 0.0 }).collect(),
-    }
+    joints::effort_msg(stamp, &JOINT_NAMES, tau)
 }
 
 /// Checks an effort command (12 efforts, named as [`JOINT_NAMES`] in any order or unnamed in
 /// that order) and returns the torques in [`JOINT_NAMES`] order [N·m].
 pub fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
-    let order = joint_order(&m.name, m.effort.len())?;
-    if m.effort.len() != 12 {
-        return Err(InputError::Length { field: "effort", len: m.effort.len(), expected: 12 });
-    }
-    check("effort", &m.effort, 1e4)?;
-    let mut tau = [0.0; 12];
-    for (k, &j) in order.iter().enumerate() {
-        tau[j] = m.effort[k];
-    }
-    Ok(tau)
+    joints::effort_from_msg(m, &JOINT_NAMES)
 }
 
 /// The sensor messages of a robot state, as the simulator (or a robot driver) publishes
@@ -370,32 +273,148 @@ impl StateAssembler {
 /// One output of the quadruped node's real-time step.
 pub type RtOutput = StepOutput<12>;
 
-/// Counters of a controller node's real-time step beyond [`Counters`] (shared with the ROS thread).
-#[derive(Debug, Default)]
-pub struct RtCounters {
-    /// Real-time ticks that sent the safe command because the state was stale [count].
-    pub stale_ticks: AtomicU64,
-    /// States the controller itself rejected as invalid (→ safe command) [count].
-    pub controller_invalid: AtomicU64,
-    /// MPC solves started [count].
-    pub solves: AtomicU64,
-    /// Commands computed [count].
-    pub commands: AtomicU64,
-    /// MPC solves finished [count] (with the MPC thread, fewer than started when a newer
-    /// job replaced one the worker had not taken, or one is in flight).
-    pub solves_finished: AtomicU64,
-    /// Controller updates that fell back because no MPC solution was young enough [count]
-    /// ([`crate::control::ControllerCounters::stale_solutions`]).
-    pub stale_solutions: AtomicU64,
-    /// Largest age of the MPC solution in use at a tick [µs, controller time].
-    pub max_solution_age_us: AtomicU64,
-    /// 1 once the MPC worker thread has stopped (a panic in the solver): every tick then
-    /// falls back; the diagnostics report ERROR.
-    pub mpc_thread_down: AtomicU64,
-}
-
 /// The quadruped node's real-time step ([`RtStep`] on [`QuadrupedController`]).
 pub type QuadrupedRt = RtStep<QuadrupedController, 12>;
+
+/// `gait` parameter / topic value → gait.
+pub fn gait_of(s: &str) -> Option<GaitKind> {
+    match s.trim() {
+        "stand" => Some(GaitKind::Stand),
+        "trot" => Some(GaitKind::Trot),
+        _ => None,
+    }
+}
+
+/// The quadruped's side of the generic controller node (`spikectl-quadruped`).
+pub struct QuadrupedNode {
+    joint_sub: Subscription<JointState>,
+    imu_sub: Subscription<Imu>,
+    odom_sub: Subscription<Odometry>,
+    cmd_vel_sub: Subscription<Twist>,
+    gait_sub: Subscription<StringMsg>,
+    assembler: StateAssembler,
+    cmd_vel: CommandTimeout,
+}
+
+impl RobotInterface<12> for QuadrupedNode {
+    type Ctrl = QuadrupedController;
+    const NODE: &'static str = "spikectl_quadruped";
+    const EXE: &'static str = "spikectl-quadruped";
+    const CONTROL_PERIOD_S: f64 = 0.002;
+    const SYNC_WAIT: (f64, &'static str) = (0.002, "Wait for IMU/odometry as new as a joint sample [s, wall]");
+    const MPC_PERIOD_TEXT: &'static str = "25 ms";
+    const PARAMS: &'static [ParamSpec] = &[
+        ParamSpec::string("gait", "stand", Check::OneOf(&["stand", "trot"]), "Initial gait (topic `gait` switches)"),
+        ParamSpec::double("body_height_m", 0.0, 0.0, 0.45, "Trunk height above ground [m]; 0 = nominal"),
+    ];
+    const INPUTS: &'static [&'static str] = &["joint_states", "imu", "odom", "cmd_vel", "gait"];
+    const WAITING_FOR: &'static str = "joint_states, imu and odom";
+
+    fn controller(
+        p: &Params,
+        solver: Box<dyn QpSolver>,
+        mpc_thread: bool,
+        max_solution_age_periods: f64,
+    ) -> anyhow::Result<(QuadrupedController, QuadrupedCommand)> {
+        let cfg = QuadrupedControllerConfig { mpc_thread, max_solution_age_periods, ..Default::default() };
+        let cmd = QuadrupedCommand {
+            body_height: p.double("body_height_m")?,
+            gait: gait_of(p.string("gait")?).unwrap_or_default(),
+            ..Default::default()
+        };
+        Ok((QuadrupedController::new(solver, cfg)?, cmd))
+    }
+
+    fn solver(spec: &SolverSpec) -> Box<dyn QpSolver> {
+        crate::mpc::tuning::quadruped_solver(spec)
+    }
+
+    fn subscribe(node: &mut r2r::Node, p: &Params, sensor_qos: QosProfile) -> anyhow::Result<Self> {
+        let stale_timeout = Duration::from_secs_f64(p.double("stale_timeout_s")?);
+        Ok(Self {
+            joint_sub: Box::pin(node.subscribe::<JointState>("joint_states", sensor_qos.clone())?),
+            imu_sub: Box::pin(node.subscribe::<Imu>("imu", sensor_qos.clone())?),
+            odom_sub: Box::pin(node.subscribe::<Odometry>("odom", sensor_qos)?),
+            cmd_vel_sub: Box::pin(node.subscribe::<Twist>("cmd_vel", QosProfile::default())?),
+            gait_sub: Box::pin(node.subscribe::<StringMsg>("gait", QosProfile::default())?),
+            assembler: StateAssembler::new(Duration::from_secs_f64(p.double("sync_wait_s")?), stale_timeout),
+            cmd_vel: CommandTimeout::new(Duration::from_secs_f64(p.double("cmd_vel_timeout_s")?)),
+        })
+    }
+
+    fn poll_state(&mut self, now: Instant, counters: &Counters, errors: &mut InputErrors) -> Option<StampedState> {
+        for m in drain(&mut self.joint_sub) {
+            Counters::bump(&counters.received);
+            match joints_from_msg(&m) {
+                Ok(r) => self.assembler.set_joints(r, now),
+                Err(e) => errors.reject(counters, "joint_states", &e),
+            }
+        }
+        for m in drain(&mut self.imu_sub) {
+            Counters::bump(&counters.received);
+            match imu_from_msg(&m) {
+                Ok(r) => self.assembler.set_imu(r, now),
+                Err(e) => errors.reject(counters, "imu", &e),
+            }
+        }
+        for m in drain(&mut self.odom_sub) {
+            Counters::bump(&counters.received);
+            match odom_from_msg(&m) {
+                Ok(r) => self.assembler.set_odom(r, now),
+                Err(e) => errors.reject(counters, "odom", &e),
+            }
+        }
+        self.assembler.poll(now)
+    }
+
+    fn poll_command(
+        &mut self,
+        now: Instant,
+        cmd: &mut QuadrupedCommand,
+        counters: &Counters,
+        errors: &mut InputErrors,
+    ) -> bool {
+        let mut changed = false;
+        for m in drain(&mut self.cmd_vel_sub) {
+            Counters::bump(&counters.received);
+            match twist_from_msg(&m) {
+                Ok([vx, vy, wz]) => {
+                    (cmd.vx, cmd.vy, cmd.yaw_rate) = (vx, vy, wz);
+                    self.cmd_vel.received(now);
+                    changed = true;
+                }
+                Err(e) => errors.reject(counters, "cmd_vel", &e),
+            }
+        }
+        if self.cmd_vel.expired(now) {
+            (cmd.vx, cmd.vy, cmd.yaw_rate) = (0.0, 0.0, 0.0);
+            changed = true;
+        }
+        for m in drain(&mut self.gait_sub) {
+            Counters::bump(&counters.received);
+            match gait_of(&m.data) {
+                Some(g) => {
+                    cmd.gait = g;
+                    changed = true;
+                }
+                None => errors.reject(counters, "gait", &format!("unknown gait {:?}", m.data)),
+            }
+        }
+        changed
+    }
+
+    fn effort_msg(&self, stamp: Time, tau: &[f64; 12]) -> JointState {
+        effort_msg(stamp, tau)
+    }
+
+    fn describe(&self, cmd: &QuadrupedCommand) -> String {
+        format!("gait {:?}", cmd.gait)
+    }
+
+    fn report(&self, b: StatusBuilder, cmd: &QuadrupedCommand) -> StatusBuilder {
+        b.kv("gait", format!("{:?}", cmd.gait))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -403,6 +422,7 @@ mod tests {
     use crate::control::quadruped::QuadrupedCommand;
     use crate::control::quadruped::{GaitKind, QuadrupedControllerConfig};
     use crate::ros::diagnostics::Counters;
+    use crate::ros::step::RtCounters;
     use spikectl_sim::mjcf::LEG_NAMES;
     use spikectl_sim::noise::SensorNoise;
     use spikectl_sim::quadruped::QuadrupedSim;

@@ -3,84 +3,35 @@
 //! counters. ROS-free; it runs on the [`super::rt`] loop's thread.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use spikectl_sim::state::{ArmState, QuadrupedState};
-
 use super::diagnostics::Counters;
-use super::quadruped::RtCounters;
-use crate::control::ControllerCounters;
-use crate::control::arm::{ArmCommand, ArmController};
-use crate::control::quadruped::{QuadrupedCommand, QuadrupedController};
+use crate::control::{Controller, ControllerCounters, RobotState};
 use crate::mpc::SolveRecord;
 
-/// A controller the real-time step can drive, with `N` joint torques.
-pub trait RtController<const N: usize> {
-    /// Measured state.
-    type State: Copy;
-    /// What the controller is asked to do.
-    type Command: Copy;
-    /// Stamp of a state [s].
-    fn stamp(state: &Self::State) -> f64;
-    /// Joint torques for a new state [N·m].
-    fn update(&mut self, state: &Self::State, cmd: &Self::Command) -> [f64; N];
-    /// The safe command for the last state [N·m].
-    fn safe_torques(&self, state: &Self::State) -> [f64; N];
-    /// MPC solves since the last call.
-    fn take_solve_records(&mut self) -> Vec<SolveRecord>;
-    /// Counters since construction.
-    fn counters(&self) -> ControllerCounters;
-    /// False once the controller's MPC worker thread has stopped (it panicked); true when the
-    /// MPC runs inside the tick.
-    fn mpc_alive(&self) -> bool {
-        true
-    }
-}
-
-impl RtController<12> for QuadrupedController {
-    type State = QuadrupedState;
-    type Command = QuadrupedCommand;
-    fn stamp(state: &QuadrupedState) -> f64 {
-        state.t
-    }
-    fn update(&mut self, state: &QuadrupedState, cmd: &QuadrupedCommand) -> [f64; 12] {
-        QuadrupedController::update(self, state, cmd)
-    }
-    fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
-        QuadrupedController::safe_torques(self, state)
-    }
-    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        QuadrupedController::take_solve_records(self)
-    }
-    fn counters(&self) -> ControllerCounters {
-        QuadrupedController::counters(self)
-    }
-    fn mpc_alive(&self) -> bool {
-        QuadrupedController::mpc_alive(self)
-    }
-}
-
-impl RtController<{ super::arm::ARM_DOF }> for ArmController {
-    type State = ArmState;
-    type Command = ArmCommand;
-    fn stamp(state: &ArmState) -> f64 {
-        state.t
-    }
-    fn update(&mut self, state: &ArmState, cmd: &ArmCommand) -> [f64; super::arm::ARM_DOF] {
-        ArmController::update(self, state, cmd)
-    }
-    fn safe_torques(&self, state: &ArmState) -> [f64; super::arm::ARM_DOF] {
-        ArmController::safe_torques(self, state)
-    }
-    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        ArmController::take_solve_records(self)
-    }
-    fn counters(&self) -> ControllerCounters {
-        ArmController::counters(self)
-    }
-    fn mpc_alive(&self) -> bool {
-        ArmController::mpc_alive(self)
-    }
+/// Counters of a controller node's real-time step beyond [`Counters`] (shared with the ROS thread).
+#[derive(Debug, Default)]
+pub struct RtCounters {
+    /// Real-time ticks that sent the safe command because the state was stale [count].
+    pub stale_ticks: AtomicU64,
+    /// States the controller itself rejected as invalid (→ safe command) [count].
+    pub controller_invalid: AtomicU64,
+    /// MPC solves started [count].
+    pub solves: AtomicU64,
+    /// Commands computed [count].
+    pub commands: AtomicU64,
+    /// MPC solves finished [count] (with the MPC thread, fewer than started when a newer
+    /// job replaced one the worker had not taken, or one is in flight).
+    pub solves_finished: AtomicU64,
+    /// Controller updates that fell back because no MPC solution was young enough [count]
+    /// ([`crate::control::ControllerCounters::stale_solutions`]).
+    pub stale_solutions: AtomicU64,
+    /// Largest age of the MPC solution in use at a tick [µs, controller time].
+    pub max_solution_age_us: AtomicU64,
+    /// 1 once the MPC worker thread has stopped (a panic in the solver): every tick then
+    /// falls back; the diagnostics report ERROR.
+    pub mpc_thread_down: AtomicU64,
 }
 
 /// A state handed to the real-time thread, with the wall time it was assembled.
@@ -116,7 +67,7 @@ pub struct StepOutput<const N: usize> {
 
 /// The node's real-time step: the controller's `update` on each new state, and its safe
 /// command on every tick while the newest state is older than `stale_timeout`.
-pub struct RtStep<C: RtController<N>, const N: usize> {
+pub struct RtStep<C: Controller<N>, const N: usize> {
     ctrl: C,
     cmd: C::Command,
     last: Option<Stamped<C::State>>,
@@ -126,7 +77,7 @@ pub struct RtStep<C: RtController<N>, const N: usize> {
     seen: ControllerCounters,
 }
 
-impl<C: RtController<N>, const N: usize> RtStep<C, N> {
+impl<C: Controller<N>, const N: usize> RtStep<C, N> {
     /// Wraps `ctrl`; counters are shared with the ROS thread.
     pub fn new(
         ctrl: C,
@@ -185,7 +136,7 @@ impl<C: RtController<N>, const N: usize> RtStep<C, N> {
                     self.rt.mpc_thread_down.store(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 self.seen = c;
-                StepOutput { stamp_s: C::stamp(&s.state), tau, kind: CommandKind::Control, records }
+                StepOutput { stamp_s: s.state.stamp(), tau, kind: CommandKind::Control, records }
             }
             None => {
                 let last = self.last?;
@@ -194,7 +145,7 @@ impl<C: RtController<N>, const N: usize> RtStep<C, N> {
                 }
                 Counters::bump(&self.rt.stale_ticks);
                 StepOutput {
-                    stamp_s: C::stamp(&last.state),
+                    stamp_s: last.state.stamp(),
                     tau: self.ctrl.safe_torques(&last.state),
                     kind: CommandKind::SafeStale,
                     records: Vec::new(),

@@ -3,18 +3,22 @@
 //! metrics, reports and plots.
 //!
 //! - [`Scenario`]: what is commanded over time (and pushes).
-//! - [`policy`]: the controller interface the runner drives ([`policy::QuadrupedPolicy`],
-//!   [`policy::ArmPolicy`]), the MPC adapters and the baselines.
+//! - [`controllers`]: which controller runs ([`controllers::ControllerChoice`]: the MPC on a
+//!   registry solver, or a baseline) and the baselines; the runner drives any
+//!   [`crate::control::Controller`].
 //! - [`run_quadruped`] / [`run_arm`]: the loops; [`RunResult`] holds metrics and traces;
 //!   [`output::write_run`] writes JSON, CSV and PNG plots.
 
+pub mod controllers;
 pub mod output;
-pub mod policy;
 mod run;
 
 pub use run::{ContactLosses, RunConfig, RunResult, TraceTable, default_noise, run_arm, run_quadruped};
 
 use serde::{Deserialize, Serialize};
+
+use crate::control::arm::ArmCommand;
+use crate::control::quadruped::{GaitKind, QuadrupedCommand};
 
 /// Errors of the scenario runner.
 #[derive(Debug, thiserror::Error)]
@@ -67,30 +71,6 @@ pub enum ScenarioKind {
 pub const QUADRUPED_SCENARIOS: [&str; 4] = ["stand", "trot", "trot-turn", "push"];
 /// Names accepted on the command line for the arm.
 pub const ARM_SCENARIOS: [&str; 3] = ["force-ramp", "force-sine", "slide"];
-
-/// Body-frame velocity command of the quadruped (heading frame: x forward, y left).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct QuadCommand {
-    /// Forward velocity [m/s].
-    pub vx: f64,
-    /// Lateral velocity [m/s].
-    pub vy: f64,
-    /// Yaw rate [rad/s].
-    pub yaw_rate: f64,
-    /// True to trot, false to stand.
-    pub trot: bool,
-}
-
-/// Arm task command (mirrors `control::arm::ArmCommand`).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct ArmTask {
-    /// Desired normal (downward) contact force on the table [N] (the sensor reads +z).
-    pub normal_force: f64,
-    /// Desired tangential tip velocity (x, y) in the world frame [m/s].
-    pub tangent_velocity: [f64; 2],
-    /// Desired tip position (x, y) to hold, if any [m].
-    pub target_xy: Option<[f64; 2]>,
-}
 
 /// A scenario: robot, kind, default duration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -180,11 +160,12 @@ impl Scenario {
     }
 
     /// Quadruped command at time `t` [s] (velocities ramp up over [`CMD_RAMP_S`]).
-    pub fn quad_command(&self, t: f64) -> QuadCommand {
+    pub fn quad_command(&self, t: f64) -> QuadrupedCommand {
         let ramp = (t / CMD_RAMP_S).clamp(0.0, 1.0);
+        let trot = QuadrupedCommand { gait: GaitKind::Trot, ..Default::default() };
         match self.kind {
-            ScenarioKind::Stand => QuadCommand::default(),
-            ScenarioKind::Trot | ScenarioKind::Push => QuadCommand { vx: 0.5 * ramp, trot: true, ..Default::default() },
+            ScenarioKind::Stand => QuadrupedCommand::default(),
+            ScenarioKind::Trot | ScenarioKind::Push => QuadrupedCommand { vx: 0.5 * ramp, ..trot },
             ScenarioKind::TrotTurn => {
                 // Turn left for 5 s, then right for 5 s, repeating, after 2 s straight.
                 let wz = if t < 2.0 {
@@ -194,19 +175,19 @@ impl Scenario {
                 } else {
                     -0.5
                 };
-                QuadCommand { vx: 0.4 * ramp, yaw_rate: wz, trot: true, ..Default::default() }
+                QuadrupedCommand { vx: 0.4 * ramp, yaw_rate: wz, ..trot }
             }
-            _ => QuadCommand::default(),
+            _ => QuadrupedCommand::default(),
         }
     }
 
     /// Arm command at time `t` [s].
-    pub fn arm_task(&self, t: f64) -> ArmTask {
+    pub fn arm_command(&self, t: f64) -> ArmCommand {
         let hold = Some(ARM_CONTACT_XY);
         match self.kind {
             ScenarioKind::ForceRamp => {
                 let r = ((t - RAMP_START_S) / RAMP_LEN_S).clamp(0.0, 1.0);
-                ArmTask { normal_force: 5.0 + 15.0 * r, tangent_velocity: [0.0; 2], target_xy: hold }
+                ArmCommand { normal_force: 5.0 + 15.0 * r, tangent_velocity: [0.0; 2], target_xy: hold }
             }
             ScenarioKind::ForceSine => {
                 let f = if t < ARM_EVAL_START_S {
@@ -214,19 +195,19 @@ impl Scenario {
                 } else {
                     12.0 + 6.0 * (std::f64::consts::TAU * 0.5 * (t - ARM_EVAL_START_S)).sin()
                 };
-                ArmTask { normal_force: f, tangent_velocity: [0.0; 2], target_xy: hold }
+                ArmCommand { normal_force: f, tangent_velocity: [0.0; 2], target_xy: hold }
             }
             ScenarioKind::Slide => {
                 let f = 5.0 + 5.0 * (t / ARM_EVAL_START_S).clamp(0.0, 1.0);
                 if t < ARM_EVAL_START_S {
-                    ArmTask { normal_force: f, tangent_velocity: [0.0; 2], target_xy: hold }
+                    ArmCommand { normal_force: f, tangent_velocity: [0.0; 2], target_xy: hold }
                 } else {
                     // Out along +x for 3 s, then back.
                     let v = if t - ARM_EVAL_START_S < 3.0 { 0.05 } else { -0.05 };
-                    ArmTask { normal_force: f, tangent_velocity: [v, 0.0], target_xy: None }
+                    ArmCommand { normal_force: f, tangent_velocity: [v, 0.0], target_xy: None }
                 }
             }
-            _ => ArmTask::default(),
+            _ => ArmCommand::default(),
         }
     }
 }

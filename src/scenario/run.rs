@@ -9,8 +9,9 @@ use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::{QuadrupedSim, tilt_angle, yaw};
 use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 
-use super::policy::{ArmPolicy, QuadrupedPolicy, SolverChoice};
+use super::controllers::ControllerChoice;
 use super::{ARM_CONTACT_XY, ARM_EVAL_START_S, QUAD_EVAL_START_S, RAMP_START_S, Robot, Scenario, ScenarioError};
+use crate::control::{ArmControl, QuadrupedControl};
 use crate::monitor::energy::{EnergySummary, NeuroCost};
 use crate::monitor::latency::{LatencyStats, LogHistogram};
 use crate::mpc::SolveRecord;
@@ -28,7 +29,7 @@ pub struct RunConfig {
     /// The scenario (its duration may be overridden here).
     pub scenario: Scenario,
     /// Solver behind the MPC (or the baseline controller).
-    pub solver: SolverChoice,
+    pub solver: ControllerChoice,
     /// Seed of sensor noise and dropout.
     pub seed: u64,
     /// Sensor noise settings.
@@ -40,7 +41,7 @@ pub struct RunConfig {
 impl RunConfig {
     /// Default configuration: the robot's typical sensor noise ([`default_noise`]), seed 1,
     /// no progress bar.
-    pub fn new(scenario: Scenario, solver: SolverChoice) -> Self {
+    pub fn new(scenario: Scenario, solver: ControllerChoice) -> Self {
         Self { scenario, solver, seed: 1, noise: default_noise(scenario.robot()), progress: false }
     }
 }
@@ -220,7 +221,7 @@ fn new_metrics(cfg: &RunConfig, robot: &str, controller: String) -> RunMetrics {
     RunMetrics {
         scenario: cfg.scenario.name().into(),
         robot: robot.into(),
-        solver: cfg.solver.name().into(),
+        solver: cfg.solver.name(),
         controller,
         seed: cfg.seed,
         ..Default::default()
@@ -267,7 +268,7 @@ impl LoopClock {
 }
 
 /// Runs a quadruped scenario with `policy`.
-pub fn run_quadruped(cfg: &RunConfig, policy: &mut dyn QuadrupedPolicy) -> Result<RunResult, ScenarioError> {
+pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
     validate(&sc, Robot::Quadruped)?;
     let mut sim = QuadrupedSim::new(&GO1, cfg.noise, cfg.seed)?;
@@ -405,7 +406,7 @@ pub const ARM_START_CLEARANCE: f64 = 0.03;
 
 /// Runs an arm scenario with `policy`. The arm starts at rest with the tip
 /// [`ARM_START_CLEARANCE`] above the table at [`ARM_CONTACT_XY`].
-pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult, ScenarioError> {
+pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
     validate(&sc, Robot::Arm)?;
     let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, cfg.noise, cfg.seed)?;
@@ -429,7 +430,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
-            let task = sc.arm_task(t);
+            let task = sc.arm_command(t);
             let tau = clock.control(|| policy.update(&s, &task));
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
@@ -441,7 +442,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut dyn ArmPolicy) -> Result<RunResult,
         losses.step(contact);
         if (k + 1) % trace_every == 0 {
             let t = sim.time();
-            let task = sc.arm_task(t);
+            let task = sc.arm_command(t);
             let p = sim.tip_pos();
             let v = sim.tip_vel();
             let (fs, _) = sim.sensor_wrench();

@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use spikectl::control::arm::ArmControllerConfig;
+use spikectl::lab::mpc_sim::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
 use spikectl::monitor::latency::LatencyStats;
 use spikectl::monitor::plot::{Series, line_plot};
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
-use spikectl::mpc::scenario::{ArmSample, QuadrupedSample, arm_closed_loop, quadruped_closed_loop};
+use spikectl::mpc::tuning;
+use spikectl::qp::registry::SolverSpec;
 use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
-use spikectl::qp::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver, Settings, Solution};
-use spikectl::scenario::policy::ARM_MPC_OMEGA;
+use spikectl::qp::{ClarabelSolver, QpSolver, Settings, Solution};
 
 /// Arguments of `spikectl bench mpc`.
 #[derive(clap::Args, Debug)]
@@ -30,9 +31,10 @@ pub struct Args {
     /// Arm MPC problems in the sequence (one per 10 ms MPC period).
     #[arg(long, default_value_t = 400)]
     pub arm_steps: usize,
-    /// Comma-separated solvers (osqp, pipg, spiking [float, constant ω], spiking-adaptive
-    /// [float, the solver's default adaptive ω], spiking-fixed [Loihi 2 fixed point, 3 weight
-    /// planes, constant ω], clarabel); unknown ones are skipped.
+    /// Comma-separated registry solvers (osqp, clarabel, pipg, spiking [float network, the
+    /// MPC's tuning], loihi2 [Loihi 2 fixed point, same tuning]; options as
+    /// `loihi2:planes=2`), or spiking-adaptive [float network, the solver's default adaptive
+    /// ω]; unknown ones are skipped.
     #[arg(long, default_value = "osqp,pipg,spiking,clarabel")]
     pub solvers: String,
     /// Absolute and relative tolerance given to every solver.
@@ -95,33 +97,24 @@ pub struct BenchRow {
     pub samples_us: Vec<f64>,
 }
 
-/// The QP solver `name` for a family whose spiking settings are `spiking` (the quadruped's
-/// [`SpikingSettings::constant_omega`] or the arm's `for_mpc(ARM_MPC_OMEGA)`, as in the
-/// closed loop).
-fn make_solver(name: &str, spiking: &SpikingSettings) -> Option<Box<dyn QpSolver>> {
+/// The QP solver `name` for a family whose network preset is `preset` (the MPC's tuning, as
+/// in the closed loop): any registry spec; `spiking-adaptive` is the float network with the
+/// solver's default adaptive ω instead of the preset. `None` for unknown names.
+fn make_solver(name: &str, preset: &SpikingSettings) -> Option<Box<dyn QpSolver>> {
     match name {
-        "osqp" => Some(Box::new(OsqpSolver::new())),
-        "clarabel" => Some(Box::new(ClarabelSolver::new())),
-        "pipg" => Some(Box::new(PipgSolver::new())),
-        // Constant ω: the spiking solver's host-side adaptive ω stalls on the quadruped MPC.
-        "spiking" => Some(Box::new(SpikingSolver::new(spiking.clone()))),
         "spiking-adaptive" => Some(Box::new(SpikingSolver::new(SpikingSettings::default()))),
-        "spiking-fixed" => Some(Box::new(SpikingSolver::new(SpikingSettings {
-            arith: SpikingSettings::loihi2(3).arith,
-            ..spiking.clone()
-        }))),
-        _ => None,
+        n => n.parse::<SolverSpec>().ok().map(|spec| spec.build(preset)),
     }
 }
 
-/// Spiking settings of the quadruped family.
+/// Network preset of the quadruped family.
 fn quadruped_spiking() -> SpikingSettings {
-    SpikingSettings::default().constant_omega()
+    tuning::quadruped_spiking()
 }
 
-/// Spiking settings of the arm family.
+/// Network preset of the arm family.
 fn arm_spiking() -> SpikingSettings {
-    SpikingSettings::default().for_mpc(ARM_MPC_OMEGA)
+    tuning::arm_spiking()
 }
 
 fn settings(eps: f64, max_iter: usize) -> Settings {
@@ -304,7 +297,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.steps == 0 && args.arm_steps == 0 {
         bail!("nothing to run: --steps and --arm-steps are both 0");
     }
-    let names: Vec<&str> = args.solvers.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let specs = super::run::split_specs(&args.solvers);
+    let names: Vec<&str> = specs.iter().map(String::as_str).collect();
     let skipped: Vec<&str> = names.iter().copied().filter(|n| make_solver(n, &quadruped_spiking()).is_none()).collect();
     let mut rows = Vec::new();
     if args.steps > 0 {

@@ -1,7 +1,7 @@
 //! `spikectl bench neuro`: the spiking QP solver on the simulated substrate vs OSQP on this
 //! CPU — operation counts, estimated energy/latency/EDP on a Loihi 2 profile, a θ sweep.
 use clap::Parser;
-use spikectl::neuro::bench::{self, BenchConfig};
+use spikectl::lab::neuro_bench::{self as bench, BenchConfig};
 
 /// Arguments of `spikectl bench neuro`.
 #[derive(Parser, Debug)]

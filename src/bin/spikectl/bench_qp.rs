@@ -1,9 +1,10 @@
-//! `spikectl bench qp`: QP solvers on generated problem families (see `qp::bench`).
+//! `spikectl bench qp`: QP solvers on generated problem families (see `lab::qp_bench`).
 use std::path::PathBuf;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use spikectl::qp::{self, bench};
+use spikectl::lab::qp_bench as bench;
+use spikectl::qp;
 
 /// Benchmark QP backends: families × accuracy tiers, cold solves and a warm-started MPC sequence.
 #[derive(Parser, Debug)]
@@ -41,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(f) = &args.families {
         let keep: Vec<&str> = f.split(',').map(str::trim).collect();
         for k in &keep {
-            if !qp::generate::Family::ALL.iter().any(|fam| fam.name() == *k) {
+            if !spikectl::lab::generate::Family::ALL.iter().any(|fam| fam.name() == *k) {
                 anyhow::bail!("unknown family '{k}'");
             }
         }
@@ -66,13 +67,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let solvers: Vec<String> = args.solvers.split(',').map(|s| s.trim().to_string()).collect();
     for s in &solvers {
-        if qp::solver_by_name(s).is_none() {
+        if qp::registry::by_name(s).is_none() {
             anyhow::bail!("unknown solver '{s}'");
         }
     }
     let pbar = ProgressBar::new(cfg.units() as u64);
     pbar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} problems  {elapsed}  eta {eta}")?);
-    let records = bench::run(&cfg, &solvers, &qp::solver_by_name, &mut |done, _| pbar.set_position(done as u64));
+    let records = bench::run(&cfg, &solvers, &qp::registry::by_name, &mut |done, _| pbar.set_position(done as u64));
     pbar.finish_and_clear();
     let summary = bench::summarize(&records);
     if let Some(p) = &args.csv {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use clap::Args as ClapArgs;
-use spikectl::scenario::policy::{SolverChoice, make_arm_policy, make_quadruped_policy};
+use spikectl::scenario::controllers::{ControllerChoice, arm_controller, quadruped_controller};
 use spikectl::scenario::{Robot, RunConfig, Scenario, ScenarioKind, run_arm, run_quadruped};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
@@ -20,19 +20,10 @@ pub struct Args {
     /// Physics steps timed per scene (physics only, zero torques at the standing pose).
     #[arg(long, default_value_t = 20_000)]
     pub steps: usize,
-    /// Solvers for the closed loop (comma-separated: baseline, osqp, pipg, spiking).
+    /// Controllers for the closed loop (comma-separated: baseline or any registry solver:
+    /// osqp, clarabel, pipg, spiking, loihi2).
     #[arg(long, default_value = "baseline,osqp,pipg,spiking")]
     pub solvers: String,
-}
-
-fn parse_solver(s: &str) -> anyhow::Result<SolverChoice> {
-    Ok(match s.trim() {
-        "baseline" => SolverChoice::Baseline,
-        "osqp" => SolverChoice::Osqp,
-        "pipg" => SolverChoice::Pipg,
-        "spiking" => SolverChoice::Spiking,
-        o => anyhow::bail!("unknown solver '{o}'"),
-    })
 }
 
 /// Runs the benchmark and prints the table.
@@ -59,15 +50,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let w = t0.elapsed().as_secs_f64();
     let sps = args.steps as f64 / w;
     println!("{:<34} {:>12.0} {:>13.1}x {:>12.3}", "physics: arm (1 ms step)", sps, sps * a.timestep(), w);
-    for s in args.solvers.split(',') {
-        let solver = parse_solver(s)?;
+    for s in super::run::split_specs(&args.solvers) {
+        let solver: ControllerChoice = s.parse()?;
         for kind in [ScenarioKind::Trot, ScenarioKind::ForceRamp] {
             let mut sc = Scenario::new(kind);
             sc.duration = args.duration;
-            let cfg = RunConfig::new(sc, solver);
+            let cfg = RunConfig::new(sc, solver.clone());
             let r = match sc.robot() {
-                Robot::Quadruped => run_quadruped(&cfg, make_quadruped_policy(solver)?.as_mut())?,
-                Robot::Arm => run_arm(&cfg, make_arm_policy(solver)?.as_mut())?,
+                Robot::Quadruped => run_quadruped(&cfg, quadruped_controller(&solver)?.as_mut())?,
+                Robot::Arm => run_arm(&cfg, arm_controller(&solver)?.as_mut())?,
             };
             let m = &r.metrics;
             let label = format!("closed loop: {} {}", sc.name(), solver.name());

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args as ClapArgs, ValueEnum};
+use spikectl::qp::registry::Backend;
+use spikectl::scenario::controllers::{ControllerChoice, arm_controller, quadruped_controller};
 use spikectl::scenario::output::{side_by_side, write_comparison_plot, write_run};
-use spikectl::scenario::policy::{SolverChoice, make_arm_policy, make_quadruped_policy};
 use spikectl::scenario::{Robot, RunConfig, RunResult, Scenario, default_noise, run_arm, run_quadruped};
 use spikectl_sim::noise::SensorNoise;
 
@@ -18,23 +19,6 @@ pub enum RobotArg {
     Arm,
 }
 
-/// Which solver(s).
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
-pub enum SolverArg {
-    /// Spiking PIPG on the simulated neuromorphic substrate.
-    Spiking,
-    /// OSQP.
-    Osqp,
-    /// Floating-point PIPG.
-    Pipg,
-    /// Spiking and OSQP on the same scenario and seed, side by side.
-    Both,
-    /// Every available solver plus the baseline controller.
-    All,
-    /// No MPC: joint-PD stand (quadruped) / force PI (arm).
-    Baseline,
-}
-
 /// Arguments of `spikectl run`.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -44,9 +28,12 @@ pub struct Args {
     /// Scenario (quadruped: stand, trot, trot-turn, push; arm: force-ramp, force-sine, slide).
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Solver behind the MPC.
-    #[arg(long, value_enum, default_value = "both")]
-    pub solver: SolverArg,
+    /// Controller(s), comma-separated: a registry solver behind the MPC (osqp, clarabel, pipg,
+    /// spiking [float network], loihi2 [Loihi 2 fixed point]; options as
+    /// `loihi2:planes=2,theta=1e-4`), `baseline` (no MPC), or the shortcuts `both` (spiking and
+    /// osqp, side by side on the same seed) and `all` (spiking, osqp, pipg, baseline).
+    #[arg(long, default_value = "both")]
+    pub solver: String,
     /// Output folder (default out/<scenario>-<solver>/ per run).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -64,14 +51,55 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// The controllers of `--solver` (see [`Args::solver`]).
+fn parse_controllers(s: &str) -> anyhow::Result<Vec<ControllerChoice>> {
+    let mut out = Vec::new();
+    for part in split_specs(s) {
+        match part.as_str() {
+            "both" => out.extend([ControllerChoice::mpc(Backend::Spiking), ControllerChoice::mpc(Backend::Osqp)]),
+            "all" => out.extend([
+                ControllerChoice::mpc(Backend::Spiking),
+                ControllerChoice::mpc(Backend::Osqp),
+                ControllerChoice::mpc(Backend::Pipg),
+                ControllerChoice::Baseline,
+            ]),
+            p => out.push(p.parse().with_context(|| format!("--solver {s:?}"))?),
+        }
+    }
+    anyhow::ensure!(!out.is_empty(), "--solver names no controller");
+    Ok(out)
+}
+
+/// Splits a comma-separated list of solver specs; the commas inside a spec's options
+/// (`loihi2:planes=2,theta=1e-4`) stay with it (an entry with `=` and no `:` continues the
+/// previous spec).
+pub fn split_specs(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match out.last_mut() {
+            Some(last) if part.contains('=') && !part.contains(':') && last.contains(':') => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => out.push(part.to_string()),
+        }
+    }
+    out
+}
+
+/// A folder name for a controller (options spelled without `:`, `,` and `=`).
+fn dir_name(c: &ControllerChoice) -> String {
+    c.name().replace([':', ','], "_").replace('=', "")
+}
+
 fn run_one(robot: Robot, cfg: &RunConfig) -> anyhow::Result<RunResult> {
     Ok(match robot {
         Robot::Quadruped => {
-            let mut p = make_quadruped_policy(cfg.solver)?;
+            let mut p = quadruped_controller(&cfg.solver)?;
             run_quadruped(cfg, p.as_mut())?
         }
         Robot::Arm => {
-            let mut p = make_arm_policy(cfg.solver)?;
+            let mut p = arm_controller(&cfg.solver)?;
             run_arm(cfg, p.as_mut())?
         }
     })
@@ -88,18 +116,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::ensure!(d.is_finite() && d > 0.0, "--duration must be positive, got {d}");
         scenario.duration = d;
     }
-    let solvers: Vec<SolverChoice> = match args.solver {
-        SolverArg::Spiking => vec![SolverChoice::Spiking],
-        SolverArg::Osqp => vec![SolverChoice::Osqp],
-        SolverArg::Pipg => vec![SolverChoice::Pipg],
-        SolverArg::Baseline => vec![SolverChoice::Baseline],
-        SolverArg::Both => vec![SolverChoice::Spiking, SolverChoice::Osqp],
-        SolverArg::All => vec![SolverChoice::Spiking, SolverChoice::Osqp, SolverChoice::Pipg, SolverChoice::Baseline],
-    };
+    let solvers = parse_controllers(&args.solver)?;
     let noise = if args.no_noise { SensorNoise::NONE } else { default_noise(robot) };
     let mut results = Vec::new();
-    for &solver in &solvers {
-        let cfg = RunConfig { scenario, solver, seed: args.seed, noise, progress: !args.quiet };
+    for solver in &solvers {
+        let cfg = RunConfig { scenario, solver: solver.clone(), seed: args.seed, noise, progress: !args.quiet };
         let r = match run_one(robot, &cfg) {
             Ok(r) => r,
             Err(e) if solvers.len() > 1 => {
@@ -110,8 +131,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let dir = match &args.out {
             Some(o) if solvers.len() == 1 => o.clone(),
-            Some(o) => o.join(format!("{}-{}", scenario.name(), solver.name())),
-            None => PathBuf::from("out").join(format!("{}-{}", scenario.name(), solver.name())),
+            Some(o) => o.join(format!("{}-{}", scenario.name(), dir_name(solver))),
+            None => PathBuf::from("out").join(format!("{}-{}", scenario.name(), dir_name(solver))),
         };
         let (files, warnings) = write_run(&dir, &r).with_context(|| format!("writing {}", dir.display()))?;
         for w in warnings {

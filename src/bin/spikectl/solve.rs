@@ -3,6 +3,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use spikectl::qp::registry::SolverSpec;
+use spikectl::qp::spiking::SpikingSettings;
 use spikectl::qp::{self, Settings};
 
 /// Solve a QP from an `.npz` file (keys P, q, G, h, A, b, lb, ub; see `qp::npz`).
@@ -10,7 +12,8 @@ use spikectl::qp::{self, Settings};
 pub struct Args {
     /// Problem file (.npz, qpsolvers layout).
     pub file: PathBuf,
-    /// Backend: pipg, osqp or clarabel.
+    /// Registry solver: osqp, clarabel, pipg, spiking (float network), loihi2 (Loihi 2 fixed
+    /// point); options as `loihi2:planes=2,theta=1e-4`.
     #[arg(long, default_value = "pipg")]
     pub solver: String,
     /// Absolute tolerance.
@@ -33,8 +36,8 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let pb = qp::npz::load_problem(&args.file).with_context(|| format!("loading {}", args.file.display()))?;
-    let mut solver = qp::solver_by_name(&args.solver)
-        .with_context(|| format!("unknown solver '{}' (pipg, osqp, clarabel)", args.solver))?;
+    let spec: SolverSpec = args.solver.parse()?;
+    let mut solver = spec.build(&SpikingSettings::default());
     if !(args.eps_abs >= 0.0 && args.eps_rel >= 0.0) {
         anyhow::bail!("tolerances must be non-negative");
     }

@@ -1,6 +1,18 @@
 //! Compressed sparse column (CSC) matrices, the storage every QP backend shares.
 
-use super::QpError;
+/// Errors building or checking a sparse matrix.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum SparseError {
+    /// An entry outside the matrix.
+    #[error("dimension mismatch: {0}")]
+    Dimension(String),
+    /// Malformed CSC structure.
+    #[error("malformed matrix: {0}")]
+    Format(String),
+    /// A NaN or infinite value.
+    #[error("non-finite value in {0}")]
+    NonFinite(String),
+}
 
 /// A sparse matrix in compressed sparse column form (0-based indices, as OSQP/Clarabel).
 ///
@@ -38,11 +50,11 @@ impl CscMatrix {
 
     /// Builds a matrix from (row, col, value) triplets; duplicates are summed, explicit
     /// zeros kept (they reserve a place in the sparsity pattern).
-    pub fn from_triplets(nrows: usize, ncols: usize, triplets: &[(usize, usize, f64)]) -> Result<Self, QpError> {
+    pub fn from_triplets(nrows: usize, ncols: usize, triplets: &[(usize, usize, f64)]) -> Result<Self, SparseError> {
         let mut t: Vec<(usize, usize, f64)> = triplets.to_vec();
         for &(r, c, _) in &t {
             if r >= nrows || c >= ncols {
-                return Err(QpError::Dimension(format!("triplet ({r},{c}) outside {nrows}x{ncols}")));
+                return Err(SparseError::Dimension(format!("triplet ({r},{c}) outside {nrows}x{ncols}")));
             }
         }
         t.sort_by_key(|a| (a.1, a.0));
@@ -98,29 +110,31 @@ impl CscMatrix {
     }
 
     /// Checks the structural invariants (pointer lengths, sorted in-range rows, finite values).
-    pub fn validate(&self, name: &str) -> Result<(), QpError> {
+    pub fn validate(&self, name: &str) -> Result<(), SparseError> {
         if self.colptr.len() != self.ncols + 1 || self.colptr[0] != 0 {
-            return Err(QpError::Format(format!("{name}: colptr must have ncols+1 entries starting at 0")));
+            return Err(SparseError::Format(format!("{name}: colptr must have ncols+1 entries starting at 0")));
         }
         if *self.colptr.last().unwrap_or(&0) != self.rowval.len() || self.rowval.len() != self.nzval.len() {
-            return Err(QpError::Format(format!("{name}: colptr/rowval/nzval lengths disagree")));
+            return Err(SparseError::Format(format!("{name}: colptr/rowval/nzval lengths disagree")));
         }
         for j in 0..self.ncols {
             if self.colptr[j] > self.colptr[j + 1] {
-                return Err(QpError::Format(format!("{name}: colptr decreases at column {j}")));
+                return Err(SparseError::Format(format!("{name}: colptr decreases at column {j}")));
             }
             let mut prev: Option<usize> = None;
             for k in self.colptr[j]..self.colptr[j + 1] {
                 let r = self.rowval[k];
                 if r >= self.nrows {
-                    return Err(QpError::Format(format!("{name}: row index {r} out of range in column {j}")));
+                    return Err(SparseError::Format(format!("{name}: row index {r} out of range in column {j}")));
                 }
                 if prev.is_some_and(|p| p >= r) {
-                    return Err(QpError::Format(format!("{name}: row indices not strictly increasing in column {j}")));
+                    return Err(SparseError::Format(format!(
+                        "{name}: row indices not strictly increasing in column {j}"
+                    )));
                 }
                 prev = Some(r);
                 if !self.nzval[k].is_finite() {
-                    return Err(QpError::NonFinite(format!("{name}[{r},{j}]")));
+                    return Err(SparseError::NonFinite(format!("{name}[{r},{j}]")));
                 }
             }
         }
@@ -309,6 +323,6 @@ mod tests {
         assert!(m.validate("M").is_err());
         let mut m = CscMatrix::identity(2, 1.0);
         m.nzval[0] = f64::NAN;
-        assert!(matches!(m.validate("M"), Err(QpError::NonFinite(_))));
+        assert!(matches!(m.validate("M"), Err(SparseError::NonFinite(_))));
     }
 }

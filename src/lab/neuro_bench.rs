@@ -17,11 +17,11 @@ use std::time::Instant;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::OpCounts;
-use super::ThetaSchedule;
-use super::energy::{self, CoreMap, CpuCost, HardwareProfile, Rapl};
-use super::network::Network;
-use crate::qp::generate::Family;
+use crate::lab::generate::Family;
+use crate::neuro::OpCounts;
+use crate::neuro::ThetaSchedule;
+use crate::neuro::energy::{self, CoreMap, CpuCost, HardwareProfile, Rapl};
+use crate::neuro::network::Network;
 use crate::qp::spiking::{OmegaRule, SpikingSettings, SpikingSolver};
 use crate::qp::{ClarabelSolver, CscMatrix, OsqpSolver, PipgOptions, PipgSolver, Problem, QpSolver, Settings, Status};
 

@@ -14,11 +14,11 @@
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 use spikectl_sim::robots::GO1;
 
-use super::MpcError;
-use super::arm::{ArmMpcState, ArmReference, ContactModel};
-use super::gait::Gait;
-use super::quadruped::{GRAVITY, HorizonPlan, QuadrupedMpc, SrbReference, SrbState};
-use crate::control::leg::Leg;
+use crate::model::leg::Leg;
+use crate::mpc::MpcError;
+use crate::mpc::arm::{ArmMpcState, ArmReference, ContactModel};
+use crate::mpc::gait::Gait;
+use crate::mpc::quadruped::{GRAVITY, HorizonPlan, QuadrupedMpc, SrbReference, SrbState};
 
 /// Nonlinear single-rigid-body simulator with point feet.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,12 +261,12 @@ impl ToolSim {
 /// MPC input. `k_imp`/`d_imp` are the impedance gains (x, y, z) making the tool follow the
 /// command point.
 pub fn arm_closed_loop(
-    mpc: &mut super::arm::ArmMpc,
+    mpc: &mut crate::mpc::arm::ArmMpc,
     steps: usize,
     k_imp: [f64; 3],
     d_imp: [f64; 3],
 ) -> Result<Vec<ArmSample>, MpcError> {
-    use super::arm::ContactEstimator;
+    use crate::mpc::arm::ContactEstimator;
     let dt = mpc.config().dt;
     let table_z = spikectl_sim::robots::ARM_SCENE.table_top_z;
     let (k, d) = (Vector3::from(k_imp), Vector3::from(d_imp));

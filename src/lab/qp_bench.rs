@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::generate::{Family, mpc_sequence};
-use super::{Problem, QpSolver, Settings, Status};
+use crate::lab::generate::{Family, mpc_sequence};
+use crate::qp::{Problem, QpSolver, Settings, Status};
 
 /// Shift of the shifted geometric mean, seconds (10 µs).
 pub const SHIFT_S: f64 = 1e-5;
@@ -449,7 +449,7 @@ mod tests {
         };
         let names = vec!["osqp".to_string(), "clarabel".to_string()];
         let mut calls = 0;
-        let recs = run(&cfg, &names, &crate::qp::solver_by_name, &mut |_, _| calls += 1);
+        let recs = run(&cfg, &names, &crate::qp::registry::by_name, &mut |_, _| calls += 1);
         assert_eq!(calls, cfg.units());
         assert_eq!(recs.len(), (2 + 3) * 2);
         assert!(recs.iter().filter(|r| r.solver == "clarabel").all(|r| r.success), "{recs:?}");

@@ -1,0 +1,344 @@
+//! The solver registry: every QP backend by name, with its options, in one place.
+//!
+//! `spikectl solve`, `spikectl run`, the benchmarks and the ROS nodes' `solver` parameter all
+//! build their solvers here. A solver is named by a [`SolverSpec`] string:
+//!
+//! ```text
+//! osqp | clarabel | pipg | spiking | loihi2          the backend
+//! loihi2:planes=2,theta=1e-4                          with options
+//! ```
+//!
+//! | name       | arithmetic                          | what runs                                   |
+//! |------------|-------------------------------------|---------------------------------------------|
+//! | `osqp`     | float64 (CPU)                       | OSQP (ADMM), the conventional baseline      |
+//! | `clarabel` | float64 (CPU)                       | Clarabel (interior point), the reference    |
+//! | `pipg`     | float64 (CPU)                       | xPIPG, the spiking network's reference      |
+//! | `spiking`  | float network, op-counted           | the QP network on the `neuro` substrate     |
+//! | `loihi2`   | Loihi 2 fixed point, op-counted     | the same network in Loihi 2 arithmetic      |
+//!
+//! Options (network backends only): `planes=N` weight planes of 8 bits per matrix (fixed
+//! point, 1–4; default [`DEFAULT_PLANES`]), `theta=X` sigma-delta threshold θ ≥ 0 in the
+//! scaled problem's units (0 sends every change), `omega=X` a constant primal-dual weight
+//! ω > 0, `adaptive=true|false` the host-side adaptive ω.
+//!
+//! Network backends take a *preset* ([`SpikingSettings`]) from the caller: the MPCs pass
+//! their tuned settings (`crate::mpc::tuning`), a file solve passes
+//! [`SpikingSettings::default`]; the options above override it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::spiking::{SpikingSettings, SpikingSolver, StepRule};
+use super::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver};
+use crate::neuro::ThetaSchedule;
+
+/// Weight planes of `loihi2` when the option is not given: 3 planes of 8 bits reach the
+/// float network's accuracy on the MPC families (one plane leaves a ≈ 1e-2 relative
+/// weight error).
+pub const DEFAULT_PLANES: u32 = 3;
+
+/// Names of every backend, in the order they are listed to users.
+pub const NAMES: [&str; 5] = ["osqp", "clarabel", "pipg", "spiking", "loihi2"];
+
+/// Errors naming or configuring a solver.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RegistryError {
+    /// No backend of that name.
+    #[error("unknown solver '{0}' (one of: osqp, clarabel, pipg, spiking, loihi2)")]
+    UnknownSolver(String),
+    /// An option the backend does not take, or a malformed `key=value`.
+    #[error("solver '{backend}': unknown or malformed option '{option}' ({hint})")]
+    BadOption {
+        /// Backend name.
+        backend: &'static str,
+        /// The offending text.
+        option: String,
+        /// What is accepted.
+        hint: &'static str,
+    },
+    /// An option value out of range.
+    #[error("solver '{backend}': {msg}")]
+    BadValue {
+        /// Backend name.
+        backend: &'static str,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+/// A QP backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// OSQP (ADMM, float64).
+    Osqp,
+    /// Clarabel (interior point, float64).
+    Clarabel,
+    /// xPIPG in float64 on the CPU.
+    Pipg,
+    /// The QP network on the neuromorphic substrate, float arithmetic.
+    Spiking,
+    /// The QP network in Loihi 2 fixed point.
+    Loihi2,
+}
+
+impl Backend {
+    /// Registry name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Osqp => "osqp",
+            Backend::Clarabel => "clarabel",
+            Backend::Pipg => "pipg",
+            Backend::Spiking => "spiking",
+            Backend::Loihi2 => "loihi2",
+        }
+    }
+
+    /// True for the backends that run as a network on the `neuro` substrate.
+    pub fn is_network(self) -> bool {
+        matches!(self, Backend::Spiking | Backend::Loihi2)
+    }
+
+    /// The arithmetic the backend computes in.
+    pub fn arithmetic(self) -> Arithmetic {
+        match self {
+            Backend::Osqp | Backend::Clarabel | Backend::Pipg => Arithmetic::Cpu,
+            Backend::Spiking => Arithmetic::FloatNetwork,
+            Backend::Loihi2 => Arithmetic::Loihi2Fixed,
+        }
+    }
+}
+
+/// What arithmetic a solve ran in; energy and chip-latency figures name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arithmetic {
+    /// float64 on the CPU (no operation counts).
+    Cpu,
+    /// The network in floating point, every operation counted.
+    FloatNetwork,
+    /// The network in Loihi 2 fixed point (8-bit weight planes, 24-bit state), counted.
+    Loihi2Fixed,
+}
+
+impl Arithmetic {
+    /// Label used in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Arithmetic::Cpu => "float64 CPU",
+            Arithmetic::FloatNetwork => "float network, op-counted",
+            Arithmetic::Loihi2Fixed => "Loihi 2 fixed point",
+        }
+    }
+}
+
+/// A backend and its options, as parsed from `name[:key=value,…]`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SolverSpec {
+    /// Which backend.
+    pub backend: Backend,
+    /// Fixed point: weight planes of 8 bits per matrix (1–4).
+    pub planes: Option<u32>,
+    /// Sigma-delta threshold θ ≥ 0 (scaled units), constant over the solve.
+    pub theta: Option<f64>,
+    /// Constant primal-dual weight ω > 0.
+    pub omega: Option<f64>,
+    /// Host-side adaptive ω on or off.
+    pub adaptive: Option<bool>,
+}
+
+impl SolverSpec {
+    /// The backend with no options.
+    pub fn new(backend: Backend) -> Self {
+        Self { backend, planes: None, theta: None, omega: None, adaptive: None }
+    }
+
+    /// Registry name with the options that were given, e.g. `loihi2:planes=2`.
+    pub fn label(&self) -> String {
+        self.to_string()
+    }
+
+    /// Builds the solver. Network backends start from `preset` (the caller's tuned settings)
+    /// and apply the options; other backends ignore it.
+    pub fn build(&self, preset: &SpikingSettings) -> Box<dyn QpSolver> {
+        match self.backend {
+            Backend::Osqp => Box::new(OsqpSolver::new()),
+            Backend::Clarabel => Box::new(ClarabelSolver::new()),
+            Backend::Pipg => Box::new(PipgSolver::new()),
+            Backend::Spiking | Backend::Loihi2 => Box::new(SpikingSolver::new(self.network_settings(preset))),
+        }
+    }
+
+    /// The network settings this spec gives on top of `preset`.
+    pub fn network_settings(&self, preset: &SpikingSettings) -> SpikingSettings {
+        let mut s = preset.clone();
+        if self.backend == Backend::Loihi2 {
+            s.arith = SpikingSettings::loihi2(self.planes.unwrap_or(DEFAULT_PLANES)).arith;
+        }
+        if let Some(theta) = self.theta {
+            s.theta = ThetaSchedule::constant(theta);
+        }
+        if let Some(omega) = self.omega {
+            s.steps = StepRule::Constant { omega };
+        }
+        if let Some(a) = self.adaptive {
+            s.adaptive_omega = a;
+        }
+        s
+    }
+
+    fn check(&self) -> Result<(), RegistryError> {
+        let backend = self.backend.name();
+        let bad = |msg: String| Err(RegistryError::BadValue { backend, msg });
+        if !self.backend.is_network()
+            && (self.planes.is_some() || self.theta.is_some() || self.omega.is_some() || self.adaptive.is_some())
+        {
+            return bad("takes no options (planes, theta, omega and adaptive are for spiking and loihi2)".into());
+        }
+        if self.planes.is_some() && self.backend != Backend::Loihi2 {
+            return bad("planes applies to loihi2 (fixed point) only".into());
+        }
+        if let Some(p) = self.planes
+            && !(1..=4).contains(&p)
+        {
+            return bad(format!("planes = {p}: must be 1, 2, 3 or 4"));
+        }
+        if let Some(t) = self.theta
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return bad(format!("theta = {t}: must be finite and ≥ 0"));
+        }
+        if let Some(w) = self.omega
+            && !(w.is_finite() && w > 0.0)
+        {
+            return bad(format!("omega = {w}: must be finite and > 0"));
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for SolverSpec {
+    type Err = RegistryError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (name, opts) = match s.split_once(':') {
+            Some((n, o)) => (n.trim(), Some(o)),
+            None => (s, None),
+        };
+        let backend = match name {
+            "osqp" => Backend::Osqp,
+            "clarabel" => Backend::Clarabel,
+            "pipg" => Backend::Pipg,
+            "spiking" => Backend::Spiking,
+            "loihi2" => Backend::Loihi2,
+            _ => return Err(RegistryError::UnknownSolver(name.to_string())),
+        };
+        let mut spec = SolverSpec::new(backend);
+        const HINT: &str = "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false";
+        for opt in opts.into_iter().flat_map(|o| o.split(',')).map(str::trim).filter(|o| !o.is_empty()) {
+            let bad = || RegistryError::BadOption { backend: backend.name(), option: opt.to_string(), hint: HINT };
+            let (k, v) = opt.split_once('=').ok_or_else(bad)?;
+            let (k, v) = (k.trim(), v.trim());
+            match k {
+                "planes" => spec.planes = Some(v.parse().map_err(|_| bad())?),
+                "theta" => spec.theta = Some(v.parse().map_err(|_| bad())?),
+                "omega" => spec.omega = Some(v.parse().map_err(|_| bad())?),
+                "adaptive" => spec.adaptive = Some(v.parse().map_err(|_| bad())?),
+                _ => return Err(bad()),
+            }
+        }
+        spec.check()?;
+        Ok(spec)
+    }
+}
+
+impl fmt::Display for SolverSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.backend.name())?;
+        let mut opts = Vec::new();
+        if let Some(p) = self.planes {
+            opts.push(format!("planes={p}"));
+        }
+        if let Some(t) = self.theta {
+            opts.push(format!("theta={t}"));
+        }
+        if let Some(w) = self.omega {
+            opts.push(format!("omega={w}"));
+        }
+        if let Some(a) = self.adaptive {
+            opts.push(format!("adaptive={a}"));
+        }
+        if !opts.is_empty() {
+            write!(f, ":{}", opts.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `name[:options]` and builds the solver on `preset` (see the module docs).
+pub fn build(spec: &str, preset: &SpikingSettings) -> Result<Box<dyn QpSolver>, RegistryError> {
+    Ok(spec.parse::<SolverSpec>()?.build(preset))
+}
+
+/// The solver named `spec` with the solver defaults ([`SpikingSettings::default`] for the
+/// network backends); `None` when the name or an option is not accepted.
+pub fn by_name(spec: &str) -> Option<Box<dyn QpSolver>> {
+    build(spec, &SpikingSettings::default()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neuro::fixed::Arith;
+
+    #[test]
+    fn every_name_builds_and_round_trips() {
+        for n in NAMES {
+            let spec: SolverSpec = n.parse().unwrap();
+            assert_eq!(spec.to_string(), n);
+            let s = spec.build(&SpikingSettings::default());
+            assert_eq!(s.name(), if n == "loihi2" { "spiking" } else { n });
+        }
+    }
+
+    #[test]
+    fn options_apply_on_the_preset() {
+        let spec: SolverSpec = "loihi2: planes=2, theta=0.001 ,omega=0.5".parse().unwrap();
+        assert_eq!(spec.to_string(), "loihi2:planes=2,theta=0.001,omega=0.5");
+        let s = spec.network_settings(&SpikingSettings::default());
+        match s.arith {
+            Arith::Fixed(p) => assert_eq!(
+                p,
+                match SpikingSettings::loihi2(2).arith {
+                    Arith::Fixed(q) => q,
+                    Arith::Float => unreachable!(),
+                }
+            ),
+            Arith::Float => panic!("loihi2 must be fixed point"),
+        }
+        assert_eq!(s.theta, ThetaSchedule::constant(0.001));
+        assert_eq!(s.steps, StepRule::Constant { omega: 0.5 });
+        let f = "spiking".parse::<SolverSpec>().unwrap().network_settings(&SpikingSettings::default());
+        assert_eq!(f.arith, Arith::Float);
+    }
+
+    #[test]
+    fn bad_names_and_options_are_clear_errors() {
+        let e = "foo".parse::<SolverSpec>().unwrap_err();
+        assert!(e.to_string().contains("unknown solver 'foo'"), "{e}");
+        for (s, needle) in [
+            ("osqp:theta=1", "takes no options"),
+            ("spiking:planes=2", "loihi2"),
+            ("loihi2:planes=9", "planes = 9"),
+            ("loihi2:theta=-1", "theta = -1"),
+            ("loihi2:omega=0", "omega = 0"),
+            ("loihi2:gain=2", "unknown or malformed option 'gain=2'"),
+            ("loihi2:planes", "malformed"),
+            ("loihi2:planes=two", "malformed"),
+        ] {
+            let e = s.parse::<SolverSpec>().unwrap_err().to_string();
+            assert!(e.contains(needle), "{s}: {e}");
+        }
+    }
+}
