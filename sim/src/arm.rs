@@ -13,7 +13,7 @@ use std::sync::Arc;
 use mujoco_rs::prelude::*;
 
 use crate::SimError;
-use crate::mjcf::{self, TOOL_MASS};
+use crate::mjcf;
 use crate::noise::{NoiseSource, SensorNoise};
 use crate::robots::{ArmParams, ArmScene};
 use crate::state::ArmState;
@@ -241,7 +241,7 @@ impl ArmSim {
             }
         }
         // Remove the tool's weight: F_env = −F_arm→tool − m g, τ_env = −τ − (c − p) × m g.
-        let w = TOOL_MASS * GRAVITY;
+        let w = self.params.tool_mass * GRAVITY;
         f[2] += w;
         let c = self.data.xipos()[self.tool_body];
         let p = self.flange_pos();

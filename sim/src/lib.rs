@@ -11,8 +11,7 @@ pub mod events;
 pub mod mjcf;
 pub mod noise;
 pub mod quadruped;
-pub mod robots;
-pub mod state;
+pub use spikectl_robot::{robots, state};
 
 /// Errors of the simulator.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::robots::{ArmParams, ArmScene, PANDA_LINK_COMS, QuadrupedParams};
+use crate::robots::{ArmParams, ArmScene, QuadrupedParams};
 
 /// Physics timestep of the quadruped scene [s].
 pub const QUADRUPED_TIMESTEP: f64 = 0.002;
@@ -39,19 +39,6 @@ pub const TABLE_SOLIMP: [f64; 3] = [0.5, 0.95, 0.001];
 /// Friction cone of the arm scene: `elliptic` (the true Coulomb cone, isotropic in the
 /// sliding direction) rather than MuJoCo's default pyramid.
 pub const ARM_CONE: &str = "elliptic";
-/// Mass of the tool (sensor body + probe) mounted on the arm's flange [kg].
-pub const TOOL_MASS: f64 = 0.10;
-/// Radius of the tool's spherical tip [m].
-pub const TOOL_TIP_RADIUS: f64 = 0.01;
-/// Position of the thigh link's CoM along the thigh, as a fraction of the thigh length from
-/// the hip-pitch axis (Go1's public URDF puts it ≈ 27 mm below the axis: most of the thigh
-/// mass is the knee motor and housing near the hip).
-pub const THIGH_COM_FRACTION: f64 = 0.13;
-/// Position of the calf link's CoM along the calf (fraction of its length from the knee).
-pub const CALF_COM_FRACTION: f64 = 0.5;
-/// Leg names in the model, in [`crate::state::QuadrupedState`] order.
-pub const LEG_NAMES: [&str; 4] = ["FR", "FL", "RR", "RL"];
-
 /// Solid-cylinder principal inertia (about the axis, and about a transverse axis through
 /// the centre) [kg·m²] for mass `m` [kg], radius `r` [m], length `l` [m].
 fn cylinder_inertia(m: f64, r: f64, l: f64) -> (f64, f64) {
@@ -106,7 +93,8 @@ pub fn quadruped_mjcf(p: &QuadrupedParams) -> String {
     let _ = writeln!(s, r#"      <geom name="trunk" type="box" size="{hx} {hy} {hz}" mass="0"/>"#);
     let _ = writeln!(s, r#"      <site name="imu" pos="0 0 0" size="0.01"/>"#);
     let [m_hip, m_thigh, m_calf] = p.link_masses;
-    for (i, leg) in LEG_NAMES.iter().enumerate() {
+    let [(hip_lo, hip_hi), (thigh_lo, thigh_hi), (calf_lo, calf_hi)] = p.joint_limits;
+    for (i, leg) in p.leg_names.iter().enumerate() {
         let (sx, sy) = QuadrupedParams::leg_signs(i);
         let (px, py) = (sx * p.hip_offset[0], sy * p.hip_offset[1]);
         let (l1, l2) = (p.thigh_length, p.calf_length);
@@ -117,19 +105,19 @@ pub fn quadruped_mjcf(p: &QuadrupedParams) -> String {
         let _ = writeln!(s, r#"      <body name="{leg}_hip" pos="{px} {py} 0">"#);
         let _ = writeln!(
             s,
-            r#"        <joint name="{leg}_hip_joint" type="hinge" axis="1 0 0" range="-0.86 0.86" limited="true"/>"#
+            r#"        <joint name="{leg}_hip_joint" type="hinge" axis="1 0 0" range="{hip_lo} {hip_hi}" limited="true"/>"#
         );
         let _ =
             writeln!(s, r#"        <inertial pos="0 {} 0" mass="{m_hip}" diaginertia="{a_h} {t_h} {t_h}"/>"#, 0.5 * yo);
         let _ = writeln!(s, r#"        <body name="{leg}_thigh" pos="0 {yo} 0">"#);
         let _ = writeln!(
             s,
-            r#"          <joint name="{leg}_thigh_joint" type="hinge" axis="0 1 0" range="-1.5 3.4" limited="true"/>"#
+            r#"          <joint name="{leg}_thigh_joint" type="hinge" axis="0 1 0" range="{thigh_lo} {thigh_hi}" limited="true"/>"#
         );
         let _ = writeln!(
             s,
             r#"          <inertial pos="0 0 {}" mass="{m_thigh}" diaginertia="{t_t} {t_t} {a_t}"/>"#,
-            -THIGH_COM_FRACTION * l1
+            -p.thigh_com_fraction * l1
         );
         let _ = writeln!(
             s,
@@ -139,12 +127,12 @@ pub fn quadruped_mjcf(p: &QuadrupedParams) -> String {
         let _ = writeln!(s, r#"          <body name="{leg}_calf" pos="0 0 {}">"#, -l1);
         let _ = writeln!(
             s,
-            r#"            <joint name="{leg}_calf_joint" type="hinge" axis="0 1 0" range="-2.82 -0.7" limited="true"/>"#
+            r#"            <joint name="{leg}_calf_joint" type="hinge" axis="0 1 0" range="{calf_lo} {calf_hi}" limited="true"/>"#
         );
         let _ = writeln!(
             s,
             r#"            <inertial pos="0 0 {}" mass="{m_calf}" diaginertia="{t_c} {t_c} {a_c}"/>"#,
-            -CALF_COM_FRACTION * l2
+            -p.calf_com_fraction * l2
         );
         let _ = writeln!(
             s,
@@ -160,8 +148,8 @@ pub fn quadruped_mjcf(p: &QuadrupedParams) -> String {
         let _ = writeln!(s, "          </body>\n        </body>\n      </body>");
     }
     let _ = writeln!(s, "    </body>\n  </worldbody>\n  <actuator>");
-    for leg in LEG_NAMES {
-        for (j, name) in ["hip", "thigh", "calf"].iter().enumerate() {
+    for leg in p.leg_names {
+        for (j, name) in p.joint_kinds.iter().enumerate() {
             let lim = p.torque_limits[j];
             let _ = writeln!(
                 s,
@@ -182,7 +170,7 @@ fn next_origin(a: f64, alpha: f64, d: f64) -> [f64; 3] {
 
 /// The arm scene: a fixed base, 7 revolute joints built from the Craig DH table (each
 /// link's body frame is its DH frame, joint about the local z; link masses from `p`, centres
-/// of mass from [`PANDA_LINK_COMS`], inertia of a 6 cm-radius rod per link), a flange, a tool body of
+/// of mass from [`ArmParams::link_coms`], inertia of a 6 cm-radius rod per link), a flange, a tool body of
 /// length [`ArmParams::tool_length`] ending in a sphere tip (site `tip`), a force/torque
 /// sensor site `ft` at the flange (sensors `ft_force`, `ft_torque`), 7 torque motors with
 /// the torque limits, and the table of [`ArmScene`] (contact: [`TABLE_FRICTION`], [`TABLE_SOLREF`],
@@ -233,8 +221,8 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
         let (lo, hi) = p.q_limits[i];
         let _ = writeln!(
             s,
-            r#"{indent}  <joint name="joint{}" type="hinge" axis="0 0 1" range="{lo} {hi}" limited="true"/>"#,
-            i + 1
+            r#"{indent}  <joint name="{}" type="hinge" axis="0 0 1" range="{lo} {hi}" limited="true"/>"#,
+            p.joint_names[i]
         );
         // Segment to the next frame's origin carries the link's mass.
         let nxt =
@@ -242,7 +230,7 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
         let len = (nxt[0] * nxt[0] + nxt[1] * nxt[1] + nxt[2] * nxt[2]).sqrt().max(0.05);
         let (ax, tr) = cylinder_inertia(p.link_masses[i], 0.06, len);
         let iso = ax.max(tr);
-        let com = PANDA_LINK_COMS[i];
+        let com = p.link_coms[i];
         let _ = writeln!(
             s,
             r#"{indent}  <inertial pos="{} {} {}" mass="{}" diaginertia="{iso} {iso} {iso}"/>"#,
@@ -260,20 +248,21 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
     // Flange and tool (a welded child of link 7, so the flange sensor measures what the
     // tool transmits).
     let tl = p.tool_length;
-    let (ta, tt) = cylinder_inertia(TOOL_MASS, 0.015, tl);
+    let (ta, tt) = cylinder_inertia(p.tool_mass, 0.015, tl);
+    let (tool_mass, tip_radius) = (p.tool_mass, p.tool_tip_radius);
     let _ = writeln!(s, r#"{indent}<body name="tool" pos="0 0 {}">"#, p.flange_d);
     let _ =
-        writeln!(s, r#"{indent}  <inertial pos="0 0 {}" mass="{TOOL_MASS}" diaginertia="{tt} {tt} {ta}"/>"#, 0.5 * tl);
+        writeln!(s, r#"{indent}  <inertial pos="0 0 {}" mass="{tool_mass}" diaginertia="{tt} {tt} {ta}"/>"#, 0.5 * tl);
     let _ = writeln!(s, r#"{indent}  <site name="ft" pos="0 0 0" size="0.01"/>"#);
     let _ = writeln!(
         s,
         r#"{indent}  <geom name="tool_shaft" type="capsule" fromto="0 0 0 0 0 {}" size="0.008" mass="0"/>"#,
-        tl - TOOL_TIP_RADIUS
+        tl - tip_radius
     );
     let _ = writeln!(
         s,
-        r#"{indent}  <geom name="tip" type="sphere" pos="0 0 {}" size="{TOOL_TIP_RADIUS}" mass="0" contype="1" conaffinity="1" {contact}/>"#,
-        tl - TOOL_TIP_RADIUS
+        r#"{indent}  <geom name="tip" type="sphere" pos="0 0 {}" size="{tip_radius}" mass="0" contype="1" conaffinity="1" {contact}/>"#,
+        tl - tip_radius
     );
     let _ = writeln!(s, r#"{indent}  <site name="tip" pos="0 0 {tl}" size="0.005"/>"#);
     let _ = writeln!(s, "{indent}</body>");
@@ -286,9 +275,9 @@ pub fn arm_mjcf(p: &ArmParams, scene: &ArmScene) -> String {
         let lim = p.torque_limits[i];
         let _ = writeln!(
             s,
-            r#"    <motor name="motor{}" joint="joint{}" gear="1" ctrlrange="{} {lim}" ctrllimited="true"/>"#,
+            r#"    <motor name="motor{}" joint="{}" gear="1" ctrlrange="{} {lim}" ctrllimited="true"/>"#,
             i + 1,
-            i + 1,
+            p.joint_names[i],
             -lim
         );
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mujoco_rs::prelude::*;
 
 use crate::SimError;
-use crate::mjcf::{self, LEG_NAMES};
+use crate::mjcf;
 use crate::noise::{NoiseSource, SensorNoise};
 use crate::robots::QuadrupedParams;
 use crate::state::QuadrupedState;
@@ -56,7 +56,7 @@ impl QuadrupedSim {
         let trunk_body = id(MjtObjBase::mjOBJ_BODY, "trunk")?;
         let floor_geom = id(MjtObjBase::mjOBJ_GEOM, "floor")?;
         let mut foot_geoms = [0; 4];
-        for (i, leg) in LEG_NAMES.iter().enumerate() {
+        for (i, leg) in params.leg_names.iter().enumerate() {
             foot_geoms[i] = id(MjtObjBase::mjOBJ_GEOM, &format!("{leg}_foot"))?;
         }
         if model.ffi().nu != 12 || model.ffi().nq != 19 {

@@ -29,7 +29,7 @@ fn models_load_with_expected_sizes() {
     let a = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::NONE, 0).unwrap();
     assert_eq!(a.timestep(), mjcf::ARM_TIMESTEP);
     let total: f64 = a.data().model().body_mass().iter().sum();
-    let expect: f64 = PANDA.link_masses.iter().sum::<f64>() + mjcf::TOOL_MASS;
+    let expect: f64 = PANDA.link_masses.iter().sum::<f64>() + PANDA.tool_mass;
     assert!((total - expect).abs() < 1e-9);
 }
 

@@ -19,7 +19,7 @@
 //! solve failed).
 
 use nalgebra::{Rotation3, UnitQuaternion, Vector3, Vector6};
-use spikectl_sim::robots::{ARM_SCENE, PANDA};
+use spikectl_sim::robots::{ARM_SCENE, ArmParams, PANDA};
 use spikectl_sim::state::ArmState;
 
 use super::mpc_host::{Finished, MpcHost, Plan};
@@ -45,6 +45,11 @@ pub struct ArmCommand {
 /// Controller tuning.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmControllerConfig {
+    /// The arm (kinematics, masses, tool, limits, nominal posture).
+    pub robot: ArmParams,
+    /// Height of the contact surface expected during the approach [m] (the surface found at
+    /// contact replaces it).
+    pub surface_z: f64,
     /// MPC horizon, limits and weights.
     pub mpc: ArmMpcConfig,
     /// Period of the control tick, [`ArmController::update`] [s] (1 kHz).
@@ -129,6 +134,8 @@ pub struct ArmControllerConfig {
 impl Default for ArmControllerConfig {
     fn default() -> Self {
         Self {
+            robot: PANDA,
+            surface_z: ARM_SCENE.table_top_z,
             mpc: ArmMpcConfig::default(),
             control_period: 0.001,
             mpc_period: 0.01,
@@ -147,7 +154,7 @@ impl Default for ArmControllerConfig {
             contact_threshold: 2.0,
             contact_lost_threshold: 0.3,
             contact_lost_time: 0.2,
-            tool_mass: spikectl_sim::mjcf::TOOL_MASS,
+            tool_mass: PANDA.tool_mass,
             accept_prim_residual: 0.1,
             max_records: 10_000,
             target_integral_gain: 1.0,
@@ -286,7 +293,7 @@ impl AdmittancePlanner {
             initialised: false,
             last_t: None,
             last_mpc_t: None,
-            surface_z: ARM_SCENE.table_top_z,
+            surface_z: cfg.surface_z,
             contact_t0: 0.0,
             f_onset: 0.0,
             contact_ticks: 0,
@@ -347,7 +354,7 @@ impl AdmittancePlanner {
         let f_ref = cmd.normal_force.clamp(0.0, mc.f_max);
         match self.phase {
             ArmPhase::Approach => {
-                let hover = ARM_SCENE.table_top_z + self.cfg.hover_height;
+                let hover = self.cfg.surface_z + self.cfg.hover_height;
                 let mut v_des = Vector3::zeros();
                 let mut descend = true;
                 if let Some(tg) = cmd.target_xy {
@@ -366,7 +373,7 @@ impl AdmittancePlanner {
                     }
                 }
                 if descend {
-                    let above = p.z - ARM_SCENE.table_top_z;
+                    let above = p.z - self.cfg.surface_z;
                     v_des.z = if above > self.cfg.slow_zone { -self.cfg.approach_speed } else { -self.cfg.touch_speed };
                 }
                 let dv = v_des - self.vc;
@@ -575,9 +582,9 @@ pub struct ArmController {
 impl ArmController {
     /// Builds the controller and its MPC on `solver`.
     pub fn new(solver: Box<dyn QpSolver>, cfg: ArmControllerConfig) -> Result<Self, ControlError> {
-        let model = ArmModel { tool_mass: cfg.tool_mass, ..ArmModel::default() };
+        let model = ArmModel { tool_mass: cfg.tool_mass, ..ArmModel::new(&cfg.robot) };
         // Tool pointing straight down, heading taken from the nominal posture.
-        let r_nom = model.tcp_pose(&PANDA.q_nominal).rotation;
+        let r_nom = model.tcp_pose(&cfg.robot.q_nominal).rotation;
         let x_nom = r_nom * Vector3::x();
         let mut x = Vector3::new(x_nom.x, x_nom.y, 0.0);
         if x.norm() < 1e-6 {
@@ -587,7 +594,7 @@ impl ArmController {
         let z = -Vector3::z();
         let y = z.cross(&x);
         let r_des = UnitQuaternion::from_rotation_matrix(&Rotation3::from_basis_unchecked(&[x, y, z]));
-        let last_gravity = model.gravity_torques(&PANDA.q_nominal);
+        let last_gravity = model.gravity_torques(&cfg.robot.q_nominal);
         let mu_hat = cfg.friction_prior.clamp(0.0, 1.0);
         Ok(Self { planner: AdmittancePlanner::new(solver, cfg)?, model, r_des, last_gravity, mu_hat, last_t: None })
     }
@@ -667,13 +674,14 @@ impl ArmController {
         let mut tau = [0.0; 7];
         for j in 0..7 {
             let qd = state.qd[j];
-            let damp = if qd.is_finite() { -2.0 * qd } else { 0.0 };
-            tau[j] = clamp_torque(j, self.last_gravity[j] + damp);
+            let d = self.planner.cfg.robot.safe_damping;
+            let damp = if qd.is_finite() { -d * qd } else { 0.0 };
+            tau[j] = clamp_torque(&self.planner.cfg.robot, j, self.last_gravity[j] + damp);
         }
         tau
     }
 
-    /// One control tick: joint torques [N·m], clamped to the [`PANDA`] limits, never NaN.
+    /// One control tick: joint torques [N·m], clamped to the robot's torque limits, never NaN.
     pub fn update(&mut self, state: &ArmState, cmd: &ArmCommand) -> [f64; 7] {
         self.planner.counters.updates += 1;
         let valid = state.t.is_finite()
@@ -708,18 +716,18 @@ impl ArmController {
         let g = self.model.gravity_torques(&state.q);
         self.last_gravity = g;
         let n = nullspace_projector(&j, 1e-2);
-        let q0 = Vector7::from(PANDA.q_nominal);
+        let q0 = Vector7::from(cfg.robot.q_nominal);
         let tau_null = n * ((q0 - q) * cfg.k_null - qd * cfg.d_null);
         let tau = j.transpose() * wrench + g + tau_null;
         let mut out = [0.0; 7];
         for k in 0..7 {
-            out[k] = clamp_torque(k, tau[k]);
+            out[k] = clamp_torque(&cfg.robot, k, tau[k]);
         }
         out
     }
 }
 
-fn clamp_torque(j: usize, t: f64) -> f64 {
-    let lim = PANDA.torque_limits[j];
+fn clamp_torque(robot: &ArmParams, j: usize, t: f64) -> f64 {
+    let lim = robot.torque_limits[j];
     if t.is_finite() { t.clamp(-lim, lim) } else { 0.0 }
 }

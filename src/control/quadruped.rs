@@ -15,7 +15,7 @@
 //! for a solve and does not allocate (the records are built on the worker thread).
 
 use nalgebra::{Matrix3, Vector3};
-use spikectl_sim::robots::GO1;
+use spikectl_sim::robots::{GO1, QuadrupedParams};
 use spikectl_sim::state::QuadrupedState;
 
 use super::mpc_host::{Finished, MpcHost, Plan};
@@ -40,7 +40,7 @@ pub struct QuadrupedCommand {
     pub vy: f64,
     /// Yaw rate [rad/s].
     pub yaw_rate: f64,
-    /// Trunk CoM height above the ground [m] (≤ 0 means the nominal [`GO1`] height).
+    /// Trunk CoM height above the ground [m] (≤ 0 means the robot's nominal height).
     pub body_height: f64,
     /// Gait.
     pub gait: GaitKind,
@@ -49,6 +49,8 @@ pub struct QuadrupedCommand {
 /// Controller tuning.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuadrupedControllerConfig {
+    /// The robot (geometry, masses, limits, standing posture).
+    pub robot: QuadrupedParams,
     /// MPC model, horizon and weights.
     pub mpc: QuadrupedMpcConfig,
     /// Period of the control tick, [`QuadrupedController::update`] [s] (500 Hz).
@@ -101,8 +103,16 @@ pub struct QuadrupedControllerConfig {
 
 impl Default for QuadrupedControllerConfig {
     fn default() -> Self {
+        Self::for_robot(&GO1)
+    }
+}
+
+impl QuadrupedControllerConfig {
+    /// The defaults for robot `p` (its MPC model from [`QuadrupedMpcConfig::for_robot`]).
+    pub fn for_robot(p: &QuadrupedParams) -> Self {
         Self {
-            mpc: QuadrupedMpcConfig::go1(),
+            robot: *p,
+            mpc: QuadrupedMpcConfig::for_robot(p),
             control_period: 0.002,
             mpc_period: 0.025,
             trot_period: 0.3,
@@ -112,7 +122,7 @@ impl Default for QuadrupedControllerConfig {
             kd_swing: [2.0, 2.0, 2.0],
             kd_stance: 1.0,
             kp_safe: 20.0,
-            kd_safe: 1.0,
+            kd_safe: p.safe_damping,
             foothold_max_offset: 0.15,
             accept_prim_residual: 2e-2,
             max_records: 10_000,
@@ -235,7 +245,7 @@ impl QuadrupedController {
             MpcHost::inline(mpc, cfg.max_records)
         };
         Ok(Self {
-            legs: Leg::go1_legs(),
+            legs: Leg::legs(&cfg.robot),
             gait: Gait::stand(),
             gait_kind: GaitKind::Stand,
             gait_t0: 0.0,
@@ -309,13 +319,13 @@ impl QuadrupedController {
         for j in 0..12 {
             let (q, qd) = (state.q[j], state.qd[j]);
             let t = if q.is_finite() && qd.is_finite() {
-                self.cfg.kp_safe * (GO1.stand_q[j % 3] - q) - self.cfg.kd_safe * qd
+                self.cfg.kp_safe * (self.cfg.robot.stand_q[j % 3] - q) - self.cfg.kd_safe * qd
             } else if qd.is_finite() {
                 -self.cfg.kd_safe * qd
             } else {
                 0.0
             };
-            tau[j] = clamp_torque(j, t);
+            tau[j] = clamp_torque(&self.cfg.robot, j, t);
         }
         tau
     }
@@ -337,7 +347,7 @@ impl QuadrupedController {
     }
 
     /// One control tick: returns joint torques [N·m] (FR, FL, RR, RL × hip, thigh, calf),
-    /// clamped to the [`GO1`] limits and always finite.
+    /// clamped to the robot's torque limits and always finite.
     pub fn update(&mut self, state: &QuadrupedState, cmd: &QuadrupedCommand) -> [f64; 12] {
         self.counters.updates += 1;
         if !Self::valid(state, cmd) {
@@ -362,7 +372,7 @@ impl QuadrupedController {
         let mut nst = 0;
         for i in 0..4 {
             if stance_now[i] {
-                zsum += kin.feet_world[i].z - GO1.foot_radius;
+                zsum += kin.feet_world[i].z - self.cfg.robot.foot_radius;
                 nst += 1;
             }
         }
@@ -374,7 +384,7 @@ impl QuadrupedController {
             });
         }
         let ground_z = self.ground_z.unwrap_or(0.0);
-        let height = if cmd.body_height > 0.05 { cmd.body_height.min(0.45) } else { GO1.stand_height };
+        let height = if cmd.body_height > 0.05 { cmd.body_height.min(0.45) } else { self.cfg.robot.stand_height };
         // Standing cannot walk: velocity commands apply to the trot only.
         let (cmd_vx, cmd_vy, cmd_wz) =
             if self.gait_kind == GaitKind::Stand { (0.0, 0.0, 0.0) } else { (cmd.vx, cmd.vy, cmd.yaw_rate) };
@@ -420,7 +430,7 @@ impl QuadrupedController {
                 height,
                 self.cfg.foothold_max_offset,
             );
-            footholds[i] = Vector3::new(f[0], f[1], ground_z + GO1.foot_radius);
+            footholds[i] = Vector3::new(f[0], f[1], ground_z + self.cfg.robot.foot_radius);
         }
         self.footholds = footholds;
         // Finished solves from the MPC thread.
@@ -483,7 +493,7 @@ impl QuadrupedController {
             let j = self.legs[i].jacobian(&qi);
             // Leg links held against gravity, so the foot force is what the MPC asked for.
             let up_b = rt * Vector3::z();
-            let tau_g = self.legs[i].gravity_torques(&qi, &up_b, &GO1.link_masses);
+            let tau_g = self.legs[i].gravity_torques(&qi, &up_b, &self.cfg.robot.link_masses);
             let ti = tau_g
                 + if stance_now[i] {
                     let f = rt * Vector3::from(self.forces[i]);
@@ -512,7 +522,7 @@ impl QuadrupedController {
                     }
                 };
             for k in 0..3 {
-                tau[3 * i + k] = clamp_torque(3 * i + k, ti[k]);
+                tau[3 * i + k] = clamp_torque(&self.cfg.robot, 3 * i + k, ti[k]);
             }
         }
         tau
@@ -524,7 +534,7 @@ impl QuadrupedController {
         let mut srb = SrbState::from_robot(state)?;
         let rot = base_rotation(&state.base_quat).to_rotation_matrix().into_inner();
         let base = Vector3::from(state.base_pos);
-        let com_off = rot * body_com(&GO1, &self.legs, &state.q);
+        let com_off = rot * body_com(&self.cfg.robot, &self.legs, &state.q);
         let pos = base + com_off;
         let vel = Vector3::from(state.base_linvel) + Vector3::from(srb.omega).cross(&com_off);
         srb.pos = pos.into();
@@ -655,7 +665,7 @@ pub fn static_forces(stance: &[bool; 4], weight: f64) -> [[f64; 3]; 4] {
     stance.map(|s| if s { [0.0, 0.0, weight / n] } else { [0.0; 3] })
 }
 
-fn clamp_torque(j: usize, t: f64) -> f64 {
-    let lim = GO1.torque_limits[j % 3];
+fn clamp_torque(robot: &QuadrupedParams, j: usize, t: f64) -> f64 {
+    let lim = robot.torque_limits[j % 3];
     if t.is_finite() { t.clamp(-lim, lim) } else { 0.0 }
 }

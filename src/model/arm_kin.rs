@@ -4,13 +4,12 @@
 //! RotZ(θ_i) · TransZ(d_i)`, then the flange `TransZ(flange_d)` and the tool
 //! `TransZ(tool_length)`; the tool-centre point (TCP) is the tool tip. The arm base is the
 //! world origin (z up). Gravity compensation uses the link masses of [`PANDA`], the
-//! approximate centres of mass [`PANDA_LINK_COMS`] (identified Panda values, rounded; the
+//! approximate centres of mass [`ArmParams::link_coms`] (identified Panda values, rounded; the
 //! simulator's MJCF uses the same) and the tool as a point mass at half its length. All
 //! functions are allocation-free.
 
 use nalgebra::{Isometry3, Matrix3, Matrix6, SMatrix, SVector, Translation3, UnitQuaternion, Vector3};
-use spikectl_sim::mjcf::TOOL_MASS;
-use spikectl_sim::robots::{ArmParams, PANDA, PANDA_LINK_COMS};
+use spikectl_sim::robots::{ArmParams, PANDA};
 
 /// 6×7 geometric Jacobian: rows 0..3 linear velocity [m/s per rad/s], rows 3..6 angular.
 pub type ArmJacobian = SMatrix<f64, 6, 7>;
@@ -41,8 +40,9 @@ pub struct ArmModel {
 }
 
 impl Default for ArmModel {
+    /// The [`PANDA`] description with its tool.
     fn default() -> Self {
-        Self { params: PANDA, coms: PANDA_LINK_COMS, tool_mass: TOOL_MASS }
+        Self::new(&PANDA)
     }
 }
 
@@ -56,6 +56,11 @@ fn dh(alpha: f64, a: f64, theta: f64, d: f64) -> Isometry3<f64> {
 }
 
 impl ArmModel {
+    /// The model of arm `p`, with its tool.
+    pub fn new(p: &ArmParams) -> Self {
+        Self { params: *p, coms: p.link_coms, tool_mass: p.tool_mass }
+    }
+
     /// All link frames and the TCP pose for joint angles `q` [rad].
     pub fn frames(&self, q: &[f64; 7]) -> ArmFrames {
         let p = &self.params;

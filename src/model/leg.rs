@@ -13,7 +13,6 @@
 //! allocation-free.
 
 use nalgebra::{Matrix3, Vector3};
-use spikectl_sim::mjcf::THIGH_COM_FRACTION;
 use spikectl_sim::robots::{GO1, QuadrupedParams};
 
 /// Kinematic model of one leg.
@@ -27,6 +26,10 @@ pub struct Leg {
     pub l1: f64,
     /// Calf length [m].
     pub l2: f64,
+    /// Thigh CoM along the thigh, fraction of `l1` from the hip-pitch axis.
+    pub thigh_com: f64,
+    /// Calf CoM along the calf, fraction of `l2` from the knee.
+    pub calf_com: f64,
 }
 
 impl Leg {
@@ -38,12 +41,19 @@ impl Leg {
             offset_y: sy * p.thigh_offset,
             l1: p.thigh_length,
             l2: p.calf_length,
+            thigh_com: p.thigh_com_fraction,
+            calf_com: p.calf_com_fraction,
         }
     }
 
     /// The four legs of [`GO1`].
     pub fn go1_legs() -> [Leg; 4] {
-        [Leg::new(&GO1, 0), Leg::new(&GO1, 1), Leg::new(&GO1, 2), Leg::new(&GO1, 3)]
+        Self::legs(&GO1)
+    }
+
+    /// The four legs (FR, FL, RR, RL) of the robot `p`.
+    pub fn legs(p: &QuadrupedParams) -> [Leg; 4] {
+        [Leg::new(p, 0), Leg::new(p, 1), Leg::new(p, 2), Leg::new(p, 3)]
     }
 
     /// Foot position in the base frame [m] for joint angles `q` [rad].
@@ -69,19 +79,20 @@ impl Leg {
     }
 
     /// Centres of mass of the hip, thigh and calf links in the base frame [m], placed as in
-    /// the simulator's MJCF: hip link at half the thigh offset, thigh at
-    /// [`THIGH_COM_FRACTION`] of its length below the hip pitch axis (Go1 URDF-like), calf at
-    /// its midpoint.
+    /// the simulator's MJCF: hip link at half the thigh offset, thigh and calf at the
+    /// description's CoM fractions of their lengths ([`QuadrupedParams::thigh_com_fraction`],
+    /// [`QuadrupedParams::calf_com_fraction`]).
     pub fn link_coms(&self, q: &[f64; 3]) -> [Vector3<f64>; 3] {
         let rx = self.rx(q[0]);
         let (s1, c1) = q[1].sin_cos();
         let (s12, c12) = (q[1] + q[2]).sin_cos();
         let y = self.offset_y;
         let hip = self.hip + rx * Vector3::new(0.0, 0.5 * y, 0.0);
-        let f = THIGH_COM_FRACTION;
+        let f = self.thigh_com;
         let thigh = self.hip + rx * Vector3::new(-f * self.l1 * s1, y, -f * self.l1 * c1);
+        let g = self.calf_com;
         let calf =
-            self.hip + rx * Vector3::new(-self.l1 * s1 - 0.5 * self.l2 * s12, y, -self.l1 * c1 - 0.5 * self.l2 * c12);
+            self.hip + rx * Vector3::new(-self.l1 * s1 - g * self.l2 * s12, y, -self.l1 * c1 - g * self.l2 * c12);
         [hip, thigh, calf]
     }
 

@@ -77,11 +77,16 @@ impl QuadrupedMpcConfig {
     /// Cheetah's (attitude and velocity weights raised for the Go1's heavy legs, tuned in
     /// MuJoCo; small nonzero weights on roll/pitch rates keep the QP strongly convex).
     pub fn go1() -> Self {
+        Self::for_robot(&GO1)
+    }
+
+    /// The [`Self::go1`] horizon and weights with the mass and lumped inertia of robot `p`.
+    pub fn for_robot(p: &QuadrupedParams) -> Self {
         Self {
             horizon: 12,
             dt: 0.025,
-            mass: GO1.total_mass(),
-            inertia: lumped_inertia(&GO1),
+            mass: p.total_mass(),
+            inertia: lumped_inertia(p),
             mu: 0.5,
             f_max: 150.0,
             q_weights: [5.0, 5.0, 10.0, 2.0, 2.0, 50.0, 0.05, 0.05, 0.3, 4.0, 4.0, 0.2],

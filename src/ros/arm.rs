@@ -21,6 +21,7 @@ use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg::{Vector3, Wrench, WrenchStamped};
 use r2r::sensor_msgs::msg::JointState;
 use r2r::std_msgs::msg::Header;
+use spikectl_sim::robots::PANDA;
 use spikectl_sim::state::ArmState;
 
 use super::inputs::{InputError, check, stamp_s};
@@ -52,9 +53,10 @@ pub const MAX_FORCE_SETPOINT: f64 = 40.0;
 /// Largest tangential speed command per axis [m/s].
 pub const MAX_TANGENT_VEL: f64 = 0.2;
 
-/// The joint names with `prefix` (`""` gives the simulated arm's `joint1` … `joint7`).
+/// The arm description's joint names ([`PANDA`]) with `prefix` (`""` gives the simulated
+/// arm's `joint1` … `joint7`).
 pub fn arm_joint_names(prefix: &str) -> [String; ARM_DOF] {
-    std::array::from_fn(|i| format!("{prefix}joint{}", i + 1))
+    PANDA.joint_names.map(|n| format!("{prefix}{n}"))
 }
 
 /// Joint positions [rad] and velocities [rad/s] of the arm, in joint order.

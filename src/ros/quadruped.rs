@@ -423,9 +423,9 @@ mod tests {
     use crate::control::quadruped::{GaitKind, QuadrupedControllerConfig};
     use crate::ros::diagnostics::Counters;
     use crate::ros::step::RtCounters;
-    use spikectl_sim::mjcf::LEG_NAMES;
     use spikectl_sim::noise::SensorNoise;
     use spikectl_sim::quadruped::QuadrupedSim;
+    use spikectl_sim::robots::GO1 as ROBOT;
     use spikectl_sim::robots::GO1;
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
@@ -433,7 +433,7 @@ mod tests {
     #[test]
     fn joint_names_match_the_simulated_model() {
         let mut k = 0;
-        for leg in LEG_NAMES {
+        for leg in ROBOT.leg_names {
             for j in ["hip", "thigh", "calf"] {
                 assert_eq!(JOINT_NAMES[k], format!("{leg}_{j}_joint"));
                 k += 1;

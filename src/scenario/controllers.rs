@@ -70,7 +70,7 @@ pub fn arm_controller(choice: &ControllerChoice) -> Result<Box<ArmControl>, Scen
     match choice {
         ControllerChoice::Baseline => Ok(Box::new(ForcePi::new(&PANDA)?)),
         ControllerChoice::Mpc(spec) => {
-            let cfg = ArmControllerConfig { tool_mass: spikectl_sim::mjcf::TOOL_MASS, ..Default::default() };
+            let cfg = ArmControllerConfig::default();
             let ctrl = ArmController::new(tuning::arm_solver(spec), cfg)
                 .map_err(|e| ScenarioError::Controller(e.to_string()))?;
             Ok(Box::new(ctrl))

@@ -1,5 +1,6 @@
-//! Physical parameters of the simulated robots: the single source of truth shared by the
-//! MJCF scenes (this crate) and by spikectl's kinematics and MPC models.
+//! Robot descriptions: the single source of truth that spikectl's MPC models, controllers,
+//! ROS nodes and the MuJoCo scenes (`spikectl-sim`) all read. A new robot of a supported kind
+//! is one new constant of [`QuadrupedParams`] or [`ArmParams`].
 //!
 //! Numbers come from published specifications (Unitree Go1 public URDF/spec sheet; Franka
 //! Panda's public Craig-convention DH table and identified link masses). SI units throughout.
@@ -32,12 +33,29 @@ pub struct QuadrupedParams {
     pub stand_height: f64,
     /// Nominal standing joint angles (hip, thigh, calf) [rad].
     pub stand_q: [f64; 3],
+    /// Joint position limits (lower, upper) of hip, thigh, calf [rad].
+    pub joint_limits: [(f64, f64); 3],
+    /// CoM of the thigh link along the thigh, as a fraction of its length from the hip-pitch
+    /// axis.
+    pub thigh_com_fraction: f64,
+    /// CoM of the calf link along the calf, as a fraction of its length from the knee.
+    pub calf_com_fraction: f64,
+    /// Leg names, in state order (FR, FL, RR, RL).
+    pub leg_names: [&'static str; 4],
+    /// Joint names per leg (hip, thigh, calf); a joint is named `<leg>_<joint>_joint`.
+    pub joint_kinds: [&'static str; 3],
+    /// Joint damping of the safe stop [N·m·s/rad] (torque −d·q̇, within the torque limits).
+    pub safe_damping: f64,
 }
 
 impl QuadrupedParams {
     /// Total mass [kg].
     pub fn total_mass(&self) -> f64 {
         self.trunk_mass + 4.0 * self.link_masses.iter().sum::<f64>()
+    }
+    /// The 12 joint names in state order (`FR_hip_joint`, `FR_thigh_joint`, …).
+    pub fn joint_names(&self) -> [String; 12] {
+        std::array::from_fn(|j| format!("{}_{}_joint", self.leg_names[j / 3], self.joint_kinds[j % 3]))
     }
     /// Sign of (x, y) hip position for leg `i` (FR, FL, RR, RL).
     pub fn leg_signs(i: usize) -> (f64, f64) {
@@ -64,6 +82,14 @@ pub const GO1: QuadrupedParams = QuadrupedParams {
     torque_limits: [23.7, 23.7, 35.55],
     stand_height: 0.30,
     stand_q: [0.0, 0.67, -1.3],
+    joint_limits: [(-0.86, 0.86), (-1.5, 3.4), (-2.82, -0.7)],
+    // Go1's public URDF puts the thigh CoM ≈ 27 mm below the hip-pitch axis: most of the
+    // thigh mass is the knee motor and housing near the hip.
+    thigh_com_fraction: 0.13,
+    calf_com_fraction: 0.5,
+    leg_names: ["FR", "FL", "RR", "RL"],
+    joint_kinds: ["hip", "thigh", "calf"],
+    safe_damping: 1.0,
 };
 
 /// A 7-DoF arm with Panda-like kinematics (Craig-convention DH) and masses.
@@ -87,6 +113,16 @@ pub struct ArmParams {
     pub torque_limits: [f64; 7],
     /// Nominal posture [rad] (null-space target).
     pub q_nominal: [f64; 7],
+    /// Link centres of mass, each in its own Craig-DH link frame [m].
+    pub link_coms: [[f64; 3]; 7],
+    /// Mass of the tool (sensor body + probe) on the flange [kg].
+    pub tool_mass: f64,
+    /// Radius of the tool's spherical tip [m].
+    pub tool_tip_radius: f64,
+    /// Joint names, in state order.
+    pub joint_names: [&'static str; 7],
+    /// Joint damping of the safe stop [N·m·s/rad] (torque g(q) − d·q̇, within the limits).
+    pub safe_damping: f64,
 }
 
 const FRAC_PI_2: f64 = std::f64::consts::FRAC_PI_2;
@@ -110,6 +146,11 @@ pub const PANDA: ArmParams = ArmParams {
     ],
     torque_limits: [87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0],
     q_nominal: [0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785],
+    link_coms: PANDA_LINK_COMS,
+    tool_mass: 0.10,
+    tool_tip_radius: 0.01,
+    joint_names: ["joint1", "joint2", "joint3", "joint4", "joint5", "joint6", "joint7"],
+    safe_damping: 2.0,
 };
 
 /// The arm's contact scene: a rigid table in front of the arm (arm base at the origin).
@@ -129,8 +170,7 @@ pub const ARM_SCENE: ArmScene =
 
 /// Approximate link centres of mass of the Panda-like arm, each in its own Craig-DH link
 /// frame [m] (values after Gaz et al., "Dynamic identification of the Franka Emika Panda
-/// robot", RA-L 2019, rounded). Used by spikectl's gravity compensation; masses are
-/// [`ArmParams::link_masses`].
+/// robot", RA-L 2019, rounded); [`PANDA`]'s `link_coms`.
 pub const PANDA_LINK_COMS: [[f64; 3]; 7] = [
     [0.003875, 0.002081, -0.04762],
     [-0.003141, -0.02872, 0.003495],
