@@ -104,14 +104,23 @@ impl Windower {
     /// Takes a chunk of events and calls `f(t_end_ns, events)` for every window the
     /// stream's time has passed (events of a window in time order).
     pub fn push(&mut self, events: &[Event], mut f: impl FnMut(u64, &[Event])) {
-        let Some(first) = events.iter().map(|e| e.t_ns).min() else { return };
-        let last = events.iter().map(|e| e.t_ns).max().unwrap_or(first);
+        let Some(head) = events.first() else { return };
+        // One pass: time range and order of the chunk.
+        let (mut first, mut last, mut sorted, mut prev) = (head.t_ns, head.t_ns, true, head.t_ns);
+        for e in events {
+            first = first.min(e.t_ns);
+            last = last.max(e.t_ns);
+            sorted &= e.t_ns >= prev;
+            prev = e.t_ns;
+        }
         let w = self.window_ns;
         let end = *self.next_end.get_or_insert((first / w).saturating_add(1).saturating_mul(w));
         let start = end.saturating_sub(w);
-        self.stats.late_events += events.iter().filter(|e| e.t_ns < start).count() as u64;
+        if first < start {
+            self.stats.late_events += events.iter().filter(|e| e.t_ns < start).count() as u64;
+        }
         self.stats.events += events.len() as u64;
-        let sorted = self.pending.last().is_none_or(|p| p.t_ns <= first) && events.is_sorted_by_key(|e| e.t_ns);
+        let sorted = sorted && self.pending.last().is_none_or(|p| p.t_ns <= first);
         self.pending.extend_from_slice(events);
         if !sorted {
             self.pending.sort_by_key(|e| e.t_ns);
@@ -137,12 +146,15 @@ impl Windower {
     fn close(&mut self, f: &mut impl FnMut(u64, &[Event])) {
         let w = self.window_ns;
         let Some(mut end) = self.next_end else { return };
+        // Closed windows' events are removed once at the end (one move of the rest).
+        let mut head = 0;
         while end <= self.now_ns && end < u64::MAX {
-            let n = self.pending.partition_point(|e| e.t_ns < end);
+            let rest = &self.pending[head..];
+            let n = rest.partition_point(|e| e.t_ns < end);
             if n == 0 {
                 self.idle += 1;
                 if self.idle > MAX_IDLE_WINDOWS {
-                    let target = self.pending.first().map_or(self.now_ns, |e| e.t_ns);
+                    let target = rest.first().map_or(self.now_ns, |e| e.t_ns);
                     let jump = target.saturating_sub(end) / w;
                     if jump > 0 {
                         end = end.saturating_add(jump.saturating_mul(w));
@@ -153,11 +165,12 @@ impl Windower {
             } else {
                 self.idle = 0;
             }
-            f(end, &self.pending[..n]);
-            self.pending.drain(..n);
+            f(end, &rest[..n]);
+            head += n;
             self.stats.windows += 1;
             end = end.saturating_add(w);
         }
+        self.pending.drain(..head);
         self.next_end = Some(end);
     }
 }
