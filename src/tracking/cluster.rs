@@ -179,11 +179,17 @@ impl Tracker for ClusterTracker {
                     self.clusters.push(Cluster { x, y, support: 1.0, last_t: e.t_ns });
                 }
                 None => {
-                    // Replace the weakest cluster if it has decayed away.
+                    // Replace the weakest cluster if it has decayed away. Since
+                    // exp(−a) ≥ 1 − a, a support that stays above the threshold under the
+                    // linear bound needs no exp (the common case inside a dense packet).
+                    let prune = self.cfg.prune_support;
+                    let decayed_below = |c: &Cluster| {
+                        let a = e.t_ns.saturating_sub(c.last_t) as f32 / tau_ns;
+                        c.support * (1.0 - a) < prune && c.support * (-a).exp() < prune
+                    };
                     if let Some((k, c)) =
                         self.clusters.iter().enumerate().min_by(|a, b| a.1.support.total_cmp(&b.1.support))
-                        && c.support * (-((e.t_ns.saturating_sub(c.last_t)) as f32) / tau_ns).exp()
-                            < self.cfg.prune_support
+                        && decayed_below(c)
                     {
                         self.clusters[k] = Cluster { x, y, support: 1.0, last_t: e.t_ns };
                     }

@@ -343,7 +343,7 @@ impl Evt3Decoder {
             self.max_high = high;
         }
         self.high = high;
-        self.t_ns = ((high << 12) | u64::from(self.low)) * 1000;
+        self.t_ns = ((high << 12) | u64::from(self.low)).saturating_mul(1000);
     }
 
     /// A TIME_HIGH word with 12-bit value `h` (rules in the module docs). Steps are measured
@@ -353,7 +353,7 @@ impl Evt3Decoder {
             self.seen_time_high = true;
             (self.high, self.max_high) = (h, h);
             self.fresh_high = true;
-            self.t_ns = ((h << 12) | u64::from(self.low)) * 1000;
+            self.t_ns = ((h << 12) | u64::from(self.low)).saturating_mul(1000);
             return;
         }
         let tol = TIME_HIGH_TOLERANCE as i64;
@@ -509,7 +509,7 @@ impl Evt3Decoder {
                     low_back += u64::from(!fresh && new < low);
                     fresh = false;
                     low = new;
-                    t_ns = (hi_us | u64::from(low)) * 1000;
+                    t_ns = (hi_us | u64::from(low)).saturating_mul(1000);
                 }
                 kind::VECT_BASE_X => {
                     base_x = payload & 0x7FF;

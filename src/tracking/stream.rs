@@ -37,15 +37,17 @@ use crate::neuro::energy::{self, CoreMap, HardwareProfile};
 
 /// Largest sensor side accepted [px] (EVT 3.0 addresses have 11 bits).
 pub const MAX_SIDE: u32 = 2048;
-/// Empty windows in a row after which the stream skips ahead to its newest time.
-pub const MAX_IDLE_WINDOWS: u64 = 64;
+/// Empty windows in a row after which the stream skips ahead to its newest time (the same
+/// rule as the file path's [`super::eval::Windower`]).
+pub const MAX_IDLE_WINDOWS: u64 = super::eval::MAX_IDLE_WINDOWS;
 /// A jump back in sensor time larger than this restarts the stream [ns].
 pub const RESTART_NS: u64 = 1_000_000_000;
 /// Latest event time accepted [ns] (≈ 146 years): later ones (a corrupt `mono` time base)
 /// are dropped as corrupt, which keeps all window arithmetic far from overflow.
 pub const MAX_TIME_NS: u64 = 1 << 62;
-/// Most events held while waiting for a window to close; beyond, the oldest window is closed early.
-pub const MAX_PENDING: usize = 1 << 20;
+/// Most events held while waiting for a window to close; beyond, the oldest are dropped and
+/// counted ([`StreamStats::overflow_events`]).
+pub const MAX_PENDING: usize = super::eval::MAX_PENDING;
 
 /// Settings of a [`StreamTracker`].
 #[derive(Debug, Clone, PartialEq)]
@@ -341,14 +343,21 @@ impl StreamTracker {
                 // Lenient decoding of whole words cannot fail.
                 let _ = pipe.dec.decode_bytes(&pkt.events[..whole], &mut self.scratch, &mut self.aux);
                 let after = *pipe.dec.stats();
-                let (reserved, oob) =
-                    (after.reserved_words - before.reserved_words, after.out_of_bounds - before.out_of_bounds);
+                // Times past MAX_TIME_NS only come from corrupt clocks: dropped with the
+                // out-of-sensor events.
+                let n = self.scratch.len();
+                self.scratch.retain(|e| e.t_ns <= MAX_TIME_NS);
+                let too_late = (n - self.scratch.len()) as u64;
+                let (reserved, oob) = (
+                    after.reserved_words - before.reserved_words,
+                    after.out_of_bounds - before.out_of_bounds + too_late,
+                );
                 if whole != pkt.events.len() {
                     result = Err(PacketError::Truncated { encoding, len: pkt.events.len(), unit: 2 });
                 } else if reserved > 0 || oob > 0 {
                     result = Err(PacketError::Corrupt { reserved_words: reserved, out_of_bounds: oob });
                 }
-                self.now_ns = self.now_ns.max(pipe.dec.time_ns());
+                self.now_ns = self.now_ns.max(pipe.dec.time_ns().min(MAX_TIME_NS));
             }
             _ => {
                 match mono::decode(&pkt.events, pkt.time_base, pkt.is_bigendian, &mut self.scratch) {
