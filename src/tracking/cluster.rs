@@ -106,9 +106,7 @@ impl Tracker for ClusterTracker {
         // Background-activity filter: per-pixel last time in µs + 1 (0 = never; u32 wraps
         // after 71 min, which at worst lets one stale neighbour count as support). The map
         // has a one-pixel border that is never written, so the 8 neighbours are read without
-        // bounds tests, and the loop has no data-dependent branch: on a dense burst the
-        // pixel reads miss the cache, and without mispredicted branches the CPU overlaps
-        // the misses of consecutive events.
+        // bounds tests, and the exact pass has no data-dependent branch.
         let (w, h) = (usize::from(self.cfg.width), usize::from(self.cfg.height));
         let stride = w + 2;
         let win = self.cfg.baf_us;
@@ -116,18 +114,25 @@ impl Tracker for ClusterTracker {
         kept.clear();
         kept.resize(events.len(), Event::default());
         let mut n_kept = 0;
-        for block in events.chunks(32) {
-            // Touch the three map rows of each event first: these loads are independent, so
-            // their cache misses overlap; the exact pass below then finds them in L1.
-            let mut touch = 0u32;
+        // Touches the three map rows of each event of a block: independent loads whose
+        // cache misses overlap. The rows of block k + 1 are touched before the exact pass
+        // over block k, so they arrive while that pass runs.
+        const BLOCK: usize = 32;
+        let touch = |ts: &[u32], block: &[Event]| {
+            let mut acc = 0u32;
             for e in block {
                 let (x, y) = (usize::from(e.x), usize::from(e.y));
                 if x < w && y < h {
                     let p = (y + 1) * stride + x + 1;
-                    touch ^= self.last_ts[p - stride] ^ self.last_ts[p] ^ self.last_ts[p + stride];
+                    acc ^= ts[p - stride] ^ ts[p] ^ ts[p + stride];
                 }
             }
-            std::hint::black_box(touch);
+            std::hint::black_box(acc);
+        };
+        touch(&self.last_ts, &events[..events.len().min(BLOCK)]);
+        for (k, block) in events.chunks(BLOCK).enumerate() {
+            let next = ((k + 1) * BLOCK).min(events.len());
+            touch(&self.last_ts, &events[next..(next + BLOCK).min(events.len())]);
             for e in block {
                 let (x, y) = (usize::from(e.x), usize::from(e.y));
                 if x >= w || y >= h {
@@ -154,16 +159,17 @@ impl Tracker for ClusterTracker {
         kept.truncate(n_kept);
         for e in &kept {
             let (x, y) = (f32::from(e.x) + 0.5, f32::from(e.y) + 0.5);
-            let mut best: Option<(usize, f32)> = None;
+            // The nearest cluster (the first on ties), if within the radius.
+            let (mut best_k, mut best_d2) = (0, f32::INFINITY);
             for (k, c) in self.clusters.iter().enumerate() {
                 let d2 = (c.x - x) * (c.x - x) + (c.y - y) * (c.y - y);
-                if d2 <= r2 && best.is_none_or(|b| d2 < b.1) {
-                    best = Some((k, d2));
+                if d2 < best_d2 {
+                    (best_k, best_d2) = (k, d2);
                 }
             }
             self.distance_evals += self.clusters.len() as u64;
-            match best {
-                Some((k, _)) => {
+            match (best_d2 <= r2).then_some(best_k) {
+                Some(k) => {
                     let c = &mut self.clusters[k];
                     let dt = e.t_ns.saturating_sub(c.last_t);
                     // Events of a dense burst share their µs: no decay to compute.
