@@ -184,6 +184,20 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
             let _ = cl.process(&packets[k], packets[k][0].t_ns / 1_000_000 * 1_000_000 + 1_000_000);
         }),
     );
+    // Decode + windows without a tracker: the cost of the file path's windowing.
+    let mut dec = Evt3Decoder::new(w, h);
+    let mut win = Windower::new(1_000_000);
+    let mut n_windowed = 0usize;
+    row(
+        "decode + window",
+        time_packets(warm, n, |k| {
+            out.clear();
+            let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
+            aux.clear();
+            win.push(&out, |_, ev| n_windowed += ev.len());
+        }),
+    );
+    std::hint::black_box(n_windowed);
     // Decode + windows + cluster tracker (the file path of `spikectl track --tracker cluster`).
     let mut dec = Evt3Decoder::new(w, h);
     let mut win = Windower::new(1_000_000);
