@@ -50,15 +50,66 @@ fn evt3_hand_written_sequence() {
     );
 }
 
-#[test]
-fn evt3_time_wrap_is_monotonic() {
-    let words = [0x8FFF, 0x6FFF, 0x0001, 0x2001, 0x8000, 0x6001, 0x2002, 0x8FFE, 0x8001, 0x2003];
+fn decode(words: &[u16]) -> (Vec<u64>, spikectl::tracking::evt3::DecodeStats) {
     let mut d = Evt3Decoder::new(640, 480);
     let (mut ev, mut aux) = (vec![], vec![]);
-    d.decode_words(&words, &mut ev, &mut aux).unwrap();
-    let ts: Vec<u64> = ev.iter().map(|e| e.t_ns / 1000).collect();
-    assert_eq!(ts, vec![0xFF_FFFF, 0x100_0001, 0x200_1000]);
-    assert_eq!(d.stats().time_wraps, 2);
+    d.decode_words(words, &mut ev, &mut aux).unwrap();
+    (ev.iter().map(|e| e.t_ns / 1000).collect(), *d.stats())
+}
+
+#[test]
+fn evt3_wrap_is_a_step_from_0xfff_to_0x000() {
+    let (ts, s) = decode(&[0x8FFF, 0x6FFF, 0x0001, 0x2001, 0x8000, 0x6001, 0x2002, 0x8001, 0x6000, 0x2003]);
+    assert_eq!(ts, vec![0xFF_FFFF, 0x100_0001, 0x100_1000]);
+    assert_eq!((s.time_wraps, s.time_high_backsteps, s.time_jumps, s.time_glitches), (1, 0, 0, 0));
+}
+
+#[test]
+fn evt3_small_time_high_drop_is_taken_as_it_comes() {
+    // 0x100 -> 0x0FB is 5 steps back: time goes back, no wrap (vendor behaviour).
+    let (ts, s) = decode(&[0x8100, 0x6005, 0x0001, 0x2001, 0x80FB, 0x6003, 0x2002, 0x8101, 0x6000, 0x2003]);
+    assert_eq!(ts, vec![0x10_0005, 0x0F_B003, 0x10_1000]);
+    assert_eq!((s.time_wraps, s.time_high_backsteps), (0, 1));
+    // Backward steps are measured from the newest TIME_HIGH: they cannot add up.
+    let (ts, s) = decode(&[0x8100, 0x6000, 0x80F8, 0x6000, 0x2001, 0x80F0, 0x6000, 0x2002, 0x80F0, 0x6000, 0x2003]);
+    assert_eq!(ts[0], 0x0F_8000);
+    // 0x0F0 is 16 steps below the newest (0x100): a jump read forward (a wrap), confirmed
+    // by the repeat; the event between waits with the old TIME_HIGH.
+    assert_eq!(ts[1], 0x0F_8000);
+    assert_eq!(ts[2], 0x100_0000 + 0x0F_0000);
+    assert_eq!((s.time_jumps, s.held_events, s.time_wraps), (1, 1, 1));
+}
+
+#[test]
+fn evt3_a_flipped_time_high_bit_is_ignored() {
+    for bit in 0..12 {
+        let bad = 0x8000 | (0x100 ^ (1 << bit));
+        let (ts, s) = decode(&[0x8100, 0x6005, 0x0001, 0x2001, bad, 0x6006, 0x2002, 0x8100, 0x6007, 0x2003]);
+        if (1u16 << bit) <= 8 {
+            // Within the tolerance: taken as a small step, undone by the next word.
+            assert_eq!(s.time_glitches, 0, "bit {bit}");
+            assert_eq!(ts[2], 0x10_0007, "bit {bit}");
+        } else {
+            assert_eq!(ts, vec![0x10_0005, 0x10_0006, 0x10_0007], "bit {bit}");
+            assert_eq!((s.time_glitches, s.time_jumps, s.time_wraps), (1, 0, 0), "bit {bit}");
+        }
+    }
+}
+
+#[test]
+fn evt3_events_before_the_first_time_high_are_dropped_and_counted() {
+    // ADDR_Y state before the first TIME_HIGH is kept; the event and the trigger are not.
+    let (ts, s) = decode(&[0x0005, 0x2001, 0x6003, 0xA001, 0x3010, 0x4003, 0x8002, 0x6004, 0x2002]);
+    assert_eq!(ts, vec![0x2004]);
+    assert_eq!((s.before_time, s.events, s.triggers), (4, 1, 0));
+}
+
+#[test]
+fn evt3_time_low_going_back_is_used_as_it_comes() {
+    let (ts, s) = decode(&[0x8001, 0x6010, 0x2001, 0x6008, 0x2002, 0x8001, 0x6009, 0x2003, 0x8002, 0x6001, 0x2004]);
+    assert_eq!(ts, vec![0x1010, 0x1008, 0x1009, 0x2001]);
+    // One TIME_LOW went back; the repeated TIME_HIGH and the new period are no regressions.
+    assert_eq!((s.time_low_backsteps, s.time_high_backsteps), (1, 0));
 }
 
 #[test]
@@ -78,15 +129,15 @@ fn evt3_encoder_long_gaps_and_wraps() {
 fn evt3_strict_rejects_reserved_and_out_of_bounds() {
     let mut d = Evt3Decoder::strict(640, 480);
     let (mut ev, mut aux) = (vec![], vec![]);
-    let e = d.decode_words(&[0x0001, 0x2001, 0x9000, 0x2002], &mut ev, &mut aux).unwrap_err();
-    assert!(matches!(e, TrackError::Evt3ReservedType { kind: 9, offset: 2, .. }), "{e}");
+    let e = d.decode_words(&[0x8000, 0x0001, 0x2001, 0x9000, 0x2002], &mut ev, &mut aux).unwrap_err();
+    assert!(matches!(e, TrackError::Evt3ReservedType { kind: 9, offset: 3, .. }), "{e}");
     assert_eq!(ev.len(), 1);
     let mut d = Evt3Decoder::strict(640, 480);
-    let e = d.decode_words(&[0x0001, 0x2000 | 700], &mut ev, &mut aux).unwrap_err();
+    let e = d.decode_words(&[0x8000, 0x0001, 0x2000 | 700], &mut ev, &mut aux).unwrap_err();
     assert!(matches!(e, TrackError::Evt3OutOfBounds { x: 700, .. }));
     // Lenient: skipped and counted.
     let mut d = Evt3Decoder::new(640, 480);
-    d.decode_words(&[0x0001, 0x2000 | 700, 0xB000, 0x2001], &mut ev, &mut aux).unwrap();
+    d.decode_words(&[0x8000, 0x0001, 0x2000 | 700, 0xB000, 0x2001], &mut ev, &mut aux).unwrap();
     assert_eq!((d.stats().out_of_bounds, d.stats().reserved_words, d.stats().events), (1, 1, 1));
 }
 
@@ -225,11 +276,12 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..2000)) {
         let (ev, _) = decode_all(&data[..data.len() & !1], 640, 480).unwrap();
-        let mut last = 0;
+        let mut newest = 0;
         for e in &ev {
             prop_assert!(e.x < 640 && e.y < 480);
-            prop_assert!(e.t_ns >= last, "decoded time must be monotonic");
-            last = e.t_ns;
+            // Decoded time steps back by at most 10 TIME_HIGH periods + one TIME_LOW period.
+            prop_assert!(e.t_ns + 11 * 4_096_000 > newest, "time went back by {} ns", newest - e.t_ns);
+            newest = newest.max(e.t_ns);
         }
         let mut d = Evt3Decoder::strict(640, 480);
         let _ = d.decode_bytes(&data, &mut vec![], &mut vec![]);

@@ -1,5 +1,9 @@
-//! Evaluation: cut an event stream into packets, run a tracker, compare with ground truth.
-use super::{Estimate, Event, Tracker};
+//! Evaluation: cut an event stream into windows as it comes ([`Windower`]), run a tracker
+//! on them (over a slice: [`run_tracker`]; over a RAW file read as it goes, with bounded
+//! memory: [`track_raw`]), compare with ground truth.
+use super::evt3::DecodeStats;
+use super::raw::RawReader;
+use super::{Estimate, Event, TrackError, Tracker};
 use crate::neuro::OpCounts;
 use spikectl_sim::events::{Camera, DvsParams, Recording, Simulator, Throw};
 use std::time::Instant;
@@ -31,7 +35,148 @@ impl PacketResult {
     }
 }
 
-/// Runs `tracker` over `events` (time ordered) in packets of `packet_ns`, starting at 0.
+/// Empty windows in a row after which a [`Windower`] jumps to the window of the next event.
+pub const MAX_IDLE_WINDOWS: u64 = 64;
+/// Most events a [`Windower`] holds for windows not yet closed; beyond, the oldest are
+/// dropped and counted ([`WindowStats::overflow_events`]).
+pub const MAX_PENDING: usize = 1 << 20;
+
+/// Counters of a [`Windower`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WindowStats {
+    /// Events taken in.
+    pub events: u64,
+    /// Windows closed (given to the callback).
+    pub windows: u64,
+    /// Empty windows skipped after [`MAX_IDLE_WINDOWS`] empty ones in a row.
+    pub skipped_windows: u64,
+    /// Events older than the window being filled when they arrived (put into it).
+    pub late_events: u64,
+    /// Events dropped because more than [`MAX_PENDING`] were waiting.
+    pub overflow_events: u64,
+    /// Most events held at once.
+    pub max_pending: usize,
+}
+
+/// Cuts a stream of events, arriving in chunks, into windows of fixed sensor time as the
+/// stream's time passes, with memory bounded by [`MAX_PENDING`] events.
+///
+/// Windows end at multiples of `window_ns`, starting with the window of the first event.
+/// A window is closed once an event at or after its end has arrived. After
+/// [`MAX_IDLE_WINDOWS`] empty windows in a row the windower jumps ahead to the window of
+/// the next event, so a stream starting at t = 14 s or crossing a gap of hours costs at
+/// most that many empty windows. Window end times strictly increase; events that arrive
+/// for a window already closed (decoded times may step back by up to ≈ 45 ms, see
+/// [`super::evt3`]) go into the window being filled and are counted as late.
+#[derive(Debug, Clone)]
+pub struct Windower {
+    window_ns: u64,
+    pending: Vec<Event>,
+    next_end: Option<u64>,
+    now_ns: u64,
+    idle: u64,
+    stats: WindowStats,
+}
+
+impl Windower {
+    /// A windower with windows of `window_ns` ns (at least 1).
+    pub fn new(window_ns: u64) -> Self {
+        Self {
+            window_ns: window_ns.max(1),
+            pending: Vec::new(),
+            next_end: None,
+            now_ns: 0,
+            idle: 0,
+            stats: WindowStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &WindowStats {
+        &self.stats
+    }
+
+    /// Events waiting for their window to close.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Takes a chunk of events and calls `f(t_end_ns, events)` for every window the
+    /// stream's time has passed (events of a window in time order).
+    pub fn push(&mut self, events: &[Event], mut f: impl FnMut(u64, &[Event])) {
+        let Some(head) = events.first() else { return };
+        // One pass: time range and order of the chunk.
+        let (mut first, mut last, mut sorted, mut prev) = (head.t_ns, head.t_ns, true, head.t_ns);
+        for e in events {
+            first = first.min(e.t_ns);
+            last = last.max(e.t_ns);
+            sorted &= e.t_ns >= prev;
+            prev = e.t_ns;
+        }
+        let w = self.window_ns;
+        let end = *self.next_end.get_or_insert((first / w).saturating_add(1).saturating_mul(w));
+        let start = end.saturating_sub(w);
+        if first < start {
+            self.stats.late_events += events.iter().filter(|e| e.t_ns < start).count() as u64;
+        }
+        self.stats.events += events.len() as u64;
+        let sorted = sorted && self.pending.last().is_none_or(|p| p.t_ns <= first);
+        self.pending.extend_from_slice(events);
+        if !sorted {
+            self.pending.sort_by_key(|e| e.t_ns);
+        }
+        if self.pending.len() > MAX_PENDING {
+            let drop = self.pending.len() - MAX_PENDING;
+            self.pending.drain(..drop);
+            self.stats.overflow_events += drop as u64;
+        }
+        self.stats.max_pending = self.stats.max_pending.max(self.pending.len());
+        self.now_ns = self.now_ns.max(last);
+        self.close(&mut f);
+    }
+
+    /// Ends the stream: closes the windows up to the one of the last pending event.
+    pub fn finish(&mut self, mut f: impl FnMut(u64, &[Event])) {
+        if let Some(last) = self.pending.last() {
+            self.now_ns = self.now_ns.max(last.t_ns.saturating_add(self.window_ns));
+            self.close(&mut f);
+        }
+    }
+
+    fn close(&mut self, f: &mut impl FnMut(u64, &[Event])) {
+        let w = self.window_ns;
+        let Some(mut end) = self.next_end else { return };
+        // Closed windows' events are removed once at the end (one move of the rest).
+        let mut head = 0;
+        while end <= self.now_ns && end < u64::MAX {
+            let rest = &self.pending[head..];
+            let n = rest.partition_point(|e| e.t_ns < end);
+            if n == 0 {
+                self.idle += 1;
+                if self.idle > MAX_IDLE_WINDOWS {
+                    let target = rest.first().map_or(self.now_ns, |e| e.t_ns);
+                    let jump = target.saturating_sub(end) / w;
+                    if jump > 0 {
+                        end = end.saturating_add(jump.saturating_mul(w));
+                        self.stats.skipped_windows += jump;
+                        continue;
+                    }
+                }
+            } else {
+                self.idle = 0;
+            }
+            f(end, &rest[..n]);
+            head += n;
+            self.stats.windows += 1;
+            end = end.saturating_add(w);
+        }
+        self.pending.drain(..head);
+        self.next_end = Some(end);
+    }
+}
+
+/// Runs `tracker` over `events` (time ordered) in windows of `packet_ns` (see
+/// [`Windower`]: from the window of the first event, long silences skipped).
 /// `truth(t_ns)` gives the ball centre in view (or `None`).
 pub fn run_tracker<T: Tracker + ?Sized>(
     tracker: &mut T,
@@ -39,34 +184,104 @@ pub fn run_tracker<T: Tracker + ?Sized>(
     packet_ns: u64,
     truth: impl Fn(u64) -> Option<(f64, f64)>,
 ) -> Vec<PacketResult> {
-    let packet_ns = packet_ns.max(1);
-    let t_last = events.last().map_or(0, |e| e.t_ns);
-    let mut out = Vec::with_capacity((t_last / packet_ns + 1) as usize);
-    let mut start = 0;
-    let mut t_end = packet_ns;
-    let mut prev_ops = tracker.ops().copied();
-    while start < events.len() || t_end <= t_last {
-        let end = start + events[start..].partition_point(|e| e.t_ns < t_end);
-        let chunk = &events[start..end];
+    let mut out = Vec::new();
+    let mut step = TrackStep::new(tracker);
+    let mut win = Windower::new(packet_ns);
+    let mut f = |t_end: u64, chunk: &[Event]| out.push(step.run(chunk, t_end, &truth));
+    win.push(events, &mut f);
+    win.finish(&mut f);
+    out
+}
+
+/// Runs a tracker on one window and measures it (host time, op counts per window).
+pub struct TrackStep<'a, T: Tracker + ?Sized> {
+    tracker: &'a mut T,
+    prev_ops: Option<OpCounts>,
+}
+
+impl<'a, T: Tracker + ?Sized> TrackStep<'a, T> {
+    /// Wraps `tracker`.
+    pub fn new(tracker: &'a mut T) -> Self {
+        let prev_ops = tracker.ops().copied();
+        Self { tracker, prev_ops }
+    }
+
+    /// The tracker.
+    pub fn tracker(&self) -> &T {
+        self.tracker
+    }
+
+    /// Processes the window ending at `t_end` [ns] with `events`.
+    pub fn run(&mut self, events: &[Event], t_end: u64, truth: &impl Fn(u64) -> Option<(f64, f64)>) -> PacketResult {
         let t0 = Instant::now();
-        let est = tracker.process(chunk, t_end);
+        let est = self.tracker.process(events, t_end);
         let cpu_ns = t0.elapsed().as_nanos() as u64;
-        let ops = tracker.ops().map(|o| {
+        let ops = self.tracker.ops().map(|o| {
             let mut d = *o;
-            if let Some(p) = prev_ops {
+            if let Some(p) = self.prev_ops {
                 d = diff(&d, &p);
             }
-            prev_ops = Some(*o);
+            self.prev_ops = Some(*o);
             d
         });
-        out.push(PacketResult { t_end_ns: t_end, n_events: chunk.len(), est, truth: truth(t_end), cpu_ns, ops });
-        start = end;
-        t_end += packet_ns;
-        if start >= events.len() && t_end > t_last + packet_ns {
+        PacketResult { t_end_ns: t_end, n_events: events.len(), est, truth: truth(t_end), cpu_ns, ops }
+    }
+}
+
+/// Totals of [`track_raw`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TrackTotals {
+    /// Windowing counters.
+    pub windows: WindowStats,
+    /// EVT 3.0 decoder counters.
+    pub decode: DecodeStats,
+}
+
+/// Tracks a RAW recording as it is read: decodes it chunk by chunk, cuts windows of
+/// `window_ns` ([`Windower`]), runs `tracker` on each and hands every result with its events
+/// to `sink` as it is produced. Memory is bounded by one chunk of the file and
+/// [`MAX_PENDING`] events, whatever the recording's length or its clock. Stops at the
+/// first error of the reader or of `sink` (e.g. a closed output).
+pub fn track_raw<R, T, E>(
+    reader: &mut RawReader<R>,
+    tracker: &mut T,
+    window_ns: u64,
+    truth: impl Fn(u64) -> Option<(f64, f64)>,
+    mut sink: impl FnMut(&PacketResult, &[Event]) -> Result<(), E>,
+) -> Result<TrackTotals, E>
+where
+    R: std::io::Read,
+    T: Tracker + ?Sized,
+    E: From<TrackError>,
+{
+    let mut step = TrackStep::new(tracker);
+    let mut win = Windower::new(window_ns);
+    let mut failed: Option<E> = None;
+    let (mut events, mut aux) = (Vec::new(), Vec::new());
+    loop {
+        events.clear();
+        aux.clear();
+        let more = reader.next_chunk(&mut events, &mut aux)?;
+        let mut f = |t_end: u64, chunk: &[Event]| {
+            if failed.is_none() {
+                let r = step.run(chunk, t_end, &truth);
+                if let Err(e) = sink(&r, chunk) {
+                    failed = Some(e);
+                }
+            }
+        };
+        win.push(&events, &mut f);
+        if !more {
+            win.finish(&mut f);
+        }
+        if let Some(e) = failed.take() {
+            return Err(e);
+        }
+        if !more {
             break;
         }
     }
-    out
+    Ok(TrackTotals { windows: *win.stats(), decode: *reader.stats() })
 }
 
 fn diff(a: &OpCounts, b: &OpCounts) -> OpCounts {

@@ -37,15 +37,17 @@ use crate::neuro::energy::{self, CoreMap, HardwareProfile};
 
 /// Largest sensor side accepted [px] (EVT 3.0 addresses have 11 bits).
 pub const MAX_SIDE: u32 = 2048;
-/// Empty windows in a row after which the stream skips ahead to its newest time.
-pub const MAX_IDLE_WINDOWS: u64 = 64;
+/// Empty windows in a row after which the stream skips ahead to its newest time (the same
+/// rule as the file path's [`super::eval::Windower`]).
+pub const MAX_IDLE_WINDOWS: u64 = super::eval::MAX_IDLE_WINDOWS;
 /// A jump back in sensor time larger than this restarts the stream [ns].
 pub const RESTART_NS: u64 = 1_000_000_000;
 /// Latest event time accepted [ns] (≈ 146 years): later ones (a corrupt `mono` time base)
 /// are dropped as corrupt, which keeps all window arithmetic far from overflow.
 pub const MAX_TIME_NS: u64 = 1 << 62;
-/// Most events held while waiting for a window to close; beyond, the oldest window is closed early.
-pub const MAX_PENDING: usize = 1 << 20;
+/// Most events held while waiting for a window to close; beyond, the oldest are dropped and
+/// counted ([`StreamStats::overflow_events`]).
+pub const MAX_PENDING: usize = super::eval::MAX_PENDING;
 
 /// Settings of a [`StreamTracker`].
 #[derive(Debug, Clone, PartialEq)]
@@ -187,20 +189,6 @@ pub struct StreamStats {
     pub cpu_ns: u64,
 }
 
-fn add_decode(a: &DecodeStats, b: &DecodeStats) -> DecodeStats {
-    DecodeStats {
-        words: a.words + b.words,
-        events: a.events + b.events,
-        triggers: a.triggers + b.triggers,
-        others: a.others + b.others,
-        reserved_words: a.reserved_words + b.reserved_words,
-        out_of_bounds: a.out_of_bounds + b.out_of_bounds,
-        orphan_continued: a.orphan_continued + b.orphan_continued,
-        time_wraps: a.time_wraps + b.time_wraps,
-        time_regressions: a.time_regressions + b.time_regressions,
-    }
-}
-
 /// The per-geometry state: decoder, tracker and the network's core map.
 struct Pipeline {
     width: u16,
@@ -267,9 +255,20 @@ impl StreamTracker {
     /// EVT 3.0 decoder counters of the stream (totals over restarts).
     pub fn decode_stats(&self) -> DecodeStats {
         match &self.pipe {
-            Some(p) => add_decode(&self.decode_base, p.dec.stats()),
+            Some(p) => self.decode_base.merged(p.dec.stats()),
             None => self.decode_base,
         }
+    }
+
+    /// The events decoded from the last packet given to [`Self::ingest`] and used (in time
+    /// order; empty when the packet was dropped).
+    pub fn last_events(&self) -> &[Event] {
+        &self.scratch
+    }
+
+    /// The triggers and OTHERS records of the last `evt3` packet given to [`Self::ingest`].
+    pub fn last_aux(&self) -> &[AuxEvent] {
+        &self.aux
     }
 
     /// Neurons of the current network (0 before the first packet).
@@ -287,7 +286,7 @@ impl StreamTracker {
             return;
         }
         if let Some(old) = self.pipe.take() {
-            self.decode_base = add_decode(&self.decode_base, old.dec.stats());
+            self.decode_base = self.decode_base.merged(old.dec.stats());
             self.stats.restarts += 1;
         }
         let tracker = DnfTracker::new(self.cfg.dnf(width, height));
@@ -314,6 +313,8 @@ impl StreamTracker {
     /// goes on either way.
     pub fn ingest(&mut self, pkt: &EventPacket, out: &mut Vec<WindowResult>) -> Result<(), PacketError> {
         self.stats.packets += 1;
+        self.scratch.clear();
+        self.aux.clear();
         let (w, h) = (pkt.width, pkt.height);
         if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
             return Err(PacketError::Geometry { width: w, height: h });
@@ -334,7 +335,6 @@ impl StreamTracker {
         self.last_seq = Some(pkt.seq);
 
         let mut result = Ok(());
-        self.scratch.clear();
         let pipe = self.pipe.as_mut().expect("pipeline set above");
         match encoding {
             "evt3" => {
@@ -342,16 +342,22 @@ impl StreamTracker {
                 let whole = pkt.events.len() & !1;
                 // Lenient decoding of whole words cannot fail.
                 let _ = pipe.dec.decode_bytes(&pkt.events[..whole], &mut self.scratch, &mut self.aux);
-                self.aux.clear();
                 let after = *pipe.dec.stats();
-                let (reserved, oob) =
-                    (after.reserved_words - before.reserved_words, after.out_of_bounds - before.out_of_bounds);
+                // Times past MAX_TIME_NS only come from corrupt clocks: dropped with the
+                // out-of-sensor events.
+                let n = self.scratch.len();
+                self.scratch.retain(|e| e.t_ns <= MAX_TIME_NS);
+                let too_late = (n - self.scratch.len()) as u64;
+                let (reserved, oob) = (
+                    after.reserved_words - before.reserved_words,
+                    after.out_of_bounds - before.out_of_bounds + too_late,
+                );
                 if whole != pkt.events.len() {
                     result = Err(PacketError::Truncated { encoding, len: pkt.events.len(), unit: 2 });
                 } else if reserved > 0 || oob > 0 {
                     result = Err(PacketError::Corrupt { reserved_words: reserved, out_of_bounds: oob });
                 }
-                self.now_ns = self.now_ns.max(pipe.dec.time_ns());
+                self.now_ns = self.now_ns.max(pipe.dec.time_ns().min(MAX_TIME_NS));
             }
             _ => {
                 match mono::decode(&pkt.events, pkt.time_base, pkt.is_bigendian, &mut self.scratch) {

@@ -1,7 +1,8 @@
 //! `spikectl bench tracking`: generated table-tennis throws (2–15 m/s, clean and noisy v2e
 //! presets) → pixel error against ground truth, CPU time per 1 ms packet, EVT 3.0 decode
 //! throughput and estimated energy per inference, spiking DNF tracker vs the event-cluster
-//! baseline, all measured in one run.
+//! baseline, all measured in one run; then the burst table: 1 ms packets of 25 k events
+//! (a 25 M events/s burst) through each stage, to see which paths keep up in real time.
 use clap::Parser;
 use spikectl::neuro::OpCounts;
 use spikectl::neuro::energy::{CoreMap, CpuCost, DEFAULT_CPU_WATTS, HardwareProfile, estimate, mean_hops};
@@ -38,6 +39,207 @@ pub struct Args {
     /// CPU power used for the baseline energy estimate [W].
     #[arg(long, default_value_t = DEFAULT_CPU_WATTS)]
     pub cpu_watts: f64,
+    /// Events per 1 ms packet in the burst table.
+    #[arg(long, default_value_t = 25_000)]
+    pub burst_events: usize,
+    /// Warm-up packets of the burst recording; 3 times as many are timed after them.
+    #[arg(long, default_value_t = 40)]
+    pub burst_packets: usize,
+    /// Only the burst table (skips the simulated throws).
+    #[arg(long)]
+    pub burst_only: bool,
+}
+
+/// One row of the burst table: a processing path on 1 ms packets of a dense burst.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BurstRow {
+    /// What runs (stages joined by `+`).
+    pub path: String,
+    /// Mean events per packet.
+    pub events_per_packet: f64,
+    /// Wall time per packet: mean, median, p99, max [µs].
+    pub wall_us: [f64; 4],
+    /// Thread CPU time per packet, mean [µs] (excludes preemption; wall time if unavailable).
+    pub cpu_us: f64,
+    /// Throughput from the mean thread CPU time [M events/s].
+    pub mev_per_s: f64,
+    /// Whether the mean thread CPU time per 1 ms packet is below 1 ms.
+    pub real_time: bool,
+}
+
+/// A dense burst on a 1280×720 sensor: `n_packets` packets of 1 ms with `per_packet` events
+/// each — 80 % uniform over the sensor (scene-wide motion), 20 % on a ball of 12 px radius
+/// crossing the image — in time order, starting at t = 20 s of sensor time.
+fn burst(per_packet: usize, n_packets: usize, seed: u64) -> Vec<Vec<spikectl::tracking::Event>> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (w, h) = (1280u16, 720u16);
+    (0..n_packets)
+        .map(|k| {
+            let t0 = 20_000_000_000 + k as u64 * 1_000_000;
+            let (cx, cy) = (200.0 + 20.0 * k as f64, 360.0);
+            let mut ev: Vec<_> = (0..per_packet)
+                .map(|i| {
+                    let t_ns = t0 + rng.gen_range(0..1_000_000u64) / 1000 * 1000;
+                    let (x, y) = if i % 5 == 0 {
+                        let a = rng.gen_range(0.0..std::f64::consts::TAU);
+                        let r = 12.0 + rng.gen_range(-1.0..1.0);
+                        ((cx + r * a.cos()) as u16, (cy + r * a.sin()) as u16)
+                    } else {
+                        (rng.gen_range(0..w), rng.gen_range(0..h))
+                    };
+                    spikectl::tracking::Event::new(t_ns, x.min(w - 1), y.min(h - 1), rng.gen_bool(0.5))
+                })
+                .collect();
+            ev.sort_by_key(|e| e.t_ns);
+            ev
+        })
+        .collect()
+}
+
+/// Runs `f` on packets `0..warm` untimed, then times it on each of `warm..total`: wall
+/// times per packet [µs] and the mean thread CPU time per packet [µs].
+fn time_packets(warm: usize, total: usize, mut f: impl FnMut(usize)) -> (Vec<f64>, f64) {
+    for k in 0..warm {
+        f(k);
+    }
+    let mut wall = Vec::with_capacity(total - warm);
+    let c0 = thread_cpu_ns();
+    let t_all = Instant::now();
+    for k in warm..total {
+        let t0 = Instant::now();
+        f(k);
+        wall.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    let total_wall = t_all.elapsed().as_secs_f64();
+    let cpu_s = thread_cpu_ns().zip(c0).map_or(total_wall, |(b, a)| (b - a) as f64 * 1e-9);
+    (wall, cpu_s * 1e6 / (total - warm).max(1) as f64)
+}
+
+/// The burst table (see [`BurstRow`]).
+pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Result<Vec<BurstRow>> {
+    use spikectl::tracking::Tracker;
+    use spikectl::tracking::eval::Windower;
+    use spikectl::tracking::evt3::Evt3Encoder;
+    use spikectl::tracking::packet::EventPacket;
+    use spikectl::tracking::stream::{StreamConfig, StreamTracker};
+    let (w, h) = (1280u16, 720u16);
+    // One stream in time order: a warm-up part (the first `warm` packets), then the timed part.
+    let warm = n_packets.max(2);
+    let packets = burst(per_packet, 4 * warm, seed);
+    let n = packets.len();
+    let mut enc = Evt3Encoder::new();
+    let msgs: Vec<EventPacket> = packets
+        .iter()
+        .enumerate()
+        .map(|(k, ev)| EventPacket::evt3(ev, u32::from(w), u32::from(h), k as u64, "camera", &mut enc))
+        .collect::<Result<_, _>>()?;
+    let events_total: usize = packets.iter().map(Vec::len).sum();
+    let mean_events = events_total as f64 / n as f64;
+    let mut rows = Vec::new();
+    let mut row = |path: &str, (mut wall, cpu_us): (Vec<f64>, f64)| {
+        wall.sort_by(f64::total_cmp);
+        rows.push(BurstRow {
+            path: path.into(),
+            events_per_packet: mean_events,
+            wall_us: [mean(&wall), percentile(&wall, 50.0), percentile(&wall, 99.0), *wall.last().unwrap_or(&0.0)],
+            cpu_us,
+            mev_per_s: mean_events / cpu_us.max(1e-9),
+            real_time: cpu_us < 1000.0,
+        });
+    };
+    // Decoding alone (state carried from packet to packet, like a driver's stream).
+    let mut out = Vec::with_capacity(per_packet + 16);
+    let mut aux = Vec::new();
+    let mut dec = Evt3Decoder::new(w, h);
+    row(
+        "evt3 decode",
+        time_packets(warm, n, |k| {
+            out.clear();
+            let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
+        }),
+    );
+    // The streaming node's path: decode + windows + spiking tracker, packet by packet.
+    let mut st = StreamTracker::new(StreamConfig::default());
+    let mut windows = Vec::new();
+    row(
+        "decode + window + snn (StreamTracker)",
+        time_packets(warm, n, |k| {
+            windows.clear();
+            let _ = st.ingest(&msgs[k], &mut windows);
+        }),
+    );
+    // The trackers alone on decoded packets.
+    let mut snn = DnfTracker::new(DnfConfig::new(w, h));
+    row(
+        "snn tracker",
+        time_packets(warm, n, |k| {
+            let _ = snn.process(&packets[k], packets[k][0].t_ns / 1_000_000 * 1_000_000 + 1_000_000);
+        }),
+    );
+    let mut cl = ClusterTracker::new(ClusterConfig::new(w, h));
+    row(
+        "cluster tracker",
+        time_packets(warm, n, |k| {
+            let _ = cl.process(&packets[k], packets[k][0].t_ns / 1_000_000 * 1_000_000 + 1_000_000);
+        }),
+    );
+    // Decode + windows without a tracker: the cost of the file path's windowing.
+    let mut dec = Evt3Decoder::new(w, h);
+    let mut win = Windower::new(1_000_000);
+    let mut n_windowed = 0usize;
+    row(
+        "decode + window",
+        time_packets(warm, n, |k| {
+            out.clear();
+            let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
+            aux.clear();
+            win.push(&out, |_, ev| n_windowed += ev.len());
+        }),
+    );
+    std::hint::black_box(n_windowed);
+    // Decode + windows + cluster tracker (the file path of `spikectl track --tracker cluster`).
+    let mut dec = Evt3Decoder::new(w, h);
+    let mut win = Windower::new(1_000_000);
+    let mut cl = ClusterTracker::new(ClusterConfig::new(w, h));
+    row(
+        "decode + window + cluster",
+        time_packets(warm, n, |k| {
+            out.clear();
+            let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
+            aux.clear();
+            win.push(&out, |t_end, ev| {
+                let _ = cl.process(ev, t_end);
+            });
+        }),
+    );
+    Ok(rows)
+}
+
+fn print_burst(rows: &[BurstRow]) {
+    println!(
+        "burst: 1 ms packets of {:.0} events (1280x720, {:.0} M events/s), per packet:",
+        rows.first().map_or(0.0, |r| r.events_per_packet),
+        rows.first().map_or(0.0, |r| r.events_per_packet * 1e-3)
+    );
+    println!(
+        "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "path", "cpu_us", "wall_mean", "wall_p50", "wall_p99", "wall_max", "Mev/s", "realtime"
+    );
+    for r in rows {
+        println!(
+            "{:<38} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9}",
+            r.path,
+            r.cpu_us,
+            r.wall_us[0],
+            r.wall_us[1],
+            r.wall_us[2],
+            r.wall_us[3],
+            r.mev_per_s,
+            if r.real_time { "yes" } else { "NO" }
+        );
+    }
+    println!("cpu_us = thread CPU time per packet (mean, one core); realtime = cpu_us < 1000");
 }
 
 /// One row of the result table.
@@ -127,6 +329,16 @@ fn mean(v: &[f64]) -> f64 {
 
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let burst_packets = if args.quick { args.burst_packets.min(10) } else { args.burst_packets };
+    if args.burst_only {
+        let rows = burst_rows(args.burst_events, burst_packets, args.seed)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "burst": rows }))?);
+        } else {
+            print_burst(&rows);
+        }
+        return Ok(());
+    }
     let n = if args.quick { 4 } else { args.throws.max(1) };
     let (w, h) = (args.width, args.height);
     let hw = HardwareProfile::loihi();
@@ -214,10 +426,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         mev_per_s: (decode_stream.len() * reps) as f64 / dt * 1e-6,
         mb_per_s: (bytes.len() * reps) as f64 / dt * 1e-6,
     };
+    let burst = burst_rows(args.burst_events, burst_packets, args.seed)?;
     if args.json {
         let j = serde_json::json!({
             "throws_per_preset": n, "width": w, "height": h, "packet_ms": 1.0,
             "energy_profile": hw.source, "rows": rows, "decode": dec, "simulation_s": sim_time,
+            "burst": burst,
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
@@ -295,5 +509,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         dec.mev_per_s, dec.mb_per_s, dec.events, dec.reps
     );
     println!("(simulation of the throws took {sim_time:.1} s)");
+    print_burst(&burst);
     Ok(())
 }
