@@ -14,6 +14,10 @@
 //! - [`scaling`]: Ruiz equilibration + cost scaling with exact unscaling.
 //! - [`residuals`]: ∞-norm residuals, duality gap, termination tests, `finish_solution`.
 //! - [`pipg`]: float64 xPIPG (the reference recurrence of the spiking solver).
+//! - [`hpdhg`]: restarted PDHG with cost-aware preconditioning and primal-weight updates
+//!   (PIPG's recurrence with new data and host decisions; FISTA on box-only problems).
+//! - [`families`]: seeded robotics MPC families (LIPM walking, wheeled inverted pendulum,
+//!   centroidal quadruped), condensed and sparse.
 //! - [`osqp`], [`clarabel`]: the conventional baseline and the high-accuracy reference.
 //! - [`generate`]: seeded problem families (OSQP's MPC class, random, box, equality,
 //!   infeasible) and warm-start MPC sequences.
@@ -23,8 +27,11 @@
 pub mod bench;
 pub mod clarabel;
 pub mod csc;
+pub mod families;
 pub mod generate;
+pub mod hpdhg;
 pub mod npz;
+pub mod npz_pickle;
 pub mod osqp;
 pub mod pipg;
 pub mod residuals;
@@ -276,10 +283,11 @@ pub trait QpSolver: Send {
     fn solve(&mut self) -> Result<Solution, QpError>;
 }
 
-/// A boxed backend by name: "pipg", "osqp" or "clarabel" (`None` for other names).
+/// A boxed backend by name: "pipg", "hpdhg", "osqp" or "clarabel" (`None` for other names).
 pub fn solver_by_name(name: &str) -> Option<Box<dyn QpSolver>> {
     match name {
         "pipg" => Some(Box::new(PipgSolver::new())),
+        "hpdhg" => Some(Box::new(hpdhg::HpdhgSolver::new())),
         "osqp" => Some(Box::new(OsqpSolver::new())),
         "clarabel" => Some(Box::new(ClarabelSolver::new())),
         _ => None,

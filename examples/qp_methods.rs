@@ -1,0 +1,142 @@
+//! Side-by-side measurement of QP methods on the robotics MPC families
+//! ([`spikectl::qp::families`]) and on the lava ANYmal QP (`../shared/data/qp/lava_anymal`):
+//! success rate, median / p90 iterations (over successes), host readouts per solve, median
+//! wall time, for PIPG (current default), the HPDHG variants and OSQP. Cold starts,
+//! eps_abs = 1e-3, eps_rel = 0; success = status Solved and primal, dual residual and
+//! duality gap ≤ 1e-3 on the original problem.
+//!
+//! `cargo run --release --example qp_methods -- [SEEDS] [MAX_ITER] [SOLVER,...]`
+//! (defaults 4 seeds per horizon, 4000 iterations, every solver).
+
+use std::time::Duration;
+
+use spikectl::qp::families::RoboticsFamily;
+use spikectl::qp::hpdhg::{HpdhgOptions, HpdhgSolver, Mode, OmegaRule, Precond};
+use spikectl::qp::npz::load_problem;
+use spikectl::qp::{OsqpSolver, PipgSolver, Problem, QpSolver, Settings, Solution, Status};
+
+const EPS: f64 = 1e-3;
+
+fn make(name: &str) -> Option<Box<dyn QpSolver>> {
+    let h = |mode, precond| Box::new(HpdhgSolver::with_options(HpdhgOptions { mode, precond, ..Default::default() }));
+    if let Some(rest) = name.strip_prefix("h:") {
+        // h:MODE:PRECOND:RULE[:RESTARTS] with MODE halpern|relaxed, PRECOND cost|ruiz,
+        // RULE fixed|pw|bal|abs, RESTARTS on|off.
+        let f: Vec<&str> = rest.split(':').collect();
+        let o = HpdhgOptions {
+            mode: if f.first() == Some(&"relaxed") { Mode::Relaxed } else { Mode::Halpern },
+            precond: if f.get(1) == Some(&"ruiz") { Precond::KktRuiz } else { Precond::CostAware },
+            omega_rule: match f.get(2).copied() {
+                Some("fixed") => OmegaRule::Fixed,
+                Some("pw") => OmegaRule::PrimalWeight,
+                Some("abs") => OmegaRule::BalanceAbs,
+                _ => OmegaRule::Balance,
+            },
+            restarts: f.get(3) != Some(&"off"),
+            cost_column_ratio: f.get(4).and_then(|v| v.parse().ok()).unwrap_or(1e-3),
+            omega: f.get(5).and_then(|v| v.parse().ok()).unwrap_or(1.0),
+            ..Default::default()
+        };
+        return Some(Box::new(HpdhgSolver::with_options(o)));
+    }
+    Some(match name {
+        "pipg" => Box::new(PipgSolver::new()),
+        "osqp" => Box::new(OsqpSolver::new()),
+        "halpern-cost" => h(Mode::Halpern, Precond::CostAware),
+        "halpern-ruiz" => h(Mode::Halpern, Precond::KktRuiz),
+        "relaxed-cost" => h(Mode::Relaxed, Precond::CostAware),
+        "relaxed-ruiz" => h(Mode::Relaxed, Precond::KktRuiz),
+        _ => return None,
+    })
+}
+
+/// Readouts of a solve: HPDHG counts its own; PIPG and OSQP check every 25 iterations.
+fn readouts(name: &str, sol: &Solution) -> usize {
+    if name == "osqp" { 0 } else { sol.iterations.div_ceil(25) }
+}
+
+struct Run {
+    ok: bool,
+    iters: usize,
+    readouts: usize,
+    time: Duration,
+}
+
+fn run(name: &str, pb: &Problem, max_iter: usize) -> Run {
+    let mut s = make(name).expect("known solver");
+    let st = Settings { eps_abs: EPS, eps_rel: 0.0, max_iter, warm_start: false, ..Settings::default() };
+    let t0 = std::time::Instant::now();
+    let sol = s.setup(pb, &st).and_then(|()| s.solve());
+    let time = t0.elapsed();
+    match sol {
+        Ok(sol) => {
+            let r = sol.residuals;
+            let ok = sol.status == Status::Solved && r.prim <= EPS && r.dual <= EPS && r.gap <= EPS;
+            Run { ok, iters: sol.iterations, readouts: readouts(name, &sol), time }
+        }
+        Err(_) => Run { ok: false, iters: max_iter, readouts: 0, time },
+    }
+}
+
+fn pct(v: &mut [usize], p: f64) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.sort_unstable();
+    v[((v.len() - 1) as f64 * p).round() as usize].to_string()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let seeds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let max_iter: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4000);
+    let solvers: Vec<String> = args.get(3).map(|s| s.split(',').map(String::from).collect()).unwrap_or_else(|| {
+        ["pipg", "relaxed-ruiz", "halpern-ruiz", "relaxed-cost", "halpern-cost", "osqp"].map(String::from).to_vec()
+    });
+    let mut groups: Vec<(String, Vec<Problem>)> = Vec::new();
+    for f in RoboticsFamily::ALL {
+        let pbs = f.horizons().iter().flat_map(|&nn| (0..seeds).map(move |s| f.generate(nn, s))).collect();
+        groups.push((f.name().to_string(), pbs));
+    }
+    let lava = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/qp/lava_anymal/problem.npz");
+    match load_problem(std::path::Path::new(lava)) {
+        Ok(pb) => groups.push(("lava-anymal".into(), vec![pb])),
+        Err(e) => eprintln!("lava ANYmal QP not loaded: {e}"),
+    }
+    println!("eps_abs {EPS}, eps_rel 0, cold start, max_iter {max_iter}, {seeds} seeds per horizon");
+    println!("| group | solver | solved | median it | p90 it | readouts/solve | median time |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut all: Vec<(String, usize, usize, Vec<usize>)> =
+        solvers.iter().map(|s| (s.clone(), 0, 0, Vec::new())).collect();
+    for (g, pbs) in &groups {
+        for (si, name) in solvers.iter().enumerate() {
+            let runs: Vec<Run> = pbs.iter().map(|pb| run(name, pb, max_iter)).collect();
+            let solved = runs.iter().filter(|r| r.ok).count();
+            let mut its: Vec<usize> = runs.iter().filter(|r| r.ok).map(|r| r.iters).collect();
+            let ro = runs.iter().map(|r| r.readouts).sum::<usize>() as f64 / runs.len() as f64;
+            let mut times: Vec<Duration> = runs.iter().map(|r| r.time).collect();
+            times.sort_unstable();
+            if g != "lava-anymal" {
+                all[si].1 += solved;
+                all[si].2 += runs.len();
+                all[si].3.extend(its.iter().copied());
+            }
+            println!(
+                "| {g} | {name} | {solved}/{} | {} | {} | {ro:.1} | {:.2?} |",
+                runs.len(),
+                pct(&mut its.clone(), 0.5),
+                pct(&mut its, 0.9),
+                times[times.len() / 2]
+            );
+        }
+    }
+    for (name, solved, total, mut its) in all {
+        println!(
+            "| all families | {name} | {solved}/{total} ({:.0}%) | {} | {} | | |",
+            100.0 * solved as f64 / total.max(1) as f64,
+            pct(&mut its.clone(), 0.5),
+            pct(&mut its, 0.9)
+        );
+    }
+    Ok(())
+}
