@@ -1,7 +1,8 @@
 //! Side-by-side measurement of QP methods on the robotics MPC families
 //! ([`spikectl::qp::families`]) and on the lava ANYmal QP (`../shared/data/qp/lava_anymal`):
 //! success rate, median / p90 iterations (over successes), host readouts per solve, median
-//! wall time, for PIPG (current default), the HPDHG variants and OSQP. Cold starts,
+//! wall time, for PIPG (current default), HPDHG variants (`h:` specs, see `make`), the
+//! HPDHG default (`hpdhg`) and OSQP. Cold starts,
 //! eps_abs = 1e-3, eps_rel = 0; success = status Solved and primal, dual residual and
 //! duality gap ≤ 1e-3 on the original problem.
 //!
@@ -18,10 +19,10 @@ use spikectl::qp::{OsqpSolver, PipgSolver, Problem, QpSolver, Settings, Solution
 const EPS: f64 = 1e-3;
 
 fn make(name: &str) -> Option<Box<dyn QpSolver>> {
-    let h = |mode, precond| Box::new(HpdhgSolver::with_options(HpdhgOptions { mode, precond, ..Default::default() }));
     if let Some(rest) = name.strip_prefix("h:") {
-        // h:MODE:PRECOND:RULE[:RESTARTS] with MODE halpern|relaxed, PRECOND cost|ruiz,
-        // RULE fixed|pw|bal|abs, RESTARTS on|off.
+        // h:MODE:PRECOND:RULE[:RESTARTS[:THETA[:OMEGA0[:RHO]]]] with MODE halpern|relaxed,
+        // PRECOND cost|ruiz, RULE fixed|pw|gpw|bal|abs, RESTARTS on|off, THETA the cost
+        // column ratio, OMEGA0 the initial primal weight, RHO the relaxation.
         let f: Vec<&str> = rest.split(':').collect();
         let o = HpdhgOptions {
             mode: if f.first() == Some(&"relaxed") { Mode::Relaxed } else { Mode::Halpern },
@@ -29,23 +30,22 @@ fn make(name: &str) -> Option<Box<dyn QpSolver>> {
             omega_rule: match f.get(2).copied() {
                 Some("fixed") => OmegaRule::Fixed,
                 Some("pw") => OmegaRule::PrimalWeight,
+                Some("gpw") => OmegaRule::GuardedPrimalWeight,
                 Some("abs") => OmegaRule::BalanceAbs,
                 _ => OmegaRule::Balance,
             },
             restarts: f.get(3) != Some(&"off"),
             cost_column_ratio: f.get(4).and_then(|v| v.parse().ok()).unwrap_or(1e-3),
             omega: f.get(5).and_then(|v| v.parse().ok()).unwrap_or(1.0),
+            relaxation: f.get(6).and_then(|v| v.parse().ok()).unwrap_or(1.6),
             ..Default::default()
         };
         return Some(Box::new(HpdhgSolver::with_options(o)));
     }
     Some(match name {
         "pipg" => Box::new(PipgSolver::new()),
+        "hpdhg" => Box::new(HpdhgSolver::new()),
         "osqp" => Box::new(OsqpSolver::new()),
-        "halpern-cost" => h(Mode::Halpern, Precond::CostAware),
-        "halpern-ruiz" => h(Mode::Halpern, Precond::KktRuiz),
-        "relaxed-cost" => h(Mode::Relaxed, Precond::CostAware),
-        "relaxed-ruiz" => h(Mode::Relaxed, Precond::KktRuiz),
         _ => return None,
     })
 }
@@ -91,7 +91,9 @@ fn main() -> anyhow::Result<()> {
     let seeds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
     let max_iter: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4000);
     let solvers: Vec<String> = args.get(3).map(|s| s.split(',').map(String::from).collect()).unwrap_or_else(|| {
-        ["pipg", "relaxed-ruiz", "halpern-ruiz", "relaxed-cost", "halpern-cost", "osqp"].map(String::from).to_vec()
+        ["pipg", "h:relaxed:ruiz:pw", "h:halpern:ruiz:pw", "h:relaxed:cost:pw", "h:halpern:cost:gpw", "hpdhg", "osqp"]
+            .map(String::from)
+            .to_vec()
     });
     let mut groups: Vec<(String, Vec<Problem>)> = Vec::new();
     for f in RoboticsFamily::ALL {

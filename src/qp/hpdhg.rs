@@ -84,6 +84,10 @@ pub enum OmegaRule {
     /// PIPG's adaptive ω): ω ← ω·√(p̂/d̂) when that changes ω by more than a factor 5; the
     /// gap between changes doubles. A change restarts the epoch.
     Balance,
+    /// `PrimalWeight`, but a change against clearly unbalanced residuals is refused: ω may
+    /// not fall while the primal residual (over its tolerance) exceeds [`HpdhgOptions::omega_guard`]
+    /// times the dual one, nor rise in the mirror case.
+    GuardedPrimalWeight,
     /// Residual balancing on the absolute residuals (r_prim / r_dual, the quantities the
     /// absolute tolerance bounds), same schedule as `Balance`.
     BalanceAbs,
@@ -98,8 +102,10 @@ pub struct HpdhgOptions {
     pub precond: Precond,
     /// Initial primal weight ω (dimensionless, σ/τ = ω²). Default 1.
     pub omega: f64,
-    /// How ω adapts. Default [`OmegaRule::PrimalWeight`].
+    /// How ω adapts. Default [`OmegaRule::GuardedPrimalWeight`].
     pub omega_rule: OmegaRule,
+    /// Imbalance factor of [`OmegaRule::GuardedPrimalWeight`]. Default 3.
+    pub omega_guard: f64,
     /// Restarts on. Default true.
     pub restarts: bool,
     /// Relaxation ρ of [`Mode::Relaxed`]. Default 1.6.
@@ -126,7 +132,8 @@ impl Default for HpdhgOptions {
             mode: Mode::Relaxed,
             precond: Precond::CostAware,
             omega: 1.0,
-            omega_rule: OmegaRule::PrimalWeight,
+            omega_rule: OmegaRule::GuardedPrimalWeight,
+            omega_guard: 3.0,
             restarts: true,
             relaxation: 1.6,
             check_every: 25,
@@ -597,6 +604,12 @@ impl QpSolver for HpdhgSolver {
             }
             let (xo, yo) = d.output(&xt, &yt, m);
             let rep = residuals::compute(pb, &xo, &yo);
+            if settings.verbose {
+                eprintln!(
+                    "hpdhg {k:6}: prim {:.2e} dual {:.2e} gap {:.2e} fpr {fpr:.2e} omega {omega:.3e} restarts {restarts}",
+                    rep.res.prim, rep.res.dual, rep.res.gap
+                );
+            }
             if rep.converged_with_gap(&settings) {
                 status = Status::Solved;
                 final_xy = Some((xo, yo));
@@ -671,12 +684,19 @@ impl QpSolver for HpdhgSolver {
                 continue;
             }
             restarts += 1;
-            if o.omega_rule == OmegaRule::PrimalWeight && mh > 0 {
+            if matches!(o.omega_rule, OmegaRule::PrimalWeight | OmegaRule::GuardedPrimalWeight) && mh > 0 {
                 let dx: f64 = xt.iter().zip(&xr).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
                 let dy: f64 = yt.iter().zip(&yr).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
                 if dx > 1e-10 && dy > 1e-10 {
-                    omega = (0.5 * (dy / dx).ln() + 0.5 * omega.ln()).exp().clamp(OMEGA_MIN, OMEGA_MAX);
-                    (tau, sig) = steps(lam, d.sigma, omega);
+                    let cand = (0.5 * (dy / dx).ln() + 0.5 * omega.ln()).exp().clamp(OMEGA_MIN, OMEGA_MAX);
+                    let p_hat = rep.res.prim / rep.eps_prim(&settings);
+                    let d_hat = rep.res.dual / rep.eps_dual(&settings);
+                    let gf = o.omega_guard;
+                    let against = (cand < omega && p_hat > gf * d_hat) || (cand > omega && d_hat > gf * p_hat);
+                    if o.omega_rule == OmegaRule::PrimalWeight || !against {
+                        omega = cand;
+                        (tau, sig) = steps(lam, d.sigma, omega);
+                    }
                 }
             }
             x.copy_from_slice(&xt);

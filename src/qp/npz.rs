@@ -108,7 +108,7 @@ impl NpyArray {
 /// holding a pickled `None`. Object arrays holding anything else are an error (spikectl
 /// never unpickles); arrays of other dtypes give `false`.
 pub fn is_absent_marker(bytes: &[u8]) -> Result<bool, QpError> {
-    let Some((descr, shape, body)) = npy_header(bytes)? else { return Ok(false) };
+    let Some(NpyHeader { descr, shape, body }) = npy_header(bytes) else { return Ok(false) };
     if !descr.contains('O') || descr.starts_with('[') {
         return Ok(false);
     }
@@ -121,32 +121,34 @@ pub fn is_absent_marker(bytes: &[u8]) -> Result<bool, QpError> {
     )))
 }
 
-/// (descr, shape, body) of an `.npy` image, `None` when the header is not readable (then
-/// [`parse_npy`] reports the problem).
-fn npy_header(bytes: &[u8]) -> Result<Option<(String, Vec<usize>, &[u8])>, QpError> {
+/// The dtype, shape and data of an `.npy` image.
+struct NpyHeader<'a> {
+    descr: String,
+    shape: Vec<usize>,
+    body: &'a [u8],
+}
+
+/// The header of an `.npy` image, `None` when it is not readable (then [`parse_npy`]
+/// reports the problem).
+fn npy_header(bytes: &[u8]) -> Option<NpyHeader<'_>> {
     if bytes.len() < 12 || &bytes[..6] != b"\x93NUMPY" {
-        return Ok(None);
+        return None;
     }
     let (hlen, hstart): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
-        _ => return Ok(None),
+        _ => return None,
     };
-    let Some(header) = bytes.get(hstart..hstart.saturating_add(hlen)) else { return Ok(None) };
-    let Ok(header) = std::str::from_utf8(header) else { return Ok(None) };
-    let (Some(descr), Some(shape_s)) = (dict_value(header, "descr"), dict_value(header, "shape")) else {
-        return Ok(None);
-    };
-    let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
-    let Some(inner) = shape_s.trim().strip_prefix('(').and_then(|s| s.strip_suffix(')')) else { return Ok(None) };
-    let mut shape = Vec::new();
-    for t in inner.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        match t.trim_end_matches('L').parse::<usize>() {
-            Ok(v) => shape.push(v),
-            Err(_) => return Ok(None),
-        }
-    }
-    Ok(Some((descr, shape, &bytes[hstart + hlen..])))
+    let header = std::str::from_utf8(bytes.get(hstart..hstart.saturating_add(hlen))?).ok()?;
+    let descr = dict_value(header, "descr")?.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
+    let inner = dict_value(header, "shape")?.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.trim_end_matches('L').parse::<usize>().ok())
+        .collect::<Option<Vec<usize>>>()?;
+    Some(NpyHeader { descr, shape, body: &bytes[hstart + hlen..] })
 }
 
 /// Parses one `.npy` file image.

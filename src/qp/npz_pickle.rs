@@ -137,7 +137,7 @@ fn eval(bytes: &[u8]) -> Option<V> {
             0x88 => st.push(V::Bool(true)),
             0x89 => st.push(V::Bool(false)),
             b')' => st.push(V::Tuple(Vec::new())),
-            0x85 | 0x86 | 0x87 => {
+            0x85..=0x87 => {
                 let k = (op - 0x84) as usize;
                 let at = st.len().checked_sub(k)?;
                 let items = st.split_off(at);
