@@ -18,41 +18,48 @@ use spikectl::qp::{OsqpSolver, PipgSolver, Problem, QpSolver, Settings, Solution
 
 const EPS: f64 = 1e-3;
 
-fn make(name: &str) -> Option<Box<dyn QpSolver>> {
-    if let Some(rest) = name.strip_prefix("h:") {
-        // h:MODE:PRECOND:RULE[:RESTARTS[:THETA[:OMEGA0[:RHO]]]] with MODE halpern|relaxed,
-        // PRECOND cost|ruiz, RULE fixed|pw|gpw|bal|abs, RESTARTS on|off, THETA the cost
-        // column ratio, OMEGA0 the initial primal weight, RHO the relaxation.
-        let f: Vec<&str> = rest.split(':').collect();
-        let o = HpdhgOptions {
-            mode: if f.first() == Some(&"relaxed") { Mode::Relaxed } else { Mode::Halpern },
-            precond: if f.get(1) == Some(&"ruiz") { Precond::KktRuiz } else { Precond::CostAware },
-            omega_rule: match f.get(2).copied() {
-                Some("fixed") => OmegaRule::Fixed,
-                Some("pw") => OmegaRule::PrimalWeight,
-                Some("gpw") => OmegaRule::GuardedPrimalWeight,
-                Some("abs") => OmegaRule::BalanceAbs,
-                _ => OmegaRule::Balance,
-            },
-            restarts: f.get(3) != Some(&"off"),
-            cost_column_ratio: f.get(4).and_then(|v| v.parse().ok()).unwrap_or(1e-3),
-            omega: f.get(5).and_then(|v| v.parse().ok()).unwrap_or(1.0),
-            relaxation: f.get(6).and_then(|v| v.parse().ok()).unwrap_or(1.6),
-            ..Default::default()
-        };
-        return Some(Box::new(HpdhgSolver::with_options(o)));
+/// HPDHG options for "hpdhg" (the default) or an `h:` spec
+/// `h:MODE:PRECOND:RULE[:RESTARTS[:THETA[:OMEGA0[:RHO[:AVG]]]]]` with MODE halpern|relaxed,
+/// PRECOND cost|ruiz, RULE fixed|pw|gpw|bal|abs, RESTARTS on|off, THETA the cost column
+/// ratio, OMEGA0 the initial primal weight, RHO the relaxation, AVG avg|noavg; fields left
+/// out keep the defaults.
+fn hpdhg_options(name: &str) -> Option<HpdhgOptions> {
+    let d = HpdhgOptions::default();
+    if name == "hpdhg" {
+        return Some(d);
     }
+    let f: Vec<&str> = name.strip_prefix("h:")?.split(':').collect();
+    Some(HpdhgOptions {
+        mode: if f.first() == Some(&"halpern") { Mode::Halpern } else { Mode::Relaxed },
+        precond: if f.get(1) == Some(&"ruiz") { Precond::KktRuiz } else { Precond::CostAware },
+        omega_rule: match f.get(2).copied() {
+            Some("fixed") => OmegaRule::Fixed,
+            Some("pw") => OmegaRule::PrimalWeight,
+            Some("bal") => OmegaRule::Balance,
+            Some("abs") => OmegaRule::BalanceAbs,
+            _ => OmegaRule::GuardedPrimalWeight,
+        },
+        restarts: f.get(3) != Some(&"off"),
+        cost_column_ratio: f.get(4).and_then(|v| v.parse().ok()).unwrap_or(d.cost_column_ratio),
+        omega: f.get(5).and_then(|v| v.parse().ok()).unwrap_or(d.omega),
+        relaxation: f.get(6).and_then(|v| v.parse().ok()).unwrap_or(d.relaxation),
+        average: f.get(7).map_or(d.average, |v| *v != "noavg"),
+        ..d
+    })
+}
+
+fn make(name: &str) -> Option<Box<dyn QpSolver>> {
     Some(match name {
         "pipg" => Box::new(PipgSolver::new()),
-        "hpdhg" => Box::new(HpdhgSolver::new()),
         "osqp" => Box::new(OsqpSolver::new()),
         _ => return None,
     })
 }
 
-/// Readouts of a solve: HPDHG counts its own; PIPG and OSQP check every 25 iterations.
+/// Readouts of a PIPG solve: at each check (every 25 iterations) it reads the iterate and
+/// its running average. OSQP runs on the host (0).
 fn readouts(name: &str, sol: &Solution) -> usize {
-    if name == "osqp" { 0 } else { sol.iterations.div_ceil(25) }
+    if name == "osqp" { 0 } else { 2 * sol.iterations.div_ceil(25) }
 }
 
 struct Run {
@@ -63,16 +70,23 @@ struct Run {
 }
 
 fn run(name: &str, pb: &Problem, max_iter: usize) -> Run {
-    let mut s = make(name).expect("known solver");
     let st = Settings { eps_abs: EPS, eps_rel: 0.0, max_iter, warm_start: false, ..Settings::default() };
     let t0 = std::time::Instant::now();
-    let sol = s.setup(pb, &st).and_then(|()| s.solve());
+    let (sol, counted) = if let Some(o) = hpdhg_options(name) {
+        let mut s = HpdhgSolver::with_options(o);
+        let sol = s.setup(pb, &st).and_then(|()| s.solve());
+        (sol, Some(s.readouts()))
+    } else {
+        let mut s = make(name).expect("known solver");
+        (s.setup(pb, &st).and_then(|()| s.solve()), None)
+    };
     let time = t0.elapsed();
     match sol {
         Ok(sol) => {
             let r = sol.residuals;
             let ok = sol.status == Status::Solved && r.prim <= EPS && r.dual <= EPS && r.gap <= EPS;
-            Run { ok, iters: sol.iterations, readouts: readouts(name, &sol), time }
+            let readouts = counted.unwrap_or_else(|| readouts(name, &sol));
+            Run { ok, iters: sol.iterations, readouts, time }
         }
         Err(_) => Run { ok: false, iters: max_iter, readouts: 0, time },
     }

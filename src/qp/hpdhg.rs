@@ -120,6 +120,10 @@ pub struct HpdhgOptions {
     pub norm_safety: f64,
     /// Tolerance of the infeasibility certificates. Default 1e-5.
     pub eps_infeasible: f64,
+    /// Keep the running average of T(z) over the epoch (one more population on the chip),
+    /// test it for termination at each check and restart from it when its KKT error is the
+    /// lower one (PDLP's restart candidate). Default true.
+    pub average: bool,
     /// When every constraint row is a single-entry (box) row, run accelerated projected
     /// gradient instead (FISTA, momentum restarted at a check whose fixed-point residual
     /// exceeds the previous check's, after O'Donoghue & Candès). Default true.
@@ -142,6 +146,7 @@ impl Default for HpdhgOptions {
             norm_safety: 1.05,
             eps_infeasible: 1e-5,
             accelerate_box_only: true,
+            average: true,
         }
     }
 }
@@ -534,6 +539,15 @@ impl QpSolver for HpdhgSolver {
         let mut iters = 0;
         let mut readouts = 0;
         let mut restarts = 0;
+        let use_avg = o.average && !fista;
+        let mut xsum = vec![0.0; if use_avg { n } else { 0 }];
+        let mut ysum = vec![0.0; if use_avg { mh } else { 0 }];
+        let mut nsum = 0usize;
+        let kkt = |rep: &residuals::ResidualReport| {
+            (rep.res.prim / rep.eps_prim(&settings))
+                .max(rep.res.dual / rep.eps_dual(&settings))
+                .max(rep.res.gap / rep.eps_gap(&settings))
+        };
         let mut final_xy = None;
         let time_limit = settings.time_limit.unwrap_or(Duration::MAX);
         for k in 1..=settings.max_iter {
@@ -589,6 +603,11 @@ impl QpSolver for HpdhgSolver {
                 }
             }
             j += 1;
+            if use_avg {
+                xsum.iter_mut().zip(&xt).for_each(|(a, b)| *a += b);
+                ysum.iter_mut().zip(&yt).for_each(|(a, b)| *a += b);
+                nsum += 1;
+            }
             let timed_out = t0.elapsed() >= time_limit;
             if !check {
                 if timed_out {
@@ -615,6 +634,23 @@ impl QpSolver for HpdhgSolver {
                 final_xy = Some((xo, yo));
                 break;
             }
+            // The epoch average (a second readout of the same check).
+            let avg = if use_avg && nsum > 1 {
+                let inv = 1.0 / nsum as f64;
+                let xa: Vec<f64> = xsum.iter().map(|v| v * inv).collect();
+                let ya: Vec<f64> = ysum.iter().map(|v| v * inv).collect();
+                let (xao, yao) = d.output(&xa, &ya, m);
+                let ra = residuals::compute(pb, &xao, &yao);
+                readouts += 1;
+                if ra.converged_with_gap(&settings) {
+                    status = Status::Solved;
+                    final_xy = Some((xao, yao));
+                    break;
+                }
+                Some((xa, ya, kkt(&ra)))
+            } else {
+                None
+            };
             let (test_p, test_d) = (rep.res.prim > rep.eps_prim(&settings), rep.res.dual > rep.eps_dual(&settings));
             if test_p || test_d {
                 // One-step displacement T(z) − z in the original space.
@@ -699,12 +735,23 @@ impl QpSolver for HpdhgSolver {
                     }
                 }
             }
-            x.copy_from_slice(&xt);
-            y.copy_from_slice(&yt);
-            x0.copy_from_slice(&xt);
-            y0.copy_from_slice(&yt);
-            xr.copy_from_slice(&xt);
-            yr.copy_from_slice(&yt);
+            match avg {
+                Some((xa, ya, ka)) if ka < kkt(&rep) => {
+                    x.copy_from_slice(&xa);
+                    y.copy_from_slice(&ya);
+                }
+                _ => {
+                    x.copy_from_slice(&xt);
+                    y.copy_from_slice(&yt);
+                }
+            }
+            x0.copy_from_slice(&x);
+            y0.copy_from_slice(&y);
+            xr.copy_from_slice(&x);
+            yr.copy_from_slice(&y);
+            xsum.iter_mut().for_each(|v| *v = 0.0);
+            ysum.iter_mut().for_each(|v| *v = 0.0);
+            nsum = 0;
             j = 0;
             epoch_start = k;
             r0 = f64::NAN;
