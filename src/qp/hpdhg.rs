@@ -5,9 +5,10 @@
 //! - [`Mode::Halpern`]: restarted Halpern iteration with reflection on the PDHG operator
 //!   (after Lu & Yang 2024, r2HPDHG), restarts on the fixed-point residual, primal weight
 //!   updated at restarts (after PDLP);
-//! - [`Mode::Relaxed`]: the xPIPG recurrence of [`super::pipg`] (relaxation ρ), with the
-//!   same preconditioning, restarts to the current point and primal-weight updates — i.e.
-//!   the recurrence the spiking network already runs, with new data and host decisions.
+//! - [`Mode::Relaxed`] (the default): the xPIPG recurrence of [`super::pipg`] (relaxation
+//!   ρ = 1.6), with the same preconditioning, restarts (to T(z) or the epoch average) and
+//!   guarded primal-weight updates — i.e. the recurrence the spiking network already runs,
+//!   with new data and new host decisions.
 //!
 //! # Preconditioning ([`cost_aware_scaling`])
 //!
@@ -18,8 +19,8 @@
 //! [`HpdhgOptions::cost_column_ratio`] times the constraint column norm |Ā_{:j}|∞ (and by
 //! the constraint column norm otherwise: variables without cost), then every row of Ā by
 //! the square root of its ∞-norm. The cost factor is c = 1/mean_j |P̄_{:j}|∞ (q is not
-//! used: a large q only means a far optimum, not a stiff problem). On the lava QP the
-//! reduced Hessian spans 0.19..1.8 after this scaling.
+//! used: a large q only means a far optimum, not a stiff problem). On the lava QP
+//! (numpy check, θ = 1e-3) the reduced Hessian spans 0.19..1.8 after this scaling.
 //!
 //! # Iteration (scaled space; z = (x̄, ȳ_H); D = [lb, ub] from single-entry rows as in PIPG)
 //!
@@ -33,17 +34,26 @@
 //! Box-only problems (no H rows): FISTA on `x⁺ = clamp(v − P̄v/λ − q̄/λ, lb, ub)` with
 //! momentum restarts ([`HpdhgOptions::accelerate_box_only`]).
 //!
-//! # Host decisions (every [`HpdhgOptions::check_every`] iterations, one readout of (x, y))
+//! # Host decisions (every [`HpdhgOptions::check_every`] = 25 iterations)
 //!
-//! 1. Termination: residuals and gap on the original problem ([`super::residuals`]).
+//! Readouts: T(z) = (x⁺, y⁺), and (with [`HpdhgOptions::average`]) the epoch average of
+//! T(z) — two vector readouts per check, counted by [`HpdhgSolver::readouts`].
+//! 1. Termination: residuals and gap on the original problem ([`super::residuals`]) of
+//!    T(z), then of the average; either may end the solve.
 //! 2. Restart test on the fixed-point residual r = ‖T(z) − z‖ in the norm
-//!    ‖Δx‖²/τ + ‖Δy‖²/σ: restart (anchor and iterate ← T(z), j ← 0) when r ≤ 0.2·r₀
-//!    (sufficient decay), or r ≤ 0.8·r₀ and r > r_prev (no more progress), or the epoch is
-//!    longer than 0.36 of all iterations (artificial); r₀ is the residual at the epoch start.
-//! 3. Primal weight at a restart: ω ← exp(½ln(‖Δy‖/‖Δx‖) + ½ln ω) with Δ the move since
-//!    the previous restart, clamped to [[`OMEGA_MIN`], [`OMEGA_MAX`]].
-//! 4. Infeasibility: the one-iteration displacement mapped to the original space is tested
-//!    as OSQP-style certificates (two consecutive hits), as in PIPG.
+//!    √(‖Δx‖²/τ + ‖Δy‖²/σ) (one scalar reduction): restart when r ≤ 0.2·r₀ (sufficient
+//!    decay), or r ≤ 0.8·r₀ and r > r_prev (no more progress), or the epoch is longer than
+//!    0.36 of all iterations (artificial); r₀ is the first residual of the epoch. The
+//!    restart point is T(z) or the average, whichever has the lower normalised KKT error
+//!    max(r_prim/ε, r_dual/ε, gap/ε); the Halpern anchor moves there.
+//! 3. Primal weight at a restart ([`OmegaRule::GuardedPrimalWeight`]): candidate
+//!    ω' = exp(½ln(‖Δy‖/‖Δx‖) + ½ln ω) from the move since the previous restart (PDLP),
+//!    refused when it goes against residuals more than [`HpdhgOptions::omega_guard`] = 3×
+//!    out of balance; clamped to [[`OMEGA_MIN`], [`OMEGA_MAX`]]; τ, σ recomputed.
+//! 4. Infeasibility: the one-iteration displacement T(z) − z mapped to the original space
+//!    is tested as OSQP-style certificates (two consecutive hits), as in PIPG.
+//! 5. Box-only problems: FISTA momentum reset (t ← 1, v ← x) when r exceeds the previous
+//!    check's r (O'Donoghue & Candès, tested every 25 iterations instead of every one).
 
 use std::time::{Duration, Instant};
 
