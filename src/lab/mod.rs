@@ -11,6 +11,7 @@
 //! - [`mpc_sim`]: the nonlinear SRB and point-mass-tool simulators and the MPC sequences of
 //!   `spikectl bench mpc` and the MPC tests.
 
+pub mod families;
 pub mod generate;
 pub mod mpc_sim;
 pub mod neuro_bench;

@@ -14,13 +14,17 @@
 //! - [`scaling`]: Ruiz equilibration + cost scaling with exact unscaling.
 //! - [`residuals`]: ∞-norm residuals, duality gap, termination tests, `finish_solution`.
 //! - [`pipg`]: float64 xPIPG (the reference recurrence of the spiking solver).
+//! - [`hpdhg`]: restarted PDHG with cost-aware preconditioning and primal-weight updates
+//!   (PIPG's recurrence with new data and host decisions; FISTA on box-only problems).
 //! - [`osqp`], [`clarabel`]: the conventional baseline and the high-accuracy reference.
 //! - [`npz`]: qpsolvers-layout `.npz` files.
 //! - [`registry`]: every backend by name with its options (`spikectl solve`, `run`, the
 //!   benchmarks and the ROS nodes build their solvers there).
 
 pub mod clarabel;
+pub mod hpdhg;
 pub mod npz;
+pub mod npz_pickle;
 pub mod osqp;
 pub mod pipg;
 pub mod registry;

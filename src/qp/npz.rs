@@ -21,7 +21,10 @@
 //!   P_indptr=P.indptr, P_shape=P.shape, P_format="csc")`. Files written by
 //!   `scipy.sparse.save_npz` (one matrix per file, keys `data, indices, indptr, shape,
 //!   format`) load through [`read_sparse_npz`]. COO is not supported.
-//! - Pickled object arrays (`allow_pickle`) are rejected with an error.
+//! - A 0-d object array holding a pickled `None` — what qpsolvers' `Problem.save` writes
+//!   for every absent key — means the key is absent (the pickle is recognised byte-wise by
+//!   [`super::npz_pickle`], never unpickled). Every other pickled object array is rejected
+//!   with an error naming the key.
 //!
 //! # Conversion to OSQP form
 //!
@@ -99,6 +102,53 @@ impl NpyArray {
         };
         v.into_iter().map(|x| usize::try_from(x).map_err(|_| fmt_err(format!("{key}: negative index {x}")))).collect()
     }
+}
+
+/// True when an `.npy` image is qpsolvers' marker of an absent key: a 0-d object array
+/// holding a pickled `None`. Object arrays holding anything else are an error (spikectl
+/// never unpickles); arrays of other dtypes give `false`.
+pub fn is_absent_marker(bytes: &[u8]) -> Result<bool, QpError> {
+    let Some(NpyHeader { descr, shape, body }) = npy_header(bytes) else { return Ok(false) };
+    if !descr.contains('O') || descr.starts_with('[') {
+        return Ok(false);
+    }
+    if shape.is_empty() && super::npz_pickle::is_pickled_none_array(body) {
+        return Ok(true);
+    }
+    Err(fmt_err(format!(
+        "pickled object array (dtype '{descr}', shape {shape:?}) that is not qpsolvers' pickled None; \
+         spikectl does not unpickle: save the data as numeric arrays (scipy matrices as *_data/*_indices/*_indptr/*_shape keys)"
+    )))
+}
+
+/// The dtype, shape and data of an `.npy` image.
+struct NpyHeader<'a> {
+    descr: String,
+    shape: Vec<usize>,
+    body: &'a [u8],
+}
+
+/// The header of an `.npy` image, `None` when it is not readable (then [`parse_npy`]
+/// reports the problem).
+fn npy_header(bytes: &[u8]) -> Option<NpyHeader<'_>> {
+    if bytes.len() < 12 || &bytes[..6] != b"\x93NUMPY" {
+        return None;
+    }
+    let (hlen, hstart): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        _ => return None,
+    };
+    let header = std::str::from_utf8(bytes.get(hstart..hstart.saturating_add(hlen))?).ok()?;
+    let descr = dict_value(header, "descr")?.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
+    let inner = dict_value(header, "shape")?.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let shape = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.trim_end_matches('L').parse::<usize>().ok())
+        .collect::<Option<Vec<usize>>>()?;
+    Some(NpyHeader { descr, shape, body: &bytes[hstart + hlen..] })
 }
 
 /// Parses one `.npy` file image.
@@ -308,8 +358,11 @@ pub fn read_npz(path: &Path) -> Result<BTreeMap<String, NpyArray>, QpError> {
         let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
         let mut buf = Vec::new();
         member.read_to_end(&mut buf).map_err(|e| fmt_err(format!("{}: reading '{name}': {e}", path.display())))?;
-        let arr =
-            parse_npy(&buf).map_err(|e| fmt_err(format!("{}: key '{key}': {}", path.display(), inner_msg(&e))))?;
+        let in_key = |e: QpError| fmt_err(format!("{}: key '{key}': {}", path.display(), inner_msg(&e)));
+        if is_absent_marker(&buf).map_err(in_key)? {
+            continue;
+        }
+        let arr = parse_npy(&buf).map_err(in_key)?;
         out.insert(key, arr);
     }
     Ok(out)
@@ -651,6 +704,63 @@ mod tests {
         assert_eq!(p.data, NpyData::I64(vec![1, 2, 3, 4]));
         let s = NpyArray { shape: vec![], data: NpyData::Str(vec!["csc".into()]) };
         assert_eq!(parse_npy(&write_npy(&s)).unwrap(), s);
+    }
+
+    /// An `.npy` image of `np.save(f, np.array(None), allow_pickle=True)` (numpy 2.2.6) or,
+    /// with `body_hex`, of another 0-d object array.
+    fn object_npy(body_hex: &str) -> Vec<u8> {
+        let mut h = "{'descr': '|O', 'fortran_order': False, 'shape': (), }".to_string();
+        while !(10 + h.len() + 1).is_multiple_of(64) {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut f = b"\x93NUMPY\x01\x00".to_vec();
+        f.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        f.extend_from_slice(h.as_bytes());
+        f.extend((0..body_hex.len()).step_by(2).map(|i| u8::from_str_radix(&body_hex[i..i + 2], 16).unwrap()));
+        f
+    }
+
+    #[test]
+    fn qpsolvers_none_entries_are_absent_other_pickles_are_errors() {
+        let none = object_npy(crate::qp::npz_pickle::tests::NONE_NP2_P4);
+        assert!(is_absent_marker(&none).unwrap());
+        assert!(!is_absent_marker(&write_npy(&NpyArray::f64(vec![2], vec![1.0, 2.0]))).unwrap());
+        // A 0-d object array holding 1: an error, not "absent".
+        let one = object_npy(
+            "80049588000000000000008c166e756d70792e5f636f72652e6d756c74696172726179948c0c5f7265636f6e7374727563749493948c056e756d7079948c076e6461727261799493944b0085944301629487945294284b012968038c0564747970659493948c024f3894898887945294284b038c017c944e4e4e4affffffff4affffffff4b3f749462895d944b01617494622e",
+        );
+        let e = is_absent_marker(&one).unwrap_err();
+        assert!(format!("{e}").contains("does not unpickle"), "{e}");
+        // A whole file as qpsolvers writes it for min ½x'Px + q'x s.t. Gx ≤ h (A, b, lb, ub absent).
+        let dir = std::env::temp_dir().join(format!("spikectl-npz-none-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("qpsolvers_none.npz");
+        {
+            let f = std::fs::File::create(&path).unwrap();
+            let mut z = zip::ZipWriter::new(f);
+            let opts = zip::write::SimpleFileOptions::default();
+            let arrays = [
+                ("P", write_npy(&NpyArray::f64(vec![2, 2], vec![2.0, 0.0, 0.0, 2.0]))),
+                ("q", write_npy(&NpyArray::f64(vec![2], vec![-2.0, -2.0]))),
+                ("G", write_npy(&NpyArray::f64(vec![1, 2], vec![1.0, 1.0]))),
+                ("h", write_npy(&NpyArray::f64(vec![1], vec![1.0]))),
+                ("A", none.clone()),
+                ("b", none.clone()),
+                ("lb", none.clone()),
+                ("ub", none.clone()),
+            ];
+            for (k, b) in arrays {
+                z.start_file(format!("{k}.npy"), opts).unwrap();
+                z.write_all(&b).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        let pb = load_problem(&path).unwrap();
+        assert_eq!((pb.n(), pb.m()), (2, 1));
+        assert_eq!((pb.l[0], pb.u[0]), (-INFTY, 1.0));
+        std::fs::remove_file(&path).unwrap();
+        let _ = std::fs::remove_dir(&dir);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! build their solvers here. A solver is named by a [`SolverSpec`] string:
 //!
 //! ```text
-//! osqp | clarabel | pipg | spiking | loihi2          the backend
+//! osqp | clarabel | pipg | hpdhg | spiking | loihi2  the backend
 //! loihi2:planes=2,theta=1e-4                          with options
 //! ```
 //!
@@ -13,6 +13,7 @@
 //! | `osqp`     | float64 (CPU)                       | OSQP (ADMM), the conventional baseline      |
 //! | `clarabel` | float64 (CPU)                       | Clarabel (interior point), the reference    |
 //! | `pipg`     | float64 (CPU)                       | xPIPG, the spiking network's reference      |
+//! | `hpdhg`    | float64 (CPU)                       | restarted PDHG, cost-aware preconditioning  |
 //! | `spiking`  | float network, op-counted           | the QP network on the `neuro` substrate     |
 //! | `loihi2`   | Loihi 2 fixed point, op-counted     | the same network in Loihi 2 arithmetic      |
 //!
@@ -38,13 +39,13 @@ use crate::neuro::ThetaSchedule;
 pub const DEFAULT_PLANES: u32 = 3;
 
 /// Names of every backend, in the order they are listed to users.
-pub const NAMES: [&str; 5] = ["osqp", "clarabel", "pipg", "spiking", "loihi2"];
+pub const NAMES: [&str; 6] = ["osqp", "clarabel", "pipg", "hpdhg", "spiking", "loihi2"];
 
 /// Errors naming or configuring a solver.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RegistryError {
     /// No backend of that name.
-    #[error("unknown solver '{0}' (one of: osqp, clarabel, pipg, spiking, loihi2)")]
+    #[error("unknown solver '{0}' (one of: osqp, clarabel, pipg, hpdhg, spiking, loihi2)")]
     UnknownSolver(String),
     /// An option the backend does not take, or a malformed `key=value`.
     #[error("solver '{backend}': unknown or malformed option '{option}' ({hint})")]
@@ -76,6 +77,8 @@ pub enum Backend {
     Clarabel,
     /// xPIPG in float64 on the CPU.
     Pipg,
+    /// Restarted PDHG with cost-aware preconditioning in float64 on the CPU ([`super::hpdhg`]).
+    Hpdhg,
     /// The QP network on the neuromorphic substrate, float arithmetic.
     Spiking,
     /// The QP network in Loihi 2 fixed point.
@@ -89,6 +92,7 @@ impl Backend {
             Backend::Osqp => "osqp",
             Backend::Clarabel => "clarabel",
             Backend::Pipg => "pipg",
+            Backend::Hpdhg => "hpdhg",
             Backend::Spiking => "spiking",
             Backend::Loihi2 => "loihi2",
         }
@@ -102,7 +106,7 @@ impl Backend {
     /// The arithmetic the backend computes in.
     pub fn arithmetic(self) -> Arithmetic {
         match self {
-            Backend::Osqp | Backend::Clarabel | Backend::Pipg => Arithmetic::Cpu,
+            Backend::Osqp | Backend::Clarabel | Backend::Pipg | Backend::Hpdhg => Arithmetic::Cpu,
             Backend::Spiking => Arithmetic::FloatNetwork,
             Backend::Loihi2 => Arithmetic::Loihi2Fixed,
         }
@@ -165,6 +169,7 @@ impl SolverSpec {
             Backend::Osqp => Box::new(OsqpSolver::new()),
             Backend::Clarabel => Box::new(ClarabelSolver::new()),
             Backend::Pipg => Box::new(PipgSolver::new()),
+            Backend::Hpdhg => Box::new(super::hpdhg::HpdhgSolver::new()),
             Backend::Spiking | Backend::Loihi2 => Box::new(SpikingSolver::new(self.network_settings(preset))),
         }
     }
@@ -230,6 +235,7 @@ impl FromStr for SolverSpec {
             "osqp" => Backend::Osqp,
             "clarabel" => Backend::Clarabel,
             "pipg" => Backend::Pipg,
+            "hpdhg" => Backend::Hpdhg,
             "spiking" => Backend::Spiking,
             "loihi2" => Backend::Loihi2,
             _ => return Err(RegistryError::UnknownSolver(name.to_string())),
