@@ -26,7 +26,7 @@ def generate_launch_description():
     return LaunchDescription(
         [
             DeclareLaunchArgument("namespace", default_value="arm", description="Namespace of sim + controller"),
-            DeclareLaunchArgument("solver", default_value="spiking", description="spiking | osqp | pipg"),
+            DeclareLaunchArgument("solver", default_value="spiking", description="MPC QP solver: osqp | clarabel | pipg | hpdhg | spiking (float network) | loihi2 (Loihi 2 fixed point), options as loihi2:planes=2"),
             DeclareLaunchArgument("real_time_factor", default_value="1.0", description="0 = as fast as possible"),
             DeclareLaunchArgument("lockstep", default_value="false", description="Sim waits for each command"),
             Node(

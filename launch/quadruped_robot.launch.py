@@ -22,7 +22,7 @@ TOPICS = ["joint_states", "imu", "odom", "cmd_vel", "gait", "effort_cmd"]
 
 def generate_launch_description():
     params = os.path.join(get_package_share_directory("spikectl"), "launch", "quadruped.yaml")
-    args = [DeclareLaunchArgument("solver", default_value="spiking", description="spiking | osqp | pipg")]
+    args = [DeclareLaunchArgument("solver", default_value="spiking", description="MPC QP solver: osqp | clarabel | pipg | hpdhg | spiking (float network) | loihi2 (Loihi 2 fixed point), options as loihi2:planes=2")]
     args += [DeclareLaunchArgument(t, default_value=t, description=f"topic for {t}") for t in TOPICS]
     return LaunchDescription(
         args

@@ -1,18 +1,26 @@
 //! # spikectl
 //!
-//! Neuromorphic model-predictive control for ROS 2 robots. A QP solver that runs PIPG as a
-//! network of neurons exchanging graded spikes (Loihi 2-style fixed point, every operation
-//! counted) drives convex MPC for a quadruped and a force-controlled arm, and is measured
-//! against OSQP in closed loop in MuJoCo.
+//! Neuromorphic model-predictive control for ROS 2 robots. A QP solver that runs as a
+//! network of neurons exchanging graded spikes (float, or Loihi 2 fixed point; every
+//! operation counted) drives convex MPC for a quadruped and a force-controlled arm, and is
+//! measured against OSQP in closed loop in MuJoCo.
 //!
-//! Modules:
-//! - [`qp`]: QPs in OSQP form, scaling, residuals, the [`qp::QpSolver`] trait and backends.
+//! Layers, each using only the ones above it in this list:
+//! - [`sparse`]: CSC matrices.
 //! - [`neuro`]: the simulated neuromorphic substrate and its energy/latency model.
-//! - [`mpc`]: quadruped and arm MPC that build QPs with a fixed sparsity pattern.
-//! - [`control`]: kinematics, Jacobians and the mapping from MPC output to joint torques.
-//! - [`tracking`]: event-camera codecs and the spiking ball tracker.
-//! - [`monitor`]: latency/energy accounting, reports and plots.
-//! - [`scenario`]: the closed-loop main job in the MuJoCo simulator (scenarios, metrics).
+//! - [`qp`]: QPs in OSQP form, scaling, residuals, the [`qp::QpSolver`] trait, the backends
+//!   (the network solver [`qp::spiking`] is a client of [`neuro`]) and the one solver
+//!   registry [`qp::registry`].
+//! - [`model`]: robot kinematic models (legs, arm) built from the robot descriptions
+//!   (`spikectl_robot`).
+//! - [`mpc`]: quadruped and arm MPC with a fixed sparsity pattern, and their solver tunings.
+//! - [`control`]: the [`control::Controller`] interface and the two MPC controllers.
+//! - [`tracking`] (event-camera codecs and the spiking tracker, a client of [`neuro`]),
+//!   [`monitor`] (latency/energy accounting, reports, plots), [`scenario`] (the closed-loop
+//!   main job in MuJoCo).
+//! - `ros` (feature `ros`): the ROS 2 nodes' library: one generic controller node, the robot
+//!   interfaces, the simulator node.
+//! - `lab` (feature `lab`, default): generators and benchmark runners for the CLI and tests.
 #![warn(missing_docs)]
 
 pub mod control;

@@ -151,7 +151,7 @@ fn check_arm_20n(solver: ControllerChoice) {
     let m = &r.metrics;
     let hold = m.force_hold_rms_n.unwrap();
     assert!(hold < 1.0, "{solver:?}: 20 N hold RMS {hold:.3} N");
-    // Overshoot is reported (metrics), not asserted: the criterion is the RMS.
+    // Overshoot is reported (metrics), not asserted: the criterion is the RMS.
     // The MPC runs every 10 ms once in contact (≥ 5 s of the 8 s run).
     assert!(m.solves > 500 && m.fallbacks == 0, "{} solves, {} fallbacks", m.solves, m.fallbacks);
 }
@@ -177,7 +177,7 @@ fn arm_holds_20n_with_spiking() {
 fn check_slide(solver: ControllerChoice) {
     let r = arm(ScenarioKind::Slide, &solver);
     let m = &r.metrics;
-    // The force criterion (< 1 N RMS on the setpoint); measured ≈ 0.3 N with the
+    // The force criterion (< 1 N RMS on the setpoint); measured ≈ 0.3 N with the
     // default sensor noise (0.1 N per axis).
     let rms = m.force_rms_n.unwrap();
     assert!(rms < 1.0, "{solver:?}: normal-force RMS {rms:.3} N while sliding");
@@ -224,7 +224,7 @@ fn arm_force_pi_baseline_slides_at_10n() {
     check_slide(ControllerChoice::Baseline);
 }
 
-/// The target on the slide: the same outcome with the spiking solver and OSQP (no
+/// The target on the slide: the same outcome with the spiking solver and OSQP (no
 /// contact loss with either, normal-force RMS within 10% of each other, same travel).
 #[test]
 fn arm_slide_outcomes_agree_between_spiking_and_osqp() {
@@ -240,4 +240,27 @@ fn arm_slide_outcomes_agree_between_spiking_and_osqp() {
         r.trace.rows.iter().map(|row| row[i]).fold(f64::MIN, f64::max)
     };
     assert!((x_max(&s) - x_max(&o)).abs() < 0.005, "travel {:.4} vs {:.4} m", x_max(&s), x_max(&o));
+}
+
+/// Loihi 2 fixed point (8-bit weight planes, 24-bit state) closes the quadruped loop: it
+/// stands and trots like the float solvers, every solve reported as `loihi2` with operation
+/// counts priced as fixed point.
+#[test]
+fn quadruped_stands_and_trots_with_loihi2() {
+    let loihi2 = ControllerChoice::mpc(Backend::Loihi2);
+    check_stand(&quad(ScenarioKind::Stand, &loihi2, 10.0));
+    let r = quad(ScenarioKind::Trot, &loihi2, 6.0);
+    let m = &r.metrics;
+    assert!(!m.fell, "loihi2 fell at {:?}", m.fall_time_s);
+    assert_eq!((m.fallbacks, m.not_solved), (0, 0));
+    assert!(m.vel_rms_mps.unwrap() < 0.1, "velocity RMS {:?}", m.vel_rms_mps);
+    assert_eq!(m.arithmetic, "Loihi 2 fixed point");
+    assert!(r.solves.iter().all(|s| s.solver == "loihi2" && s.ops.is_some()));
+    assert_eq!(m.energy.solves, m.solves);
+    assert!(m.energy.mean_energy_uj > 0.0 && m.energy.mean_chip_latency_us > 0.0);
+}
+
+#[test]
+fn arm_holds_20n_with_loihi2() {
+    check_arm_20n(ControllerChoice::mpc(Backend::Loihi2));
 }

@@ -65,7 +65,7 @@ pub struct HardwareProfile {
     pub e_readout_value: f64,
 }
 
-/// Lava-optimization's ANYmal tutorial workload (ANCHORS §1), used to calibrate Loihi 2
+/// Lava-optimization's ANYmal tutorial workload (Mangalore et al. 2024 / lava-optimization QP tutorial), used to calibrate Loihi 2
 /// time: 264 primal + 144 dual neurons, Q with 1154 and A with 762 non-zeros (A and Aᵀ both
 /// stored), every neuron updated and sending every iteration, 2 timesteps per iteration,
 /// on 2 cores, measured at 8.14 µs per timestep.
@@ -90,7 +90,7 @@ impl HardwareProfile {
     /// barrier 113–465 ns for 1–32 tiles. 128 cores, 1024 neurons per core (paper). Synapses
     /// per core: 128 KB of synaptic memory at ≈16 bits per stored synapse → 65 536
     /// (ASSUMPTION). Static power 1 mW per used core, readout 10 µs per check, 10 ns and
-    /// 1 nJ per value: ASSUMPTIONS (no figures in ANCHORS), configurable.
+    /// 1 nJ per value: ASSUMPTIONS (no published figures), configurable.
     pub fn loihi() -> Self {
         Self {
             name: "loihi".into(),

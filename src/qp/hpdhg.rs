@@ -786,7 +786,8 @@ impl QpSolver for HpdhgSolver {
     }
 }
 
-#[cfg(test)]
+// The tests use the lab's problem generators.
+#[cfg(all(test, feature = "lab"))]
 mod tests {
     use super::*;
     use crate::lab::generate::Family;

@@ -1061,7 +1061,8 @@ impl QpSolver for PipgSolver {
     }
 }
 
-#[cfg(test)]
+// The tests use the lab's problem generators.
+#[cfg(all(test, feature = "lab"))]
 mod tests {
     use super::*;
     use crate::lab::generate::Family;

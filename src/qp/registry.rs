@@ -304,7 +304,7 @@ mod tests {
             let spec: SolverSpec = n.parse().unwrap();
             assert_eq!(spec.to_string(), n);
             let s = spec.build(&SpikingSettings::default());
-            assert_eq!(s.name(), if n == "loihi2" { "spiking" } else { n });
+            assert_eq!(s.name(), n);
         }
     }
 

@@ -839,8 +839,13 @@ impl SpikingSolver {
 }
 
 impl QpSolver for SpikingSolver {
+    /// `spiking` for the float network, `loihi2` for Loihi 2 fixed point: records and
+    /// reports name the arithmetic that ran.
     fn name(&self) -> &'static str {
-        "spiking"
+        match self.spiking.arith {
+            Arith::Float => "spiking",
+            Arith::Fixed(_) => "loihi2",
+        }
     }
 
     fn setup(&mut self, problem: &Problem, settings: &Settings) -> Result<(), QpError> {
@@ -960,7 +965,8 @@ impl QpSolver for SpikingSolver {
     }
 }
 
-#[cfg(test)]
+// The tests use the lab's problem generators.
+#[cfg(all(test, feature = "lab"))]
 mod tests {
     use super::*;
     use crate::lab::generate::Family;
@@ -1030,7 +1036,7 @@ mod tests {
         assert_eq!((c.readout_checks, c.readouts), (1, 3));
     }
 
-    /// Target of the issue: Loihi 2 fixed point on the ANYmal-sized equality problem,
+    /// Loihi 2 fixed point on the ANYmal-sized equality problem:
     /// ‖Ax − b‖∞ ≤ 1e-3 and relative objective gap ≤ 1e-3 vs Clarabel within 1000 iterations.
     #[test]
     fn fixed_point_agrees_with_clarabel_on_anymal_sized_problem() {

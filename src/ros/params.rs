@@ -137,7 +137,8 @@ pub fn print_help_if_asked(usage: &str, specs: &[ParamSpec]) -> bool {
     true
 }
 
-/// `use_sim_time`: the standard ROS 2 parameter; every spikectl node declares it.
+/// `use_sim_time`: the standard ROS 2 parameter, declared by the nodes that take time from a
+/// clock (the controllers, the monitor, the tracker).
 pub const USE_SIM_TIME: ParamSpec =
     ParamSpec::bool("use_sim_time", false, "Follow the /clock topic instead of the system clock");
 

@@ -1,7 +1,7 @@
 //! The quadruped's ROS interface: sensor messages ↔ [`QuadrupedState`], effort commands,
 //! `cmd_vel`, and the real-time step of the `spikectl-quadruped` node.
 //!
-//! Topics (names relative to the node's namespace; see README "Run on a ROS 2 robot"):
+//! Topics (names relative to the node's namespace; see docs/ros.md):
 //! - `joint_states` (`sensor_msgs/JointState`): the 12 joints by name ([`JOINT_NAMES`], any
 //!   order; an empty name list means that order), `position` [rad] and `velocity` [rad/s];
 //! - `imu` (`sensor_msgs/Imu`): trunk orientation (body→world) and angular velocity in the

@@ -13,7 +13,7 @@ use crate::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
 use crate::control::quadruped::{QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use crate::control::{ArmControl, Controller, QuadrupedControl};
 use crate::mpc::tuning;
-use crate::qp::registry::{Backend, RegistryError, SolverSpec};
+use crate::qp::registry::{Arithmetic, Backend, RegistryError, SolverSpec};
 
 /// What runs a scenario: the robot's MPC controller on a registry solver, or the baseline
 /// controller without MPC.
@@ -30,6 +30,14 @@ impl ControllerChoice {
     /// The MPC on `backend` with no options.
     pub fn mpc(backend: Backend) -> Self {
         Self::Mpc(SolverSpec::new(backend))
+    }
+
+    /// The arithmetic the controller's solver runs in (a baseline computes on the CPU).
+    pub fn arithmetic(&self) -> Arithmetic {
+        match self {
+            Self::Mpc(s) => s.backend.arithmetic(),
+            Self::Baseline => Arithmetic::Cpu,
+        }
     }
 
     /// Name used on the command line and in reports: the solver spec, or `baseline`.

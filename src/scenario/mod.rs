@@ -13,7 +13,9 @@ pub mod controllers;
 pub mod output;
 mod run;
 
-pub use run::{ContactLosses, RunConfig, RunResult, TraceTable, default_noise, run_arm, run_quadruped};
+pub use run::{
+    ContactLosses, EdpComparison, RunConfig, RunMetrics, RunResult, TraceTable, default_noise, run_arm, run_quadruped,
+};
 
 use serde::{Deserialize, Serialize};
 

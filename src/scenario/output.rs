@@ -138,6 +138,7 @@ pub fn side_by_side(runs: &[&RunResult]) -> String {
         rows.push((name.to_string(), runs.iter().map(|r| f(r)).collect()));
     };
     add("controller", &|r| r.metrics.controller.clone());
+    add("arithmetic", &|r| r.metrics.arithmetic.clone());
     add("sim time [s]", &|r| format!("{:.2}", r.metrics.sim_time_s));
     add("real-time factor", &|r| format!("{:.1}x", r.metrics.real_time_factor));
     add("wall: ctrl / physics [s]", &|r| {
@@ -176,6 +177,10 @@ pub fn side_by_side(runs: &[&RunResult]) -> String {
     });
     add("chip latency/solve [us]", &|r| {
         if r.metrics.energy.solves > 0 { format!("{:.1}", r.metrics.energy.mean_chip_latency_us) } else { "-".into() }
+    });
+    add("est. EDP vs CPU baseline", &|r| match &r.metrics.edp_vs_baseline {
+        Some(e) => format!("{:.2}x vs {}", e.ratio, e.baseline),
+        None => "-".into(),
     });
     let w0 = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(8);
     let mut widths: Vec<usize> = runs.iter().map(|r| r.metrics.solver.len()).collect();

@@ -89,6 +89,10 @@ pub struct RunMetrics {
     pub solver: String,
     /// Controller name.
     pub controller: String,
+    /// Arithmetic the solver ran in (`float64 CPU`, `float network, op-counted`, `Loihi 2
+    /// fixed point`); the energy and chip-latency figures are those of this arithmetic's
+    /// operation counts, priced on [`EnergySummary::profile`].
+    pub arithmetic: String,
     /// Seed.
     pub seed: u64,
     /// Simulated time reached [s].
@@ -147,8 +151,56 @@ pub struct RunMetrics {
     pub not_solved: usize,
     /// Solves whose result the controller replaced by its safe command.
     pub fallbacks: usize,
-    /// Estimated neuromorphic energy (spiking solver).
+    /// Estimated neuromorphic energy (network solvers).
     pub energy: EnergySummary,
+    /// Energy-delay product against the conventional baseline run in the same command, when
+    /// there was one (filled by the caller that ran both).
+    pub edp_vs_baseline: Option<EdpComparison>,
+}
+
+/// Estimated chip energy-delay product of a network run against a CPU baseline's measured
+/// solve time × a stated CPU power, per solve.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct EdpComparison {
+    /// Baseline solver name.
+    pub baseline: String,
+    /// Stated CPU power of the baseline estimate [W] (not measured).
+    pub cpu_watts: f64,
+    /// Baseline mean solve time, measured on this CPU [µs].
+    pub cpu_solve_us: f64,
+    /// Baseline EDP per solve: (t·P)·t [J·s].
+    pub cpu_edp_js: f64,
+    /// Estimated chip energy per solve [µJ].
+    pub chip_energy_uj: f64,
+    /// Estimated chip latency per solve [µs].
+    pub chip_latency_us: f64,
+    /// Estimated chip EDP per solve [J·s].
+    pub chip_edp_js: f64,
+    /// cpu_edp / chip_edp (> 1: the chip estimate is better).
+    pub ratio: f64,
+}
+
+impl EdpComparison {
+    /// The comparison of `net` (a run with operation counts) against `cpu` (a run of the CPU
+    /// baseline) at `cpu_watts`; `None` when either lacks solves.
+    pub fn of(net: &RunMetrics, cpu: &RunMetrics, cpu_watts: f64) -> Option<Self> {
+        if net.energy.solves == 0 || cpu.latency.count == 0 {
+            return None;
+        }
+        let t = cpu.latency.mean_us * 1e-6;
+        let cpu_edp_js = crate::neuro::energy::CpuCost::new(t, cpu_watts, None).edp;
+        let chip_edp_js = net.energy.mean_energy_uj * 1e-6 * net.energy.mean_chip_latency_us * 1e-6;
+        Some(Self {
+            baseline: cpu.solver.clone(),
+            cpu_watts,
+            cpu_solve_us: cpu.latency.mean_us,
+            cpu_edp_js,
+            chip_energy_uj: net.energy.mean_energy_uj,
+            chip_latency_us: net.energy.mean_chip_latency_us,
+            chip_edp_js,
+            ratio: if chip_edp_js > 0.0 { cpu_edp_js / chip_edp_js } else { f64::INFINITY },
+        })
+    }
 }
 
 /// Metrics, traces and solve records of one run.
@@ -222,6 +274,7 @@ fn new_metrics(cfg: &RunConfig, robot: &str, controller: String) -> RunMetrics {
         scenario: cfg.scenario.name().into(),
         robot: robot.into(),
         solver: cfg.solver.name(),
+        arithmetic: cfg.solver.arithmetic().label().into(),
         controller,
         seed: cfg.seed,
         ..Default::default()

@@ -1,7 +1,7 @@
 //! `spikectl bench mpc`: solve latency and iterations of every QP backend on closed-loop-like
 //! sequences of MPC problems (quadruped trot with changing command; arm force regulation).
 //!
-//! The sequences are generated once (closed loop with Clarabel, see `mpc::scenario`) and
+//! The sequences are generated once (closed loop with Clarabel, see `lab::mpc_sim`) and
 //! replayed for each solver with its own warm start (previous solution shifted by one step),
 //! exactly as the controllers run; solvers are interleaved problem by problem so that load
 //! changes on a shared machine hit them alike. Accuracy is the largest first-step input difference from

@@ -12,7 +12,8 @@ pub struct Args {
     /// Reduced problem set (finishes within a minute).
     #[arg(long)]
     pub quick: bool,
-    /// Comma-separated solvers (pipg, osqp, clarabel).
+    /// Comma-separated registry solvers (osqp, clarabel, pipg, hpdhg, spiking, loihi2; options
+    /// as `loihi2:planes=2`).
     #[arg(long, default_value = "pipg,osqp,clarabel")]
     pub solvers: String,
     /// Only these families (comma-separated: mpc, random, box, equality, infeasible).
@@ -65,11 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.no_warm {
         cfg.warm_sizes.clear();
     }
-    let solvers: Vec<String> = args.solvers.split(',').map(|s| s.trim().to_string()).collect();
+    let solvers = super::run::split_specs(&args.solvers);
     for s in &solvers {
-        if qp::registry::by_name(s).is_none() {
-            anyhow::bail!("unknown solver '{s}'");
-        }
+        s.parse::<qp::registry::SolverSpec>()?;
     }
     let pbar = ProgressBar::new(cfg.units() as u64);
     pbar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} problems  {elapsed}  eta {eta}")?);

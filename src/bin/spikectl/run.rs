@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args as ClapArgs, ValueEnum};
+use spikectl::neuro::energy::DEFAULT_CPU_WATTS;
 use spikectl::qp::registry::Backend;
 use spikectl::scenario::controllers::{ControllerChoice, arm_controller, quadruped_controller};
 use spikectl::scenario::output::{side_by_side, write_comparison_plot, write_run};
-use spikectl::scenario::{Robot, RunConfig, RunResult, Scenario, default_noise, run_arm, run_quadruped};
+use spikectl::scenario::{EdpComparison, Robot, RunConfig, RunResult, Scenario, default_noise, run_arm, run_quadruped};
 use spikectl_sim::noise::SensorNoise;
 
 /// Which robot to run.
@@ -30,8 +31,8 @@ pub struct Args {
     pub scenario: Option<String>,
     /// Controller(s), comma-separated: a registry solver behind the MPC (osqp, clarabel, pipg,
     /// spiking [float network], loihi2 [Loihi 2 fixed point]; options as
-    /// `loihi2:planes=2,theta=1e-4`), `baseline` (no MPC), or the shortcuts `both` (spiking and
-    /// osqp, side by side on the same seed) and `all` (spiking, osqp, pipg, baseline).
+    /// `loihi2:planes=2,theta=1e-4`), `baseline` (no MPC), or the shortcuts `both` (loihi2 and
+    /// osqp, side by side on the same seed) and `all` (loihi2, spiking, osqp, pipg, baseline).
     #[arg(long, default_value = "both")]
     pub solver: String,
     /// Output folder (default out/<scenario>-<solver>/ per run).
@@ -56,8 +57,9 @@ fn parse_controllers(s: &str) -> anyhow::Result<Vec<ControllerChoice>> {
     let mut out = Vec::new();
     for part in split_specs(s) {
         match part.as_str() {
-            "both" => out.extend([ControllerChoice::mpc(Backend::Spiking), ControllerChoice::mpc(Backend::Osqp)]),
+            "both" => out.extend([ControllerChoice::mpc(Backend::Loihi2), ControllerChoice::mpc(Backend::Osqp)]),
             "all" => out.extend([
+                ControllerChoice::mpc(Backend::Loihi2),
                 ControllerChoice::mpc(Backend::Spiking),
                 ControllerChoice::mpc(Backend::Osqp),
                 ControllerChoice::mpc(Backend::Pipg),
@@ -148,9 +150,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             dir.display(),
             files.len()
         );
-        results.push(r);
+        results.push((dir, r));
     }
     anyhow::ensure!(!results.is_empty(), "no solver could run");
+    // Estimated chip EDP of every network run against OSQP's measured CPU time, same run.
+    let osqp = results.iter().find(|(_, r)| r.metrics.solver == "osqp").map(|(_, r)| r.metrics.clone());
+    if let Some(o) = &osqp {
+        for (dir, r) in results.iter_mut() {
+            r.metrics.edp_vs_baseline = EdpComparison::of(&r.metrics, o, DEFAULT_CPU_WATTS);
+            if r.metrics.edp_vs_baseline.is_some() {
+                spikectl::monitor::report::write_json(&dir.join("metrics.json"), &r.metrics)?;
+            }
+        }
+    }
+    let results: Vec<RunResult> = results.into_iter().map(|(_, r)| r).collect();
     let refs: Vec<&RunResult> = results.iter().collect();
     if refs.len() > 1 {
         let dir = match &args.out {
@@ -169,8 +182,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         spikectl::monitor::report::write_json(&dir.join("compare.json"), &metrics)?;
     }
     println!("{}", side_by_side(&refs));
-    let find = |name: &str| results.iter().find(|r| r.metrics.solver == name);
-    if let (Some(a), Some(b)) = (find("spiking"), find("osqp")) {
+    let Some(b) = results.iter().find(|r| r.metrics.solver == "osqp") else { return Ok(()) };
+    for a in results.iter().filter(|r| r.metrics.energy.solves > 0) {
         let (ta, tb, what) = match robot {
             Robot::Quadruped => (a.metrics.vel_rms_mps, b.metrics.vel_rms_mps, "velocity RMS"),
             Robot::Arm => (a.metrics.force_rms_n, b.metrics.force_rms_n, "force RMS"),
@@ -179,7 +192,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let (Some(ta), Some(tb)) = (ta, tb) {
             let rel = (ta - tb).abs() / tb.abs().max(1e-12);
             println!(
-                "spiking vs osqp: {what} differs by {:.1}% (target <= 10%); fall outcome {}",
+                "{} vs osqp: {what} differs by {:.1}% (target <= 10%); fall outcome {}",
+                a.metrics.solver,
                 100.0 * rel,
                 if same_fall { "identical" } else { "DIFFERS" }
             );
