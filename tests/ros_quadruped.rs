@@ -380,9 +380,21 @@ fn nodes_refuse_invalid_parameters() {
 /// namespace's topics, `/clock` only stamps messages).
 #[test]
 fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
+    trot_in_place("spiking", true);
+}
+
+/// The same with Loihi 2 fixed point (`solver:=loihi2`), the MPC inside the real-time tick
+/// (`mpc_thread:=false`) so that in lockstep every plan is applied at the tick it answers,
+/// however long the fixed-point simulation takes on this CPU.
+#[test]
+fn quadruped_nodes_trot_in_place_with_loihi2() {
+    trot_in_place("loihi2", false);
+}
+
+fn trot_in_place(solver: &str, mpc_thread: bool) {
     let ctx = context(DOMAIN);
-    let mut node = r2r::Node::create(ctx, "spikectl_quadruped_spiking_test", "").unwrap();
-    let ns = topic("spiking");
+    let mut node = r2r::Node::create(ctx, &format!("spikectl_quadruped_{solver}_test"), "").unwrap();
+    let ns = topic(solver);
     let sub = |n: &str| format!("{ns}/{n}");
     let deep = QosProfile::default().keep_last(2000);
     let mut odom_sub = node.subscribe::<Odometry>(&sub("odom"), deep.clone()).unwrap();
@@ -399,7 +411,8 @@ fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
     let _controller = spawn(
         CONTROLLER,
         &base(&[
-            "solver:=spiking".into(),
+            format!("solver:={solver}"),
+            format!("mpc_thread:={mpc_thread}"),
             "gait:=trot".into(),
             "use_sim_time:=true".into(),
             "sensor_qos:=reliable".into(),
@@ -446,7 +459,7 @@ fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
     let fallbacks = stats.iter().filter(|s| s.fallback).count();
     let iters = stats.iter().map(|s| s.iterations as f64).sum::<f64>() / stats.len().max(1) as f64;
     eprintln!(
-        "spiking, from t = {:.2} s: {} odometry samples, min height {min_h:.3} m, max tilt {:.1}°, {} solves \
+        "{solver}, from t = {:.2} s: {} odometry samples, min height {min_h:.3} m, max tilt {:.1}°, {} solves \
          (mean {iters:.0} iterations, {fallbacks} fallbacks), {efforts} effort commands",
         t_first.unwrap_or(0.0),
         odom.len(),
@@ -455,7 +468,7 @@ fn quadruped_nodes_trot_in_place_with_the_spiking_solver() {
     );
     assert!(odom.len() - odom_first > 1000, "only {} odometry messages", odom.len() - odom_first);
     assert!(min_h > 0.2 && max_tilt < 0.35, "fell: min height {min_h:.3} m, tilt {:.1}°", max_tilt.to_degrees());
-    assert!(stats.len() > 80 && stats.iter().all(|s| s.solver == "spiking"), "{} SolveStats", stats.len());
+    assert!(stats.len() > 80 && stats.iter().all(|s| s.solver == solver), "{} SolveStats", stats.len());
     assert!(efforts > 1000, "{efforts} effort commands in 2.5 s of 2 ms samples");
     assert!(stats.iter().any(|s| s.timesteps > 0 && s.synops > 0), "spiking solves report operation counts");
     assert!(fallbacks * 20 <= stats.len(), "{fallbacks} fallbacks in {} solves", stats.len());
