@@ -109,60 +109,39 @@ pub type QuadrupedControl = dyn Controller<12, State = QuadrupedState, Command =
 /// An arm controller behind the common interface.
 pub type ArmControl = dyn Controller<7, State = ArmState, Command = arm::ArmCommand>;
 
-impl Controller<12> for quadruped::QuadrupedController {
-    type State = QuadrupedState;
-    type Command = quadruped::QuadrupedCommand;
-    fn name(&self) -> String {
-        format!("mpc+{}", self.solver_name())
-    }
-    fn control_period(&self) -> f64 {
-        self.config().control_period
-    }
-    fn mpc_period(&self) -> Option<f64> {
-        Some(self.config().mpc_period)
-    }
-    fn update(&mut self, state: &QuadrupedState, cmd: &quadruped::QuadrupedCommand) -> [f64; 12] {
-        quadruped::QuadrupedController::update(self, state, cmd)
-    }
-    fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
-        quadruped::QuadrupedController::safe_torques(self, state)
-    }
-    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        quadruped::QuadrupedController::take_solve_records(self)
-    }
-    fn counters(&self) -> ControllerCounters {
-        quadruped::QuadrupedController::counters(self)
-    }
-    fn mpc_alive(&self) -> bool {
-        quadruped::QuadrupedController::mpc_alive(self)
-    }
+/// [`Controller`] for an MPC controller type with inherent methods of the same names.
+macro_rules! mpc_controller {
+    ($ty:ty, $n:literal, $state:ty, $cmd:ty) => {
+        impl Controller<$n> for $ty {
+            type State = $state;
+            type Command = $cmd;
+            fn name(&self) -> String {
+                format!("mpc+{}", self.solver_name())
+            }
+            fn control_period(&self) -> f64 {
+                self.config().control_period
+            }
+            fn mpc_period(&self) -> Option<f64> {
+                Some(self.config().mpc_period)
+            }
+            fn update(&mut self, state: &$state, cmd: &$cmd) -> [f64; $n] {
+                <$ty>::update(self, state, cmd)
+            }
+            fn safe_torques(&self, state: &$state) -> [f64; $n] {
+                <$ty>::safe_torques(self, state)
+            }
+            fn take_solve_records(&mut self) -> Vec<SolveRecord> {
+                <$ty>::take_solve_records(self)
+            }
+            fn counters(&self) -> ControllerCounters {
+                <$ty>::counters(self)
+            }
+            fn mpc_alive(&self) -> bool {
+                <$ty>::mpc_alive(self)
+            }
+        }
+    };
 }
 
-impl Controller<7> for arm::ArmController {
-    type State = ArmState;
-    type Command = arm::ArmCommand;
-    fn name(&self) -> String {
-        format!("mpc+{}", self.solver_name())
-    }
-    fn control_period(&self) -> f64 {
-        self.config().control_period
-    }
-    fn mpc_period(&self) -> Option<f64> {
-        Some(self.config().mpc_period)
-    }
-    fn update(&mut self, state: &ArmState, cmd: &arm::ArmCommand) -> [f64; 7] {
-        arm::ArmController::update(self, state, cmd)
-    }
-    fn safe_torques(&self, state: &ArmState) -> [f64; 7] {
-        arm::ArmController::safe_torques(self, state)
-    }
-    fn take_solve_records(&mut self) -> Vec<SolveRecord> {
-        arm::ArmController::take_solve_records(self)
-    }
-    fn counters(&self) -> ControllerCounters {
-        arm::ArmController::counters(self)
-    }
-    fn mpc_alive(&self) -> bool {
-        arm::ArmController::mpc_alive(self)
-    }
-}
+mpc_controller!(quadruped::QuadrupedController, 12, QuadrupedState, quadruped::QuadrupedCommand);
+mpc_controller!(arm::ArmController, 7, ArmState, arm::ArmCommand);

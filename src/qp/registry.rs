@@ -18,7 +18,9 @@
 //! | `loihi2`   | Loihi 2 fixed point, op-counted     | the same network in Loihi 2 arithmetic      |
 //!
 //! Options (network backends only): `planes=N` weight planes of 8 bits per matrix (fixed
-//! point, 1–4; default [`DEFAULT_PLANES`]), `theta=X` sigma-delta threshold θ ≥ 0 in the
+//! point, 1–4; default [`DEFAULT_PLANES`]), `theta=X` initial sigma-delta threshold θ₀ ≥ 0 in
+//! the scaled problem's units, halved every [`THETA_HALVE_EVERY`] iterations (a constant θ
+//! leaves a bias that stops convergence; the halving schedule is lava-optimization's idea), in the
 //! scaled problem's units (0 sends every change), `omega=X` a constant primal-dual weight
 //! ω > 0, `adaptive=true|false` the host-side adaptive ω.
 //!
@@ -37,6 +39,9 @@ use crate::neuro::ThetaSchedule;
 /// float network's accuracy on the MPC families (one plane leaves a ≈ 1e-2 relative
 /// weight error).
 pub const DEFAULT_PLANES: u32 = 3;
+
+/// Iterations between halvings of the sigma-delta threshold given by the `theta` option.
+pub const THETA_HALVE_EVERY: usize = 10;
 
 /// Names of every backend, in the order they are listed to users.
 pub const NAMES: [&str; 6] = ["osqp", "clarabel", "pipg", "hpdhg", "spiking", "loihi2"];
@@ -143,7 +148,8 @@ pub struct SolverSpec {
     pub backend: Backend,
     /// Fixed point: weight planes of 8 bits per matrix (1–4).
     pub planes: Option<u32>,
-    /// Sigma-delta threshold θ ≥ 0 (scaled units), constant over the solve.
+    /// Initial sigma-delta threshold θ₀ ≥ 0 (scaled units), halved every
+    /// [`THETA_HALVE_EVERY`] iterations.
     pub theta: Option<f64>,
     /// Constant primal-dual weight ω > 0.
     pub omega: Option<f64>,
@@ -181,7 +187,7 @@ impl SolverSpec {
             s.arith = SpikingSettings::loihi2(self.planes.unwrap_or(DEFAULT_PLANES)).arith;
         }
         if let Some(theta) = self.theta {
-            s.theta = ThetaSchedule::constant(theta);
+            s.theta = ThetaSchedule { theta0: theta, halve_every: THETA_HALVE_EVERY, min: 0.0 };
         }
         if let Some(omega) = self.omega {
             s.steps = StepRule::Constant { omega };
@@ -323,7 +329,7 @@ mod tests {
             ),
             Arith::Float => panic!("loihi2 must be fixed point"),
         }
-        assert_eq!(s.theta, ThetaSchedule::constant(0.001));
+        assert_eq!(s.theta, ThetaSchedule { theta0: 0.001, halve_every: THETA_HALVE_EVERY, min: 0.0 });
         assert_eq!(s.steps, StepRule::Constant { omega: 0.5 });
         let f = "spiking".parse::<SolverSpec>().unwrap().network_settings(&SpikingSettings::default());
         assert_eq!(f.arith, Arith::Float);
