@@ -50,7 +50,11 @@ impl CscMatrix {
 
     /// Builds a matrix from (row, col, value) triplets; duplicates are summed, explicit
     /// zeros kept (they reserve a place in the sparsity pattern).
-    pub fn from_triplets(nrows: usize, ncols: usize, triplets: &[(usize, usize, f64)]) -> Result<Self, SparseError> {
+    pub(crate) fn from_triplets(
+        nrows: usize,
+        ncols: usize,
+        triplets: &[(usize, usize, f64)],
+    ) -> Result<Self, SparseError> {
         let mut t: Vec<(usize, usize, f64)> = triplets.to_vec();
         for &(r, c, _) in &t {
             if r >= nrows || c >= ncols {
@@ -157,7 +161,7 @@ impl CscMatrix {
     }
 
     /// y ← y + Mᵀ·x.
-    pub fn mul_t_add(&self, x: &[f64], y: &mut [f64]) {
+    pub(crate) fn mul_t_add(&self, x: &[f64], y: &mut [f64]) {
         debug_assert_eq!(x.len(), self.nrows);
         debug_assert_eq!(y.len(), self.ncols);
         for j in 0..self.ncols {
@@ -171,7 +175,7 @@ impl CscMatrix {
 
     /// y ← y + S·x where `self` holds the upper triangle of a symmetric matrix S
     /// (the OSQP convention for P).
-    pub fn sym_upper_mul_add(&self, x: &[f64], y: &mut [f64]) {
+    pub(crate) fn sym_upper_mul_add(&self, x: &[f64], y: &mut [f64]) {
         debug_assert_eq!(self.nrows, self.ncols);
         for j in 0..self.ncols {
             let mut s = 0.0;
@@ -195,7 +199,7 @@ impl CscMatrix {
     /// Transpose, and for each of its entries the position of the same entry in `self`
     /// (`t.nzval[k] == self.nzval[map[k]]`): refills the transpose of a matrix with new values
     /// and the same pattern without redoing the pass.
-    pub fn transpose_with_map(&self) -> (Self, Vec<usize>) {
+    pub(crate) fn transpose_with_map(&self) -> (Self, Vec<usize>) {
         let mut count = vec![0usize; self.nrows + 1];
         for &r in &self.rowval {
             count[r + 1] += 1;
@@ -239,7 +243,7 @@ impl CscMatrix {
     }
 
     /// Full symmetric matrix from an upper triangle (both triangles stored).
-    pub fn sym_upper_to_full(&self) -> Self {
+    pub(crate) fn sym_upper_to_full(&self) -> Self {
         let mut t = Vec::with_capacity(2 * self.nnz());
         for j in 0..self.ncols {
             for k in self.colptr[j]..self.colptr[j + 1] {
@@ -254,14 +258,14 @@ impl CscMatrix {
     }
 
     /// ∞-norm of each column (max |entry|), length `ncols`.
-    pub fn col_inf_norms(&self) -> Vec<f64> {
+    pub(crate) fn col_inf_norms(&self) -> Vec<f64> {
         (0..self.ncols)
             .map(|j| self.nzval[self.colptr[j]..self.colptr[j + 1]].iter().fold(0.0f64, |m, v| m.max(v.abs())))
             .collect()
     }
 
     /// ∞-norm of each row (max |entry|), length `nrows`.
-    pub fn row_inf_norms(&self) -> Vec<f64> {
+    pub(crate) fn row_inf_norms(&self) -> Vec<f64> {
         let mut r = vec![0.0f64; self.nrows];
         for (k, &i) in self.rowval.iter().enumerate() {
             r[i] = r[i].max(self.nzval[k].abs());
@@ -270,7 +274,7 @@ impl CscMatrix {
     }
 
     /// M ← diag(dl)·M·diag(dr) in place (`dl` length nrows, `dr` length ncols).
-    pub fn scale(&mut self, dl: &[f64], dr: &[f64]) {
+    pub(crate) fn scale(&mut self, dl: &[f64], dr: &[f64]) {
         for j in 0..self.ncols {
             for k in self.colptr[j]..self.colptr[j + 1] {
                 self.nzval[k] *= dl[self.rowval[k]] * dr[j];

@@ -649,7 +649,7 @@ impl ArmController {
     }
 
     /// Name of the QP backend behind the MPC.
-    pub fn solver_name(&self) -> &'static str {
+    pub(crate) fn solver_name(&self) -> &'static str {
         self.planner.solver_name
     }
 
@@ -670,7 +670,7 @@ impl ArmController {
 
     /// Safe command: gravity compensation at the last valid posture plus joint damping where
     /// the velocity reading is finite; clamped.
-    pub fn safe_torques(&self, state: &ArmState) -> [f64; 7] {
+    pub(crate) fn safe_torques(&self, state: &ArmState) -> [f64; 7] {
         let mut tau = [0.0; 7];
         for j in 0..7 {
             let qd = state.qd[j];

@@ -82,7 +82,7 @@ impl<M, J, S: Plan> MpcHost<M, J, S> {
     }
 
     /// The MPC when it runs inline, mutable.
-    pub fn mpc_mut(&mut self) -> Option<&mut M> {
+    pub(crate) fn mpc_mut(&mut self) -> Option<&mut M> {
         match &mut self.place {
             Place::Inline(m) => Some(m),
             Place::Thread(..) => None,
@@ -90,7 +90,7 @@ impl<M, J, S: Plan> MpcHost<M, J, S> {
     }
 
     /// True when the MPC runs on a worker thread.
-    pub fn is_threaded(&self) -> bool {
+    pub(crate) fn is_threaded(&self) -> bool {
         matches!(self.place, Place::Thread(..))
     }
 
@@ -125,7 +125,7 @@ impl<M, J, S: Plan> MpcHost<M, J, S> {
     /// Threaded: takes the worker's finished plans (waiting up to `wait` for every job handed
     /// to it), counting them and their failures; the newest becomes [`Self::newest`]. Returns
     /// false on a timeout; true at once inline.
-    pub fn take_finished(&mut self, counters: &mut ControllerCounters, wait: Option<Duration>) -> bool {
+    pub(crate) fn take_finished(&mut self, counters: &mut ControllerCounters, wait: Option<Duration>) -> bool {
         let Place::Thread(worker, newest) = &mut self.place else { return true };
         let (records, max) = (&mut self.records, self.max_records);
         worker.take(wait, |_: &J, done: Finished<S>| {
@@ -145,7 +145,7 @@ impl<M, J, S: Plan> MpcHost<M, J, S> {
     }
 
     /// Solve records since the last call (no allocation when there are none).
-    pub fn take_records(&mut self) -> Vec<SolveRecord> {
+    pub(crate) fn take_records(&mut self) -> Vec<SolveRecord> {
         std::mem::take(&mut self.records)
     }
 }

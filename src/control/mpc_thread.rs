@@ -26,7 +26,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 pub const POOL_SIZE: usize = 3;
 
 /// Horizon steps of a solution kept for shifting to the solution's age [count].
-pub const SHIFT_STEPS: usize = 4;
+pub(crate) const SHIFT_STEPS: usize = 4;
 
 /// A solve function on a worker thread, fed latest-wins (see the module docs).
 pub struct MpcWorker<J, R> {

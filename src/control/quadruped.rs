@@ -109,7 +109,7 @@ impl Default for QuadrupedControllerConfig {
 
 impl QuadrupedControllerConfig {
     /// The defaults for robot `p` (its MPC model from [`QuadrupedMpcConfig::for_robot`]).
-    pub fn for_robot(p: &QuadrupedParams) -> Self {
+    pub(crate) fn for_robot(p: &QuadrupedParams) -> Self {
         Self {
             robot: *p,
             mpc: QuadrupedMpcConfig::for_robot(p),
@@ -276,7 +276,7 @@ impl QuadrupedController {
     }
 
     /// Name of the QP backend behind the MPC.
-    pub fn solver_name(&self) -> &'static str {
+    pub(crate) fn solver_name(&self) -> &'static str {
         self.solver_name
     }
 
@@ -314,7 +314,7 @@ impl QuadrupedController {
 
     /// Safe command: joint PD towards the standing posture where the joint reading is
     /// finite, zero torque otherwise; clamped to the motor limits.
-    pub fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
+    pub(crate) fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
         let mut tau = [0.0; 12];
         for j in 0..12 {
             let (q, qd) = (state.q[j], state.qd[j]);

@@ -15,7 +15,7 @@ fn smooth(s: f64) -> (f64, f64) {
 
 /// One swing from lift-off to touchdown, world frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SwingTrajectory {
+pub(crate) struct SwingTrajectory {
     /// Lift-off position [m].
     pub start: Vector3<f64>,
     /// Touchdown position [m].
@@ -28,7 +28,8 @@ pub struct SwingTrajectory {
 
 impl SwingTrajectory {
     /// Position at swing progress `s ∈ [0, 1]` [m].
-    pub fn position(&self, s: f64) -> Vector3<f64> {
+    #[cfg(test)]
+    fn position(&self, s: f64) -> Vector3<f64> {
         self.eval(s).0
     }
 
@@ -61,7 +62,7 @@ impl SwingTrajectory {
 /// `hip_td` is the hip position predicted at touchdown, `v` the measured and `v_cmd` the
 /// commanded horizontal velocity [m/s], `yaw_rate` the commanded yaw rate [rad/s],
 /// `stance_time` [s] and `height` the CoM height [m].
-pub fn raibert_foothold(
+pub(crate) fn raibert_foothold(
     hip_td: [f64; 2],
     v: [f64; 2],
     v_cmd: [f64; 2],

@@ -110,7 +110,7 @@ impl RoboticsFamily {
 
 /// Linear constraint rows on one step: `lo ≤ C·v ≤ hi` (v = u_k or x_{k+1}).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StepRows {
+pub(crate) struct StepRows {
     /// Row matrix (rows × dim).
     pub c: DMatrix<f64>,
     /// Lower bounds (−[`INFTY`] when none).
@@ -124,7 +124,7 @@ pub struct StepRows {
 /// Minimises Σ_k ½(x_{k+1} − r_{k+1})ᵀQ_{k+1}(x_{k+1} − r_{k+1}) + ½u_kᵀR u_k (with Q_N
 /// replaced by the full `qn` when given) subject to the dynamics and the step rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LinearMpc {
+pub(crate) struct LinearMpc {
     /// State transition matrices A_k (nx×nx), one per step.
     pub a: Vec<DMatrix<f64>>,
     /// Input matrices B_k (nx×nu), one per step.
@@ -370,7 +370,7 @@ fn lipm(nn: usize, seed: u64) -> LinearMpc {
 }
 
 /// Half-width of the ZMP interval in double support (effectively unbounded), m.
-pub const MAX_ZMP_DIST: f64 = 100.0;
+pub(crate) const MAX_ZMP_DIST: f64 = 100.0;
 
 /// qpmpc-style weights: terminal cost w_T·‖x_N‖², input cost w_u·‖u‖², no stage state cost.
 fn terminal_weighted(

@@ -52,7 +52,7 @@ impl Family {
     }
 
     /// True when the family's problems are feasible with a finite optimum.
-    pub fn is_feasible(self) -> bool {
+    pub(crate) fn is_feasible(self) -> bool {
         self != Family::Infeasible
     }
 
@@ -215,7 +215,7 @@ fn random_equality(n: usize, seed: u64) -> Problem {
 /// Row order: n rows x₀ = x_init, then T·n dynamics rows, then (T+1)·n state boxes, then
 /// T·n_u input boxes.
 #[derive(Debug, Clone)]
-pub struct MpcModel {
+pub(crate) struct MpcModel {
     /// State dimension n.
     pub nx: usize,
     /// Input dimension n/2.
@@ -265,18 +265,18 @@ impl MpcModel {
     }
 
     /// Number of QP variables (T+1)·nx + T·nu.
-    pub fn n_var(&self) -> usize {
+    pub(crate) fn n_var(&self) -> usize {
         (self.horizon + 1) * self.nx + self.horizon * self.nu
     }
 
     /// Number of QP rows 2(T+1)·nx + T·nu.
-    pub fn n_con(&self) -> usize {
+    pub(crate) fn n_con(&self) -> usize {
         2 * (self.horizon + 1) * self.nx + self.horizon * self.nu
     }
 
     /// A random initial state for which u ≡ 0 keeps every predicted state within 0.9·x̄
     /// (so the QP is feasible).
-    pub fn feasible_x0(&self, seed: u64) -> Vec<f64> {
+    pub(crate) fn feasible_x0(&self, seed: u64) -> Vec<f64> {
         let mut r = rng(seed ^ 0x5EED_0005);
         let x0: Vec<f64> = (0..self.nx).map(|i| (2.0 * r.r#gen::<f64>() - 1.0) * 0.5 * self.x_bar[i]).collect();
         self.make_feasible(&x0)
@@ -284,7 +284,7 @@ impl MpcModel {
 
     /// Shrinks `x0` towards 0 until the free (u ≡ 0) response stays within 0.9·x̄ over the
     /// horizon; a state already satisfying that is returned unchanged.
-    pub fn make_feasible(&self, x0: &[f64]) -> Vec<f64> {
+    pub(crate) fn make_feasible(&self, x0: &[f64]) -> Vec<f64> {
         let mut x = DVector::from_column_slice(x0);
         let mut worst = 0.0f64;
         for _ in 0..=self.horizon {
@@ -344,7 +344,7 @@ impl MpcModel {
     }
 
     /// q for a constant state reference (zero vector when `None`).
-    pub fn linear_cost(&self, xref: Option<&[f64]>) -> Vec<f64> {
+    pub(crate) fn linear_cost(&self, xref: Option<&[f64]>) -> Vec<f64> {
         let (nx, t) = (self.nx, self.horizon);
         let mut q = vec![0.0; self.n_var()];
         if let Some(r) = xref {
@@ -382,7 +382,7 @@ impl MpcModel {
 /// Iterates the Riccati recursion P ← Q + AᵀPA − AᵀPB(R + BᵀPB)⁻¹BᵀPA from P = Q until the
 /// relative change is below 1e-10 (at most 10 000 steps); returns (P, K) with
 /// K = (R + BᵀPB)⁻¹BᵀPA.
-pub fn dare(a: &DMatrix<f64>, b: &DMatrix<f64>, q_diag: &[f64], r: f64) -> (DMatrix<f64>, DMatrix<f64>) {
+pub(crate) fn dare(a: &DMatrix<f64>, b: &DMatrix<f64>, q_diag: &[f64], r: f64) -> (DMatrix<f64>, DMatrix<f64>) {
     let nx = a.nrows();
     let nu = b.ncols();
     let q = DMatrix::from_diagonal(&DVector::from_column_slice(q_diag));

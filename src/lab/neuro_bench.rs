@@ -26,11 +26,11 @@ use crate::qp::spiking::{OmegaRule, SpikingSettings, SpikingSolver};
 use crate::qp::{ClarabelSolver, CscMatrix, OsqpSolver, PipgOptions, PipgSolver, Problem, QpSolver, Settings, Status};
 
 /// Horizon of [`anymal_equality_mpc`].
-pub const ANYMAL_HORIZON: usize = 5;
+pub(crate) const ANYMAL_HORIZON: usize = 5;
 /// States of [`anymal_equality_mpc`].
-pub const ANYMAL_NX: usize = 24;
+pub(crate) const ANYMAL_NX: usize = 24;
 /// Inputs of [`anymal_equality_mpc`].
-pub const ANYMAL_NU: usize = 24;
+pub(crate) const ANYMAL_NU: usize = 24;
 
 /// An ANYmal-sized, equality-constrained MPC QP of the size of lava-optimization's tutorial
 /// problem (horizon 5, 24 states, 24 inputs: n = 6·24 + 5·24 = 264 variables and
@@ -48,7 +48,7 @@ pub const ANYMAL_NU: usize = 24;
 /// eig(Q) spread (1e-3..1500) is not reproduced: with our dynamics Ruiz cannot undo such a
 /// spread (measured: eig(P̄) ≈ 7e-7..1 after scaling), which makes a different, much
 /// harder problem for PIPG than the one the tutorial reports on.
-pub fn anymal_equality_mpc(seed: u64) -> Problem {
+pub(crate) fn anymal_equality_mpc(seed: u64) -> Problem {
     let (nx, nu, t) = (ANYMAL_NX, ANYMAL_NU, ANYMAL_HORIZON);
     let np = nx / 2;
     let dt = 0.02;
@@ -142,7 +142,7 @@ pub fn violation(pb: &Problem, x: &[f64]) -> f64 {
 
 /// Builds the PIPG network's synapse fan-ins for mapping: P (full), A, Aᵀ as the spiking
 /// solver builds them, under `arith` quantization.
-pub fn pipg_fan_in(pb: &Problem, ss: &SpikingSettings) -> Vec<u64> {
+pub(crate) fn pipg_fan_in(pb: &Problem, ss: &SpikingSettings) -> Vec<u64> {
     let mut net = Network::new(ss.arith);
     let x = net.add_population("solution", pb.n(), 0);
     let y = net.add_population("constraint", pb.m(), 0);
@@ -373,7 +373,12 @@ fn spiking_solve(pb: &Problem, ss: &SpikingSettings, s: &Settings) -> Option<(cr
 /// is chosen among 1, 2, 4, … up to one neuron per core (within the chip and capacities) to
 /// minimise the estimated EDP (more cores shorten each timestep but lengthen the barrier
 /// and add static power).
-pub fn estimate_on(pb: &Problem, ss: &SpikingSettings, ops: &OpCounts, hw: &HardwareProfile) -> energy::Estimate {
+pub(crate) fn estimate_on(
+    pb: &Problem,
+    ss: &SpikingSettings,
+    ops: &OpCounts,
+    hw: &HardwareProfile,
+) -> energy::Estimate {
     let fan_in = pipg_fan_in(pb, ss);
     let mut best: Option<energy::Estimate> = None;
     let mut c = 1usize;
@@ -534,7 +539,7 @@ pub fn run(cfg: &BenchConfig) -> BenchReport {
 }
 
 /// Measures [`SpeedRow`]s (1000 iterations; 5 repetitions, 3 when quick).
-pub fn sim_speed(quick: bool) -> Vec<SpeedRow> {
+pub(crate) fn sim_speed(quick: bool) -> Vec<SpeedRow> {
     let reps = if quick { 3 } else { 5 };
     let mut out = Vec::new();
     for (name, pb) in [

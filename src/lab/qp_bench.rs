@@ -151,7 +151,7 @@ pub struct Record {
 }
 
 /// Makes a fresh solver by name.
-pub type SolverFactory<'a> = &'a dyn Fn(&str) -> Option<Box<dyn QpSolver>>;
+pub(crate) type SolverFactory<'a> = &'a dyn Fn(&str) -> Option<Box<dyn QpSolver>>;
 
 fn settings(cfg: &BenchConfig, tier: Tier) -> Settings {
     Settings {
@@ -302,7 +302,7 @@ pub fn run(
 }
 
 /// Shifted geometric mean exp(mean ln(t + s)) − s (seconds); NaN for no data.
-pub fn shifted_geomean(times: &[f64], shift: f64) -> f64 {
+pub(crate) fn shifted_geomean(times: &[f64], shift: f64) -> f64 {
     if times.is_empty() {
         return f64::NAN;
     }

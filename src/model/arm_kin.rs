@@ -12,9 +12,9 @@ use nalgebra::{Isometry3, Matrix3, Matrix6, SMatrix, SVector, Translation3, Unit
 use spikectl_sim::robots::{ArmParams, PANDA};
 
 /// 6×7 geometric Jacobian: rows 0..3 linear velocity [m/s per rad/s], rows 3..6 angular.
-pub type ArmJacobian = SMatrix<f64, 6, 7>;
+pub(crate) type ArmJacobian = SMatrix<f64, 6, 7>;
 /// A 7-vector (joint angles, velocities or torques).
-pub type Vector7 = SVector<f64, 7>;
+pub(crate) type Vector7 = SVector<f64, 7>;
 
 /// Standard gravity [m/s²].
 pub const GRAVITY: f64 = 9.81;
@@ -142,14 +142,14 @@ impl ArmModel {
 
 /// Damped least-squares pseudo-inverse of J Jᵀ used by the null-space projector:
 /// returns `N = I − Jᵀ (J Jᵀ + λ²I)⁻¹ J` (7×7, dynamically inconsistent projector).
-pub fn nullspace_projector(j: &ArmJacobian, damping: f64) -> SMatrix<f64, 7, 7> {
+pub(crate) fn nullspace_projector(j: &ArmJacobian, damping: f64) -> SMatrix<f64, 7, 7> {
     let jjt: Matrix6<f64> = j * j.transpose() + Matrix6::identity() * (damping * damping);
     let inv = jjt.try_inverse().unwrap_or_else(Matrix6::zeros);
     SMatrix::<f64, 7, 7>::identity() - j.transpose() * inv * j
 }
 
 /// Orientation error vector (axis·angle, world frame) that rotates `current` onto `desired`.
-pub fn orientation_error(current: &UnitQuaternion<f64>, desired: &UnitQuaternion<f64>) -> Vector3<f64> {
+pub(crate) fn orientation_error(current: &UnitQuaternion<f64>, desired: &UnitQuaternion<f64>) -> Vector3<f64> {
     let e = desired * current.inverse();
     e.scaled_axis()
 }

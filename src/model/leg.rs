@@ -57,12 +57,12 @@ impl Leg {
     }
 
     /// Foot position in the base frame [m] for joint angles `q` [rad].
-    pub fn foot_position(&self, q: &[f64; 3]) -> Vector3<f64> {
+    pub(crate) fn foot_position(&self, q: &[f64; 3]) -> Vector3<f64> {
         self.hip + self.foot_in_hip(q)
     }
 
     /// Foot position relative to the hip-abduction joint, base-frame axes [m].
-    pub fn foot_in_hip(&self, q: &[f64; 3]) -> Vector3<f64> {
+    pub(crate) fn foot_in_hip(&self, q: &[f64; 3]) -> Vector3<f64> {
         let (s0, c0) = q[0].sin_cos();
         let (s1, c1) = q[1].sin_cos();
         let (s12, c12) = (q[1] + q[2]).sin_cos();
@@ -73,7 +73,7 @@ impl Leg {
     }
 
     /// Knee (calf joint) position in the base frame [m].
-    pub fn knee_position(&self, q: &[f64; 3]) -> Vector3<f64> {
+    pub(crate) fn knee_position(&self, q: &[f64; 3]) -> Vector3<f64> {
         let (s1, c1) = q[1].sin_cos();
         self.hip + self.rx(q[0]) * Vector3::new(-self.l1 * s1, self.offset_y, -self.l1 * c1)
     }
@@ -195,7 +195,7 @@ pub fn body_com(p: &QuadrupedParams, legs: &[Leg; 4], q: &[f64; 12]) -> Vector3<
 }
 
 /// Wraps an angle to (−π, π].
-pub fn wrap_angle(a: f64) -> f64 {
+pub(crate) fn wrap_angle(a: f64) -> f64 {
     let two_pi = std::f64::consts::TAU;
     let mut w = a.rem_euclid(two_pi);
     if w > std::f64::consts::PI {

@@ -10,7 +10,7 @@ use crate::neuro::OpCounts;
 use crate::neuro::energy::{CoreMap, Estimate, HardwareProfile, estimate, mean_hops};
 
 /// Cores assumed for an MPC QP network when the solver reports no mapping.
-pub const DEFAULT_CORES: usize = 2;
+pub(crate) const DEFAULT_CORES: usize = 2;
 
 /// A hardware profile plus a core mapping: everything needed to price an [`OpCounts`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -67,7 +67,7 @@ pub struct EnergySummary {
 impl EnergySummary {
     /// Summary of the per-solve counts `ops` priced by `cost` (entries without counts, e.g.
     /// OSQP solves, are skipped).
-    pub fn from_ops<'a>(cost: &NeuroCost, ops: impl IntoIterator<Item = Option<&'a OpCounts>>) -> Self {
+    pub(crate) fn from_ops<'a>(cost: &NeuroCost, ops: impl IntoIterator<Item = Option<&'a OpCounts>>) -> Self {
         let mut s = EnergySummary {
             profile: cost.hw.name.clone(),
             assumption: format!("{}{}", if cost.hw.estimate { "ESTIMATE profile; " } else { "" }, cost.assumption),

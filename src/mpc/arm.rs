@@ -145,7 +145,7 @@ impl ContactEstimator {
     }
 
     /// Model force for command-point height `e` [m] and normal velocity `vz` [m/s].
-    pub fn predict(&self, e: f64, vz: f64) -> f64 {
+    pub(crate) fn predict(&self, e: f64, vz: f64) -> f64 {
         let m = self.model();
         -m.stiffness * e - m.damping * vz + m.offset
     }
@@ -310,7 +310,7 @@ impl ArmMpc {
         &self.problem
     }
     /// Solver name.
-    pub fn solver_name(&self) -> &'static str {
+    pub(crate) fn solver_name(&self) -> &'static str {
         self.solver.name()
     }
     /// Last solution.
@@ -318,11 +318,11 @@ impl ArmMpc {
         self.last.as_ref()
     }
     /// Column of the force variable F_{k+1}.
-    pub fn force_col(&self, k: usize) -> usize {
+    pub(crate) fn force_col(&self, k: usize) -> usize {
         self.cfg.horizon * NS + k
     }
     /// Column of s_{k+1}.
-    pub fn state_col(&self, k: usize) -> usize {
+    pub(crate) fn state_col(&self, k: usize) -> usize {
         k * NS
     }
     /// Column of a_k.
@@ -552,7 +552,7 @@ impl ArmMpc {
     }
 
     /// Drops the warm start.
-    pub fn reset_warm_start(&mut self) {
+    pub(crate) fn reset_warm_start(&mut self) {
         self.have_warm = false;
     }
 }

@@ -16,7 +16,7 @@ pub enum GaitKind {
 
 /// A periodic gait.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Gait {
+pub(crate) struct Gait {
     /// Cycle period T [s].
     pub period: f64,
     /// Fraction of the cycle each foot is in stance, in (0, 1].
@@ -38,7 +38,7 @@ impl Gait {
     }
 
     /// Gait of `kind` with the trot period [s] and duty factor given.
-    pub fn of_kind(kind: GaitKind, trot_period: f64, trot_duty: f64) -> Self {
+    pub(crate) fn of_kind(kind: GaitKind, trot_period: f64, trot_duty: f64) -> Self {
         match kind {
             GaitKind::Stand => Self::stand(),
             GaitKind::Trot => Self::trot(trot_period, trot_duty),
@@ -52,12 +52,12 @@ impl Gait {
     }
 
     /// True when leg `i` is scheduled in stance at time `t`.
-    pub fn in_stance(&self, i: usize, t: f64) -> bool {
+    pub(crate) fn in_stance(&self, i: usize, t: f64) -> bool {
         self.duty >= 1.0 || self.phase(i, t) < self.duty
     }
 
     /// Progress through the swing in [0, 1) of leg `i` at `t`, or `None` in stance.
-    pub fn swing_progress(&self, i: usize, t: f64) -> Option<f64> {
+    pub(crate) fn swing_progress(&self, i: usize, t: f64) -> Option<f64> {
         if self.in_stance(i, t) {
             None
         } else {
@@ -66,17 +66,17 @@ impl Gait {
     }
 
     /// Stance duration [s].
-    pub fn stance_time(&self) -> f64 {
+    pub(crate) fn stance_time(&self) -> f64 {
         self.duty * self.period
     }
 
     /// Swing duration [s] (0 when standing).
-    pub fn swing_time(&self) -> f64 {
+    pub(crate) fn swing_time(&self) -> f64 {
         (1.0 - self.duty).max(0.0) * self.period
     }
 
     /// Time from `t` until leg `i` next touches down [s] (0 while in stance).
-    pub fn time_to_touchdown(&self, i: usize, t: f64) -> f64 {
+    pub(crate) fn time_to_touchdown(&self, i: usize, t: f64) -> f64 {
         if self.in_stance(i, t) { 0.0 } else { (1.0 - self.phase(i, t)) * self.period }
     }
 }

@@ -35,7 +35,7 @@ pub struct SolveRecord {
 impl SolveRecord {
     /// The record of a solve at controller time `t` [s] by `solver`, from its solution
     /// (`None`: the solve produced none, recorded as a numerical error).
-    pub fn of_solve(t: f64, solver: &str, sol: Option<&crate::qp::Solution>) -> Self {
+    pub(crate) fn of_solve(t: f64, solver: &str, sol: Option<&crate::qp::Solution>) -> Self {
         Self {
             t,
             solver: solver.to_string(),

@@ -43,11 +43,11 @@ const NF: usize = 5;
 pub const GRAVITY: f64 = 9.81;
 
 /// Discrete SRB state-transition matrix.
-pub type MatA = SMatrix<f64, NX, NX>;
+pub(crate) type MatA = SMatrix<f64, NX, NX>;
 /// Discrete SRB input matrix (inputs in body weights).
-pub type MatB = SMatrix<f64, NX, NU>;
+pub(crate) type MatB = SMatrix<f64, NX, NU>;
 /// A 13-vector state.
-pub type StateVec = SMatrix<f64, NX, 1>;
+pub(crate) type StateVec = SMatrix<f64, NX, 1>;
 
 /// Rigid-body parameters and MPC tuning.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +81,7 @@ impl QuadrupedMpcConfig {
     }
 
     /// The [`Self::go1`] horizon and weights with the mass and lumped inertia of robot `p`.
-    pub fn for_robot(p: &QuadrupedParams) -> Self {
+    pub(crate) fn for_robot(p: &QuadrupedParams) -> Self {
         Self {
             horizon: 12,
             dt: 0.025,
@@ -130,7 +130,7 @@ impl Default for QuadrupedMpcConfig {
 /// less roll and pitch inertia than a rigid lump would. Counting them rigidly (≈ 1.8× the
 /// roll inertia used here) made the four-foot stand diverge in a two-sample roll
 /// oscillation in MuJoCo (regression test `stand_is_stable_without_noise`).
-pub fn lumped_inertia(p: &QuadrupedParams) -> [f64; 3] {
+pub(crate) fn lumped_inertia(p: &QuadrupedParams) -> [f64; 3] {
     let mut i = p.trunk_inertia;
     for leg_i in 0..4 {
         let leg = Leg::new(p, leg_i);
@@ -197,7 +197,7 @@ impl SrbState {
 }
 
 /// Body→world rotation of a (w, x, y, z) quaternion (normalised).
-pub fn base_rotation(q: &[f64; 4]) -> UnitQuaternion<f64> {
+pub(crate) fn base_rotation(q: &[f64; 4]) -> UnitQuaternion<f64> {
     UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(q[0], q[1], q[2], q[3]))
 }
 
@@ -380,7 +380,7 @@ impl QuadrupedMpc {
         &self.problem
     }
     /// Solver backend name.
-    pub fn solver_name(&self) -> &'static str {
+    pub(crate) fn solver_name(&self) -> &'static str {
         self.solver.name()
     }
     /// The last solution returned by the solver (accepted or not).
@@ -396,11 +396,11 @@ impl QuadrupedMpc {
         self.cfg.horizon * NX + k * NU
     }
     /// Column of x_{k+1}'s first entry in the QP.
-    pub fn x_offset(&self, k: usize) -> usize {
+    pub(crate) fn x_offset(&self, k: usize) -> usize {
         k * NX
     }
     /// Row of foot `i`'s first force row at step k.
-    pub fn force_row(&self, k: usize, i: usize) -> usize {
+    pub(crate) fn force_row(&self, k: usize, i: usize) -> usize {
         self.cfg.horizon * NX + k * 4 * NF + i * NF
     }
 
@@ -681,7 +681,7 @@ impl QuadrupedMpc {
     }
 
     /// Drops the warm start (e.g. after a fallback).
-    pub fn reset_warm_start(&mut self) {
+    pub(crate) fn reset_warm_start(&mut self) {
         self.have_warm = false;
     }
 

@@ -9,20 +9,20 @@ use crate::qp::{PipgOptions, QpSolver};
 
 /// Constant primal-dual weight ω on the quadruped MPC (best p99/max iterations of the
 /// sweep 0.2–0.5 on the `spikectl bench mpc` sequence; `docs/tuning.md`).
-pub const QUADRUPED_OMEGA: f64 = 0.4;
+pub(crate) const QUADRUPED_OMEGA: f64 = 0.4;
 
 /// Constant primal-dual weight ω on the arm MPC (no fallbacks for ω ≥ 1; force tracking on
 /// force-sine within 7–8 % of OSQP's at 2, 12 % at 1; `docs/tuning.md`).
-pub const ARM_OMEGA: f64 = 2.0;
+pub(crate) const ARM_OMEGA: f64 = 2.0;
 
 /// Relaxation ρ of both MPCs: with the rolled-out warm start, 1.9 took fewer iterations than
 /// the solver default 1.6 on both robots (`docs/tuning.md`).
-pub const MPC_RHO: f64 = 1.9;
+pub(crate) const MPC_RHO: f64 = 1.9;
 
 /// Ruiz passes continued from the previous scaling on each quadruped matrix update (same
 /// iteration counts as a fresh 10-pass scaling for a third of the update time). The arm
 /// keeps a fresh scaling: continuing it lengthened its tail (`docs/tuning.md`).
-pub const QUADRUPED_WARM_RUIZ_PASSES: usize = 2;
+pub(crate) const QUADRUPED_WARM_RUIZ_PASSES: usize = 2;
 
 /// The network solver settings of the quadruped MPC: constant ω = [`QUADRUPED_OMEGA`],
 /// ρ = [`MPC_RHO`], warm Ruiz scaling. Constant ω because the host-side adaptive ω stalls on
@@ -40,7 +40,7 @@ pub fn arm_spiking() -> SpikingSettings {
 
 /// The solver `spec` for the quadruped MPC: network backends start from
 /// [`quadruped_spiking`].
-pub fn quadruped_solver(spec: &SolverSpec) -> Box<dyn QpSolver> {
+pub(crate) fn quadruped_solver(spec: &SolverSpec) -> Box<dyn QpSolver> {
     spec.build(&quadruped_spiking())
 }
 

@@ -92,7 +92,7 @@ impl NpyArray {
     }
 
     /// The values as non-negative indices.
-    pub fn to_usize(&self, key: &str) -> Result<Vec<usize>, QpError> {
+    pub(crate) fn to_usize(&self, key: &str) -> Result<Vec<usize>, QpError> {
         let v: Vec<i64> = match &self.data {
             NpyData::I64(v) => v.clone(),
             NpyData::F64(v) if v.iter().all(|x| x.fract() == 0.0 && x.is_finite()) => {
@@ -107,7 +107,7 @@ impl NpyArray {
 /// True when an `.npy` image is qpsolvers' marker of an absent key: a 0-d object array
 /// holding a pickled `None`. Object arrays holding anything else are an error (spikectl
 /// never unpickles); arrays of other dtypes give `false`.
-pub fn is_absent_marker(bytes: &[u8]) -> Result<bool, QpError> {
+pub(crate) fn is_absent_marker(bytes: &[u8]) -> Result<bool, QpError> {
     let Some(NpyHeader { descr, shape, body }) = npy_header(bytes) else { return Ok(false) };
     if !descr.contains('O') || descr.starts_with('[') {
         return Ok(false);
@@ -152,7 +152,7 @@ fn npy_header(bytes: &[u8]) -> Option<NpyHeader<'_>> {
 }
 
 /// Parses one `.npy` file image.
-pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, QpError> {
+pub(crate) fn parse_npy(bytes: &[u8]) -> Result<NpyArray, QpError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(fmt_err("not an .npy array (bad magic)"));
     }
@@ -310,7 +310,7 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Serialises an array as `.npy` version 1.0 (`<f8`, `<i8` or `<U` dtype, C order).
-pub fn write_npy(a: &NpyArray) -> Vec<u8> {
+pub(crate) fn write_npy(a: &NpyArray) -> Vec<u8> {
     let (descr, body): (String, Vec<u8>) = match &a.data {
         NpyData::F64(v) => ("<f8".into(), v.iter().flat_map(|x| x.to_le_bytes()).collect()),
         NpyData::I64(v) => ("<i8".into(), v.iter().flat_map(|x| x.to_le_bytes()).collect()),
@@ -487,7 +487,7 @@ pub fn read_sparse_npz(path: &Path) -> Result<CscMatrix, QpError> {
 
 impl QpsolversProblem {
     /// Reads the qpsolvers keys from parsed arrays.
-    pub fn from_arrays(arrs: &BTreeMap<String, NpyArray>) -> Result<Self, QpError> {
+    pub(crate) fn from_arrays(arrs: &BTreeMap<String, NpyArray>) -> Result<Self, QpError> {
         let q = vector(arrs, "q")?.ok_or_else(|| fmt_err("missing required key 'q'"))?;
         Ok(Self {
             p: matrix(arrs, "P")?,
@@ -542,7 +542,7 @@ impl QpsolversProblem {
     }
 
     /// Converts to OSQP form (see the module docs), validating sizes.
-    pub fn to_problem(&self) -> Result<Problem, QpError> {
+    pub(crate) fn to_problem(&self) -> Result<Problem, QpError> {
         let n = self.q.len();
         let p = match &self.p {
             Some(p) => {

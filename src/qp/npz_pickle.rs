@@ -234,7 +234,7 @@ fn is_object_dtype(v: &V) -> bool {
 
 /// True when `pickle` (the body of an `.npy` file with an object dtype) is exactly a 0-d
 /// numpy object array holding `None` (module docs).
-pub fn is_pickled_none_array(pickle: &[u8]) -> bool {
+pub(crate) fn is_pickled_none_array(pickle: &[u8]) -> bool {
     let Some(V::Built(obj, state)) = eval(pickle) else { return false };
     let V::Call(f, args) = obj.as_ref() else { return false };
     let ctor_ok = is_global(f, &["numpy.core.multiarray", "numpy._core.multiarray"], "_reconstruct")

@@ -43,7 +43,7 @@ fn clamp_bounds(v: &[f64]) -> Vec<f64> {
 }
 
 /// Maps our settings onto OSQP's (OSQP defaults for everything else).
-pub fn osqp_settings(s: &Settings) -> osqp::Settings {
+pub(crate) fn osqp_settings(s: &Settings) -> osqp::Settings {
     let o = osqp::Settings::default()
         .eps_abs(s.eps_abs)
         .eps_rel(s.eps_rel)

@@ -22,24 +22,24 @@ pub struct ResidualReport {
 
 impl ResidualReport {
     /// Primal tolerance eps_abs + eps_rel·prim_scale.
-    pub fn eps_prim(&self, s: &Settings) -> f64 {
+    pub(crate) fn eps_prim(&self, s: &Settings) -> f64 {
         s.eps_abs + s.eps_rel * self.prim_scale
     }
     /// Dual tolerance eps_abs + eps_rel·dual_scale.
-    pub fn eps_dual(&self, s: &Settings) -> f64 {
+    pub(crate) fn eps_dual(&self, s: &Settings) -> f64 {
         s.eps_abs + s.eps_rel * self.dual_scale
     }
     /// True when primal and dual residuals are within tolerance (OSQP's test).
-    pub fn converged(&self, s: &Settings) -> bool {
+    pub(crate) fn converged(&self, s: &Settings) -> bool {
         self.res.prim <= self.eps_prim(s) && self.res.dual <= self.eps_dual(s)
     }
     /// Gap tolerance eps_abs + eps_rel·gap_scale.
-    pub fn eps_gap(&self, s: &Settings) -> f64 {
+    pub(crate) fn eps_gap(&self, s: &Settings) -> f64 {
         s.eps_abs + s.eps_rel * self.gap_scale
     }
     /// [`Self::converged`] and the duality gap within [`Self::eps_gap`] (OSQP 1.0's test
     /// with its duality-gap check on).
-    pub fn converged_with_gap(&self, s: &Settings) -> bool {
+    pub(crate) fn converged_with_gap(&self, s: &Settings) -> bool {
         self.converged(s) && self.res.gap <= self.eps_gap(s)
     }
 }
@@ -49,7 +49,7 @@ fn inf_norm(v: &[f64]) -> f64 {
 }
 
 /// Computes residuals of (x, y) on `pb`. Non-finite inputs give infinite residuals.
-pub fn compute(pb: &Problem, x: &[f64], y: &[f64]) -> ResidualReport {
+pub(crate) fn compute(pb: &Problem, x: &[f64], y: &[f64]) -> ResidualReport {
     let (n, m) = (pb.n(), pb.m());
     if x.len() != n || y.len() != m || x.iter().chain(y).any(|v| !v.is_finite()) {
         return ResidualReport {
@@ -100,7 +100,7 @@ pub fn compute(pb: &Problem, x: &[f64], y: &[f64]) -> ResidualReport {
 /// zeros (a solver never returns NaN), residuals and objective are recomputed on the
 /// original problem `pb`, and a claimed `Solved` whose iterate is non-finite becomes
 /// [`Status::NumericalError`].
-pub fn finish_solution(
+pub(crate) fn finish_solution(
     pb: &Problem,
     mut x: Vec<f64>,
     mut y: Vec<f64>,

@@ -25,9 +25,9 @@
 use super::{CscMatrix, INFTY, Problem};
 
 /// Norms below this are treated as this (avoids blowing up nearly empty rows/columns).
-pub const MIN_SCALING: f64 = 1e-4;
+pub(crate) const MIN_SCALING: f64 = 1e-4;
 /// Norms above this are treated as this.
-pub const MAX_SCALING: f64 = 1e4;
+pub(crate) const MAX_SCALING: f64 = 1e4;
 
 /// Diagonal scaling factors of a problem. See the module docs for the conventions.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +45,7 @@ fn clamp_norm(v: f64) -> f64 {
 }
 
 /// Column ∞-norms of the symmetric matrix whose upper triangle `p` stores.
-pub fn sym_upper_col_inf_norms(p: &CscMatrix) -> Vec<f64> {
+pub(crate) fn sym_upper_col_inf_norms(p: &CscMatrix) -> Vec<f64> {
     let mut r = vec![0.0f64; p.ncols];
     for j in 0..p.ncols {
         for k in p.colptr[j]..p.colptr[j + 1] {
@@ -88,7 +88,7 @@ impl Scaling {
     /// an MPC sequence): `iters` passes on `start`'s scaling of `pb`, so that a slowly
     /// changing problem stays equilibrated for a fraction of a cold start's passes.
     /// `start` must have `pb`'s dimensions (otherwise the identity is used).
-    pub fn ruiz_from(pb: &Problem, start: &Scaling, iters: usize) -> (Problem, Scaling) {
+    pub(crate) fn ruiz_from(pb: &Problem, start: &Scaling, iters: usize) -> (Problem, Scaling) {
         let (n, m) = (pb.n(), pb.m());
         let mut s = if start.d.len() == n && start.e.len() == m { start.clone() } else { Self::identity(n, m) };
         let sp = s.scale_problem(pb);
@@ -131,7 +131,7 @@ impl Scaling {
     /// Applies these factors to a problem with the same dimensions (e.g. after an update of
     /// q, bounds or matrix values). Computed directly from `pb`, so repeated application
     /// does not accumulate rounding.
-    pub fn scale_problem(&self, pb: &Problem) -> Problem {
+    pub(crate) fn scale_problem(&self, pb: &Problem) -> Problem {
         let mut p = pb.p.clone();
         self.scale_p_values(&pb.p, &mut p.nzval);
         let mut a = pb.a.clone();
@@ -141,7 +141,7 @@ impl Scaling {
     }
 
     /// Scaled values of P (c·D·P·D) for `orig`'s pattern, written into `out` (len nnz).
-    pub fn scale_p_values(&self, orig: &CscMatrix, out: &mut [f64]) {
+    pub(crate) fn scale_p_values(&self, orig: &CscMatrix, out: &mut [f64]) {
         for j in 0..orig.ncols {
             for k in orig.colptr[j]..orig.colptr[j + 1] {
                 out[k] = self.c * self.d[orig.rowval[k]] * orig.nzval[k] * self.d[j];
@@ -150,7 +150,7 @@ impl Scaling {
     }
 
     /// Scaled values of A (E·A·D) for `orig`'s pattern, written into `out` (len nnz).
-    pub fn scale_a_values(&self, orig: &CscMatrix, out: &mut [f64]) {
+    pub(crate) fn scale_a_values(&self, orig: &CscMatrix, out: &mut [f64]) {
         for j in 0..orig.ncols {
             for k in orig.colptr[j]..orig.colptr[j + 1] {
                 out[k] = self.e[orig.rowval[k]] * orig.nzval[k] * self.d[j];
@@ -159,12 +159,12 @@ impl Scaling {
     }
 
     /// q̄ = c·D·q.
-    pub fn scale_q(&self, q: &[f64]) -> Vec<f64> {
+    pub(crate) fn scale_q(&self, q: &[f64]) -> Vec<f64> {
         q.iter().zip(&self.d).map(|(v, d)| self.c * d * v).collect()
     }
 
     /// (E·l, E·u), keeping infinite bounds at ±[`INFTY`].
-    pub fn scale_bounds(&self, l: &[f64], u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    pub(crate) fn scale_bounds(&self, l: &[f64], u: &[f64]) -> (Vec<f64>, Vec<f64>) {
         (
             l.iter().zip(&self.e).map(|(&v, &e)| scale_bound(v, e)).collect(),
             u.iter().zip(&self.e).map(|(&v, &e)| scale_bound(v, e)).collect(),
@@ -172,22 +172,22 @@ impl Scaling {
     }
 
     /// x = D·x̄ (scaled → original).
-    pub fn unscale_x(&self, xs: &[f64]) -> Vec<f64> {
+    pub(crate) fn unscale_x(&self, xs: &[f64]) -> Vec<f64> {
         xs.iter().zip(&self.d).map(|(v, d)| v * d).collect()
     }
 
     /// x̄ = D⁻¹·x (original → scaled).
-    pub fn scale_x(&self, x: &[f64]) -> Vec<f64> {
+    pub(crate) fn scale_x(&self, x: &[f64]) -> Vec<f64> {
         x.iter().zip(&self.d).map(|(v, d)| v / d).collect()
     }
 
     /// y = E·ȳ / c (scaled → original).
-    pub fn unscale_y(&self, ys: &[f64]) -> Vec<f64> {
+    pub(crate) fn unscale_y(&self, ys: &[f64]) -> Vec<f64> {
         ys.iter().zip(&self.e).map(|(v, e)| v * e / self.c).collect()
     }
 
     /// ȳ = c·E⁻¹·y (original → scaled).
-    pub fn scale_y(&self, y: &[f64]) -> Vec<f64> {
+    pub(crate) fn scale_y(&self, y: &[f64]) -> Vec<f64> {
         y.iter().zip(&self.e).map(|(v, e)| self.c * v / e).collect()
     }
 }

@@ -43,15 +43,15 @@ use crate::qp::registry::SolverSpec;
 /// Number of arm joints.
 pub const ARM_DOF: usize = 7;
 /// Largest accepted |joint angle| [rad].
-pub const MAX_ARM_JOINT_POS: f64 = 2.0 * std::f64::consts::PI;
+pub(crate) const MAX_ARM_JOINT_POS: f64 = 2.0 * std::f64::consts::PI;
 /// Largest accepted |joint velocity| [rad/s].
-pub const MAX_ARM_JOINT_VEL: f64 = 50.0;
+pub(crate) const MAX_ARM_JOINT_VEL: f64 = 50.0;
 /// Largest accepted |force| component [N] and |torque| component [N·m].
-pub const MAX_WRENCH: f64 = 1e4;
+pub(crate) const MAX_WRENCH: f64 = 1e4;
 /// Largest normal-force setpoint [N].
-pub const MAX_FORCE_SETPOINT: f64 = 40.0;
+pub(crate) const MAX_FORCE_SETPOINT: f64 = 40.0;
 /// Largest tangential speed command per axis [m/s].
-pub const MAX_TANGENT_VEL: f64 = 0.2;
+pub(crate) const MAX_TANGENT_VEL: f64 = 0.2;
 
 /// The arm description's joint names ([`PANDA`]) with `prefix` (`""` gives the simulated
 /// arm's `joint1` … `joint7`).
@@ -60,16 +60,16 @@ pub fn arm_joint_names(prefix: &str) -> [String; ARM_DOF] {
 }
 
 /// Joint positions [rad] and velocities [rad/s] of the arm, in joint order.
-pub type ArmJointReading = joints::JointReading<ARM_DOF>;
+pub(crate) type ArmJointReading = joints::JointReading<ARM_DOF>;
 
 /// Checks and converts an arm `JointState` against the joint `names`.
-pub fn arm_joints_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<ArmJointReading, InputError> {
+pub(crate) fn arm_joints_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<ArmJointReading, InputError> {
     joints::joints_from_msg(m, names, MAX_ARM_JOINT_POS, MAX_ARM_JOINT_VEL)
 }
 
 /// A contact wrench reading: stamp [s], force [N], torque [N·m] (world frame).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WrenchReading {
+pub(crate) struct WrenchReading {
     /// Stamp [s].
     pub t: f64,
     /// Force on the tool from the environment, world frame [N].
@@ -79,7 +79,7 @@ pub struct WrenchReading {
 }
 
 /// Checks and converts a `WrenchStamped`.
-pub fn wrench_from_msg(m: &WrenchStamped) -> Result<WrenchReading, InputError> {
+pub(crate) fn wrench_from_msg(m: &WrenchStamped) -> Result<WrenchReading, InputError> {
     let (f, t) = (&m.wrench.force, &m.wrench.torque);
     let force = [f.x, f.y, f.z];
     let torque = [t.x, t.y, t.z];
@@ -103,18 +103,18 @@ pub fn tangent(field: &'static str, xy: [f64; 2], clamp: f64) -> Result<[f64; 2]
 }
 
 /// The arm's effort command: `names` and torques [N·m] (non-finite → 0), stamped `stamp`.
-pub fn arm_effort_msg(stamp: Time, names: &[String; ARM_DOF], tau: &[f64; ARM_DOF]) -> JointState {
+pub(crate) fn arm_effort_msg(stamp: Time, names: &[String; ARM_DOF], tau: &[f64; ARM_DOF]) -> JointState {
     joints::effort_msg(stamp, names, tau)
 }
 
 /// Checks an arm effort command against `names`; torques in joint order [N·m].
-pub fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<[f64; ARM_DOF], InputError> {
+pub(crate) fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<[f64; ARM_DOF], InputError> {
     joints::effort_from_msg(m, names)
 }
 
 /// The simulator's sensor messages for an arm state: `JointState` (names, position, velocity)
 /// and the contact `WrenchStamped` (frame `world`), both stamped `s.t`.
-pub fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, WrenchStamped) {
+pub(crate) fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, WrenchStamped) {
     let stamp = super::time_msg(s.t);
     let joints = JointState {
         header: Header { stamp: stamp.clone(), frame_id: String::new() },
@@ -132,12 +132,12 @@ pub fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, 
 }
 
 /// An arm state handed to the real-time thread, with the wall time it was assembled.
-pub type StampedArmState = Stamped<ArmState>;
+pub(crate) type StampedArmState = Stamped<ArmState>;
 
 /// Combines joint samples with the newest wrench: a joint sample is released once a wrench at
 /// least as new arrived, or after `sync_wait` with a wrench received within `stale_timeout`.
 #[derive(Debug, Clone)]
-pub struct ArmStateAssembler {
+pub(crate) struct ArmStateAssembler {
     joints: Option<(ArmJointReading, Instant)>,
     wrench: Option<(WrenchReading, Instant)>,
     last_t: Option<f64>,
@@ -151,11 +151,11 @@ impl ArmStateAssembler {
         Self { joints: None, wrench: None, last_t: None, sync_wait, stale_timeout }
     }
     /// Stores a joint sample received at `now`.
-    pub fn set_joints(&mut self, r: ArmJointReading, now: Instant) {
+    pub(crate) fn set_joints(&mut self, r: ArmJointReading, now: Instant) {
         self.joints = Some((r, now));
     }
     /// Stores a wrench sample received at `now`.
-    pub fn set_wrench(&mut self, r: WrenchReading, now: Instant) {
+    pub(crate) fn set_wrench(&mut self, r: WrenchReading, now: Instant) {
         self.wrench = Some((r, now));
     }
     /// The state of the newest joint sample, if it can be released at `now`.

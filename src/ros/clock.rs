@@ -27,13 +27,13 @@ impl NodeClock {
     }
 
     /// True when following `/clock`.
-    pub fn is_sim_time(&self) -> bool {
+    pub(crate) fn is_sim_time(&self) -> bool {
         self.sim_time
     }
 
     /// Current ROS time [s] (0 before the first `/clock` message under simulation time, and
     /// on a clock error).
-    pub fn now_s(&self) -> f64 {
+    pub(crate) fn now_s(&self) -> f64 {
         let mut c = self.clock.lock().unwrap_or_else(|e| e.into_inner());
         c.get_now().map(|d| d.as_secs_f64()).unwrap_or(0.0)
     }

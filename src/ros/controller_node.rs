@@ -37,9 +37,9 @@ use crate::qp::registry::SolverSpec;
 pub type Subscription<T> = std::pin::Pin<Box<dyn futures::Stream<Item = T>>>;
 
 /// The state type of a robot's controller.
-pub type StateOf<R, const N: usize> = <<R as RobotInterface<N>>::Ctrl as Controller<N>>::State;
+pub(crate) type StateOf<R, const N: usize> = <<R as RobotInterface<N>>::Ctrl as Controller<N>>::State;
 /// The command type of a robot's controller.
-pub type CommandOf<R, const N: usize> = <<R as RobotInterface<N>>::Ctrl as Controller<N>>::Command;
+pub(crate) type CommandOf<R, const N: usize> = <<R as RobotInterface<N>>::Ctrl as Controller<N>>::Command;
 
 /// What the generic node needs from one robot (`N` joints).
 pub trait RobotInterface<const N: usize>: Sized {
@@ -104,7 +104,7 @@ pub trait RobotInterface<const N: usize>: Sized {
 }
 
 /// The parameters every controller node has, with `R`'s defaults, then `R::PARAMS`.
-pub fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<ParamSpec> {
+pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<ParamSpec> {
     let period_help: &'static str = if R::CONTROL_PERIOD_S >= 0.002 {
         "Real-time loop period [s] (500 Hz)"
     } else {
@@ -152,7 +152,7 @@ pub fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<ParamSpec> {
 
 /// A `cmd_vel`-style command that falls back to zero when no message came for `timeout`.
 #[derive(Debug, Clone, Copy)]
-pub struct CommandTimeout {
+pub(crate) struct CommandTimeout {
     timeout: Duration,
     last: Option<Instant>,
 }
@@ -167,7 +167,7 @@ impl CommandTimeout {
         self.last = Some(now);
     }
     /// True once, when the last message is older than the timeout at `now`.
-    pub fn expired(&mut self, now: Instant) -> bool {
+    pub(crate) fn expired(&mut self, now: Instant) -> bool {
         if self.last.is_some_and(|t| now.saturating_duration_since(t) > self.timeout) {
             self.last = None;
             return true;

@@ -61,9 +61,9 @@ impl Default for TickTimes {
 
 impl TickTimes {
     /// Bin width.
-    pub const BIN: std::time::Duration = std::time::Duration::from_micros(2);
+    pub(crate) const BIN: std::time::Duration = std::time::Duration::from_micros(2);
     /// Range covered by the bins.
-    pub const RANGE: std::time::Duration = std::time::Duration::from_millis(20);
+    pub(crate) const RANGE: std::time::Duration = std::time::Duration::from_millis(20);
 
     /// Adds one step of duration `d`. No allocation, no lock.
     pub fn record(&self, d: std::time::Duration) {
@@ -86,7 +86,7 @@ impl TickTimes {
     /// The `q` quantile (0..=1) of the step durations: the upper edge of the bin holding it
     /// (at most [`Self::max`]; the maximum itself beyond [`Self::RANGE`]); zero before the
     /// first step.
-    pub fn quantile(&self, q: f64) -> std::time::Duration {
+    pub(crate) fn quantile(&self, q: f64) -> std::time::Duration {
         let n = self.count();
         if n == 0 {
             return std::time::Duration::ZERO;
@@ -143,7 +143,7 @@ impl Counters {
 impl CounterSnapshot {
     /// [`Level::Warn`] if malformed inputs, deadline misses or fallbacks grew since `prev`,
     /// else [`Level::Ok`], with a message saying what grew.
-    pub fn level_since(&self, prev: &CounterSnapshot) -> (Level, String) {
+    pub(crate) fn level_since(&self, prev: &CounterSnapshot) -> (Level, String) {
         let mut what = Vec::new();
         for (name, now, before) in [
             ("malformed inputs", self.malformed, prev.malformed),
@@ -192,7 +192,7 @@ impl StatusBuilder {
     }
 
     /// Appends a float key/value with 6 significant digits (non-finite values print as "nan"/"inf").
-    pub fn kv_f(self, key: impl Into<String>, value: f64) -> Self {
+    pub(crate) fn kv_f(self, key: impl Into<String>, value: f64) -> Self {
         self.kv(key, format!("{value:.6e}"))
     }
 

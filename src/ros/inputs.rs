@@ -80,7 +80,7 @@ impl InputErrors {
 
     /// Records a message on `topic` rejected for `why`: bumps `counters.malformed` and the
     /// topic's count, remembers the reason and logs it (rate-limited).
-    pub fn reject(&mut self, counters: &Counters, topic: &str, why: &dyn std::fmt::Display) {
+    pub(crate) fn reject(&mut self, counters: &Counters, topic: &str, why: &dyn std::fmt::Display) {
         Counters::bump(&counters.malformed);
         if let Some(i) = self.topics.iter().position(|t| *t == topic) {
             self.counts[i] += 1;
@@ -101,7 +101,7 @@ impl InputErrors {
     }
 
     /// Adds `malformed_<topic>` for every topic and `last_error` to a status.
-    pub fn add_to(&self, mut b: StatusBuilder) -> StatusBuilder {
+    pub(crate) fn add_to(&self, mut b: StatusBuilder) -> StatusBuilder {
         for (t, n) in self.topics.iter().zip(&self.counts) {
             b = b.kv(format!("malformed_{t}"), n);
         }

@@ -9,11 +9,11 @@ use r2r::std_msgs::msg::Header;
 use super::inputs::{InputError, check, stamp_s};
 
 /// Largest accepted |effort| in a command [N·m].
-pub const MAX_EFFORT: f64 = 1e4;
+pub(crate) const MAX_EFFORT: f64 = 1e4;
 
 /// Joint positions [rad] and velocities [rad/s] of one `JointState`, in joint order.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct JointReading<const N: usize> {
+pub(crate) struct JointReading<const N: usize> {
     /// Stamp [s].
     pub t: f64,
     /// Positions [rad].
@@ -24,7 +24,7 @@ pub struct JointReading<const N: usize> {
 
 /// Index in `expected` of each entry of `names`; an empty `names` means the order of
 /// `expected`, and then `len` values must be given.
-pub fn joint_order<const N: usize, S: AsRef<str>>(
+pub(crate) fn joint_order<const N: usize, S: AsRef<str>>(
     expected: &[S; N],
     names: &[String],
     len: usize,
@@ -56,7 +56,7 @@ pub fn joint_order<const N: usize, S: AsRef<str>>(
 
 /// Checks and converts a `JointState` with the `N` joints `names`: positions within
 /// ±`max_pos` [rad], velocities within ±`max_vel` [rad/s].
-pub fn joints_from_msg<const N: usize, S: AsRef<str>>(
+pub(crate) fn joints_from_msg<const N: usize, S: AsRef<str>>(
     m: &JointState,
     names: &[S; N],
     max_pos: f64,
@@ -80,7 +80,7 @@ pub fn joints_from_msg<const N: usize, S: AsRef<str>>(
 
 /// The effort command message: `names` and torques [N·m] (non-finite values become 0),
 /// stamped `stamp`.
-pub fn effort_msg<const N: usize, S: AsRef<str>>(stamp: Time, names: &[S; N], tau: &[f64; N]) -> JointState {
+pub(crate) fn effort_msg<const N: usize, S: AsRef<str>>(stamp: Time, names: &[S; N], tau: &[f64; N]) -> JointState {
     JointState {
         header: Header { stamp, frame_id: String::new() },
         name: names.iter().map(|s| s.as_ref().to_string()).collect(),
@@ -92,7 +92,10 @@ pub fn effort_msg<const N: usize, S: AsRef<str>>(stamp: Time, names: &[S; N], ta
 
 /// Checks an effort command against `names` (any order, or unnamed in that order); the
 /// torques in joint order [N·m].
-pub fn effort_from_msg<const N: usize, S: AsRef<str>>(m: &JointState, names: &[S; N]) -> Result<[f64; N], InputError> {
+pub(crate) fn effort_from_msg<const N: usize, S: AsRef<str>>(
+    m: &JointState,
+    names: &[S; N],
+) -> Result<[f64; N], InputError> {
     let order = joint_order(names, &m.name, m.effort.len())?;
     if m.effort.len() != N {
         return Err(InputError::Length { field: "effort", len: m.effort.len(), expected: N });

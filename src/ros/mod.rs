@@ -96,7 +96,7 @@ pub fn drain<T, S: Stream<Item = T> + Unpin>(stream: &mut S) -> Vec<T> {
 }
 
 /// A `builtin_interfaces/Time` from seconds (negative and non-finite values give 0).
-pub fn time_msg(t_s: f64) -> r2r::builtin_interfaces::msg::Time {
+pub(crate) fn time_msg(t_s: f64) -> r2r::builtin_interfaces::msg::Time {
     if !t_s.is_finite() || t_s <= 0.0 {
         return r2r::builtin_interfaces::msg::Time::default();
     }

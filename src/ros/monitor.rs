@@ -15,7 +15,7 @@ use super::stats::{Malformed, validate};
 use crate::monitor::latency::LatencyStats;
 
 /// Most distinct solver names tracked; messages naming more are counted as malformed.
-pub const MAX_SOLVERS: usize = 16;
+pub(crate) const MAX_SOLVERS: usize = 16;
 
 /// Monitor settings.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -143,7 +143,7 @@ pub const USE_SIM_TIME: ParamSpec =
     ParamSpec::bool("use_sim_time", false, "Follow the /clock topic instead of the system clock");
 
 /// The controller nodes' `rt_priority` parameter (see [`super::rt::priority_from_param`]).
-pub const RT_PRIORITY: ParamSpec = ParamSpec::int(
+pub(crate) const RT_PRIORITY: ParamSpec = ParamSpec::int(
     "rt_priority",
     0,
     0,
@@ -245,7 +245,7 @@ pub struct Params {
 impl Params {
     /// Resolves `specs` against explicit overrides (name → value), without a ROS node.
     /// Unknown override names are ignored (ROS passes e.g. `use_sim_time` to every node).
-    pub fn resolve(specs: &[ParamSpec], overrides: &BTreeMap<String, Value>) -> Result<Self, ParamError> {
+    pub(crate) fn resolve(specs: &[ParamSpec], overrides: &BTreeMap<String, Value>) -> Result<Self, ParamError> {
         let mut values = BTreeMap::new();
         for spec in specs {
             let v = match overrides.get(spec.name) {

@@ -66,25 +66,25 @@ pub const JOINT_NAMES: [&str; 12] = [
 ];
 
 /// Largest accepted |joint angle| [rad].
-pub const MAX_JOINT_POS: f64 = 4.0 * std::f64::consts::PI;
+pub(crate) const MAX_JOINT_POS: f64 = 4.0 * std::f64::consts::PI;
 /// Largest accepted |joint velocity| [rad/s].
-pub const MAX_JOINT_VEL: f64 = 200.0;
+pub(crate) const MAX_JOINT_VEL: f64 = 200.0;
 /// Largest accepted |angular velocity| component [rad/s].
-pub const MAX_ANGVEL: f64 = 100.0;
+pub(crate) const MAX_ANGVEL: f64 = 100.0;
 /// Largest accepted |linear velocity| component [m/s].
-pub const MAX_LINVEL: f64 = 50.0;
+pub(crate) const MAX_LINVEL: f64 = 50.0;
 /// Largest accepted |position| component [m].
-pub const MAX_POSITION: f64 = 1e5;
+pub(crate) const MAX_POSITION: f64 = 1e5;
 /// Largest accepted deviation of a quaternion's norm from 1.
-pub const QUAT_NORM_TOL: f64 = 0.05;
+pub(crate) const QUAT_NORM_TOL: f64 = 0.05;
 /// `cmd_vel` limits: |vx|, |vy| [m/s] and |yaw rate| [rad/s]; larger commands are clamped.
-pub const CMD_LIMITS: [f64; 3] = [1.0, 0.5, 1.5];
+pub(crate) const CMD_LIMITS: [f64; 3] = [1.0, 0.5, 1.5];
 
 /// Joint positions and velocities of the 12 joints, in [`JOINT_NAMES`] order.
-pub type JointReading = joints::JointReading<12>;
+pub(crate) type JointReading = joints::JointReading<12>;
 
 /// Checks and converts a `JointState` (positions and velocities of all 12 joints).
-pub fn joints_from_msg(m: &JointState) -> Result<JointReading, InputError> {
+pub(crate) fn joints_from_msg(m: &JointState) -> Result<JointReading, InputError> {
     joints::joints_from_msg(m, &JOINT_NAMES, MAX_JOINT_POS, MAX_JOINT_VEL)
 }
 
@@ -101,7 +101,7 @@ fn quat_from_msg(q: &Quaternion) -> Result<[f64; 4], InputError> {
 
 /// Orientation and body angular velocity from one `Imu`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ImuReading {
+pub(crate) struct ImuReading {
     /// Stamp [s].
     pub t: f64,
     /// Body→world orientation (w, x, y, z), normalised.
@@ -112,7 +112,7 @@ pub struct ImuReading {
 
 /// Checks and converts an `Imu` (orientation must be present: `orientation_covariance[0]`
 /// = −1 means "no orientation" and is rejected).
-pub fn imu_from_msg(m: &Imu) -> Result<ImuReading, InputError> {
+pub(crate) fn imu_from_msg(m: &Imu) -> Result<ImuReading, InputError> {
     if m.orientation_covariance.first().is_some_and(|c| *c == -1.0) {
         return Err(InputError::Quaternion(0.0));
     }
@@ -125,7 +125,7 @@ pub fn imu_from_msg(m: &Imu) -> Result<ImuReading, InputError> {
 
 /// Base position and world-frame velocity from one `Odometry`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OdomReading {
+pub(crate) struct OdomReading {
     /// Stamp [s].
     pub t: f64,
     /// Trunk position, world frame [m].
@@ -136,7 +136,7 @@ pub struct OdomReading {
 
 /// Checks and converts an `Odometry`: `twist.twist.linear` is in the body frame
 /// (`child_frame_id`) and is rotated into the world frame with `pose.pose.orientation`.
-pub fn odom_from_msg(m: &Odometry) -> Result<OdomReading, InputError> {
+pub(crate) fn odom_from_msg(m: &Odometry) -> Result<OdomReading, InputError> {
     let p = &m.pose.pose.position;
     let pos = [p.x, p.y, p.z];
     check("pose.position", &pos, MAX_POSITION)?;
@@ -150,7 +150,7 @@ pub fn odom_from_msg(m: &Odometry) -> Result<OdomReading, InputError> {
 }
 
 /// Checks a `Twist` and returns (vx, vy, yaw rate) clamped to [`CMD_LIMITS`].
-pub fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
+pub(crate) fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
     let v = [m.linear.x, m.linear.y, m.angular.z];
     check("cmd_vel", &v, f64::INFINITY)?;
     Ok(std::array::from_fn(|i| v[i].clamp(-CMD_LIMITS[i], CMD_LIMITS[i])))
@@ -158,13 +158,13 @@ pub fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
 
 /// The effort command message: the 12 [`JOINT_NAMES`] and their torques [N·m] (non-finite
 /// values become 0), stamped `stamp`.
-pub fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
+pub(crate) fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
     joints::effort_msg(stamp, &JOINT_NAMES, tau)
 }
 
 /// Checks an effort command (12 efforts, named as [`JOINT_NAMES`] in any order or unnamed in
 /// that order) and returns the torques in [`JOINT_NAMES`] order [N·m].
-pub fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
+pub(crate) fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
     joints::effort_from_msg(m, &JOINT_NAMES)
 }
 
@@ -203,7 +203,7 @@ pub fn sensor_msgs(s: &QuadrupedState) -> (JointState, Imu, Odometry) {
 }
 
 /// A quadruped state handed to the real-time thread, with the wall time it was assembled.
-pub type StampedState = Stamped<QuadrupedState>;
+pub(crate) type StampedState = Stamped<QuadrupedState>;
 
 /// Combines the three sensor streams into one [`QuadrupedState`] per joint sample.
 ///
@@ -214,7 +214,7 @@ pub type StampedState = Stamped<QuadrupedState>;
 /// `stale_timeout`. A joint sample not newer than the last released one is ignored.
 /// `foot_contact` is left false (the controller does not read it: stance comes from the gait).
 #[derive(Debug, Clone)]
-pub struct StateAssembler {
+pub(crate) struct StateAssembler {
     joints: Option<(JointReading, Instant)>,
     imu: Option<(ImuReading, Instant)>,
     odom: Option<(OdomReading, Instant)>,
@@ -229,15 +229,15 @@ impl StateAssembler {
         Self { joints: None, imu: None, odom: None, last_t: None, sync_wait, stale_timeout }
     }
     /// Stores a joint sample received at `now`.
-    pub fn set_joints(&mut self, r: JointReading, now: Instant) {
+    pub(crate) fn set_joints(&mut self, r: JointReading, now: Instant) {
         self.joints = Some((r, now));
     }
     /// Stores an IMU sample received at `now`.
-    pub fn set_imu(&mut self, r: ImuReading, now: Instant) {
+    pub(crate) fn set_imu(&mut self, r: ImuReading, now: Instant) {
         self.imu = Some((r, now));
     }
     /// Stores an odometry sample received at `now`.
-    pub fn set_odom(&mut self, r: OdomReading, now: Instant) {
+    pub(crate) fn set_odom(&mut self, r: OdomReading, now: Instant) {
         self.odom = Some((r, now));
     }
 
@@ -277,7 +277,7 @@ pub type RtOutput = StepOutput<12>;
 pub type QuadrupedRt = RtStep<QuadrupedController, 12>;
 
 /// `gait` parameter / topic value → gait.
-pub fn gait_of(s: &str) -> Option<GaitKind> {
+pub(crate) fn gait_of(s: &str) -> Option<GaitKind> {
     match s.trim() {
         "stand" => Some(GaitKind::Stand),
         "trot" => Some(GaitKind::Trot),

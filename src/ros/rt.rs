@@ -66,7 +66,7 @@ impl<T> LatestReceiver<T> {
 
 /// What the step function learns about its tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tick {
+pub(crate) struct Tick {
     /// Tick number since the start (skipped ticks included) [count].
     pub index: u64,
     /// Scheduled time of this tick since the loop started [s].
@@ -77,7 +77,7 @@ pub struct Tick {
 
 /// Totals of a finished loop.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RtReport {
+pub(crate) struct RtReport {
     /// Steps run [count].
     pub steps: u64,
     /// Steps that ended after the next tick's scheduled time [count].
@@ -90,7 +90,7 @@ pub struct RtReport {
 
 /// What the step function asks of the loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// Keep going.
     Continue,
     /// Stop after this step.
@@ -98,20 +98,20 @@ pub enum Flow {
 }
 
 /// A running real-time loop; stop it with [`RtLoop::stop`] (or let the step return [`Flow::Stop`]).
-pub struct RtLoop {
+pub(crate) struct RtLoop {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<RtReport>>,
 }
 
 /// Highest SCHED_FIFO priority a real-time loop may ask for (Linux allows 1–99; the top ones
 /// are left to the kernel's own threads and interrupt handlers).
-pub const MAX_RT_PRIORITY: i32 = 90;
+pub(crate) const MAX_RT_PRIORITY: i32 = 90;
 
 /// Puts the calling thread under SCHED_FIFO at `priority` (1–[`MAX_RT_PRIORITY`]): it then
 /// preempts every time-sharing thread (the MPC worker, ROS executors, other processes) as
 /// soon as its tick is due. Needs CAP_SYS_NICE or an `rtprio` limit (e.g. in
 /// /etc/security/limits.conf); the error says so when it is missing.
-pub fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
+pub(crate) fn set_realtime_priority(priority: i32) -> std::io::Result<()> {
     check_priority(priority)?;
     let param = libc::sched_param { sched_priority: priority };
     // SAFETY: pthread_self() is the calling thread's valid handle and `param` lives for the
@@ -142,7 +142,7 @@ fn check_priority(priority: i32) -> std::io::Result<()> {
 
 /// The `rt_priority` node parameter ([`super::params::RT_PRIORITY`]) as a request: 0 is the
 /// default scheduling (`None`); the parameter's range keeps other values in 1..=90.
-pub fn priority_from_param(value: i64) -> Option<i32> {
+pub(crate) fn priority_from_param(value: i64) -> Option<i32> {
     i32::try_from(value).ok().filter(|&p| p != 0)
 }
 
@@ -158,7 +158,8 @@ pub fn current_scheduling() -> std::io::Result<(i32, i32)> {
 impl RtLoop {
     /// Starts `step` every `period` on a new thread named `name`. Deadline misses are also
     /// added to `counters`. Errors if the period is zero or the thread cannot be spawned.
-    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, step: F) -> std::io::Result<Self>
+    #[cfg(test)]
+    fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, step: F) -> std::io::Result<Self>
     where
         F: FnMut(Tick) -> Flow + Send + 'static,
     {
@@ -262,12 +263,12 @@ impl Drop for RtLoop {
 }
 
 /// Capacity of the output channel of an [`RtBridge`] [messages].
-pub const OUTPUT_CAPACITY: usize = 64;
+pub(crate) const OUTPUT_CAPACITY: usize = 64;
 
 /// A real-time loop wired to the ROS thread: the newest input state goes in through
 /// [`RtBridge::send_state`], the loop's outputs come back through [`RtBridge::outputs`].
 /// Both sides only ever `try_send`/`try_recv`: neither thread blocks on the other.
-pub struct RtBridge<S, O> {
+pub(crate) struct RtBridge<S, O> {
     state: LatestSender<S>,
     outputs: Receiver<O>,
     rt: RtLoop,
@@ -280,7 +281,8 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
     /// extrapolates or holds). Each `Some(output)` it returns is queued for the ROS thread;
     /// if the ROS thread falls [`OUTPUT_CAPACITY`] outputs behind, new ones are dropped and
     /// counted ([`RtBridge::dropped_outputs`]).
-    pub fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, step: F) -> std::io::Result<Self>
+    #[cfg(test)]
+    fn spawn<F>(name: &str, period: Duration, counters: Arc<Counters>, step: F) -> std::io::Result<Self>
     where
         F: FnMut(Tick, Option<S>) -> Option<O> + Send + 'static,
     {
@@ -317,7 +319,7 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
     }
 
     /// Hands the newest state to the loop (never blocks; replaces an untaken older state).
-    pub fn send_state(&self, s: S) {
+    pub(crate) fn send_state(&self, s: S) {
         self.state.send(s);
     }
 
@@ -327,7 +329,7 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
     }
 
     /// Outputs dropped because the ROS thread fell behind [count].
-    pub fn dropped_outputs(&self) -> u64 {
+    pub(crate) fn dropped_outputs(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 

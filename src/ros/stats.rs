@@ -7,14 +7,14 @@ use crate::mpc::SolveRecord;
 use crate::qp::Status;
 
 /// Status names carried in `SolveStats.status` (the [`Status`] variant names).
-pub const STATUS_NAMES: [&str; 6] =
+pub(crate) const STATUS_NAMES: [&str; 6] =
     ["Solved", "MaxIterations", "TimeLimit", "PrimalInfeasible", "DualInfeasible", "NumericalError"];
 
 /// Longest accepted solver name [bytes].
-pub const MAX_SOLVER_NAME: usize = 64;
+pub(crate) const MAX_SOLVER_NAME: usize = 64;
 
 /// The name of a [`Status`] in `SolveStats.status`.
-pub fn status_name(s: Status) -> &'static str {
+pub(crate) fn status_name(s: Status) -> &'static str {
     match s {
         Status::Solved => STATUS_NAMES[0],
         Status::MaxIterations => STATUS_NAMES[1],

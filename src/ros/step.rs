@@ -166,7 +166,7 @@ impl<C: Controller<N>, const N: usize> RtStep<C, N> {
 /// `stale_solutions`, `max_solution_age_us`) and the loop's step durations (`ticks`,
 /// `tick_p50_us`, `tick_p99_us`, `tick_max_us`, since the start; overruns are
 /// `deadline_misses`).
-pub struct ControllerStatus {
+pub(crate) struct ControllerStatus {
     prev: super::diagnostics::CounterSnapshot,
     prev_stale: u64,
     prev_stale_solutions: u64,

@@ -28,10 +28,10 @@ use crate::tracking::packet::{self, EventPacket};
 use crate::tracking::stream::{PacketError, StreamTracker, WindowResult};
 
 /// Solver name of the tracker in `SolveStats` (the tracker's [`crate::tracking::Tracker::name`]).
-pub const TRACKER_NAME: &str = "snn-dnf";
+pub(crate) const TRACKER_NAME: &str = "snn-dnf";
 
 /// The kinds of malformed packets counted separately (see [`PacketError::kind`]).
-pub const ERROR_KINDS: [&str; 4] = ["encoding", "geometry", "truncated", "corrupt"];
+pub(crate) const ERROR_KINDS: [&str; 4] = ["encoding", "geometry", "truncated", "corrupt"];
 
 /// A message stamp from ns (exact; seconds saturate at `i32::MAX`).
 pub fn time_from_ns(t_ns: u64) -> Time {

@@ -89,7 +89,7 @@ pub fn arm_controller(choice: &ControllerChoice) -> Result<Box<ArmControl>, Scen
 /// Baseline "pd-stand": joint PD about [`spikectl_sim::robots::QuadrupedParams::stand_q`]
 /// with gravity-free gains; ignores velocity commands (it only stands).
 #[derive(Debug, Clone, Copy)]
-pub struct PdStand {
+pub(crate) struct PdStand {
     /// Proportional gain [N·m/rad].
     pub kp: f64,
     /// Derivative gain [N·m·s/rad].
@@ -128,7 +128,7 @@ impl Controller<12> for PdStand {
 /// the MuJoCo arm model used as the robot model), Cartesian PD on the tip's (x, y), a PI
 /// loop on the measured normal force (velocity-controlled approach until contact), and
 /// joint damping plus a weak posture spring.
-pub struct ForcePi {
+pub(crate) struct ForcePi {
     model: ArmSim,
     q_home: [f64; 7],
     xy_ref: Option<[f64; 2]>,

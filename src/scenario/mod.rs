@@ -70,9 +70,9 @@ pub enum ScenarioKind {
 }
 
 /// Names accepted on the command line, per robot.
-pub const QUADRUPED_SCENARIOS: [&str; 4] = ["stand", "trot", "trot-turn", "push"];
+pub(crate) const QUADRUPED_SCENARIOS: [&str; 4] = ["stand", "trot", "trot-turn", "push"];
 /// Names accepted on the command line for the arm.
-pub const ARM_SCENARIOS: [&str; 3] = ["force-ramp", "force-sine", "slide"];
+pub(crate) const ARM_SCENARIOS: [&str; 3] = ["force-ramp", "force-sine", "slide"];
 
 /// A scenario: robot, kind, default duration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -84,17 +84,17 @@ pub struct Scenario {
 }
 
 /// Time to ramp quadruped velocity commands up from zero [s].
-pub const CMD_RAMP_S: f64 = 1.0;
+pub(crate) const CMD_RAMP_S: f64 = 1.0;
 /// Start of the window over which quadruped tracking metrics are taken [s].
-pub const QUAD_EVAL_START_S: f64 = 2.0;
+pub(crate) const QUAD_EVAL_START_S: f64 = 2.0;
 /// Arm tip (x, y) where the force scenarios start pressing [m].
 pub const ARM_CONTACT_XY: [f64; 2] = [0.50, 0.0];
 /// Start of the ramp in [`ScenarioKind::ForceRamp`] [s].
-pub const RAMP_START_S: f64 = 2.0;
+pub(crate) const RAMP_START_S: f64 = 2.0;
 /// Ramp duration in [`ScenarioKind::ForceRamp`] [s].
-pub const RAMP_LEN_S: f64 = 2.0;
+pub(crate) const RAMP_LEN_S: f64 = 2.0;
 /// Start of the force-tracking evaluation window of the arm scenarios [s].
-pub const ARM_EVAL_START_S: f64 = 2.0;
+pub(crate) const ARM_EVAL_START_S: f64 = 2.0;
 
 impl Scenario {
     /// Parses a scenario name for a robot (`None` picks the default: trot / force-ramp).
@@ -162,7 +162,7 @@ impl Scenario {
     }
 
     /// Quadruped command at time `t` [s] (velocities ramp up over [`CMD_RAMP_S`]).
-    pub fn quad_command(&self, t: f64) -> QuadrupedCommand {
+    pub(crate) fn quad_command(&self, t: f64) -> QuadrupedCommand {
         let ramp = (t / CMD_RAMP_S).clamp(0.0, 1.0);
         let trot = QuadrupedCommand { gait: GaitKind::Trot, ..Default::default() };
         match self.kind {

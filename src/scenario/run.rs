@@ -17,11 +17,11 @@ use crate::monitor::latency::{LatencyStats, LogHistogram};
 use crate::mpc::SolveRecord;
 
 /// Trunk height below which the quadruped counts as fallen [m].
-pub const FALL_HEIGHT: f64 = 0.15;
+pub(crate) const FALL_HEIGHT: f64 = 0.15;
 /// Trunk tilt above which the quadruped counts as fallen [rad] (≈ 46°).
-pub const FALL_TILT: f64 = 0.8;
+pub(crate) const FALL_TILT: f64 = 0.8;
 /// Interval between trace samples [s].
-pub const TRACE_DT: f64 = 0.01;
+pub(crate) const TRACE_DT: f64 = 0.01;
 
 /// How to run a scenario.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -70,7 +70,7 @@ impl TraceTable {
         self.header.iter().position(|h| h == name)
     }
     /// (column `x`, column `y`) pairs.
-    pub fn xy(&self, x: &str, y: &str) -> Vec<(f64, f64)> {
+    pub(crate) fn xy(&self, x: &str, y: &str) -> Vec<(f64, f64)> {
         match (self.col(x), self.col(y)) {
             (Some(i), Some(j)) => self.rows.iter().map(|r| (r[i], r[j])).collect(),
             _ => Vec::new(),
@@ -419,7 +419,7 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<R
 
 /// Minimum duration without contact that counts as a contact loss [s] (shorter gaps are
 /// contact chatter at the physics rate).
-pub const CONTACT_LOSS_MIN_S: f64 = 0.005;
+pub(crate) const CONTACT_LOSS_MIN_S: f64 = 0.005;
 
 /// Counts contact losses: after the first contact, gaps without contact of at least
 /// `min_steps` consecutive physics steps (shorter gaps are chatter at the physics rate).
@@ -455,7 +455,7 @@ impl ContactLosses {
 }
 
 /// Height above the table at which arm runs start (tip above [`ARM_CONTACT_XY`]) [m].
-pub const ARM_START_CLEARANCE: f64 = 0.03;
+pub(crate) const ARM_START_CLEARANCE: f64 = 0.03;
 
 /// Runs an arm scenario with `policy`. The arm starts at rest with the tip
 /// [`ARM_START_CLEARANCE`] above the table at [`ARM_CONTACT_XY`].

@@ -194,7 +194,7 @@ pub fn run_tracker<T: Tracker + ?Sized>(
 }
 
 /// Runs a tracker on one window and measures it (host time, op counts per window).
-pub struct TrackStep<'a, T: Tracker + ?Sized> {
+pub(crate) struct TrackStep<'a, T: Tracker + ?Sized> {
     tracker: &'a mut T,
     prev_ops: Option<OpCounts>,
 }
@@ -204,11 +204,6 @@ impl<'a, T: Tracker + ?Sized> TrackStep<'a, T> {
     pub fn new(tracker: &'a mut T) -> Self {
         let prev_ops = tracker.ops().copied();
         Self { tracker, prev_ops }
-    }
-
-    /// The tracker.
-    pub fn tracker(&self) -> &T {
-        self.tracker
     }
 
     /// Processes the window ending at `t_end` [ns] with `events`.

@@ -116,7 +116,7 @@ pub enum AuxEvent {
 /// How far (in TIME_HIGH steps of 4096 µs, either way) a TIME_HIGH may move from the last
 /// one and still be taken as it comes. 10 steps (≈ 41 ms) is the ROS codec's tolerance for
 /// the small backward steps real sensors produce.
-pub const TIME_HIGH_TOLERANCE: u64 = 10;
+pub(crate) const TIME_HIGH_TOLERANCE: u64 = 10;
 
 /// Counters kept by the decoder over its lifetime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -163,7 +163,7 @@ pub struct DecodeStats {
 
 impl DecodeStats {
     /// The sum of two sets of counters (the `out_of_bounds_max_*` fields take the maximum).
-    pub fn merged(&self, b: &DecodeStats) -> DecodeStats {
+    pub(crate) fn merged(&self, b: &DecodeStats) -> DecodeStats {
         let a = self;
         DecodeStats {
             words: a.words + b.words,

@@ -5,7 +5,7 @@
 use super::{Event, TrackError};
 
 /// Packs one event relative to `time_base_ns`.
-pub fn pack(e: &Event, time_base_ns: u64) -> Result<u64, TrackError> {
+pub(crate) fn pack(e: &Event, time_base_ns: u64) -> Result<u64, TrackError> {
     let dt = e
         .t_ns
         .checked_sub(time_base_ns)
@@ -18,7 +18,7 @@ pub fn pack(e: &Event, time_base_ns: u64) -> Result<u64, TrackError> {
 }
 
 /// Unpacks one word relative to `time_base_ns` (saturating at `u64::MAX` ns).
-pub fn unpack(w: u64, time_base_ns: u64) -> Event {
+pub(crate) fn unpack(w: u64, time_base_ns: u64) -> Event {
     Event {
         t_ns: time_base_ns.saturating_add(w & 0xFFFF_FFFF),
         x: ((w >> 32) & 0xFFFF) as u16,

@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 /// Longest header accepted, in bytes (a guard against non-RAW input).
-pub const MAX_HEADER_BYTES: usize = 1 << 20;
+pub(crate) const MAX_HEADER_BYTES: usize = 1 << 20;
 
 /// A RAW header: its `% key value` lines in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -98,7 +98,7 @@ impl RawHeader {
     }
 
     /// Whether the header declares EVT 3.0 (or declares no format at all).
-    pub fn is_evt3(&self) -> bool {
+    pub(crate) fn is_evt3(&self) -> bool {
         match (self.get("evt"), self.get("format")) {
             (Some(e), _) => e.trim() == "3.0",
             (None, Some(f)) => f.split(';').next().is_some_and(|s| s.trim().eq_ignore_ascii_case("evt3")),
@@ -152,7 +152,7 @@ impl RawHeader {
 }
 
 /// Checks a sensor geometry for EVT 3.0: each side 1–2048 px (11-bit addresses).
-pub fn validate_geometry(width: u32, height: u32) -> Result<(u16, u16), TrackError> {
+pub(crate) fn validate_geometry(width: u32, height: u32) -> Result<(u16, u16), TrackError> {
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
         return Err(TrackError::RawHeader(format!(
             "geometry {width}x{height} is not possible for EVT 3.0 (each side 1 to {MAX_SIDE} px)"
@@ -177,7 +177,7 @@ pub struct RawRecording {
 }
 
 /// Bytes of the file read per [`RawReader::next_chunk`].
-pub const CHUNK_BYTES: usize = 1 << 16;
+pub(crate) const CHUNK_BYTES: usize = 1 << 16;
 
 /// A RAW file decoded chunk by chunk: memory is one chunk of bytes and its events.
 pub struct RawReader<R> {
@@ -246,7 +246,7 @@ impl<R: Read> RawReader<R> {
     /// Decodes the next chunk of at most [`CHUNK_BYTES`] bytes, appending to `out` and
     /// `aux`; `Ok(false)` once the file is exhausted. A cut last word ends the file
     /// normally and is counted in [`DecodeStats::truncated_bytes`].
-    pub fn next_chunk(&mut self, out: &mut Vec<Event>, aux: &mut Vec<AuxEvent>) -> Result<bool, TrackError> {
+    pub(crate) fn next_chunk(&mut self, out: &mut Vec<Event>, aux: &mut Vec<AuxEvent>) -> Result<bool, TrackError> {
         if self.done {
             return Ok(false);
         }

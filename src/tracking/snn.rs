@@ -206,7 +206,7 @@ impl DnfTracker {
 
     /// Packets in a row without field spikes (the tracker coasts on its last estimate for up
     /// to `lost_after_ms` of them); 0 when the last packet had network output.
-    pub fn coasting_packets(&self) -> u32 {
+    pub(crate) fn coasting_packets(&self) -> u32 {
         self.silent
     }
 
@@ -216,7 +216,7 @@ impl DnfTracker {
     }
 
     /// Operation counts of the last packet.
-    pub fn last_ops(&self) -> &OpCounts {
+    pub(crate) fn last_ops(&self) -> &OpCounts {
         &self.last_ops
     }
 
@@ -445,7 +445,7 @@ impl Tracker for DnfTracker {
 /// Sub-cell refinement shared by the trackers: centroid of the events within `r` px of
 /// (`cx`, `cy`), extrapolated with the velocity to `t_end_ns`; velocity smoothed from the
 /// previous estimate.
-pub fn refine(events: &[Event], cx: f64, cy: f64, r: f64, t_end_ns: u64, prev: Option<Estimate>) -> Estimate {
+pub(crate) fn refine(events: &[Event], cx: f64, cy: f64, r: f64, t_end_ns: u64, prev: Option<Estimate>) -> Estimate {
     // Start from the previous estimate moved with its velocity when it is close to the
     // coarse centre: a tracker's coarse centre lags a fast ball, and a window cut by a
     // lagging centre has a biased mean-shift fixed point behind the ball. The window is

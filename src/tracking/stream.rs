@@ -36,15 +36,15 @@ use crate::neuro::OpCounts;
 use crate::neuro::energy::{self, CoreMap, HardwareProfile};
 
 /// Largest sensor side accepted [px] (EVT 3.0 addresses have 11 bits).
-pub const MAX_SIDE: u32 = 2048;
+pub(crate) const MAX_SIDE: u32 = 2048;
 /// Empty windows in a row after which the stream skips ahead to its newest time (the same
 /// rule as the file path's [`super::eval::Windower`]).
 pub const MAX_IDLE_WINDOWS: u64 = super::eval::MAX_IDLE_WINDOWS;
 /// A jump back in sensor time larger than this restarts the stream [ns].
-pub const RESTART_NS: u64 = 1_000_000_000;
+pub(crate) const RESTART_NS: u64 = 1_000_000_000;
 /// Latest event time accepted [ns] (≈ 146 years): later ones (a corrupt `mono` time base)
 /// are dropped as corrupt, which keeps all window arithmetic far from overflow.
-pub const MAX_TIME_NS: u64 = 1 << 62;
+pub(crate) const MAX_TIME_NS: u64 = 1 << 62;
 /// Most events held while waiting for a window to close; beyond, the oldest are dropped and
 /// counted ([`StreamStats::overflow_events`]).
 pub const MAX_PENDING: usize = super::eval::MAX_PENDING;
