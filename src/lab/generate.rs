@@ -19,6 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::families::RoboticsFamily;
 use crate::qp::{CscMatrix, INFTY, Problem};
 
 /// A problem family.
@@ -34,13 +35,28 @@ pub enum Family {
     Equality,
     /// Primal-infeasible random QP (size = variables).
     Infeasible,
+    /// A robotics MPC family of [`super::families`] (size = horizon steps).
+    Robotics(RoboticsFamily),
 }
 
 impl Family {
     /// All families.
-    pub const ALL: [Family; 5] = [Family::Mpc, Family::RandomMixed, Family::Box, Family::Equality, Family::Infeasible];
+    pub const ALL: [Family; 11] = [
+        Family::Mpc,
+        Family::RandomMixed,
+        Family::Box,
+        Family::Equality,
+        Family::Infeasible,
+        Family::Robotics(RoboticsFamily::ALL[0]),
+        Family::Robotics(RoboticsFamily::ALL[1]),
+        Family::Robotics(RoboticsFamily::ALL[2]),
+        Family::Robotics(RoboticsFamily::ALL[3]),
+        Family::Robotics(RoboticsFamily::ALL[4]),
+        Family::Robotics(RoboticsFamily::ALL[5]),
+    ];
 
-    /// Short lowercase name ("mpc", "random", "box", "equality", "infeasible").
+    /// Short lowercase name ("mpc", "random", "box", "equality", "infeasible", or a robotics
+    /// family's, e.g. "lipm-condensed").
     pub fn name(self) -> &'static str {
         match self {
             Family::Mpc => "mpc",
@@ -48,6 +64,7 @@ impl Family {
             Family::Box => "box",
             Family::Equality => "equality",
             Family::Infeasible => "infeasible",
+            Family::Robotics(f) => f.name(),
         }
     }
 
@@ -67,6 +84,7 @@ impl Family {
             Family::Box => random_box(n, seed),
             Family::Equality => random_equality(n, seed),
             Family::Infeasible => random_mixed(n, seed, true),
+            Family::Robotics(f) => f.generate(n, seed),
         }
     }
 }

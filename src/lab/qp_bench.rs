@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::lab::families::RoboticsFamily;
 use crate::lab::generate::{Family, mpc_sequence};
 use crate::qp::{Problem, QpSolver, Settings, Status};
 
@@ -81,7 +82,10 @@ impl BenchConfig {
                 (Family::Box, vec![20, 50, 100, 200]),
                 (Family::Equality, vec![20, 50, 100, 200]),
                 (Family::Infeasible, vec![20, 50, 100]),
-            ],
+            ]
+            .into_iter()
+            .chain(RoboticsFamily::ALL.map(|f| (Family::Robotics(f), f.horizons().to_vec())))
+            .collect(),
             seeds: 2,
             tiers: vec![Tier::Low, Tier::Mid],
             warm_sizes: vec![20, 50],
@@ -101,7 +105,10 @@ impl BenchConfig {
                 (Family::Box, vec![20, 50]),
                 (Family::Equality, vec![20, 50]),
                 (Family::Infeasible, vec![20]),
-            ],
+            ]
+            .into_iter()
+            .chain(RoboticsFamily::ALL.map(|f| (Family::Robotics(f), vec![f.horizons()[0]])))
+            .collect(),
             seeds: 2,
             tiers: vec![Tier::Low, Tier::Mid],
             warm_sizes: vec![20],

@@ -16,7 +16,9 @@ pub struct Args {
     /// as `loihi2:planes=2`).
     #[arg(long, default_value = "pipg,osqp,clarabel")]
     pub solvers: String,
-    /// Only these families (comma-separated: mpc, random, box, equality, infeasible).
+    /// Only these families (comma-separated: mpc, random, box, equality, infeasible,
+    /// lipm-condensed, lipm-sparse, wip-condensed, wip-sparse, quadruped-condensed,
+    /// quadruped-sparse).
     #[arg(long)]
     pub families: Option<String>,
     /// Only these tiers (comma-separated: low, mid).
