@@ -122,7 +122,7 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             "solver",
             "spiking",
             Check::Any,
-            "MPC QP solver: osqp, clarabel, pipg, spiking (float network), loihi2 (fixed point); options as loihi2:planes=2,theta=1e-4",
+            "MPC QP solver: osqp, clarabel, pipg, hpdhg, spiking (float network), loihi2 (Loihi 2 fixed point); options as loihi2:planes=2,theta=1e-3",
         ),
         ParamSpec::double("control_period_s", R::CONTROL_PERIOD_S, 1e-4, 0.1, period_help),
         ParamSpec::double("stale_timeout_s", 0.05, 1e-3, 10.0, "No valid state for this long → safe command [s, wall]"),
