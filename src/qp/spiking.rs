@@ -1385,10 +1385,18 @@ impl QpSolver for SpikingSolver {
             sol.ops = Some(ops);
             return Ok(sol);
         }
-        let retries = if self.spiking.arith.is_fixed() { MAX_RANGE_RETRIES + 1 } else { 1 };
+        // HPDHG widens the range 1 bit per retry (twice as many retries: the same widest
+        // range); on the lava ANYmal QP this ends one bit finer than 2-bit steps.
+        let hp = self.spiking.method == NetMethod::Hpdhg;
+        let retries = match (self.spiking.arith.is_fixed(), hp) {
+            (false, _) => 1,
+            (true, false) => MAX_RANGE_RETRIES + 1,
+            (true, true) => 2 * MAX_RANGE_RETRIES + 1,
+        };
         let mut last = None;
         for r in 0..retries {
-            let a = self.attempt(2 * r as i32, &mut ops, t0)?;
+            let step = if hp { 1 } else { 2 };
+            let a = self.attempt(step * r as i32, &mut ops, t0)?;
             let done = !a.overflowed;
             last = Some(a);
             if done {
