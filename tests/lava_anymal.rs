@@ -83,15 +83,16 @@ fn float_network_hpdhg_solves_the_lava_anymal_qp_within_1000_iterations() {
 /// Loihi 2 fixed point (3 weight planes, 24-bit state): the objective target holds, the
 /// residual target (1e-3) does not. The 24-bit state grids end at 2^-13 of the scaled problem
 /// (|x̄| 278, |ȳ| 565 after the range retries), and the unscaling amplifies that LSB in the
-/// original space: after 1000 iterations the primal residual stays near 7.6e-3 and the dual
-/// near 1.2e-2 (measured; float: 6e-7, 1e-5 at 675 iterations). Asserted: what is achieved,
-/// with a factor-2 margin on the residuals.
+/// original space (the cost-aware scaling divides stiff variables by up to √1.5e3): after 1000
+/// iterations the primal residual stays near 5.0e-3 and the dual near 1.2e-2 (measured; 4
+/// weight planes: 4.8e-3, 8.5e-3; float: 6e-7, 1e-5 at 675 iterations). The objective is
+/// within 1.1e-9. Asserted: what is achieved, with a factor-2 margin on the residuals.
 #[test]
 fn loihi2_network_hpdhg_on_the_lava_anymal_qp_objective_within_1e_4_residuals_near_1e_2() {
     let (sol, rel) = network_solve(SpikingSettings::loihi2(3));
     assert!(matches!(sol.status, Status::Solved | Status::MaxIterations), "{:?}", sol.status);
     assert!(sol.iterations <= 1000);
     let r = sol.residuals;
-    assert!(r.prim <= 1.5e-2 && r.dual <= 2.5e-2, "{r:?}");
+    assert!(r.prim <= 1e-2 && r.dual <= 2.5e-2, "{r:?}");
     assert!(rel <= 1e-5, "objective relative error {rel:.2e}");
 }

@@ -55,6 +55,11 @@
 //! 5. Box-only problems: FISTA momentum reset (t ← 1, v ← x) when r exceeds the previous
 //!    check's r (O'Donoghue & Candès, tested every 25 iterations instead of every one).
 
+//!
+//! The spiking network runs mode Relaxed with these host decisions
+//! (`SpikingSettings::method = NetMethod::Hpdhg`, `crate::qp::spiking`), in float and in
+//! Loihi 2 fixed point.
+
 use std::time::{Duration, Instant};
 
 use super::residuals::{self, finish_solution};

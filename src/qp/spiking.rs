@@ -1,4 +1,5 @@
-//! The spiking QP solver: PIPG run as a network of neurons on the [`crate::neuro`] substrate.
+//! The spiking QP solver: PIPG (or the HPDHG method, see "HPDHG" below) run as a network of
+//! neurons on the [`crate::neuro`] substrate.
 //!
 //! It runs on exactly the data of the float `pipg` backend ([`PipgData`]: Ruiz-scaled P̄, q̄,
 //! the non-box rows H̄ of Ā with bounds [l̄_H, ū_H], single-entry rows turned into variable
@@ -43,6 +44,36 @@
 //! restarts with 2 more bits of range, up to [`MAX_RANGE_RETRIES`] times, every attempt's
 //! operations counted; if it persists the solve returns [`Status::NumericalError`] with the
 //! last finite readout (or the warm start, or zeros) as x. The solver never returns NaN.
+//!
+//! # HPDHG ([`NetMethod::Hpdhg`])
+//!
+//! The same network runs the `hpdhg` backend's method (mode Relaxed, [`super::hpdhg`]):
+//! its per-iteration dataflow is the recurrence above with α = τ, β = σ, ρ = 1.6. What
+//! differs is host-side and is taken from `hpdhg.rs`:
+//! - **data**: the cost-aware preconditioner (`hpdhg::cost_aware_scaling`, or KKT Ruiz),
+//!   the PIPG box-row split (explicit zeros in A dropped first, as `hpdhg` counts non-zero
+//!   values), λ = κ‖P̄‖, σ_H = κ‖H̄‖² (200 power iterations, κ = 1.05), ω₀ = 10;
+//! - **accumulators**: each solution and constraint neuron keeps the running sum of its z
+//!   (w) register over the epoch (n + m_H more neuron updates per iteration, counted; fixed
+//!   point: a sum register [`SUM_EXTRA_BITS`] coarser than the state plus its carried
+//!   remainder, read together);
+//! - **checks** every `hpdhg.check_every` = 25 iterations (counted readouts): the outputs
+//!   (ζ, η) before the checked iteration (n + m_H), the registers T(z) = (z, w) after it
+//!   (n + m_H), and the epoch averages (n + m_H, twice in fixed point); termination on T(z)
+//!   or the average (residuals and gap on the original problem, `residuals::compute`),
+//!   infeasibility certificates, the restart test on ‖T(z) − z‖ and the guarded
+//!   primal-weight update, all as `HpdhgSolver`;
+//! - **restarts**: the host writes the new state (T(z) or the average) into the outputs
+//!   and clears the accumulators (n + m_H writes), the network sends it (one priming
+//!   timestep, sigma-delta deltas) and latches H̄ζ (one timestep); a new ω writes τ, σ (and
+//!   σl̄, σū) into the neurons as gains (n + m_H writes), the synaptic weights stay;
+//! - **box-only problems** (m_H = 0): FISTA, the solution neurons output
+//!   ζ ← z + b_j(z − z_prev) with the momentum schedule b_j since the last restart (a fixed
+//!   sequence, like lava's step schedules); a momentum restart writes ζ = z (n writes).
+//!
+//! In float with θ = 0 this reproduces `HpdhgSolver`'s status, iteration count and (x, y)
+//! to rounding (tested). Fixed point widens the range by 1 bit per retry (up to
+//! 2·[`MAX_RANGE_RETRIES`] retries).
 
 use std::time::Instant;
 
@@ -242,6 +273,12 @@ impl Accumulator {
         self.sum.resize(if on { len } else { 0 }, 0.0);
         self.frac.clear();
         self.frac.resize(if on { len } else { 0 }, 0.0);
+    }
+
+    /// The exact running sums: the sum register plus its carried remainder (a multiple of
+    /// the state LSB below 2^(SUM_EXTRA_BITS − 1) LSBs: the pair is a wide accumulator).
+    fn total(&self) -> impl Iterator<Item = f64> + '_ {
+        self.sum.iter().zip(&self.frac).map(|(s, f)| s + f)
     }
 
     fn clear(&mut self) {
@@ -910,10 +947,12 @@ fn run_hpdhg(
         }
         // The epoch average: a readout of the accumulator registers.
         let avg = if use_avg && nsum > 1 {
-            pn.net.counts.readouts += (n + mh) as u64;
+            // Fixed point: both registers of each accumulator (sum and carried remainder).
+            let regs = if arith.is_fixed() { 2 } else { 1 };
+            pn.net.counts.readouts += (regs * (n + mh)) as u64;
             let inv = 1.0 / nsum as f64;
-            let xa: Vec<f64> = pn.sol.acc.sum.iter().map(|v| v * inv).collect();
-            let ya: Vec<f64> = pn.con.acc.sum.iter().map(|v| v * inv).collect();
+            let xa: Vec<f64> = pn.sol.acc.total().map(|v| v * inv).collect();
+            let ya: Vec<f64> = pn.con.acc.total().map(|v| v * inv).collect();
             let (xao, yao) = d.output(&xa, &ya, m);
             let ra = residuals::compute(pb, &xao, &yao);
             if ra.converged_with_gap(settings) {
