@@ -175,11 +175,13 @@ pub struct SpikingSettings {
     /// Options of the shared data preparation (box-row split, norm safety, power iterations);
     /// `relaxation`, `omega` and the mode flags are taken from the fields above.
     pub pipg: PipgOptions,
-    /// Which method runs. Default [`NetMethod::Pipg`].
+    /// Which method runs. Default [`NetMethod::Pipg`] (also when absent from serialized settings).
+    #[serde(default)]
     pub method: NetMethod,
     /// Options of [`NetMethod::Hpdhg`] (ignored by PIPG); with it, `steps`, `rho`,
     /// `check_every`, `adaptive_omega`, `omega_rule` and `check_gap` are not used (the
     /// `hpdhg` backend's own fields are). Mode must be `Relaxed`.
+    #[serde(default)]
     pub hpdhg: HpdhgOptions,
 }
 
