@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use spikectl::lab::neuro_bench::estimate_on;
+use spikectl::neuro::energy::HardwareProfile;
 use spikectl::qp::hpdhg::HpdhgSolver;
 use spikectl::qp::npz::{load_problem, read_npz};
 use spikectl::qp::spiking::{NetMethod, SpikingSettings, SpikingSolver};
@@ -50,14 +52,15 @@ fn network_solve(ss: SpikingSettings) -> (Solution, f64) {
     let opt = read_npz(&Path::new(DIR).join("optimum.npz")).expect("optimum.npz loads");
     let f_star = pb.objective(&opt["x"].to_f64("x").unwrap());
     let st = Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
-    let st = Settings { verbose: std::env::var("LAVA_VERBOSE").is_ok(), ..st };
-    let mut s = SpikingSolver::new(ss.with_method(NetMethod::Hpdhg));
+    let ss = ss.with_method(NetMethod::Hpdhg);
+    let mut s = SpikingSolver::new(ss.clone());
     s.setup(&pb, &st).unwrap();
     let sol = s.solve().unwrap();
     let rel = (sol.objective - f_star).abs() / f_star.abs();
     let ops = sol.ops.expect("network solves count their operations");
+    let e = estimate_on(&pb, &ss, &ops, &HardwareProfile::loihi2_estimate());
     eprintln!(
-        "lava ANYmal, network: {:?} after {} iterations, objective rel. error {rel:.2e}, {:?}, {} timesteps, {} readouts ({} checks), {} messages, {} saturations",
+        "lava ANYmal, network: {:?} after {} iterations, objective rel. error {rel:.2e}, {:?}, {} timesteps, {} readouts ({} checks), {} messages, {} saturations; est. {:.3e} J, {:.3e} s on {} cores",
         sol.status,
         sol.iterations,
         sol.residuals,
@@ -65,7 +68,10 @@ fn network_solve(ss: SpikingSettings) -> (Solution, f64) {
         ops.readouts,
         ops.readout_checks,
         ops.messages,
-        ops.overflows
+        ops.overflows,
+        e.energy_j,
+        e.time_s,
+        e.cores
     );
     (sol, rel)
 }
