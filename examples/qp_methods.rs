@@ -4,7 +4,8 @@
 //! wall time, for PIPG (current default), HPDHG variants (`h:` specs, see `make`), the
 //! HPDHG default (`hpdhg`), OSQP, and the network backends by registry spec (e.g.
 //! `spiking:method=hpdhg` the float network, `loihi2:method=hpdhg` Loihi 2 fixed point with
-//! 3 weight planes; their readouts column counts the host checks). Cold starts,
+//! 3 weight planes, `loihi2:planes=4+method=hpdhg` with `+` between options; their readouts
+//! column counts the host checks). Cold starts,
 //! eps_abs = 1e-3, eps_rel = 0; success = status Solved and primal, dual residual and
 //! duality gap ≤ 1e-3 on the original problem.
 //!
@@ -54,7 +55,8 @@ fn make(name: &str) -> Option<Box<dyn QpSolver>> {
     Some(match name {
         "pipg" => Box::new(PipgSolver::new()),
         "osqp" => Box::new(OsqpSolver::new()),
-        _ => return spikectl::qp::registry::by_name(name),
+        // Registry specs; `+` separates options inside one spec (`,` separates solvers).
+        _ => return spikectl::qp::registry::by_name(&name.replace('+', ",")),
     })
 }
 
