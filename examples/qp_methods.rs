@@ -2,7 +2,10 @@
 //! ([`spikectl::lab::families`]) and on the lava ANYmal QP (`../shared/data/qp/lava_anymal`):
 //! success rate, median / p90 iterations (over successes), host readouts per solve, median
 //! wall time, for PIPG (current default), HPDHG variants (`h:` specs, see `make`), the
-//! HPDHG default (`hpdhg`) and OSQP. Cold starts,
+//! HPDHG default (`hpdhg`), OSQP, and the network backends by registry spec (e.g.
+//! `spiking:method=hpdhg` the float network, `loihi2:method=hpdhg` Loihi 2 fixed point with
+//! 3 weight planes, `loihi2:planes=4+method=hpdhg` with `+` between options; their readouts
+//! column counts the host checks). Cold starts,
 //! eps_abs = 1e-3, eps_rel = 0; success = status Solved and primal, dual residual and
 //! duality gap ≤ 1e-3 on the original problem.
 //!
@@ -52,7 +55,8 @@ fn make(name: &str) -> Option<Box<dyn QpSolver>> {
     Some(match name {
         "pipg" => Box::new(PipgSolver::new()),
         "osqp" => Box::new(OsqpSolver::new()),
-        _ => return None,
+        // Registry specs; `+` separates options inside one spec (`,` separates solvers).
+        _ => return spikectl::qp::registry::by_name(&name.replace('+', ",")),
     })
 }
 
@@ -72,6 +76,7 @@ struct Run {
 fn run(name: &str, pb: &Problem, max_iter: usize) -> Run {
     let st = Settings { eps_abs: EPS, eps_rel: 0.0, max_iter, warm_start: false, ..Settings::default() };
     let t0 = std::time::Instant::now();
+    let network = name.starts_with("spiking") || name.starts_with("loihi2");
     let (sol, counted) = if let Some(o) = hpdhg_options(name) {
         let mut s = HpdhgSolver::with_options(o);
         let sol = s.setup(pb, &st).and_then(|()| s.solve());
@@ -85,7 +90,10 @@ fn run(name: &str, pb: &Problem, max_iter: usize) -> Run {
         Ok(sol) => {
             let r = sol.residuals;
             let ok = sol.status == Status::Solved && r.prim <= EPS && r.dual <= EPS && r.gap <= EPS;
-            let readouts = counted.unwrap_or_else(|| readouts(name, &sol));
+            let readouts = match (&sol.ops, network) {
+                (Some(ops), true) => ops.readout_checks as usize,
+                _ => counted.unwrap_or_else(|| readouts(name, &sol)),
+            };
             Run { ok, iters: sol.iterations, readouts, time }
         }
         Err(_) => Run { ok: false, iters: max_iter, readouts: 0, time },

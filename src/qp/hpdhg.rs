@@ -55,6 +55,11 @@
 //! 5. Box-only problems: FISTA momentum reset (t ← 1, v ← x) when r exceeds the previous
 //!    check's r (O'Donoghue & Candès, tested every 25 iterations instead of every one).
 
+//!
+//! The spiking network runs mode Relaxed with these host decisions
+//! (`SpikingSettings::method = NetMethod::Hpdhg`, `crate::qp::spiking`), in float and in
+//! Loihi 2 fixed point.
+
 use std::time::{Duration, Instant};
 
 use super::residuals::{self, finish_solution};
@@ -299,7 +304,7 @@ impl Data {
 }
 
 /// Step sizes (τ, σ) for primal weight ω: α(λ' + βσ_H) = 1 with β = ω²α.
-fn steps(lam: f64, sig: f64, omega: f64) -> (f64, f64) {
+pub(crate) fn steps(lam: f64, sig: f64, omega: f64) -> (f64, f64) {
     let den = lam + (lam * lam + 4.0 * omega * omega * sig).sqrt();
     let a = if den > 0.0 && den.is_finite() { 2.0 / den } else { 1.0 };
     (a, omega * omega * a)
@@ -310,7 +315,7 @@ fn inf_norm(v: &[f64]) -> f64 {
 }
 
 /// OSQP-style primal infeasibility certificate test on δy.
-fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
+pub(crate) fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
     let d: Vec<f64> = dy
         .iter()
         .enumerate()
@@ -345,7 +350,7 @@ fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
 }
 
 /// OSQP-style dual infeasibility (unboundedness) certificate test on δx.
-fn dual_infeasible(pb: &Problem, dx: &[f64], eps: f64) -> bool {
+pub(crate) fn dual_infeasible(pb: &Problem, dx: &[f64], eps: f64) -> bool {
     let nd = inf_norm(dx);
     if nd < 1e-12 || !nd.is_finite() {
         return false;

@@ -22,7 +22,10 @@
 //! the scaled problem's units, halved every [`THETA_HALVE_EVERY`] iterations (a constant θ
 //! leaves a bias that stops convergence; the halving schedule is lava-optimization's idea), in the
 //! scaled problem's units (0 sends every change), `omega=X` a constant primal-dual weight
-//! ω > 0, `adaptive=true|false` the host-side adaptive ω.
+//! ω > 0 (with `method=hpdhg`: the initial primal weight), `adaptive=true|false` the host-side
+//! adaptive ω (with `method=hpdhg`: false fixes ω), `method=pipg|hpdhg` the method the
+//! network runs ([`NetMethod`]: xPIPG, or the `hpdhg` backend's restarted, cost-aware
+//! method; default: the preset's).
 //!
 //! Network backends take a *preset* ([`SpikingSettings`]) from the caller: the MPCs pass
 //! their tuned settings (`crate::mpc::tuning`), a file solve passes
@@ -31,7 +34,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::spiking::{SpikingSettings, SpikingSolver, StepRule};
+use super::hpdhg::OmegaRule as HpdhgOmegaRule;
+use super::spiking::{NetMethod, SpikingSettings, SpikingSolver, StepRule};
 use super::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver};
 use crate::neuro::ThetaSchedule;
 
@@ -155,12 +159,14 @@ pub struct SolverSpec {
     pub omega: Option<f64>,
     /// Host-side adaptive ω on or off.
     pub adaptive: Option<bool>,
+    /// The method the network runs.
+    pub method: Option<NetMethod>,
 }
 
 impl SolverSpec {
     /// The backend with no options.
     pub fn new(backend: Backend) -> Self {
-        Self { backend, planes: None, theta: None, omega: None, adaptive: None }
+        Self { backend, planes: None, theta: None, omega: None, adaptive: None, method: None }
     }
 
     /// Registry name with the options that were given, e.g. `loihi2:planes=2`.
@@ -189,11 +195,18 @@ impl SolverSpec {
         if let Some(theta) = self.theta {
             s.theta = ThetaSchedule { theta0: theta, halve_every: THETA_HALVE_EVERY, min: 0.0 };
         }
+        if let Some(m) = self.method {
+            s.method = m;
+        }
         if let Some(omega) = self.omega {
             s.steps = StepRule::Constant { omega };
+            s.hpdhg.omega = omega;
         }
         if let Some(a) = self.adaptive {
             s.adaptive_omega = a;
+            if !a {
+                s.hpdhg.omega_rule = HpdhgOmegaRule::Fixed;
+            }
         }
         s
     }
@@ -202,9 +215,15 @@ impl SolverSpec {
         let backend = self.backend.name();
         let bad = |msg: String| Err(RegistryError::BadValue { backend, msg });
         if !self.backend.is_network()
-            && (self.planes.is_some() || self.theta.is_some() || self.omega.is_some() || self.adaptive.is_some())
+            && (self.planes.is_some()
+                || self.theta.is_some()
+                || self.omega.is_some()
+                || self.adaptive.is_some()
+                || self.method.is_some())
         {
-            return bad("takes no options (planes, theta, omega and adaptive are for spiking and loihi2)".into());
+            return bad(
+                "takes no options (planes, theta, omega, adaptive and method are for spiking and loihi2)".into()
+            );
         }
         if self.planes.is_some() && self.backend != Backend::Loihi2 {
             return bad("planes applies to loihi2 (fixed point) only".into());
@@ -247,7 +266,7 @@ impl FromStr for SolverSpec {
             _ => return Err(RegistryError::UnknownSolver(name.to_string())),
         };
         let mut spec = SolverSpec::new(backend);
-        const HINT: &str = "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false";
+        const HINT: &str = "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false, method=pipg|hpdhg";
         for opt in opts.into_iter().flat_map(|o| o.split(',')).map(str::trim).filter(|o| !o.is_empty()) {
             let bad = || RegistryError::BadOption { backend: backend.name(), option: opt.to_string(), hint: HINT };
             let (k, v) = opt.split_once('=').ok_or_else(bad)?;
@@ -257,6 +276,13 @@ impl FromStr for SolverSpec {
                 "theta" => spec.theta = Some(v.parse().map_err(|_| bad())?),
                 "omega" => spec.omega = Some(v.parse().map_err(|_| bad())?),
                 "adaptive" => spec.adaptive = Some(v.parse().map_err(|_| bad())?),
+                "method" => {
+                    spec.method = Some(match v {
+                        "pipg" => NetMethod::Pipg,
+                        "hpdhg" => NetMethod::Hpdhg,
+                        _ => return Err(bad()),
+                    })
+                }
                 _ => return Err(bad()),
             }
         }
@@ -280,6 +306,9 @@ impl fmt::Display for SolverSpec {
         }
         if let Some(a) = self.adaptive {
             opts.push(format!("adaptive={a}"));
+        }
+        if let Some(m) = self.method {
+            opts.push(format!("method={}", if m == NetMethod::Hpdhg { "hpdhg" } else { "pipg" }));
         }
         if !opts.is_empty() {
             write!(f, ":{}", opts.join(","))?;
@@ -336,6 +365,34 @@ mod tests {
     }
 
     #[test]
+    fn method_option_selects_the_network_method() {
+        let spec: SolverSpec = "loihi2:planes=3,method=hpdhg".parse().unwrap();
+        assert_eq!(spec.method, Some(NetMethod::Hpdhg));
+        assert_eq!(spec.to_string(), "loihi2:planes=3,method=hpdhg");
+        assert_eq!(spec.to_string().parse::<SolverSpec>().unwrap(), spec);
+        let s = spec.network_settings(&SpikingSettings::default());
+        assert_eq!(s.method, NetMethod::Hpdhg);
+        assert!(s.arith.is_fixed());
+        let p: SolverSpec = "spiking: method = pipg".parse().unwrap();
+        assert_eq!(p.to_string(), "spiking:method=pipg");
+        assert_eq!(p.network_settings(&SpikingSettings::default()).method, NetMethod::Pipg);
+        // Without the option the preset's method stays (default PIPG).
+        let d = "spiking".parse::<SolverSpec>().unwrap().network_settings(&SpikingSettings::default());
+        assert_eq!(d.method, NetMethod::Pipg);
+        let h = SpikingSettings::default().with_method(NetMethod::Hpdhg);
+        assert_eq!("loihi2".parse::<SolverSpec>().unwrap().network_settings(&h).method, NetMethod::Hpdhg);
+        // omega and adaptive reach the hpdhg options.
+        let o = "spiking:method=hpdhg,omega=3,adaptive=false".parse::<SolverSpec>().unwrap();
+        let s = o.network_settings(&SpikingSettings::default());
+        assert_eq!((s.hpdhg.omega, s.hpdhg.omega_rule), (3.0, HpdhgOmegaRule::Fixed));
+        // It builds and solves.
+        let pb = crate::lab::generate::Family::RandomMixed.generate(10, 1);
+        let mut sv = spec.build(&SpikingSettings::default());
+        sv.setup(&pb, &crate::qp::Settings { max_iter: 2000, ..Default::default() }).unwrap();
+        assert_eq!(sv.solve().unwrap().status, crate::qp::Status::Solved);
+    }
+
+    #[test]
     fn bad_names_and_options_are_clear_errors() {
         let e = "foo".parse::<SolverSpec>().unwrap_err();
         assert!(e.to_string().contains("unknown solver 'foo'"), "{e}");
@@ -348,6 +405,8 @@ mod tests {
             ("loihi2:gain=2", "unknown or malformed option 'gain=2'"),
             ("loihi2:planes", "malformed"),
             ("loihi2:planes=two", "malformed"),
+            ("loihi2:method=admm", "unknown or malformed option 'method=admm'"),
+            ("hpdhg:method=hpdhg", "takes no options"),
         ] {
             let e = s.parse::<SolverSpec>().unwrap_err().to_string();
             assert!(e.contains(needle), "{s}: {e}");
