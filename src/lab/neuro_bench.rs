@@ -373,12 +373,7 @@ fn spiking_solve(pb: &Problem, ss: &SpikingSettings, s: &Settings) -> Option<(cr
 /// is chosen among 1, 2, 4, … up to one neuron per core (within the chip and capacities) to
 /// minimise the estimated EDP (more cores shorten each timestep but lengthen the barrier
 /// and add static power).
-pub(crate) fn estimate_on(
-    pb: &Problem,
-    ss: &SpikingSettings,
-    ops: &OpCounts,
-    hw: &HardwareProfile,
-) -> energy::Estimate {
+pub fn estimate_on(pb: &Problem, ss: &SpikingSettings, ops: &OpCounts, hw: &HardwareProfile) -> energy::Estimate {
     let fan_in = pipg_fan_in(pb, ss);
     let mut best: Option<energy::Estimate> = None;
     let mut c = 1usize;

@@ -67,7 +67,7 @@ pub struct EnergySummary {
 impl EnergySummary {
     /// Summary of the per-solve counts `ops` priced by `cost` (entries without counts, e.g.
     /// OSQP solves, are skipped).
-    pub(crate) fn from_ops<'a>(cost: &NeuroCost, ops: impl IntoIterator<Item = Option<&'a OpCounts>>) -> Self {
+    pub fn from_ops<'a>(cost: &NeuroCost, ops: impl IntoIterator<Item = Option<&'a OpCounts>>) -> Self {
         let mut s = EnergySummary {
             profile: cost.hw.name.clone(),
             assumption: format!("{}{}", if cost.hw.estimate { "ESTIMATE profile; " } else { "" }, cost.assumption),

@@ -322,10 +322,18 @@ pub fn build(spec: &str, preset: &SpikingSettings) -> Result<Box<dyn QpSolver>, 
     Ok(spec.parse::<SolverSpec>()?.build(preset))
 }
 
-/// The solver named `spec` with the solver defaults ([`SpikingSettings::default`] for the
-/// network backends); `None` when the name or an option is not accepted.
+/// The network preset for one cold QP (a problem file, `spikectl bench qp`): the default
+/// settings with the [`NetMethod::Hpdhg`] method, which converges on robotics MPC QPs where
+/// the PIPG recurrence stalls (`docs/results.md`, first-order methods). The MPCs pass their
+/// own presets (`crate::mpc::tuning`).
+pub fn cold_preset() -> SpikingSettings {
+    SpikingSettings::default().with_method(NetMethod::Hpdhg)
+}
+
+/// The solver named `spec` on the [`cold_preset`] (network backends); `None` when the name or
+/// an option is not accepted.
 pub fn by_name(spec: &str) -> Option<Box<dyn QpSolver>> {
-    build(spec, &SpikingSettings::default()).ok()
+    build(spec, &cold_preset()).ok()
 }
 
 #[cfg(test)]

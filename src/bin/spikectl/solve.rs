@@ -3,8 +3,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use spikectl::monitor::energy::{EnergySummary, NeuroCost};
 use spikectl::qp::registry::SolverSpec;
-use spikectl::qp::spiking::SpikingSettings;
 use spikectl::qp::{self, Settings};
 
 /// Solve a QP from an `.npz` file (keys P, q, G, h, A, b, lb, ub; see `qp::npz`).
@@ -12,8 +12,9 @@ use spikectl::qp::{self, Settings};
 pub struct Args {
     /// Problem file (.npz, qpsolvers layout).
     pub file: PathBuf,
-    /// Registry solver: osqp, clarabel, pipg, spiking (float network), loihi2 (Loihi 2 fixed
-    /// point); options as `loihi2:planes=2,theta=1e-4`.
+    /// Registry solver: osqp, clarabel, pipg, hpdhg, spiking (float network), loihi2 (Loihi 2
+    /// fixed point); options as `loihi2:planes=2,theta=1e-3,method=pipg` (the network
+    /// solvers run the hpdhg method on a file by default).
     #[arg(long, default_value = "pipg")]
     pub solver: String,
     /// Absolute tolerance.
@@ -37,7 +38,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let pb = qp::npz::load_problem(&args.file).with_context(|| format!("loading {}", args.file.display()))?;
     let spec: SolverSpec = args.solver.parse()?;
-    let mut solver = spec.build(&SpikingSettings::default());
+    let mut solver = spec.build(&qp::registry::cold_preset());
     if !(args.eps_abs >= 0.0 && args.eps_rel >= 0.0) {
         anyhow::bail!("tolerances must be non-negative");
     }
@@ -56,6 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     solver.setup(&pb, &settings)?;
     let setup = t0.elapsed();
     let sol = solver.solve()?;
+    // Network solves: the estimate of what ran on the chip, from its operation counts.
+    let energy = sol.ops.as_ref().map(|o| EnergySummary::from_ops(&NeuroCost::loihi2_default(), [Some(o)]));
+    let arithmetic = spec.backend.arithmetic().label();
     if args.json {
         let v = serde_json::json!({
             "solver": solver.name(),
@@ -68,13 +72,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "iterations": sol.iterations,
             "setup_time_s": setup.as_secs_f64(),
             "solve_time_s": sol.solve_time.as_secs_f64(),
+            "arithmetic": arithmetic,
+            "ops": sol.ops,
+            "energy_estimate": energy.as_ref().map(|e| serde_json::json!({
+                "energy_uj": e.mean_energy_uj,
+                "chip_latency_us": e.mean_chip_latency_us,
+                "profile": e.profile,
+                "assumption": e.assumption,
+            })),
             "x": sol.x,
             "y": sol.y,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("problem     {} (n = {}, m = {})", args.file.display(), pb.n(), pb.m());
-        println!("solver      {}", solver.name());
+        println!("solver      {} ({arithmetic})", solver.name());
         println!("status      {:?}", sol.status);
         println!("objective   {:.10e}", sol.objective);
         println!(
@@ -87,6 +99,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             setup.as_secs_f64() * 1e3,
             sol.solve_time.as_secs_f64() * 1e3
         );
+        if let (Some(o), Some(e)) = (&sol.ops, &energy) {
+            println!(
+                "network     {} timesteps, {} messages, {} synaptic ops, {} readouts",
+                o.timesteps, o.messages, o.synops, o.readouts
+            );
+            println!(
+                "estimate    {:.2} µJ, {:.1} µs on {} (from the operation counts; not measured)",
+                e.mean_energy_uj, e.mean_chip_latency_us, e.profile
+            );
+        }
     }
     Ok(())
 }
