@@ -419,9 +419,7 @@ impl HpdhgSolver {
     }
 }
 
-fn check_len(what: &str, got: usize, want: usize) -> Result<(), QpError> {
-    if got == want { Ok(()) } else { Err(QpError::Dimension(format!("{what} has length {got}, expected {want}"))) }
-}
+use super::check_len;
 
 impl QpSolver for HpdhgSolver {
     fn name(&self) -> &'static str {
@@ -472,16 +470,7 @@ impl QpSolver for HpdhgSolver {
 
     fn update_matrices(&mut self, p_nzval: Option<&[f64]>, a_nzval: Option<&[f64]>) -> Result<(), QpError> {
         let (pb, _) = self.parts()?;
-        let mut next = pb.clone();
-        if let Some(v) = p_nzval {
-            check_len("P values", v.len(), next.p.nnz())?;
-            next.p.nzval.copy_from_slice(v);
-        }
-        if let Some(v) = a_nzval {
-            check_len("A values", v.len(), next.a.nnz())?;
-            next.a.nzval.copy_from_slice(v);
-        }
-        next.validate()?;
+        let next = super::with_new_values(pb, p_nzval, a_nzval)?;
         *pb = next;
         self.rebuild();
         Ok(())
@@ -490,23 +479,7 @@ impl QpSolver for HpdhgSolver {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError> {
         let (pb, _) = self.parts()?;
         let (n, m) = (pb.n(), pb.m());
-        if let Some(x) = x {
-            check_len("x", x.len(), n)?;
-        }
-        if let Some(y) = y {
-            check_len("y", y.len(), m)?;
-        }
-        if x.into_iter().chain(y).flatten().any(|v| !v.is_finite()) {
-            return Err(QpError::NonFinite("warm start".into()));
-        }
-        let (mut xs, mut ys) = self.start.take().unwrap_or_else(|| (vec![0.0; n], vec![0.0; m]));
-        if let Some(x) = x {
-            xs.copy_from_slice(x);
-        }
-        if let Some(y) = y {
-            ys.copy_from_slice(y);
-        }
-        self.start = Some((xs, ys));
+        super::merge_warm_start(&mut self.start, n, m, x, y)?;
         self.explicit_start = true;
         Ok(())
     }

@@ -287,3 +287,56 @@ pub trait QpSolver: Send {
     /// Solves the current problem.
     fn solve(&mut self) -> Result<Solution, QpError>;
 }
+
+/// Checks a vector's length against the problem's.
+pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<(), QpError> {
+    if got == want { Ok(()) } else { Err(QpError::Dimension(format!("{what} has length {got}, expected {want}"))) }
+}
+
+/// `pb` with new values of P (upper triangle) and/or A on the same pattern, validated.
+pub(crate) fn with_new_values(
+    pb: &Problem,
+    p_nzval: Option<&[f64]>,
+    a_nzval: Option<&[f64]>,
+) -> Result<Problem, QpError> {
+    let mut next = pb.clone();
+    if let Some(v) = p_nzval {
+        check_len("P values", v.len(), next.p.nnz())?;
+        next.p.nzval.copy_from_slice(v);
+    }
+    if let Some(v) = a_nzval {
+        check_len("A values", v.len(), next.a.nnz())?;
+        next.a.nzval.copy_from_slice(v);
+    }
+    next.validate()?;
+    Ok(next)
+}
+
+/// Merges a warm start (x of length n, y of length m, finite) into `start`; the part not
+/// given keeps its previous value (zero at first).
+pub(crate) fn merge_warm_start(
+    start: &mut Option<(Vec<f64>, Vec<f64>)>,
+    n: usize,
+    m: usize,
+    x: Option<&[f64]>,
+    y: Option<&[f64]>,
+) -> Result<(), QpError> {
+    if let Some(x) = x {
+        check_len("x", x.len(), n)?;
+    }
+    if let Some(y) = y {
+        check_len("y", y.len(), m)?;
+    }
+    if x.into_iter().chain(y).flatten().any(|v| !v.is_finite()) {
+        return Err(QpError::NonFinite("warm start".into()));
+    }
+    let (mut xs, mut ys) = start.take().unwrap_or_else(|| (vec![0.0; n], vec![0.0; m]));
+    if let Some(x) = x {
+        xs.copy_from_slice(x);
+    }
+    if let Some(y) = y {
+        ys.copy_from_slice(y);
+    }
+    *start = Some((xs, ys));
+    Ok(())
+}

@@ -705,9 +705,7 @@ pub struct PipgSolver {
     explicit_start: bool,
 }
 
-fn check_len(what: &str, got: usize, want: usize) -> Result<(), QpError> {
-    if got == want { Ok(()) } else { Err(QpError::Dimension(format!("{what} has length {got}, expected {want}"))) }
-}
+use super::check_len;
 
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
@@ -843,16 +841,7 @@ impl QpSolver for PipgSolver {
         let scaling_iters = self.settings.scaling_iters;
         let opts = self.options.clone();
         let (pb, d) = self.parts()?;
-        let mut next = pb.clone();
-        if let Some(v) = p_nzval {
-            check_len("P values", v.len(), next.p.nnz())?;
-            next.p.nzval.copy_from_slice(v);
-        }
-        if let Some(v) = a_nzval {
-            check_len("A values", v.len(), next.a.nnz())?;
-            next.a.nzval.copy_from_slice(v);
-        }
-        next.validate()?;
+        let next = super::with_new_values(pb, p_nzval, a_nzval)?;
         // Same pattern: restart the norm estimates from the last vectors.
         d.refresh(&next, scaling_iters, &opts);
         *pb = next;
@@ -862,23 +851,7 @@ impl QpSolver for PipgSolver {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError> {
         let (pb, _) = self.parts()?;
         let (n, m) = (pb.n(), pb.m());
-        if let Some(x) = x {
-            check_len("x", x.len(), n)?;
-        }
-        if let Some(y) = y {
-            check_len("y", y.len(), m)?;
-        }
-        if x.into_iter().chain(y).flatten().any(|v| !v.is_finite()) {
-            return Err(QpError::NonFinite("warm start".into()));
-        }
-        let (mut xs, mut ys) = self.start.take().unwrap_or_else(|| (vec![0.0; n], vec![0.0; m]));
-        if let Some(x) = x {
-            xs.copy_from_slice(x);
-        }
-        if let Some(y) = y {
-            ys.copy_from_slice(y);
-        }
-        self.start = Some((xs, ys));
+        super::merge_warm_start(&mut self.start, n, m, x, y)?;
         self.explicit_start = true;
         Ok(())
     }
