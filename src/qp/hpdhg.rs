@@ -60,6 +60,7 @@
 //! (`SpikingSettings::method = NetMethod::Hpdhg`, `crate::qp::spiking`), in float and in
 //! Loihi 2 fixed point.
 
+pub(crate) use super::pipg::{dual_infeasible, primal_infeasible};
 use std::time::{Duration, Instant};
 
 use super::residuals::{self, finish_solution};
@@ -308,66 +309,6 @@ pub(crate) fn steps(lam: f64, sig: f64, omega: f64) -> (f64, f64) {
     let den = lam + (lam * lam + 4.0 * omega * omega * sig).sqrt();
     let a = if den > 0.0 && den.is_finite() { 2.0 / den } else { 1.0 };
     (a, omega * omega * a)
-}
-
-fn inf_norm(v: &[f64]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
-/// OSQP-style primal infeasibility certificate test on δy.
-pub(crate) fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
-    let d: Vec<f64> = dy
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let v = if pb.u[i] >= INFTY { v.min(0.0) } else { v };
-            if pb.l[i] <= -INFTY { v.max(0.0) } else { v }
-        })
-        .collect();
-    let nd = inf_norm(&d);
-    if nd < 1e-12 || !nd.is_finite() {
-        return false;
-    }
-    let mut aty = vec![0.0; pb.n()];
-    pb.a.mul_t_add(&d, &mut aty);
-    if inf_norm(&aty) > eps * nd {
-        return false;
-    }
-    let support: f64 = d
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if v > 0.0 {
-                pb.u[i] * v
-            } else if v < 0.0 {
-                pb.l[i] * v
-            } else {
-                0.0
-            }
-        })
-        .sum();
-    support < -eps * nd
-}
-
-/// OSQP-style dual infeasibility (unboundedness) certificate test on δx.
-pub(crate) fn dual_infeasible(pb: &Problem, dx: &[f64], eps: f64) -> bool {
-    let nd = inf_norm(dx);
-    if nd < 1e-12 || !nd.is_finite() {
-        return false;
-    }
-    let tol = eps * nd;
-    let qd: f64 = pb.q.iter().zip(dx).map(|(a, b)| a * b).sum();
-    if qd > -tol {
-        return false;
-    }
-    let mut pd = vec![0.0; pb.n()];
-    pb.p.sym_upper_mul_add(dx, &mut pd);
-    if inf_norm(&pd) > tol {
-        return false;
-    }
-    let mut ad = vec![0.0; pb.m()];
-    pb.a.mul_add(dx, &mut ad);
-    (0..pb.m()).all(|i| (pb.u[i] >= INFTY || ad[i] <= tol) && (pb.l[i] <= -INFTY || ad[i] >= -tol))
 }
 
 /// The HPDHG backend (cold start by default; warm starts via [`QpSolver::warm_start`]).

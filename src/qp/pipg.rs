@@ -707,7 +707,7 @@ pub struct PipgSolver {
 
 use super::check_len;
 
-fn inf_norm(v: &[f64]) -> f64 {
+pub(crate) fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
@@ -717,7 +717,7 @@ fn kkt_error(rep: &residuals::ResidualReport, s: &Settings) -> f64 {
 }
 
 /// OSQP-style primal infeasibility certificate test on δy.
-fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
+pub(crate) fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
     let mut d = dy.to_vec();
     for i in 0..d.len() {
         if pb.u[i] >= INFTY {
@@ -748,7 +748,7 @@ fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
 }
 
 /// OSQP-style dual infeasibility (unboundedness) certificate test on δx.
-fn dual_infeasible(pb: &Problem, dx: &[f64], eps: f64) -> bool {
+pub(crate) fn dual_infeasible(pb: &Problem, dx: &[f64], eps: f64) -> bool {
     let nd = inf_norm(dx);
     if nd < 1e-12 || !nd.is_finite() {
         return false;
