@@ -65,8 +65,7 @@ pub fn quadruped_controller(choice: &ControllerChoice) -> Result<Box<QuadrupedCo
     match choice {
         ControllerChoice::Baseline => Ok(Box::new(PdStand::default())),
         ControllerChoice::Mpc(spec) => {
-            let ctrl = QuadrupedController::new(tuning::quadruped_solver(spec), QuadrupedControllerConfig::default())
-                .map_err(|e| ScenarioError::Controller(e.to_string()))?;
+            let ctrl = QuadrupedController::new(tuning::quadruped_solver(spec), QuadrupedControllerConfig::default())?;
             Ok(Box::new(ctrl))
         }
     }
@@ -79,8 +78,7 @@ pub fn arm_controller(choice: &ControllerChoice) -> Result<Box<ArmControl>, Scen
         ControllerChoice::Baseline => Ok(Box::new(ForcePi::new(&PANDA)?)),
         ControllerChoice::Mpc(spec) => {
             let cfg = ArmControllerConfig::default();
-            let ctrl = ArmController::new(tuning::arm_solver(spec), cfg)
-                .map_err(|e| ScenarioError::Controller(e.to_string()))?;
+            let ctrl = ArmController::new(tuning::arm_solver(spec), cfg)?;
             Ok(Box::new(ctrl))
         }
     }

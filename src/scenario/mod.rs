@@ -32,8 +32,8 @@ pub enum ScenarioError {
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// The controller could not be built.
-    #[error("controller: {0}")]
-    Controller(String),
+    #[error("controller")]
+    Controller(#[from] crate::control::ControlError),
     /// Bad user input (scenario name, robot, duration …).
     #[error("invalid: {0}")]
     Invalid(String),
