@@ -123,10 +123,11 @@ if [ $WITH_ROS = 1 ]; then
   # each a plain ament_cmake package, built with cmake + make install into one prefix.
   MSG_PKGS=(spikectl_msgs event_camera_msgs)
   MSGSTAMP="$DEPS/.msg-stamp"
-  # Rebuilt when the message sources, the pinned wheels or this venv's location change.
+  # Rebuilt when the message sources, the pinned wheels or this venv's location change (its
+  # physical path: worktrees that link one .deps must not rebuild it for each other).
   msum="$( (cd "$ROOT/msg" && find . -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' \) \
     | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done; cat "$REQ_ROS" "$ROOT/scripts/requirements-lock.txt"
-    echo "$VENV") | sha256sum | cut -d' ' -f1)"
+    cd "$VENV" && pwd -P) | sha256sum | cut -d' ' -f1)"
   msg_missing=0
   for pkg in "${MSG_PKGS[@]}"; do [ -d "$DEPS/install/share/$pkg" ] || msg_missing=1; done
   if [ ! -f "$MSGSTAMP" ] || [ "$(cat "$MSGSTAMP")" != "$msum" ] || [ $msg_missing = 1 ]; then
