@@ -15,7 +15,7 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -35,6 +35,8 @@ def generate_launch_description():
                 name="spikectl_sim",
                 namespace=ns,
                 output="screen",
+                # A required node: when it exits (error or end), the whole launch shuts down.
+                on_exit=Shutdown(reason="spikectl-sim exited"),
                 parameters=[
                     params,
                     {
@@ -50,6 +52,8 @@ def generate_launch_description():
                 name="spikectl_arm",
                 namespace=ns,
                 output="screen",
+                # A required node: when it exits (error or end), the whole launch shuts down.
+                on_exit=Shutdown(reason="spikectl-arm exited"),
                 parameters=[params, {"solver": LaunchConfiguration("solver"), "use_sim_time": True}],
             ),
             Node(

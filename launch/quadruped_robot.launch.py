@@ -13,7 +13,7 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -32,6 +32,8 @@ def generate_launch_description():
                 executable="spikectl-quadruped",
                 name="spikectl_quadruped",
                 output="screen",
+                # A required node: when it exits (error or end), the whole launch shuts down.
+                on_exit=Shutdown(reason="spikectl-quadruped exited"),
                 parameters=[params, {"solver": LaunchConfiguration("solver"), "use_sim_time": False}],
                 remappings=[(t, LaunchConfiguration(t)) for t in TOPICS],
             ),

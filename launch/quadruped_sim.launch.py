@@ -15,7 +15,7 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -40,6 +40,8 @@ def generate_launch_description():
                 name="spikectl_sim",
                 namespace=ns,
                 output="screen",
+                # A required node: when it exits (error or end), the whole launch shuts down.
+                on_exit=Shutdown(reason="spikectl-sim exited"),
                 # The simulator is the source of /clock: it does not follow it.
                 parameters=[params, {"real_time_factor": rtf, "lockstep": lockstep, "seed": seed}],
             ),
@@ -49,6 +51,8 @@ def generate_launch_description():
                 name="spikectl_quadruped",
                 namespace=ns,
                 output="screen",
+                # A required node: when it exits (error or end), the whole launch shuts down.
+                on_exit=Shutdown(reason="spikectl-quadruped exited"),
                 parameters=[params, {"solver": solver, "use_sim_time": True}],
             ),
             Node(

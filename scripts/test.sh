@@ -6,6 +6,8 @@
 #   3. runs the whole workspace test suite with `--features ros` inside a network namespace of
 #      its own (`unshare -n`, only loopback up), so ROS/DDS traffic never leaves the process
 #      group and never meets other ROS graphs on the machine;
+#      (tests/ros_launch.rs runs the launch files with the real `ros2 launch`, from an ament
+#      prefix of the test build made by scripts/ament_prefix.sh);
 #   4. prints cargo's per-binary summary lines and exits non-zero if anything failed.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test ros_smoke`).
 set -euo pipefail
@@ -29,6 +31,12 @@ cargo test "${CARGO_FLAGS[@]}" --features ros --all-targets --no-run
 # same dependency features as above, so only the workspace crates compile again.
 step "build: library and binaries with default features (no ROS)"
 cargo test "${CARGO_FLAGS[@]}" --lib --bins --no-run
+# An ament prefix of the test build (symlinks + copies, instant) for `ros2 launch spikectl …`
+# in tests/ros_launch.rs, which takes `ros2` itself from .deps/ros2-launch (scripts/setup.sh).
+# Passed by a variable of our own: changing AMENT_PREFIX_PATH here would rebuild r2r.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+SPIKECTL_AMENT_PREFIX="$("$ROOT/scripts/ament_prefix.sh" "$TARGET_DIR/debug" "$TARGET_DIR/ament-prefix")"
+export SPIKECTL_AMENT_PREFIX
 t_build=$((SECONDS - t0 - t_setup))
 
 # A network namespace of our own: as root `unshare -n`; otherwise through a user namespace.

@@ -31,6 +31,7 @@ use r2r::geometry_msgs::msg::{Point, PointStamped};
 use r2r::std_msgs::msg::Header;
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::params::{self, Check, ParamSpec};
+use spikectl::ros::shutdown;
 use spikectl::ros::tracker::{ns_from_time, packet_to_msg, time_from_ns};
 use spikectl::tracking::Event;
 use spikectl::tracking::eval::SimThrow;
@@ -101,6 +102,7 @@ fn main() -> anyhow::Result<()> {
     if params::print_help_if_asked("spikectl-events [--ros-args -p name:=value ...]", PARAMS) {
         return Ok(());
     }
+    shutdown::install().context("installing the SIGINT/SIGTERM handler")?;
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
@@ -159,6 +161,7 @@ fn main() -> anyhow::Result<()> {
     let end = Instant::now() + wait;
     let wait_truth = p.bool("wait_for_truth_subscriber")?;
     while Instant::now() < end
+        && !shutdown::requested()
         && (publisher.get_inter_process_subscription_count().unwrap_or(0) == 0
             || (wait_truth && truth_pub.get_inter_process_subscription_count().unwrap_or(0) == 0))
     {
@@ -178,13 +181,14 @@ fn main() -> anyhow::Result<()> {
     let mut seq = 0u64;
     let mut offset_ns = 0u64;
     let mut k = 0u64;
-    while throws == 0 || k < throws {
+    let mut total = (0u64, 0u64);
+    while (throws == 0 || k < throws) && !shutdown::requested() {
         let rec = rx.recv().context("the recording thread stopped")??;
         let duration = rec.duration_ns;
         let mut start = 0;
         let mut t_end = packet_ns;
         let mut published = (0u64, 0u64);
-        while t_end <= duration + packet_ns {
+        while t_end <= duration + packet_ns && !shutdown::requested() {
             let n = rec.events[start..].partition_point(|e| e.t_ns < t_end);
             let chunk: Vec<Event> =
                 rec.events[start..start + n].iter().map(|e| Event { t_ns: e.t_ns + offset_ns, ..*e }).collect();
@@ -223,15 +227,26 @@ fn main() -> anyhow::Result<()> {
             t_end += packet_ns;
         }
         eprintln!("[{NODE}] throw {k}: {} packets, {} events", published.0, published.1);
+        total = (total.0 + published.0, total.1 + published.1);
         offset_ns += t_end - packet_ns + pause_ns;
         k += 1;
         if rtf > 0.0 {
             let due = Duration::from_secs_f64(offset_ns as f64 * 1e-9 / rtf);
             if let Some(d) = due.checked_sub(wall0.elapsed()) {
-                std::thread::sleep(d);
+                // In slices, so SIGINT/SIGTERM stops the pause promptly.
+                let until = Instant::now() + d;
+                while Instant::now() < until && !shutdown::requested() {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()).min(Duration::from_millis(20)));
+                }
             }
         }
     }
+    eprintln!(
+        "[{NODE}] {}: {k} throws, {} packets, {} events",
+        if shutdown::requested() { "stopped" } else { "done" },
+        total.0,
+        total.1
+    );
     // Let the last packets leave before the context goes away.
     std::thread::sleep(Duration::from_millis(200));
     Ok(())

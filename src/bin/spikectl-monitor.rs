@@ -16,6 +16,7 @@ use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::DiagnosticsPublisher;
 use spikectl::ros::monitor::{MonitorConfig, SolveStatsMonitor};
 use spikectl::ros::params::{self, Check, ParamSpec};
+use spikectl::ros::shutdown;
 
 const NODE: &str = "spikectl_monitor";
 
@@ -33,6 +34,7 @@ fn main() -> anyhow::Result<()> {
     if params::print_help_if_asked("spikectl-monitor [--ros-args -p name:=value ...]", PARAMS) {
         return Ok(());
     }
+    shutdown::install().context("installing the SIGINT/SIGTERM handler")?;
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
@@ -53,7 +55,7 @@ fn main() -> anyhow::Result<()> {
 
     let mut monitor = SolveStatsMonitor::new(cfg);
     let mut next = Instant::now() + period;
-    loop {
+    while !shutdown::requested() {
         node.spin_once(Duration::from_millis(10));
         // r2r takes one message per subscription and spin: empty a backlog with zero-timeout
         // spins (the tracker publishes one SolveStats per 1 ms window).
@@ -80,4 +82,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // SIGINT/SIGTERM (e.g. `ros2 launch` stopping): a one-line summary and exit 0.
+    eprintln!("[{NODE}] stopped: {} SolveStats received, {} malformed", monitor.received(), monitor.malformed());
+    Ok(())
 }

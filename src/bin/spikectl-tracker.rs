@@ -35,6 +35,7 @@ use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher};
 use spikectl::ros::inputs::log_every;
 use spikectl::ros::params::{self, Check, ParamSpec};
+use spikectl::ros::shutdown;
 use spikectl::ros::tracker::{
     TrackerDiagnostics, energy_msg, packet_from_msg, point_msg, solve_record, time_from_ns, track_msg,
 };
@@ -113,6 +114,7 @@ fn main() -> anyhow::Result<()> {
     if params::print_help_if_asked("spikectl-tracker [--ros-args -p name:=value ...]", PARAMS) {
         return Ok(());
     }
+    shutdown::install().context("installing the SIGINT/SIGTERM handler")?;
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
@@ -164,7 +166,8 @@ fn main() -> anyhow::Result<()> {
     let mut publish_errors = 0u64;
     let idle_flush = Duration::from_secs_f64(p.double("idle_flush_s")?);
     let mut last_packet: Option<Instant> = None;
-    loop {
+    let mut published = 0u64;
+    while !shutdown::requested() {
         node.spin_once(Duration::from_millis(1));
         // r2r takes one message per subscription and spin: take a backlog with zero-timeout
         // spins (at most 1000 in a row, so diagnostics still go out under a flood).
@@ -189,6 +192,7 @@ fn main() -> anyhow::Result<()> {
                 for r in &windows {
                     out.publish(r, &frame, &mut publish_errors);
                 }
+                published += windows.len() as u64;
                 if let Some(r) = windows.last() {
                     last = Some(*r);
                 }
@@ -205,6 +209,7 @@ fn main() -> anyhow::Result<()> {
             for r in &windows {
                 out.publish(r, &frame, &mut publish_errors);
             }
+            published += windows.len() as u64;
             if let Some(r) = windows.last() {
                 last = Some(*r);
             }
@@ -220,4 +225,11 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // SIGINT/SIGTERM (e.g. `ros2 launch` stopping): a one-line summary and exit 0.
+    let snap = counters.snapshot();
+    eprintln!(
+        "[{NODE}] stopped: {} packets received, {} malformed, {published} windows published, {publish_errors} publish errors",
+        snap.received, snap.malformed
+    );
+    Ok(())
 }

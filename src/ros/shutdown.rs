@@ -14,7 +14,7 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 }
 
 /// Installs the handler for SIGINT and SIGTERM. Errors if the OS refuses.
-pub(crate) fn install() -> std::io::Result<()> {
+pub fn install() -> std::io::Result<()> {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let handler: extern "C" fn(libc::c_int) = on_signal;
         // SAFETY: `on_signal` has the signature the OS expects and only stores to an atomic,
@@ -29,6 +29,6 @@ pub(crate) fn install() -> std::io::Result<()> {
 }
 
 /// True once SIGINT or SIGTERM arrived (after [`install`]).
-pub(crate) fn requested() -> bool {
+pub fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }

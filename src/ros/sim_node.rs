@@ -255,6 +255,7 @@ pub fn run() -> anyhow::Result<()> {
     if params::print_help_if_asked("spikectl-sim [--ros-args -p name:=value ... -r topic:=new_topic]", PARAMS) {
         return Ok(());
     }
+    super::shutdown::install().context("installing the SIGINT/SIGTERM handler")?;
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
@@ -325,6 +326,10 @@ pub fn run() -> anyhow::Result<()> {
         while take_commands(&mut node, &mut cmd_sub, robot.as_ref(), &mut command, &mut c, Duration::from_millis(5))
             .is_none()
         {
+            if super::shutdown::requested() {
+                eprintln!("[{NODE}] stopped: t = {:.3} s, no command arrived", robot.time());
+                return Ok(());
+            }
             if Instant::now() >= next {
                 next += Duration::from_millis(50);
                 // Republish the first sample (same stamp) for late subscribers.
@@ -353,7 +358,7 @@ pub fn run() -> anyhow::Result<()> {
                     &mut c,
                     Duration::from_millis(1),
                 );
-                if got.is_some_and(|s| s >= stamp - 1e-6) {
+                if got.is_some_and(|s| s >= stamp - 1e-6) || super::shutdown::requested() {
                     break;
                 }
                 if Instant::now() >= end {
@@ -416,6 +421,19 @@ pub fn run() -> anyhow::Result<()> {
         }
         if duration > 0.0 && robot.time() >= duration - 1e-9 {
             eprintln!("[{NODE}] done: t = {:.3} s, {}", robot.time(), robot.summary());
+            return Ok(());
+        }
+        // SIGINT/SIGTERM (e.g. `ros2 launch` stopping): a one-line summary and exit 0.
+        if super::shutdown::requested() {
+            eprintln!(
+                "[{NODE}] stopped: t = {:.3} s, {k} steps, {} samples, {} commands, {} malformed, {} lockstep timeouts, {}",
+                robot.time(),
+                c.samples,
+                c.commands,
+                c.malformed,
+                c.lockstep_timeouts,
+                robot.summary()
+            );
             return Ok(());
         }
     }
