@@ -304,6 +304,42 @@ impl Data {
     }
 }
 
+/// The restart test of one epoch on the fixed-point residual r (PDLP / r2HPDHG rules):
+/// restart when r ≤ 0.2·r₀ (enough decay), or r ≤ 0.8·r₀ and r grew since the last check
+/// (no more progress), or the epoch is longer than 0.36 of all iterations (and at least 4
+/// checks); r₀ is the first r of the epoch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Epoch {
+    start: usize,
+    r0: f64,
+    r_prev: f64,
+}
+
+impl Epoch {
+    /// The epoch starting at iteration 0.
+    pub(crate) fn new() -> Self {
+        Self { start: 0, r0: f64::NAN, r_prev: f64::NAN }
+    }
+
+    /// The test at iteration `k` with residual `fpr` (checks every `check_every`); the first
+    /// check of an epoch only records r₀.
+    pub(crate) fn restart_due(&mut self, k: usize, fpr: f64, check_every: usize) -> bool {
+        if self.r0.is_nan() {
+            (self.r0, self.r_prev) = (fpr, fpr);
+            return false;
+        }
+        let long_epoch = (k - self.start) as f64 >= 0.36 * k as f64 && k - self.start >= 4 * check_every;
+        let due = fpr <= 0.2 * self.r0 || (fpr <= 0.8 * self.r0 && fpr > self.r_prev) || long_epoch;
+        self.r_prev = fpr;
+        due
+    }
+
+    /// A new epoch from iteration `k`.
+    pub(crate) fn restart_at(&mut self, k: usize) {
+        (self.start, self.r0) = (k, f64::NAN);
+    }
+}
+
 /// Step sizes (τ, σ) for primal weight ω: α(λ' + βσ_H) = 1 with β = ω²α.
 pub(crate) fn steps(lam: f64, sig: f64, omega: f64) -> (f64, f64) {
     let den = lam + (lam * lam + 4.0 * omega * omega * sig).sqrt();
@@ -387,11 +423,7 @@ impl QpSolver for HpdhgSolver {
 
     fn update_q(&mut self, q: &[f64]) -> Result<(), QpError> {
         let (pb, d) = self.parts()?;
-        check_len("q", q.len(), pb.n())?;
-        if let Some(i) = q.iter().position(|v| !v.is_finite()) {
-            return Err(QpError::NonFinite(format!("q[{i}]")));
-        }
-        pb.q.copy_from_slice(q);
+        super::set_q(pb, q)?;
         d.q = d.scaling.scale_q(q);
         Ok(())
     }
@@ -462,10 +494,10 @@ impl QpSolver for HpdhgSolver {
         let mut g = vec![0.0; n];
         let mut ext = vec![0.0; n];
         let mut hv = vec![0.0; mh];
-        let (mut j, mut epoch_start) = (0usize, 0usize);
+        let mut j = 0usize;
+        let mut epoch = Epoch::new();
         let mut adapt_gap = o.check_every.max(1);
         let mut next_adapt = 0usize;
-        let (mut r0, mut r_prev) = (f64::NAN, f64::NAN);
         let (mut pinf, mut dinf) = (0, 0);
         let mut status = Status::MaxIterations;
         let mut iters = 0;
@@ -637,17 +669,8 @@ impl QpSolver for HpdhgSolver {
             if !o.restarts && !restart {
                 continue;
             }
-            if restart {
-                // ω changed: new epoch from T(z) (below).
-            } else if r0.is_nan() {
-                r0 = fpr;
-                r_prev = fpr;
-                continue;
-            } else {
-                let long_epoch = (k - epoch_start) as f64 >= 0.36 * k as f64 && k - epoch_start >= 4 * o.check_every;
-                restart = fpr <= 0.2 * r0 || (fpr <= 0.8 * r0 && fpr > r_prev) || long_epoch;
-                r_prev = fpr;
-            }
+            // An ω change starts a new epoch from T(z) (below) without the test.
+            restart = restart || epoch.restart_due(k, fpr, o.check_every);
             if !restart {
                 continue;
             }
@@ -685,8 +708,7 @@ impl QpSolver for HpdhgSolver {
             ysum.iter_mut().for_each(|v| *v = 0.0);
             nsum = 0;
             j = 0;
-            epoch_start = k;
-            r0 = f64::NAN;
+            epoch.restart_at(k);
         }
         let elapsed = t0.elapsed();
         let (xo, yo) = match (status, final_xy) {

@@ -293,6 +293,16 @@ pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<(), QpErr
     if got == want { Ok(()) } else { Err(QpError::Dimension(format!("{what} has length {got}, expected {want}"))) }
 }
 
+/// Replaces `pb.q` with `q` after checking its length and finiteness.
+pub(crate) fn set_q(pb: &mut Problem, q: &[f64]) -> Result<(), QpError> {
+    check_len("q", q.len(), pb.n())?;
+    if let Some(i) = q.iter().position(|v| !v.is_finite()) {
+        return Err(QpError::NonFinite(format!("q[{i}]")));
+    }
+    pb.q.copy_from_slice(q);
+    Ok(())
+}
+
 /// `pb` with new values of P (upper triangle) and/or A on the same pattern, validated.
 pub(crate) fn with_new_values(
     pb: &Problem,

@@ -823,11 +823,7 @@ impl QpSolver for PipgSolver {
 
     fn update_q(&mut self, q: &[f64]) -> Result<(), QpError> {
         let (pb, d) = self.parts()?;
-        check_len("q", q.len(), pb.n())?;
-        if let Some(i) = q.iter().position(|v| !v.is_finite()) {
-            return Err(QpError::NonFinite(format!("q[{i}]")));
-        }
-        pb.q.copy_from_slice(q);
+        super::set_q(pb, q)?;
         d.q = d.scaling.scale_q(q);
         Ok(())
     }

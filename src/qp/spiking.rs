@@ -860,10 +860,9 @@ fn run_hpdhg(
     let mut fpr_last = f64::INFINITY;
     let mut xr = pn.net.pops[xp].out.clone();
     let mut yr = pn.net.pops[yp].out.clone();
-    let mut epoch_start = 0usize;
+    let mut epoch = hpdhg::Epoch::new();
     let mut adapt_gap = o.check_every.max(1);
     let mut next_adapt = 0usize;
-    let (mut r0, mut r_prev) = (f64::NAN, f64::NAN);
     let (mut pinf, mut dinf) = (0, 0);
     let mut status = Status::MaxIterations;
     let mut iters = 0;
@@ -1026,17 +1025,8 @@ fn run_hpdhg(
         if !o.restarts && !restart {
             continue;
         }
-        if restart {
-            // ω changed: new epoch from T(z) (below).
-        } else if r0.is_nan() {
-            r0 = fpr;
-            r_prev = fpr;
-            continue;
-        } else {
-            let long_epoch = (k - epoch_start) as f64 >= 0.36 * k as f64 && k - epoch_start >= 4 * o.check_every;
-            restart = fpr <= 0.2 * r0 || (fpr <= 0.8 * r0 && fpr > r_prev) || long_epoch;
-            r_prev = fpr;
-        }
+        // An ω change starts a new epoch from T(z) (below) without the test.
+        restart = restart || epoch.restart_due(k, fpr, o.check_every);
         if !restart {
             continue;
         }
@@ -1077,8 +1067,7 @@ fn run_hpdhg(
         xr.copy_from_slice(&pn.net.pops[xp].out);
         yr.copy_from_slice(&pn.net.pops[yp].out);
         nsum = 0;
-        epoch_start = k;
-        r0 = f64::NAN;
+        epoch.restart_at(k);
     }
     let overflowed = pn.net.counts.overflows > 0;
     let best = match status {
