@@ -1,10 +1,16 @@
 //! The launch files under the real `ros2 launch`, as users run them.
 //!
-//! `ros2 launch spikectl quadruped_sim.launch.py` (with launch arguments) runs from an ament
-//! prefix of this test build (scripts/ament_prefix.sh), and the test checks from the outside:
-//! `ros2 node list` shows the three nodes, odometry flows on the launch's namespace and the
-//! quadruped stays up; then SIGINT to `ros2 launch` must stop everything with exit code 0 and
-//! each node's one-line summary, and no "process has died".
+//! Every launch file runs from an ament prefix of this test build (scripts/ament_prefix.sh),
+//! with launch arguments, and the tests check from the outside (ros2 CLI, an r2r node):
+//! - `quadruped_sim.launch.py` (lockstep): `ros2 node list` shows the three nodes, odometry
+//!   flows on the launch's namespace, the quadruped stays up, `ros2 param list/get/set` work
+//!   (a live change applies, a static one or a bad value is refused with a reason);
+//! - `quadruped_sim.launch.py real_time_factor:=2.0` without lockstep: the robot stays up;
+//! - `arm_sim.launch.py`: the arm settles on its force setpoint;
+//! - `tracker.launch.py`: the tracker publishes tracks of the simulated ball;
+//! - a required node that exits shuts the launch down.
+//! Each ends with SIGINT to `ros2 launch`, which must stop everything with exit code 0 and
+//! each node's one-line summary, and no "process has died". The launches run one at a time.
 //!
 //! `ros2 launch` comes from scripts/setup.sh (the vendored launch/ros2cli sources in
 //! `.deps/ros2-launch`, or `SPIKECTL_ROS2_LAUNCH_DIR`) or, failing that, from a `ros2` on PATH.
@@ -19,7 +25,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use r2r::QosProfile;
+use r2r::geometry_msgs::msg::WrenchStamped;
 use r2r::nav_msgs::msg::Odometry;
+use r2r::spikectl_msgs::msg::TrackEstimate;
 use ros_common::{KillOnDrop, context, drain, spin_until};
 use spikectl::ros::inputs::stamp_s;
 use spikectl_sim::quadruped::tilt_angle;
@@ -32,6 +40,8 @@ const SIM: &str = env!("CARGO_BIN_EXE_spikectl-sim");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Simulated time the quadruped must stay up under launch [s].
 const STAND_S: f64 = 3.0;
+/// Simulated time by which the arm has settled on its force setpoint [s].
+const ARM_SETTLE_S: f64 = 3.0;
 
 /// The environment of the `ros2` processes: PATH, PYTHONPATH, AMENT_PREFIX_PATH and
 /// LD_LIBRARY_PATH with the launch packages and the spikectl prefix in front.
@@ -143,6 +153,142 @@ fn wait_exit(child: &mut KillOnDrop, timeout: Duration) -> Option<std::process::
     None
 }
 
+/// One `ros2 launch` at a time in this binary: each starts a simulator and controllers, and
+/// two at once on a small machine would starve each other's real-time loops.
+static LAUNCH_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A running `ros2 launch`, its output going to a log file.
+struct Launch {
+    child: KillOnDrop,
+    pid: libc::pid_t,
+    log: PathBuf,
+    t0: Instant,
+}
+
+impl Launch {
+    fn start(env: &Ros2Env, args: &[&str]) -> Self {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let k = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!("spikectl-ros-launch-{}-{k}.log", std::process::id()));
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut all = vec!["launch", "spikectl"];
+        all.extend_from_slice(args);
+        let child = env
+            .ros2(&all)
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .expect("cannot start ros2 launch");
+        let pid = child.id() as libc::pid_t;
+        Self { child: KillOnDrop(Some(child)), pid, log, t0: Instant::now() }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGINT, as Ctrl-C sends it; the exit status (`None`: still running after 20 s) and the
+    /// whole output.
+    fn interrupt(mut self) -> (Option<std::process::ExitStatus>, String) {
+        // SAFETY: kill(2) on the pid of our own child process (not yet reaped).
+        assert_eq!(unsafe { libc::kill(self.pid, libc::SIGINT) }, 0, "kill(SIGINT)");
+        let status = wait_exit(&mut self.child, Duration::from_secs(20));
+        let out = self.output();
+        eprintln!("---- ros2 launch output ----\n{out}---- end ----");
+        (status, out)
+    }
+}
+
+impl Drop for Launch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Asserts a clean stop: exit 0, each node's end summary, no node died.
+fn assert_clean_stop(status: Option<std::process::ExitStatus>, out: &str, nodes: &[&str]) {
+    let status = status.expect("ros2 launch did not exit within 20 s of SIGINT");
+    assert_eq!(status.code(), Some(0), "ros2 launch exit status after SIGINT: {status}");
+    for node in nodes {
+        assert!(out.contains(&format!("[{node}] stopped:")), "no end summary of {node} in the launch output");
+    }
+    assert!(!out.contains("process has died"), "a node died instead of stopping cleanly");
+}
+
+/// Odometry of the launch's quadruped: (stamp [s], height [m], tilt [rad]) until the stamp
+/// reaches `until_s`, or a panic with the launch output after `timeout`.
+fn odometry_until(launch: &Launch, ns: &str, until_s: f64, timeout: Duration) -> Vec<(f64, f64, f64)> {
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_launch_test", "").expect("test node");
+    let mut odom_sub =
+        node.subscribe::<Odometry>(&format!("/{ns}/odom"), QosProfile::default().keep_last(100)).expect("subscribe");
+    let mut odom: Vec<(f64, f64, f64)> = Vec::new();
+    let done = spin_until(&mut node, timeout, || {
+        for o in drain(&mut odom_sub) {
+            let p = &o.pose.pose;
+            let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
+            odom.push((stamp_s(&o.header.stamp), p.position.z, tilt_angle(&q)));
+        }
+        odom.last().is_some_and(|o| o.0 >= until_s).then_some(())
+    });
+    assert!(
+        done.is_some(),
+        "no odometry up to t = {until_s} s on /{ns}/odom within {timeout:?} ({} messages, last t = {:?}); ros2 launch \
+         output:\n{}",
+        odom.len(),
+        odom.last().map(|o| o.0),
+        launch.output()
+    );
+    odom
+}
+
+/// Asserts the quadruped stayed up over `odom` (at least 30 samples).
+fn assert_stayed_up(odom: &[(f64, f64, f64)], what: &str) {
+    let n = odom.len();
+    let min_h = odom.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
+    let max_tilt = odom.iter().map(|o| o.2).fold(0.0, f64::max);
+    eprintln!(
+        "{what}: odometry to t = {:.2} s ({n} messages, min height {min_h:.3} m, max tilt {:.1}°)",
+        odom.last().map_or(0.0, |o| o.0),
+        max_tilt.to_degrees()
+    );
+    assert!(n >= 30, "{what}: only {n} odometry messages");
+    assert!(
+        min_h > 0.2 && max_tilt < 0.35,
+        "{what}: fell under launch: min height {min_h:.3} m, tilt {:.1}°",
+        max_tilt.to_degrees()
+    );
+}
+
+/// `ros2 param …` against a running node: listing shows `expect_listed`; setting each
+/// `(name, value)` of `accepted` succeeds and reads back; each of `refused` fails with a reason.
+fn check_params(
+    env: &Ros2Env,
+    node: &str,
+    expect_listed: &[&str],
+    accepted: &[(&str, &str)],
+    refused: &[(&str, &str)],
+) {
+    let (ok, list) = env.run(&["param", "list", node, "--no-daemon", "--spin-time", "3"]);
+    assert!(ok, "ros2 param list {node}:\n{list}");
+    for name in expect_listed {
+        assert!(list.lines().any(|l| l.trim() == *name), "ros2 param list {node} lacks {name}:\n{list}");
+    }
+    for (name, value) in accepted {
+        let (ok, out) = env.run(&["param", "set", node, name, value, "--no-daemon", "--spin-time", "3"]);
+        assert!(ok && out.contains("Set parameter successful"), "ros2 param set {node} {name} {value}:\n{out}");
+        let (ok, out) = env.run(&["param", "get", node, name, "--no-daemon", "--spin-time", "3"]);
+        assert!(ok && out.contains(value), "ros2 param get {node} {name} after setting {value}:\n{out}");
+    }
+    for (name, value) in refused {
+        let (_, out) = env.run(&["param", "set", node, name, value, "--no-daemon", "--spin-time", "3"]);
+        assert!(
+            out.contains("Setting parameter failed") && out.contains(name),
+            "{node} {name} := {value} accepted:\n{out}"
+        );
+    }
+}
+
 #[test]
 fn quadruped_sim_launch_runs_and_stops_cleanly() {
     let env = match ros2_env() {
@@ -152,89 +298,127 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
             return;
         }
     };
+    let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (ok, help) = env.run(&["launch", "--help"]);
     assert!(ok, "`ros2 launch` is installed but does not run:\n{help}");
 
     let ns = format!("launch_test_{}", std::process::id());
-    let log_path = std::env::temp_dir().join(format!("spikectl-ros-launch-{}.log", std::process::id()));
-    let log = std::fs::File::create(&log_path).expect("log file");
     let ns_arg = format!("namespace:={ns}");
-    let t0 = Instant::now();
-    let child = env
-        .ros2(&["launch", "spikectl", "quadruped_sim.launch.py", "solver:=osqp", "lockstep:=true", &ns_arg])
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log)
-        .spawn()
-        .expect("cannot start ros2 launch");
-    let pid = child.id() as libc::pid_t;
-    let mut launch = KillOnDrop(Some(child));
-    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-
-    // Odometry from the outside, on the launch's namespace.
-    let ctx = context(DOMAIN);
-    let mut node = r2r::Node::create(ctx, "spikectl_launch_test", "").expect("test node");
-    let mut odom_sub =
-        node.subscribe::<Odometry>(&format!("/{ns}/odom"), QosProfile::default().keep_last(100)).expect("subscribe");
-    // (stamp [s], height [m], tilt [rad])
-    let mut odom: Vec<(f64, f64, f64)> = Vec::new();
-    let up = spin_until(&mut node, Duration::from_secs(25), || {
-        for o in drain(&mut odom_sub) {
-            let p = &o.pose.pose;
-            let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
-            odom.push((stamp_s(&o.header.stamp), p.position.z, tilt_angle(&q)));
-        }
-        odom.last().is_some_and(|o| o.0 >= STAND_S).then_some(())
-    });
-    if up.is_none() {
-        let _ = std::fs::remove_file(&log_path);
-        panic!(
-            "no odometry up to t = {STAND_S} s on /{ns}/odom within 25 s ({} messages, last t = {:?}); ros2 launch output:\n{}",
-            odom.len(),
-            odom.last().map(|o| o.0),
-            read_log()
-        );
-    }
-    let t_odom = t0.elapsed();
+    let launch = Launch::start(&env, &["quadruped_sim.launch.py", "solver:=osqp", "lockstep:=true", &ns_arg]);
+    let odom = odometry_until(&launch, &ns, STAND_S, Duration::from_secs(25));
+    let t_odom = launch.t0.elapsed();
 
     // The nodes, as `ros2 node list` shows them (the launch is still running).
     let (ok, nodes) = env.run(&["node", "list", "--no-daemon", "--spin-time", "3"]);
     let expected = [format!("/{ns}/spikectl_sim"), format!("/{ns}/spikectl_quadruped"), "/spikectl_monitor".into()];
     let missing: Vec<&String> = expected.iter().filter(|n| !nodes.lines().any(|l| l.trim() == n.as_str())).collect();
-
-    // SIGINT to `ros2 launch`, as Ctrl-C does: every node must stop cleanly.
-    // SAFETY: kill(2) on the pid of our own child process (not yet reaped).
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0, "kill(SIGINT)");
-    let status = wait_exit(&mut launch, Duration::from_secs(20));
-    let out = read_log();
-    let _ = std::fs::remove_file(&log_path);
-    eprintln!("---- ros2 launch output ----\n{out}---- end ----");
-
-    let n = odom.len();
-    let min_h = odom.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
-    let max_tilt = odom.iter().map(|o| o.2).fold(0.0, f64::max);
-    eprintln!(
-        "ros2 launch: odometry to t = {:.2} s after {:.1} s ({n} messages, min height {min_h:.3} m, max tilt {:.1}°); \
-         nodes: {:?}; exit {status:?} after {:.1} s",
-        odom.last().map_or(0.0, |o| o.0),
-        t_odom.as_secs_f64(),
-        max_tilt.to_degrees(),
-        nodes.lines().collect::<Vec<_>>(),
-        t0.elapsed().as_secs_f64()
-    );
     assert!(ok && missing.is_empty(), "ros2 node list is missing {missing:?}:\n{nodes}");
-    assert!(n >= 30, "only {n} odometry messages");
-    assert!(
-        min_h > 0.2 && max_tilt < 0.35,
-        "fell under launch: min height {min_h:.3} m, tilt {:.1}°",
-        max_tilt.to_degrees()
+
+    // Parameters, live: the simulator's pacing changes, its robot is refused with a reason.
+    check_params(
+        &env,
+        &format!("/{ns}/spikectl_sim"),
+        &["real_time_factor", "robot", "lockstep", "seed"],
+        &[("cmd_timeout_s", "0.2")],
+        &[("robot", "arm"), ("real_time_factor", "-1.0"), ("no_such_parameter", "1")],
     );
-    let status = status.expect("ros2 launch did not exit within 20 s of SIGINT");
-    assert_eq!(status.code(), Some(0), "ros2 launch exit status after SIGINT: {status}");
-    for node in ["spikectl_sim", "spikectl_quadruped", "spikectl_monitor"] {
-        assert!(out.contains(&format!("[{node}] stopped:")), "no end summary of {node} in the launch output");
-    }
-    assert!(!out.contains("process has died"), "a node died instead of stopping cleanly");
+
+    let (status, out) = launch.interrupt();
+    eprintln!(
+        "ros2 launch: odometry after {:.1} s; nodes {:?}",
+        t_odom.as_secs_f64(),
+        nodes.lines().collect::<Vec<_>>()
+    );
+    assert_stayed_up(&odom, "quadruped_sim.launch.py lockstep:=true");
+    assert_clean_stop(status, &out, &["spikectl_sim", "spikectl_quadruped", "spikectl_monitor"]);
     assert!(out.contains("solver osqp"), "the launch argument solver:=osqp did not reach the controller");
+    assert!(out.contains("parameter cmd_timeout_s set to Double(0.2)"), "the simulator did not apply the change");
+}
+
+/// Simulated time at twice the wall clock, without lockstep: the controller ticks on the
+/// simulator's samples (`use_sim_time`), so the robot stays up.
+#[test]
+fn quadruped_sim_launch_at_twice_real_time_stays_up() {
+    let env = match ros2_env() {
+        Ok(e) => e,
+        Err(reason) => {
+            eprintln!("SKIPPED quadruped_sim_launch_at_twice_real_time_stays_up: {reason}");
+            return;
+        }
+    };
+    let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = format!("launch_rtf_{}", std::process::id());
+    let ns_arg = format!("namespace:={ns}");
+    let launch = Launch::start(&env, &["quadruped_sim.launch.py", "solver:=osqp", "real_time_factor:=2.0", &ns_arg]);
+    let odom = odometry_until(&launch, &ns, 2.0 * STAND_S, Duration::from_secs(40));
+    let (status, out) = launch.interrupt();
+    assert_stayed_up(&odom, "quadruped_sim.launch.py real_time_factor:=2.0");
+    assert!(out.contains("ticks on each sensor sample"), "the controller does not tick on simulated time");
+    assert!(!out.contains("fell at"), "the simulator reports a fall");
+    assert_clean_stop(status, &out, &["spikectl_sim", "spikectl_quadruped", "spikectl_monitor"]);
+}
+
+/// The arm under `ros2 launch`: it reaches its force setpoint on the table.
+#[test]
+fn arm_sim_launch_reaches_the_force_setpoint() {
+    let env = match ros2_env() {
+        Ok(e) => e,
+        Err(reason) => {
+            eprintln!("SKIPPED arm_sim_launch_reaches_the_force_setpoint: {reason}");
+            return;
+        }
+    };
+    let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let ns = format!("launch_arm_{}", std::process::id());
+    let ns_arg = format!("namespace:={ns}");
+    let launch = Launch::start(&env, &["arm_sim.launch.py", "solver:=osqp", "lockstep:=true", &ns_arg]);
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_launch_arm_test", "").expect("test node");
+    let mut sub = node
+        .subscribe::<WrenchStamped>(&format!("/{ns}/wrench"), QosProfile::default().keep_last(1000))
+        .expect("subscribe");
+    // (stamp [s], normal force [N])
+    let mut f: Vec<(f64, f64)> = Vec::new();
+    let done = spin_until(&mut node, Duration::from_secs(40), || {
+        f.extend(drain(&mut sub).iter().map(|w| (stamp_s(&w.header.stamp), w.wrench.force.z.abs())));
+        f.last().is_some_and(|w| w.0 >= ARM_SETTLE_S).then_some(())
+    });
+    assert!(done.is_some(), "no wrench up to t = {ARM_SETTLE_S} s ({} messages):\n{}", f.len(), launch.output());
+    let (status, out) = launch.interrupt();
+    let last: Vec<f64> = f.iter().filter(|w| w.0 >= ARM_SETTLE_S - 0.5).map(|w| w.1).collect();
+    let mean = last.iter().sum::<f64>() / last.len() as f64;
+    eprintln!("arm_sim.launch.py: mean normal force {mean:.2} N over the last 0.5 s ({} samples)", last.len());
+    assert!((mean - 5.0).abs() < 1.0, "force {mean:.2} N, setpoint 5 N (arm.yaml)");
+    assert_clean_stop(status, &out, &["spikectl_sim", "spikectl_arm", "spikectl_monitor"]);
+}
+
+/// The tracker launch (simulated event camera → tracker → monitor) publishes tracks.
+#[test]
+fn tracker_launch_publishes_tracks() {
+    let env = match ros2_env() {
+        Ok(e) => e,
+        Err(reason) => {
+            eprintln!("SKIPPED tracker_launch_publishes_tracks: {reason}");
+            return;
+        }
+    };
+    let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let launch = Launch::start(&env, &["tracker.launch.py", "noise:=clean"]);
+    let ctx = context(DOMAIN);
+    let mut node = r2r::Node::create(ctx, "spikectl_launch_tracker_test", "").expect("test node");
+    let mut sub =
+        node.subscribe::<TrackEstimate>("/spikectl/track", QosProfile::default().keep_last(1000)).expect("subscribe");
+    let mut tracks: Vec<TrackEstimate> = Vec::new();
+    let done = spin_until(&mut node, Duration::from_secs(30), || {
+        tracks.extend(drain(&mut sub));
+        (tracks.iter().filter(|t| t.confidence > 0.0).count() >= 50).then_some(())
+    });
+    let (status, out) = launch.interrupt();
+    let confident = tracks.iter().filter(|t| t.confidence > 0.0).count();
+    eprintln!("tracker.launch.py: {} track messages, {confident} with a position", tracks.len());
+    assert!(done.is_some(), "only {confident} confident tracks in 30 s ({} messages)", tracks.len());
+    assert!(tracks.iter().all(|t| t.x.is_finite() && t.y.is_finite()), "a track with a non-finite position");
+    assert_clean_stop(status, &out, &["spikectl_events", "spikectl_tracker", "spikectl_monitor"]);
 }
 
 /// `package.xml` is a valid, complete manifest for catkin_pkg (what colcon and `ros2 pkg xml`
@@ -270,6 +454,7 @@ fn launch_shuts_down_when_a_required_node_exits() {
             return;
         }
     };
+    let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let child = env
         .ros2(&["launch", "spikectl", "quadruped_sim.launch.py", "solver:=foo"])
         .env("ROS_DOMAIN_ID", DOMAIN_FAIL.to_string())

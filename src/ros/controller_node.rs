@@ -211,18 +211,27 @@ where
     let mut rt: RtStep<R::Ctrl, N> = RtStep::new(ctrl, cmd, stale_timeout, counters.clone(), rt_counters.clone());
     let rt_priority = priority_from_param(p.int("rt_priority")?);
     let thread = format!("{}-rt", R::EXE.trim_start_matches("spikectl-"));
-    let bridge = RtBridge::spawn_with_priority(&thread, period, counters.clone(), rt_priority, move |_tick, state| {
-        rt.step(Instant::now(), state, cmd_rx.take())
-    })?;
+    // On simulated time the loop ticks with the simulator's samples, so the controller keeps
+    // its control rate in simulated time at any real-time factor.
+    let on_input = clock.is_sim_time();
+    let bridge = RtBridge::spawn_with_priority(
+        &thread,
+        period,
+        counters.clone(),
+        rt_priority,
+        on_input,
+        move |_tick, state| rt.step(Instant::now(), state, cmd_rx.take()),
+    )?;
     let solver_label = spec.label();
     eprintln!(
-        "[{node_name}] solver {solver_label} ({}, {}), period {} s, stale timeout {} s, {}, sim time {}",
+        "[{node_name}] solver {solver_label} ({}, {}), period {} s, stale timeout {} s, {}, sim time {} (ticks {})",
         spec.backend.arithmetic().label(),
         if mpc_thread { "MPC thread" } else { "MPC in the tick" },
         period.as_secs_f64(),
         stale_timeout.as_secs_f64(),
         robot.describe(&cmd),
-        clock.is_sim_time()
+        clock.is_sim_time(),
+        if on_input { "on each sensor sample" } else { "on the wall clock" }
     );
 
     let diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);

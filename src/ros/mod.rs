@@ -1,8 +1,10 @@
 //! ROS 2 node glue through r2r (cargo feature `ros`).
 //!
 //! The pieces every spikectl node is built from:
-//! - [`params`]: typed parameters with defaults and validation, read once at start-up from
-//!   `--ros-args -p name:=value`, written back to the node so they are visible;
+//! - [`params`]: typed parameters with defaults and validation, read at start-up from
+//!   `--ros-args -p name:=value` or a parameter file;
+//! - [`param_server`]: the parameter services (`ros2 param list/get/set/describe`), with
+//!   validation; a node accepts changes only to the parameters it can apply while running;
 //! - [`clock`]: the node's ROS clock, following `/clock` when `use_sim_time` is true;
 //! - [`diagnostics`]: shared counters (malformed inputs, deadline misses, fallbacks) and a
 //!   `diagnostic_msgs/DiagnosticArray` publisher for `/diagnostics`;
@@ -49,6 +51,7 @@ pub mod diagnostics;
 pub mod inputs;
 pub mod joints;
 pub mod monitor;
+pub mod param_server;
 pub mod params;
 pub mod quadruped;
 pub mod rt;

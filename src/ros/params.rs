@@ -3,8 +3,10 @@
 //! A node lists its parameters as [`ParamSpec`]s; [`declare`] reads the overrides given on the
 //! command line (`--ros-args -p deadline_s:=0.002`), fills in defaults, checks type and range,
 //! writes the resulting values back into the node (so r2r's parameter services show them) and
-//! returns them as [`Params`]. Parameters are read once at start-up; a bad value is a clear
-//! [`ParamError`] and the node refuses to start, rather than running with a guess.
+//! returns them as [`Params`]. A bad value is a clear [`ParamError`] and the node refuses to
+//! start, rather than running with a guess. While the node runs, [`super::param_server`]
+//! serves them (`ros2 param list/get/set`) and accepts changes to the ones the node declares
+//! live.
 
 use std::collections::BTreeMap;
 
@@ -33,7 +35,8 @@ impl Value {
         }
     }
 
-    fn to_ros(&self) -> ParameterValue {
+    /// The value as r2r carries it.
+    pub(crate) fn to_ros(&self) -> ParameterValue {
         match self {
             Value::Bool(b) => ParameterValue::Bool(*b),
             Value::Int(i) => ParameterValue::Integer(*i),
@@ -223,7 +226,8 @@ pub fn validate(spec: &ParamSpec, value: Value) -> Result<Value, ParamError> {
     Ok(value)
 }
 
-fn from_ros(name: &str, v: &ParameterValue) -> Result<Option<Value>, ParamError> {
+/// The scalar in `v` (`None`: not set), or a type error naming `name`.
+pub(crate) fn from_ros(name: &str, v: &ParameterValue) -> Result<Option<Value>, ParamError> {
     Ok(Some(match v {
         ParameterValue::NotSet => return Ok(None),
         ParameterValue::Bool(b) => Value::Bool(*b),
@@ -257,34 +261,35 @@ impl Params {
         Ok(Self { values })
     }
 
-    fn get(&self, name: &str) -> Result<&Value, ParamError> {
+    /// The value of `name`, whatever its type.
+    pub(crate) fn value(&self, name: &str) -> Result<&Value, ParamError> {
         self.values.get(name).ok_or_else(|| ParamError::Unknown(name.into()))
     }
 
     /// A boolean parameter.
     pub fn bool(&self, name: &str) -> Result<bool, ParamError> {
-        match self.get(name)? {
+        match self.value(name)? {
             Value::Bool(b) => Ok(*b),
             v => Err(ParamError::Type { name: name.into(), expected: "bool", got: v.type_name() }),
         }
     }
     /// An integer parameter.
     pub fn int(&self, name: &str) -> Result<i64, ParamError> {
-        match self.get(name)? {
+        match self.value(name)? {
             Value::Int(i) => Ok(*i),
             v => Err(ParamError::Type { name: name.into(), expected: "integer", got: v.type_name() }),
         }
     }
     /// A float parameter.
     pub fn double(&self, name: &str) -> Result<f64, ParamError> {
-        match self.get(name)? {
+        match self.value(name)? {
             Value::Double(d) => Ok(*d),
             v => Err(ParamError::Type { name: name.into(), expected: "double", got: v.type_name() }),
         }
     }
     /// A string parameter.
     pub fn string(&self, name: &str) -> Result<&str, ParamError> {
-        match self.get(name)? {
+        match self.value(name)? {
             Value::Str(s) => Ok(s),
             v => Err(ParamError::Type { name: name.into(), expected: "string", got: v.type_name() }),
         }
@@ -308,7 +313,7 @@ pub fn declare(node: &mut r2r::Node, specs: &[ParamSpec]) -> Result<Params, Para
     let params = Params::resolve(specs, &overrides)?;
     let mut table = node.params.lock().unwrap_or_else(|e| e.into_inner());
     for spec in specs {
-        let v = params.get(spec.name)?;
+        let v = params.value(spec.name)?;
         table.insert(spec.name.to_string(), Parameter { value: v.to_ros(), description: spec.description });
     }
     Ok(params)

@@ -6,6 +6,9 @@
 //!   are scheduled on absolute times (`start + k·period`, no drift); a step that ends after
 //!   the next tick's time is a deadline miss (counted in [`Counters::deadline_misses`]) and the
 //!   ticks it overran are skipped, never run in a burst.
+//! - [`Pacing::OnInput`]: the loop instead steps as soon as an input is waiting (and at the
+//!   period when none comes, so timeouts still run): a node on simulated time ticks with the
+//!   simulator's samples, at whatever rate the simulator runs.
 //!
 //! The step function owns its receivers and senders; it must not call into ROS. Results go
 //! back to the ROS thread through an ordinary bounded crossbeam channel with `try_send`.
@@ -97,6 +100,16 @@ pub(crate) enum Flow {
     Stop,
 }
 
+/// When a real-time loop steps.
+pub(crate) enum Pacing {
+    /// At `start + k·period` on the wall clock.
+    Fixed,
+    /// As soon as the function returns: it blocks until an input is ready or the given
+    /// timeout (the period) passes, without taking the input. A step longer than the period is
+    /// a deadline miss.
+    OnInput(Box<dyn FnMut(Duration) + Send>),
+}
+
 /// A running real-time loop; stop it with [`RtLoop::stop`] (or let the step return [`Flow::Stop`]).
 pub(crate) struct RtLoop {
     stop: Arc<AtomicBool>,
@@ -163,18 +176,19 @@ impl RtLoop {
     where
         F: FnMut(Tick) -> Flow + Send + 'static,
     {
-        Self::spawn_with_priority(name, period, counters, None, step)
+        Self::spawn_with_priority(name, period, counters, None, Pacing::Fixed, step)
     }
 
     /// [`RtLoop::spawn`], and the loop thread first asks for SCHED_FIFO at `priority`
     /// ([`set_realtime_priority`]; `None`: the default policy). The outcome goes to
     /// [`Counters::rt_priority`]; a refused request is printed on stderr once and the loop
-    /// runs on with the default policy.
+    /// runs on with the default policy. `pacing` says when it steps.
     pub fn spawn_with_priority<F>(
         name: &str,
         period: Duration,
         counters: Arc<Counters>,
         priority: Option<i32>,
+        pacing: Pacing,
         mut step: F,
     ) -> std::io::Result<Self>
     where
@@ -203,6 +217,26 @@ impl RtLoop {
             let mut report = RtReport::default();
             let start = Instant::now();
             let mut index: u64 = 0;
+            if let Pacing::OnInput(mut wait) = pacing {
+                while !stop_thread.load(Ordering::Relaxed) {
+                    wait(period);
+                    let begin = Instant::now();
+                    let flow = step(Tick { index, t_s: (begin - start).as_secs_f64(), period_s: period.as_secs_f64() });
+                    let took = begin.elapsed();
+                    report.steps += 1;
+                    report.max_step_s = report.max_step_s.max(took.as_secs_f64());
+                    counters.tick_times.record(took);
+                    if took > period {
+                        report.deadline_misses += 1;
+                        Counters::bump(&counters.deadline_misses);
+                    }
+                    index += 1;
+                    if flow == Flow::Stop {
+                        break;
+                    }
+                }
+                return report;
+            }
             while !stop_thread.load(Ordering::Relaxed) {
                 let scheduled = start + period.mul_f64(index as f64);
                 let now = Instant::now();
@@ -286,16 +320,18 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
     where
         F: FnMut(Tick, Option<S>) -> Option<O> + Send + 'static,
     {
-        Self::spawn_with_priority(name, period, counters, None, step)
+        Self::spawn_with_priority(name, period, counters, None, false, step)
     }
 
     /// [`RtBridge::spawn`] with the loop thread under SCHED_FIFO at `priority` (see
-    /// [`RtLoop::spawn_with_priority`]).
+    /// [`RtLoop::spawn_with_priority`]). With `on_input` the loop steps as soon as a new
+    /// state arrives ([`Pacing::OnInput`]), and at the period when none comes.
     pub fn spawn_with_priority<F>(
         name: &str,
         period: Duration,
         counters: Arc<Counters>,
         priority: Option<i32>,
+        on_input: bool,
         mut step: F,
     ) -> std::io::Result<Self>
     where
@@ -305,7 +341,18 @@ impl<S: Send + 'static, O: Send + 'static> RtBridge<S, O> {
         let (out_tx, out_rx) = bounded::<O>(OUTPUT_CAPACITY);
         let dropped = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let dropped_rt = dropped.clone();
-        let rt = RtLoop::spawn_with_priority(name, period, counters, priority, move |tick| {
+        let pacing = if on_input {
+            let rx = state_rx.rx.clone();
+            Pacing::OnInput(Box::new(move |timeout| {
+                let mut sel = crossbeam_channel::Select::new();
+                sel.recv(&rx);
+                // Ready or timed out: either way the step runs (and takes the state, if any).
+                let _ = sel.ready_timeout(timeout);
+            }))
+        } else {
+            Pacing::Fixed
+        };
+        let rt = RtLoop::spawn_with_priority(name, period, counters, priority, pacing, move |tick| {
             if let Some(out) = step(tick, state_rx.take()) {
                 match out_tx.try_send(out) {
                     Ok(()) => {}
@@ -432,6 +479,37 @@ mod tests {
     }
 
     #[test]
+    fn an_input_paced_bridge_answers_each_state_without_waiting_for_its_period() {
+        // A 2 s period: a fixed-period loop would answer the second state after 2 s.
+        let counters = Arc::new(Counters::default());
+        let bridge = RtBridge::spawn_with_priority(
+            "rt-input",
+            Duration::from_secs(2),
+            counters.clone(),
+            None,
+            true,
+            |tick, s: Option<u32>| s.map(|s| (tick.index, s)),
+        )
+        .unwrap();
+        for k in 0..20u32 {
+            bridge.send_state(k);
+            let deadline = Instant::now() + Duration::from_millis(800);
+            let out = loop {
+                if let Some(o) = bridge.outputs().pop() {
+                    break o;
+                }
+                assert!(Instant::now() < deadline, "state {k} not answered");
+                std::thread::sleep(Duration::from_micros(200));
+            };
+            assert_eq!(out, (u64::from(k), k), "one step per state, in order");
+        }
+        // Stopping ends the wait in progress at its timeout: one more (empty) step at most.
+        let report = bridge.stop();
+        assert!((20..=21).contains(&report.steps), "{report:?}");
+        assert_eq!(report.deadline_misses, 0);
+    }
+
+    #[test]
     fn bridge_drops_outputs_when_nobody_reads_them() {
         let counters = Arc::new(Counters::default());
         let bridge: RtBridge<(), u64> =
@@ -461,12 +539,18 @@ mod tests {
     fn realtime_priority_is_applied_or_reported() {
         let counters = Arc::new(Counters::default());
         let (tx, rx) = crossbeam_channel::bounded(4);
-        let rt =
-            RtLoop::spawn_with_priority("rt-prio", Duration::from_millis(1), counters.clone(), Some(5), move |t| {
+        let rt = RtLoop::spawn_with_priority(
+            "rt-prio",
+            Duration::from_millis(1),
+            counters.clone(),
+            Some(5),
+            Pacing::Fixed,
+            move |t| {
                 let _ = tx.try_send(current_scheduling().expect("own scheduling"));
                 if t.index >= 2 { Flow::Stop } else { Flow::Continue }
-            })
-            .expect("spawn");
+            },
+        )
+        .expect("spawn");
         let report = rt.join();
         assert!(report.steps >= 1);
         let (policy, prio) = rx.recv().expect("the loop ran");
@@ -481,7 +565,10 @@ mod tests {
             assert!(set_realtime_priority(bad).is_err());
             let c = Arc::new(Counters::default());
             assert!(
-                RtLoop::spawn_with_priority("rt-bad", Duration::from_millis(1), c, Some(bad), |_| Flow::Stop).is_err()
+                RtLoop::spawn_with_priority("rt-bad", Duration::from_millis(1), c, Some(bad), Pacing::Fixed, |_| {
+                    Flow::Stop
+                })
+                .is_err()
             );
         }
     }

@@ -28,10 +28,11 @@ use crate::ros::arm::{ARM_DOF, arm_effort_from_msg, arm_joint_names, arm_sensor_
 use crate::ros::diagnostics::{DiagnosticsPublisher, Level, StatusBuilder};
 use crate::ros::inputs::log_every;
 use crate::ros::inputs::{InputError, stamp_s};
-use crate::ros::params::{self, Check, ParamSpec};
+use crate::ros::param_server::ParamServer;
+use crate::ros::params::{self, Check, ParamSpec, Value};
 use crate::ros::quadruped::{effort_from_msg, sensor_msgs};
 use crate::ros::{drain, time_msg};
-use crate::scenario::ARM_CONTACT_XY;
+use crate::scenario::{ARM_CONTACT_XY, FALL_HEIGHT, FALL_TILT};
 use anyhow::Context as _;
 use r2r::QosProfile;
 use r2r::geometry_msgs::msg::WrenchStamped;
@@ -47,6 +48,10 @@ const NODE: &str = "spikectl_sim";
 
 /// Height of the arm's tool tip above the table at start (as the in-process runner) [m].
 const ARM_START_CLEARANCE: f64 = 0.03;
+
+/// The parameters `ros2 param set` may change while the simulator runs.
+const LIVE: &[&str] =
+    &["real_time_factor", "lockstep_timeout_s", "cmd_timeout_s", "duration_s", "diagnostics_period_s"];
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("robot", "quadruped", Check::OneOf(&["quadruped", "arm"]), "Which robot to simulate"),
@@ -92,6 +97,8 @@ trait SimRobot {
     fn forget_last_sample(&mut self);
     /// Health values for the diagnostics.
     fn report(&self, b: StatusBuilder) -> StatusBuilder;
+    /// What went wrong with the robot itself (a fall), for an ERROR in the diagnostics.
+    fn fault(&self) -> Option<String>;
     /// One line for the log at the end.
     fn summary(&self) -> String;
 }
@@ -104,6 +111,8 @@ struct Quadruped {
     last: Option<f64>,
     min_height: f64,
     max_tilt: f64,
+    /// Simulated time and (height [m], tilt [rad]) of the first fall, if any.
+    fell: Option<(f64, f64, f64)>,
 }
 
 impl SimRobot for Quadruped {
@@ -124,8 +133,17 @@ impl SimRobot for Quadruped {
         self.sim.set_torques(&t);
         self.sim.step();
         let truth = self.sim.true_state();
-        self.min_height = self.min_height.min(truth.base_pos[2]);
-        self.max_tilt = self.max_tilt.max(tilt_angle(&truth.base_quat));
+        let (h, tilt) = (truth.base_pos[2], tilt_angle(&truth.base_quat));
+        self.min_height = self.min_height.min(h);
+        self.max_tilt = self.max_tilt.max(tilt);
+        if self.fell.is_none() && (h < FALL_HEIGHT || tilt > FALL_TILT) {
+            self.fell = Some((self.sim.time(), h, tilt));
+            eprintln!(
+                "[{NODE}] the quadruped fell at t = {:.3} s: trunk height {h:.3} m, tilt {:.1}°",
+                self.sim.time(),
+                tilt.to_degrees()
+            );
+        }
     }
     fn parse_command(&self, m: &JointState) -> Result<Vec<f64>, InputError> {
         effort_from_msg(m).map(|t| t.to_vec())
@@ -151,8 +169,18 @@ impl SimRobot for Quadruped {
     fn report(&self, b: StatusBuilder) -> StatusBuilder {
         b.kv("dropouts", self.sim.dropouts()).kv_f("min_height_m", self.min_height).kv_f("max_tilt_rad", self.max_tilt)
     }
+    fn fault(&self) -> Option<String> {
+        self.fell.map(|(t, h, tilt)| {
+            format!(
+                "fell at t = {t:.3} s (trunk height {h:.3} m < {FALL_HEIGHT} m or tilt {:.1}° > {:.1}°)",
+                tilt.to_degrees(),
+                FALL_TILT.to_degrees()
+            )
+        })
+    }
     fn summary(&self) -> String {
-        format!("min height {:.3} m, max tilt {:.1}°", self.min_height, self.max_tilt.to_degrees())
+        let fell = self.fell.map(|(t, ..)| format!(", FELL at t = {t:.3} s")).unwrap_or_default();
+        format!("min height {:.3} m, max tilt {:.1}°{fell}", self.min_height, self.max_tilt.to_degrees())
     }
 }
 
@@ -164,7 +192,13 @@ struct Arm {
     last: Option<f64>,
     max_force: f64,
     last_force: f64,
+    /// Simulated time and table force [N] of the first crash, if any.
+    crashed: Option<(f64, f64)>,
 }
+
+/// Table contact force above which the arm counts as crashed into the table [N] (five times
+/// the largest force setpoint of the arm scenarios).
+const ARM_CRASH_FORCE_N: f64 = 100.0;
 
 impl SimRobot for Arm {
     fn time(&self) -> f64 {
@@ -185,6 +219,11 @@ impl SimRobot for Arm {
         self.sim.step();
         self.last_force = self.sim.table_contact_force()[2];
         self.max_force = self.max_force.max(self.last_force);
+        let bad = !self.last_force.is_finite() || self.last_force > ARM_CRASH_FORCE_N;
+        if self.crashed.is_none() && bad {
+            self.crashed = Some((self.sim.time(), self.last_force));
+            eprintln!("[{NODE}] the arm hit the table at t = {:.3} s: force {:.1} N", self.sim.time(), self.last_force);
+        }
     }
     fn parse_command(&self, m: &JointState) -> Result<Vec<f64>, InputError> {
         arm_effort_from_msg(m, &self.names).map(|t| t.to_vec())
@@ -212,8 +251,12 @@ impl SimRobot for Arm {
             .kv_f("max_table_force_n", self.max_force)
             .kv_f("tip_z_m", self.sim.tip_pos()[2])
     }
+    fn fault(&self) -> Option<String> {
+        self.crashed.map(|(t, f)| format!("hit the table at t = {t:.3} s ({f:.1} N > {ARM_CRASH_FORCE_N} N)"))
+    }
     fn summary(&self) -> String {
-        format!("table force {:.2} N (max {:.2} N)", self.last_force, self.max_force)
+        let crashed = self.crashed.map(|(t, _)| format!(", CRASHED at t = {t:.3} s")).unwrap_or_default();
+        format!("table force {:.2} N (max {:.2} N){crashed}", self.last_force, self.max_force)
     }
 }
 
@@ -274,6 +317,7 @@ pub fn run() -> anyhow::Result<()> {
             last: None,
             max_force: 0.0,
             last_force: 0.0,
+            crashed: None,
         })
     } else {
         let noise = if typical { SensorNoise::TYPICAL } else { SensorNoise::NONE };
@@ -285,6 +329,7 @@ pub fn run() -> anyhow::Result<()> {
             last: None,
             min_height: f64::INFINITY,
             max_tilt: 0.0,
+            fell: None,
         })
     };
     let dt = robot.timestep();
@@ -293,16 +338,17 @@ pub fn run() -> anyhow::Result<()> {
         _ => robot.control_period(),
     };
     let every = ((sensor_period / dt).round() as u64).max(1);
-    let rtf = p.double("real_time_factor")?;
+    let mut rtf = p.double("real_time_factor")?;
     let lockstep = p.bool("lockstep")?;
-    let lockstep_timeout = Duration::from_secs_f64(p.double("lockstep_timeout_s")?);
-    let cmd_timeout = p.double("cmd_timeout_s")?;
-    let duration = p.double("duration_s")?;
+    let mut lockstep_timeout = Duration::from_secs_f64(p.double("lockstep_timeout_s")?);
+    let mut cmd_timeout = p.double("cmd_timeout_s")?;
+    let mut duration = p.double("duration_s")?;
 
     let clock_pub = node.create_publisher::<Clock>("/clock", QosProfile::default().keep_last(1))?;
     let mut cmd_sub = node.subscribe::<JointState>("effort_cmd", QosProfile::default().keep_last(10))?;
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
-    let diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
+    let mut diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
+    let mut param_server = ParamServer::start(&mut node, PARAMS, &p, LIVE)?;
     eprintln!(
         "[{NODE}] {}: timestep {dt} s, sensors every {every} steps, real-time factor {rtf}, lockstep {lockstep}, noise {}",
         p.string("robot")?,
@@ -326,6 +372,7 @@ pub fn run() -> anyhow::Result<()> {
         while take_commands(&mut node, &mut cmd_sub, robot.as_ref(), &mut command, &mut c, Duration::from_millis(5))
             .is_none()
         {
+            param_server.poll(); // served while holding; the values take effect once running
             if super::shutdown::requested() {
                 eprintln!("[{NODE}] stopped: t = {:.3} s, no command arrived", robot.time());
                 return Ok(());
@@ -346,6 +393,25 @@ pub fn run() -> anyhow::Result<()> {
     let mut next_diag = Instant::now() + diag_period;
     let mut k: u64 = 0;
     loop {
+        for (name, v) in param_server.poll() {
+            eprintln!("[{NODE}] parameter {name} set to {v:?}");
+            match (name, v) {
+                ("real_time_factor", Value::Double(x)) => {
+                    rtf = x;
+                    // Pace from here on at the new ratio.
+                    wall0 = Instant::now();
+                    sim0 = robot.time();
+                }
+                ("lockstep_timeout_s", Value::Double(x)) => lockstep_timeout = Duration::from_secs_f64(x),
+                ("cmd_timeout_s", Value::Double(x)) => cmd_timeout = x,
+                ("duration_s", Value::Double(x)) => duration = x,
+                ("diagnostics_period_s", Value::Double(x)) => {
+                    diag_period = Duration::from_secs_f64(x);
+                    next_diag = Instant::now() + diag_period;
+                }
+                _ => {}
+            }
+        }
         // The command answering the newest sample (lockstep), else whatever is newest.
         if let (true, Some(stamp)) = (lockstep, pending) {
             let end = Instant::now() + lockstep_timeout;
@@ -405,9 +471,16 @@ pub fn run() -> anyhow::Result<()> {
         c.samples += u64::from(pending.is_some());
         if Instant::now() >= next_diag {
             next_diag += diag_period;
-            let level = if c.lockstep_timeouts > 0 || c.malformed > 0 { Level::Warn } else { Level::Ok };
+            let fault = robot.fault();
+            let (level, message) = match &fault {
+                Some(f) => (Level::Error, format!("robot {f}")),
+                None if c.lockstep_timeouts > 0 || c.malformed > 0 => {
+                    (Level::Warn, "malformed commands or lockstep timeouts".to_string())
+                }
+                None => (Level::Ok, "ok".to_string()),
+            };
             let status = StatusBuilder::new(format!("{NODE}: {}", p.string("robot")?), "mujoco")
-                .level(level, if level == Level::Ok { "ok" } else { "malformed commands or lockstep timeouts" })
+                .level(level, message)
                 .kv_f("sim_time_s", robot.time())
                 .kv("steps", k)
                 .kv("samples", c.samples)

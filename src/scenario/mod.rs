@@ -14,7 +14,8 @@ pub mod output;
 mod run;
 
 pub use run::{
-    ContactLosses, EdpComparison, RunConfig, RunMetrics, RunResult, TraceTable, default_noise, run_arm, run_quadruped,
+    ContactLosses, EdpComparison, FALL_HEIGHT, FALL_TILT, RunConfig, RunMetrics, RunResult, TraceTable, default_noise,
+    run_arm, run_quadruped,
 };
 
 use serde::{Deserialize, Serialize};

@@ -17,9 +17,9 @@ use crate::monitor::latency::{LatencyStats, LogHistogram};
 use crate::mpc::SolveRecord;
 
 /// Trunk height below which the quadruped counts as fallen [m].
-pub(crate) const FALL_HEIGHT: f64 = 0.15;
+pub const FALL_HEIGHT: f64 = 0.15;
 /// Trunk tilt above which the quadruped counts as fallen [rad] (≈ 46°).
-pub(crate) const FALL_TILT: f64 = 0.8;
+pub const FALL_TILT: f64 = 0.8;
 /// Interval between trace samples [s].
 pub(crate) const TRACE_DT: f64 = 0.01;
 
