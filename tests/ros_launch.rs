@@ -413,12 +413,20 @@ fn tracker_launch_publishes_tracks() {
         tracks.extend(drain(&mut sub));
         (tracks.iter().filter(|t| t.confidence > 0.0).count() >= 50).then_some(())
     });
+    check_params(
+        &env,
+        "/spikectl_events",
+        &["real_time_factor", "noise", "raw_file"],
+        &[("pause_s", "0.1")],
+        &[("noise", "clean"), ("pause_s", "-1.0")],
+    );
     let (status, out) = launch.interrupt();
     let confident = tracks.iter().filter(|t| t.confidence > 0.0).count();
     eprintln!("tracker.launch.py: {} track messages, {confident} with a position", tracks.len());
     assert!(done.is_some(), "only {confident} confident tracks in 30 s ({} messages)", tracks.len());
     assert!(tracks.iter().all(|t| t.x.is_finite() && t.y.is_finite()), "a track with a non-finite position");
     assert_clean_stop(status, &out, &["spikectl_events", "spikectl_tracker", "spikectl_monitor"]);
+    assert!(out.contains("parameter pause_s set to Double(0.1)"), "the event source did not apply the change");
 }
 
 /// `package.xml` is a valid, complete manifest for catkin_pkg (what colcon and `ros2 pkg xml`

@@ -30,7 +30,8 @@ use r2r::event_camera_msgs::msg::EventPacket as EventPacketMsg;
 use r2r::geometry_msgs::msg::{Point, PointStamped};
 use r2r::std_msgs::msg::Header;
 use spikectl::ros::clock::NodeClock;
-use spikectl::ros::params::{self, Check, ParamSpec};
+use spikectl::ros::param_server::ParamServer;
+use spikectl::ros::params::{self, Check, ParamSpec, Value};
 use spikectl::ros::shutdown;
 use spikectl::ros::tracker::{ns_from_time, packet_to_msg, time_from_ns};
 use spikectl::tracking::Event;
@@ -61,6 +62,49 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::double("wait_for_subscriber_s", 5.0, 0.0, 600.0, "Wait this long for a subscriber [s, wall]"),
     ParamSpec::bool("wait_for_truth_subscriber", false, "Also wait for a subscriber of the truth topic"),
 ];
+
+/// The parameters `ros2 param set` may change while the node streams.
+const LIVE: &[&str] = &["real_time_factor", "pause_s"];
+
+/// Publishing pace: sensor time runs `rtf` times as fast as the wall clock from an anchor.
+struct Pacer {
+    /// Sensor/wall time ratio; 0 = as fast as possible.
+    rtf: f64,
+    /// Wall time of the anchor.
+    wall0: Instant,
+    /// Sensor time of the anchor [ns].
+    sensor0_ns: u64,
+    /// Sensor time between throws [ns].
+    pause_ns: u64,
+}
+
+impl Pacer {
+    /// How long to wait until sensor time `t_ns` is due (`None`: due already, or no pacing).
+    fn wait(&self, t_ns: u64) -> Option<Duration> {
+        if self.rtf <= 0.0 {
+            return None;
+        }
+        let due = Duration::from_secs_f64(t_ns.saturating_sub(self.sensor0_ns) as f64 * 1e-9 / self.rtf);
+        due.checked_sub(self.wall0.elapsed())
+    }
+
+    /// A new ratio from sensor time `now_ns` on (no burst, no jump back).
+    fn set_rtf(&mut self, rtf: f64, now_ns: u64) {
+        (self.rtf, self.wall0, self.sensor0_ns) = (rtf, Instant::now(), now_ns);
+    }
+
+    /// Applies the parameter changes accepted by the parameter services at sensor time `now_ns`.
+    fn apply(&mut self, changes: Vec<(&'static str, Value)>, now_ns: u64) {
+        for (name, v) in changes {
+            eprintln!("[{NODE}] parameter {name} set to {v:?}");
+            match (name, v) {
+                ("real_time_factor", Value::Double(x)) => self.set_rtf(x, now_ns),
+                ("pause_s", Value::Double(x)) => self.pause_ns = (x * 1e9) as u64,
+                _ => {}
+            }
+        }
+    }
+}
 
 /// Ball centre in view [px] at a time [ns] from the start of a recording.
 type Truth = Arc<dyn Fn(u64) -> Option<(f64, f64)> + Send + Sync>;
@@ -106,6 +150,7 @@ fn main() -> anyhow::Result<()> {
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
+    let mut param_server = ParamServer::start(&mut node, PARAMS, &p, LIVE)?;
     let clock = NodeClock::new(&mut node, false)?;
     let qos = QosProfile::sensor_data().keep_last(100);
     let publisher = node.create_publisher::<EventPacketMsg>(p.string("topic")?, qos)?;
@@ -113,8 +158,12 @@ fn main() -> anyhow::Result<()> {
     let encoding = p.string("encoding")?.to_string();
     let frame = p.string("frame_id")?.to_string();
     let packet_ns = p.int("packet_us")? as u64 * 1000;
-    let rtf = p.double("real_time_factor")?;
-    let pause_ns = (p.double("pause_s")? * 1e9) as u64;
+    let mut pacer = Pacer {
+        rtf: p.double("real_time_factor")?,
+        wall0: Instant::now(),
+        sensor0_ns: 0,
+        pause_ns: (p.double("pause_s")? * 1e9) as u64,
+    };
     let throws = p.int("throws")? as u64;
 
     // Recordings come from a worker thread, one ahead of the stream.
@@ -165,18 +214,20 @@ fn main() -> anyhow::Result<()> {
         && (publisher.get_inter_process_subscription_count().unwrap_or(0) == 0
             || (wait_truth && truth_pub.get_inter_process_subscription_count().unwrap_or(0) == 0))
     {
-        std::thread::sleep(Duration::from_millis(10));
+        node.spin_once(Duration::from_millis(10));
+        pacer.apply(param_server.poll(), 0);
     }
     eprintln!(
-        "[{NODE}] streaming {} packets of {} µs on {} ({} subscriber(s)), real-time factor {rtf}",
+        "[{NODE}] streaming {} packets of {} µs on {} ({} subscriber(s)), real-time factor {}",
         encoding,
         packet_ns / 1000,
         p.string("topic")?,
-        publisher.get_inter_process_subscription_count().unwrap_or(0)
+        publisher.get_inter_process_subscription_count().unwrap_or(0),
+        p.double("real_time_factor")?
     );
 
     let start_stamp_ns = ns_from_time(&clock.stamp());
-    let wall0 = Instant::now();
+    pacer.set_rtf(pacer.rtf, 0);
     let mut enc = Evt3Encoder::new();
     let mut seq = 0u64;
     let mut offset_ns = 0u64;
@@ -193,12 +244,12 @@ fn main() -> anyhow::Result<()> {
             let chunk: Vec<Event> =
                 rec.events[start..start + n].iter().map(|e| Event { t_ns: e.t_ns + offset_ns, ..*e }).collect();
             start += n;
-            // Pacing: publish once the window's end has passed on the (scaled) wall clock.
-            if rtf > 0.0 {
-                let due = Duration::from_secs_f64((offset_ns + t_end) as f64 * 1e-9 / rtf);
-                if let Some(d) = due.checked_sub(wall0.elapsed()) {
-                    std::thread::sleep(d);
-                }
+            // Parameter requests, then pacing: publish once the window's end has passed on the
+            // (scaled) wall clock.
+            node.spin_once(Duration::ZERO);
+            pacer.apply(param_server.poll(), offset_ns + t_end);
+            if let Some(d) = pacer.wait(offset_ns + t_end) {
+                std::thread::sleep(d);
             }
             if !chunk.is_empty() {
                 let pkt = if encoding == "mono" {
@@ -228,16 +279,13 @@ fn main() -> anyhow::Result<()> {
         }
         eprintln!("[{NODE}] throw {k}: {} packets, {} events", published.0, published.1);
         total = (total.0 + published.0, total.1 + published.1);
-        offset_ns += t_end - packet_ns + pause_ns;
+        offset_ns += t_end - packet_ns + pacer.pause_ns;
         k += 1;
-        if rtf > 0.0 {
-            let due = Duration::from_secs_f64(offset_ns as f64 * 1e-9 / rtf);
-            if let Some(d) = due.checked_sub(wall0.elapsed()) {
-                // In slices, so SIGINT/SIGTERM stops the pause promptly.
-                let until = Instant::now() + d;
-                while Instant::now() < until && !shutdown::requested() {
-                    std::thread::sleep(until.saturating_duration_since(Instant::now()).min(Duration::from_millis(20)));
-                }
+        if let Some(d) = pacer.wait(offset_ns) {
+            // In slices, so SIGINT/SIGTERM stops the pause promptly and parameters are served.
+            let until = Instant::now() + d;
+            while Instant::now() < until && !shutdown::requested() {
+                node.spin_once(until.saturating_duration_since(Instant::now()).min(Duration::from_millis(20)));
             }
         }
     }
