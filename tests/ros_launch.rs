@@ -125,6 +125,11 @@ fn ros2_env() -> Result<Ros2Env, String> {
     Ok(Ros2Env { vars, _tmp: tmp })
 }
 
+/// [`ros2_env`], or `None` after printing why test `name` is skipped.
+fn ros2_env_or_skip(name: &str) -> Option<Ros2Env> {
+    ros2_env().map_err(|reason| eprintln!("SKIPPED {name}: {reason}")).ok()
+}
+
 impl Ros2Env {
     fn ros2(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ros2");
@@ -291,13 +296,7 @@ fn check_params(
 
 #[test]
 fn quadruped_sim_launch_runs_and_stops_cleanly() {
-    let env = match ros2_env() {
-        Ok(e) => e,
-        Err(reason) => {
-            eprintln!("SKIPPED quadruped_sim_launch_runs_and_stops_cleanly: {reason}");
-            return;
-        }
-    };
+    let Some(env) = ros2_env_or_skip("quadruped_sim_launch_runs_and_stops_cleanly") else { return };
     let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (ok, help) = env.run(&["launch", "--help"]);
     assert!(ok, "`ros2 launch` is installed but does not run:\n{help}");
@@ -339,13 +338,7 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
 /// simulator's samples (`use_sim_time`), so the robot stays up.
 #[test]
 fn quadruped_sim_launch_at_twice_real_time_stays_up() {
-    let env = match ros2_env() {
-        Ok(e) => e,
-        Err(reason) => {
-            eprintln!("SKIPPED quadruped_sim_launch_at_twice_real_time_stays_up: {reason}");
-            return;
-        }
-    };
+    let Some(env) = ros2_env_or_skip("quadruped_sim_launch_at_twice_real_time_stays_up") else { return };
     let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let ns = format!("launch_rtf_{}", std::process::id());
     let ns_arg = format!("namespace:={ns}");
@@ -361,13 +354,7 @@ fn quadruped_sim_launch_at_twice_real_time_stays_up() {
 /// The arm under `ros2 launch`: it reaches its force setpoint on the table.
 #[test]
 fn arm_sim_launch_reaches_the_force_setpoint() {
-    let env = match ros2_env() {
-        Ok(e) => e,
-        Err(reason) => {
-            eprintln!("SKIPPED arm_sim_launch_reaches_the_force_setpoint: {reason}");
-            return;
-        }
-    };
+    let Some(env) = ros2_env_or_skip("arm_sim_launch_reaches_the_force_setpoint") else { return };
     let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let ns = format!("launch_arm_{}", std::process::id());
     let ns_arg = format!("namespace:={ns}");
@@ -395,13 +382,7 @@ fn arm_sim_launch_reaches_the_force_setpoint() {
 /// The tracker launch (simulated event camera → tracker → monitor) publishes tracks.
 #[test]
 fn tracker_launch_publishes_tracks() {
-    let env = match ros2_env() {
-        Ok(e) => e,
-        Err(reason) => {
-            eprintln!("SKIPPED tracker_launch_publishes_tracks: {reason}");
-            return;
-        }
-    };
+    let Some(env) = ros2_env_or_skip("tracker_launch_publishes_tracks") else { return };
     let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let launch = Launch::start(&env, &["tracker.launch.py", "noise:=clean"]);
     let ctx = context(DOMAIN);
@@ -455,13 +436,7 @@ print(p.name, p.version, p.get_build_type(), ' '.join(deps))\n";
 /// the simulator and monitor stop cleanly instead of holding at t = 0 forever.
 #[test]
 fn launch_shuts_down_when_a_required_node_exits() {
-    let env = match ros2_env() {
-        Ok(e) => e,
-        Err(reason) => {
-            eprintln!("SKIPPED launch_shuts_down_when_a_required_node_exits: {reason}");
-            return;
-        }
-    };
+    let Some(env) = ros2_env_or_skip("launch_shuts_down_when_a_required_node_exits") else { return };
     let _one = LAUNCH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let child = env
         .ros2(&["launch", "spikectl", "quadruped_sim.launch.py", "solver:=foo"])
