@@ -174,9 +174,12 @@ pub struct HpdhgOptions {
     /// box-only wheeled-pendulum family (12 problems) the same 7 solved with median / p90
     /// iterations 825 / 975 instead of 1025 / 1575 (`examples/qp_methods.rs`).
     pub fista_restart: FistaRestart,
-    /// Take the diagonally dominant surplus δ_j = max(0, P̄_jj − Σ_{k≠j}|P̄_jk|) of the scaled
-    /// cost exactly (proximal) instead of linearised: the primal step of variable j becomes
-    /// τ_j = τ/(1 + τδ_j) and τ follows from ‖P̄ − diag(δ)‖ instead of ‖P̄‖ (module docs).
+    /// Take the separable part δ of the scaled cost (δ_j = P̄_jj for variables without
+    /// off-diagonal cost entries, [`separable_diagonal`]) exactly (proximal) instead of
+    /// linearised: the primal step of variable j becomes τ_j = τ/(1 + τδ_j) and τ follows
+    /// from ‖P̄ − diag(δ)‖ instead of ‖P̄‖ (module docs). Default true: on the robotics
+    /// families (2 seeds) the same 23/36 solved with median / p90 iterations 825 / 2225
+    /// instead of 1200 / 2725 (wheeled-pendulum sparse 950 instead of 2325).
     pub diagonal_prox: bool,
     /// Weight of the new estimate ‖Δy‖/‖Δx‖ in the log-smoothed primal-weight update
     /// ln ω ← θ ln(‖Δy‖/‖Δx‖) + (1 − θ) ln ω (PDLP). Default 0.5.
@@ -243,26 +246,31 @@ pub fn cost_aware_scaling(pb: &Problem, passes: usize, theta: f64) -> Scaling {
     s
 }
 
-/// δ_j = max(0, P_jj − Σ_{k≠j}|P_jk|) of a full symmetric matrix: P − diag(δ) stays
-/// diagonally dominant with a non-negative diagonal, hence positive semidefinite.
-pub(crate) fn diagonal_surplus(p_full: &CscMatrix) -> Vec<f64> {
+/// δ_j = P_jj for every variable j whose column of the full symmetric matrix has no other
+/// non-zero entry, 0 otherwise: P = diag(δ) + (P − diag(δ)) splits P into its separable
+/// part and a principal submatrix, so P − diag(δ) stays positive semidefinite.
+pub(crate) fn separable_diagonal(p_full: &CscMatrix) -> Vec<f64> {
     (0..p_full.ncols)
         .map(|j| {
-            let (mut dj, mut off) = (0.0, 0.0);
+            let (mut dj, mut off) = (0.0, false);
             for k in p_full.colptr[j]..p_full.colptr[j + 1] {
-                if p_full.rowval[k] == j { dj += p_full.nzval[k] } else { off += p_full.nzval[k].abs() }
+                if p_full.rowval[k] == j {
+                    dj += p_full.nzval[k];
+                } else if p_full.nzval[k] != 0.0 {
+                    off = true;
+                }
             }
-            (dj - off).max(0.0)
+            if off { 0.0 } else { dj.max(0.0) }
         })
         .collect()
 }
 
-/// The proximal diagonal δ ([`diagonal_surplus`] with [`HpdhgOptions::diagonal_prox`], zeros
+/// The proximal diagonal δ ([`separable_diagonal`] with [`HpdhgOptions::diagonal_prox`], zeros
 /// without) and λ = κ‖P̄ − diag(δ)‖ (200 power iterations, κ = [`HpdhgOptions::norm_safety`])
 /// of the scaled cost `p_upper` (upper triangle).
 pub(crate) fn cost_split(p_upper: &CscMatrix, o: &HpdhgOptions) -> (Vec<f64>, f64) {
     let n = p_upper.ncols;
-    let delta = if o.diagonal_prox { diagonal_surplus(&p_upper.sym_upper_to_full()) } else { vec![0.0; n] };
+    let delta = if o.diagonal_prox { separable_diagonal(&p_upper.sym_upper_to_full()) } else { vec![0.0; n] };
     let mut pr = p_upper.clone();
     for j in 0..n {
         for k in pr.colptr[j]..pr.colptr[j + 1] {
@@ -271,8 +279,14 @@ pub(crate) fn cost_split(p_upper: &CscMatrix, o: &HpdhgOptions) -> (Vec<f64>, f6
             }
         }
     }
-    (delta, o.norm_safety * super::pipg::sym_upper_norm_est(&pr, 200))
+    let dmax = delta.iter().fold(0.0f64, |m, &v| m.max(v));
+    (delta, (o.norm_safety * super::pipg::sym_upper_norm_est(&pr, 200)).max(LAMBDA_FLOOR * dmax))
 }
+
+/// λ never falls below this fraction of max δ (a diagonal cost leaves ‖P̄ − diag(δ)‖ = 0,
+/// where the box-only path's step 1/λ would be unbounded): the proximal steps are then
+/// τ_j ≈ 1/δ_j.
+const LAMBDA_FLOOR: f64 = 1e-6;
 
 /// The primal step of variable j with step τ and proximal diagonal δ_j: τ/(1 + τδ_j).
 pub(crate) fn primal_step(tau: f64, delta: f64) -> f64 {
@@ -308,7 +322,7 @@ struct Data {
     boxes: Vec<(usize, usize, f64, f64, f64)>,
     lambda: f64,
     sigma: f64,
-    /// Diagonal surplus δ taken proximally (zeros without [`HpdhgOptions::diagonal_prox`]).
+    /// Separable cost part δ taken proximally (zeros without [`HpdhgOptions::diagonal_prox`]).
     delta: Vec<f64>,
 }
 
@@ -918,6 +932,31 @@ mod tests {
         assert!(sol.x.iter().chain(&sol.y).all(|v| v.is_finite()));
         let mut bad = HpdhgSolver::with_options(HpdhgOptions { omega: 0.0, ..Default::default() });
         assert!(bad.setup(&pb, &Settings::default()).is_err());
+    }
+
+    /// δ takes exactly the diagonal entries without off-diagonal partners, and with a diagonal
+    /// P and only box rows the proximal step is (up to the λ floor) exact: the solve needs far
+    /// fewer iterations than the linearised one to reach clamp(−q/p, −1, 1).
+    #[test]
+    fn separable_diagonal_is_proximal_and_solves_diagonal_costs_fast() {
+        let dense = [4.0, 1.0, 0.0, 0.0, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let delta = separable_diagonal(&CscMatrix::from_dense(4, 4, &dense));
+        assert_eq!(delta, vec![0.0, 0.0, 3.0, 0.0]);
+
+        let pd = CscMatrix::from_triplets(3, 3, &[(0, 0, 1e-3), (1, 1, 1.0), (2, 2, 1e3)]).unwrap();
+        let q = vec![1e-4, -2.0, 5.0];
+        let pb = Problem::new(pd, q.clone(), CscMatrix::identity(3, 1.0), vec![-1.0; 3], vec![1.0; 3]).unwrap();
+        let st = Settings { eps_abs: 1e-10, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
+        let sol = solve(&pb, &st);
+        assert_eq!(sol.status, Status::Solved);
+        assert!(sol.iterations <= 100, "{} iterations", sol.iterations);
+        for (j, want) in [-0.1, 1.0, -5e-3].into_iter().enumerate() {
+            assert!((sol.x[j] - want).abs() < 1e-6, "x[{j}] = {} vs {want}", sol.x[j]);
+        }
+        let mut lin = HpdhgSolver::with_options(HpdhgOptions { diagonal_prox: false, ..Default::default() });
+        lin.setup(&pb, &st).unwrap();
+        let slow = lin.solve().unwrap();
+        assert!(slow.iterations > sol.iterations, "{} vs {}", slow.iterations, sol.iterations);
     }
 
     #[test]
