@@ -133,8 +133,7 @@ fn main() -> anyhow::Result<()> {
     });
     let mut groups: Vec<(String, Vec<Problem>)> = Vec::new();
     // QPM_GROUPS=a,b keeps only those groups (family names, "lava-anymal").
-    let only: Option<Vec<String>> =
-        std::env::var("QPM_GROUPS").ok().map(|v| v.split(',').map(String::from).collect());
+    let only: Option<Vec<String>> = std::env::var("QPM_GROUPS").ok().map(|v| v.split(',').map(String::from).collect());
     let keep = |g: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == g));
     let mut labels: Vec<Vec<String>> = Vec::new();
     for f in RoboticsFamily::ALL {

@@ -24,15 +24,22 @@
 //!
 //! # Iteration (scaled space; z = (x̄, ȳ_H); D = [lb, ub] from single-entry rows as in PIPG)
 //!
-//! PDHG operator T with steps τ = α(ω), σ = ω²α(ω), α(ω) = 2/(λ' + √(λ'² + 4ω²‖H̄‖²)):
+//! The cost splits into its separable part diag(δ) (δ_j = P̄_jj for variables whose column
+//! of P̄ has no off-diagonal entry, [`separable_diagonal`]; with
+//! [`HpdhgOptions::diagonal_prox`], the default) and the rest P̄ − diag(δ), which stays
+//! positive semidefinite. The separable part is taken proximally, the rest linearised
+//! (Condat–Vũ): variable j steps τ_j = τ/(1 + τδ_j) on the full gradient. PDHG operator T
+//! with steps τ = α(ω), σ = ω²α(ω), α(ω) = 2/(λ' + √(λ'² + 4ω²‖H̄‖²)):
 //! ```text
-//! x⁺ = clamp(x − τ(P̄x + q̄ + H̄ᵀy), lb, ub)
+//! x⁺_j = clamp(x_j − τ_j(P̄x + q̄ + H̄ᵀy)_j, lb_j, ub_j)
 //! v  = y + σ H̄(2x⁺ − x);   y⁺ = v − σ·clamp(v/σ, l̄_H, ū_H)
 //! ```
-//! with λ' = ‖P̄‖ (PIPG's condition α(λ + βσ) = 1). Halpern, with anchor z₀ and inner
-//! counter j: `z ← (j+1)/(j+2)·(2T(z) − z) + 1/(j+2)·z₀`. Relaxed: `z ← (1 − ρ)z + ρT(z)`.
-//! Box-only problems (no H rows): FISTA on `x⁺ = clamp(v − P̄v/λ − q̄/λ, lb, ub)` with
-//! momentum restarts ([`HpdhgOptions::accelerate_box_only`]).
+//! with λ' = ‖P̄ − diag(δ)‖ (PIPG's condition α(λ + βσ) = 1 on the linearised part; never
+//! below 1e-6·max δ). Sparse MPC forms with diagonal stage costs thus step as if they had
+//! no cost curvature at all (τσ‖H̄‖² = 1). Halpern, with anchor z₀ and inner counter j:
+//! `z ← (j+1)/(j+2)·(2T(z) − z) + 1/(j+2)·z₀`. Relaxed: `z ← (1 − ρ)z + ρT(z)`. Box-only
+//! problems (no H rows): FISTA on `x⁺_j = clamp(v_j − τ_j(P̄v + q̄)_j, lb_j, ub_j)`, τ = 1/λ',
+//! with momentum restarts ([`HpdhgOptions::accelerate_box_only`]).
 //!
 //! # Host decisions (every [`HpdhgOptions::check_every`] = 25 iterations)
 //!
@@ -41,9 +48,11 @@
 //! 1. Termination: residuals and gap on the original problem ([`super::residuals`]) of
 //!    T(z), then of the average; either may end the solve.
 //! 2. Restart test on the fixed-point residual r = ‖T(z) − z‖ in the norm
-//!    √(‖Δx‖²/τ + ‖Δy‖²/σ) (one scalar reduction): restart when r ≤ 0.2·r₀ (sufficient
-//!    decay), or r ≤ 0.8·r₀ and r > r_prev (no more progress), or the epoch is longer than
-//!    0.36 of all iterations (artificial); r₀ is the first residual of the epoch. The
+//!    √(Σ_j Δx_j²(1/τ + δ_j) + ‖Δy‖²/σ) (one scalar reduction): restart when r ≤ 0.2·r₀
+//!    (sufficient decay), or r ≤ 0.8·r₀ and r > r_prev (no more progress), or the epoch is
+//!    longer than 0.36 of all iterations (artificial); r₀ is the first residual of the
+//!    epoch (the factors are options; [`RestartMetric::Kkt`] tests the KKT error instead,
+//!    CPU only). The
 //!    restart point is T(z) or the average, whichever has the lower normalised KKT error
 //!    max(r_prim/ε, r_dual/ε, gap/ε); the Halpern anchor moves there.
 //! 3. Primal weight at a restart ([`OmegaRule::GuardedPrimalWeight`]): candidate
@@ -52,8 +61,17 @@
 //!    out of balance; clamped to [[`OMEGA_MIN`], [`OMEGA_MAX`]]; τ, σ recomputed.
 //! 4. Infeasibility: the one-iteration displacement T(z) − z mapped to the original space
 //!    is tested as OSQP-style certificates (two consecutive hits), as in PIPG.
-//! 5. Box-only problems: FISTA momentum reset (t ← 1, v ← x) when r exceeds the previous
-//!    check's r (O'Donoghue & Candès, tested every 25 iterations instead of every one).
+//! 5. Box-only problems: FISTA momentum reset (t ← 1, v ← x) when the momentum step of the
+//!    checked iteration goes uphill, (v − xₖ)ᵀ(xₖ − xₖ₋₁) > 0 (O'Donoghue & Candès' gradient
+//!    test, [`FistaRestart::Gradient`], tested every 25 iterations instead of every one;
+//!    one more readout, xₖ₋₁).
+//!
+//! Measured choices (`examples/qp_methods.rs`, robotics families, 2–4 seeds per horizon):
+//! the proximal separable part cut the median iterations from 1200 to 825 at the same
+//! successes (wheeled-pendulum sparse 2325 → 950); the gradient restart test cut the
+//! box-only wheeled-pendulum family's median / p90 from 1025 / 1575 to 825 / 975; restart
+//! on the KKT error, other restart factors (β_s 0.2–0.3, β_n 0.8–0.9, artificial 0.2–0.36),
+//! primal-weight smoothing 0.3–1 and ω₀ 1–100 did not solve more problems.
 
 //!
 //! The spiking network runs mode Relaxed with these host decisions

@@ -52,7 +52,9 @@
 //! differs is host-side and is taken from `hpdhg.rs`:
 //! - **data**: the cost-aware preconditioner (`hpdhg::cost_aware_scaling`, or KKT Ruiz),
 //!   the PIPG box-row split (explicit zeros in A dropped first, as `hpdhg` counts non-zero
-//!   values), λ = κ‖P̄‖, σ_H = κ‖H̄‖² (200 power iterations, κ = 1.05), ω₀ = 10;
+//!   values), the separable cost part δ (`hpdhg::cost_split`), λ = κ‖P̄ − diag(δ)‖,
+//!   σ_H = κ‖H̄‖² (200 power iterations, κ = 1.05), ω₀ = 10; each solution neuron j has its
+//!   own step α_j = τ/(1 + τδ_j) (a per-neuron constant, rewritten with τ);
 //! - **accumulators**: each solution and constraint neuron keeps the running sum of its z
 //!   (w) register over the epoch (n + m_H more neuron updates per iteration, counted; fixed
 //!   point: a sum register [`SUM_EXTRA_BITS`] coarser than the state plus its carried
@@ -69,7 +71,8 @@
 //!   σl̄, σū) into the neurons as gains (n + m_H writes), the synaptic weights stay;
 //! - **box-only problems** (m_H = 0): FISTA, the solution neurons output
 //!   ζ ← z + b_j(z − z_prev) with the momentum schedule b_j since the last restart (a fixed
-//!   sequence, like lava's step schedules); a momentum restart writes ζ = z (n writes).
+//!   sequence, like lava's step schedules); the gradient restart test reads z before the
+//!   checked iteration too (n more readouts); a momentum restart writes ζ = z (n writes).
 //!
 //! In float with θ = 0 this reproduces `HpdhgSolver`'s status, iteration count and (x, y)
 //! to rounding (tested). Fixed point widens the range by 1 bit per retry (up to
@@ -1405,7 +1408,9 @@ impl QpSolver for SpikingSolver {
                 return Err(QpError::Usage("the network runs the hpdhg method in mode Relaxed only".into()));
             }
             if o.restart_metric != hpdhg::RestartMetric::Fpr {
-                return Err(QpError::Usage("the network restarts the hpdhg method on the fixed-point residual only".into()));
+                return Err(QpError::Usage(
+                    "the network restarts the hpdhg method on the fixed-point residual only".into(),
+                ));
             }
         }
         self.settings = settings.clone();
