@@ -148,8 +148,10 @@ pub enum FistaRestart {
     Gradient,
 }
 
-/// Options of the HPDHG backend (besides the shared [`Settings`]).
+/// Options of the HPDHG backend (besides the shared [`Settings`]). Fields absent from
+/// serialized options take their defaults.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HpdhgOptions {
     /// Iteration mode. Default [`Mode::Relaxed`].
     pub mode: Mode,
