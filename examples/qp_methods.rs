@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use spikectl::lab::families::RoboticsFamily;
-use spikectl::qp::hpdhg::{HpdhgOptions, HpdhgSolver, Mode, OmegaRule, Precond};
+use spikectl::qp::hpdhg::{FistaRestart, HpdhgOptions, HpdhgSolver, Mode, OmegaRule, Precond, RestartMetric};
 use spikectl::qp::npz::load_problem;
 use spikectl::qp::{OsqpSolver, PipgSolver, Problem, QpSolver, Settings, Solution, Status};
 
@@ -25,7 +25,7 @@ const EPS: f64 = 1e-3;
 /// `h:MODE:PRECOND:RULE[:RESTARTS[:THETA[:OMEGA0[:RHO[:AVG]]]]]` with MODE halpern|relaxed,
 /// PRECOND cost|ruiz, RULE fixed|pw|gpw|bal|abs, RESTARTS on|off, THETA the cost column
 /// ratio, OMEGA0 the initial primal weight, RHO the relaxation, AVG avg|noavg; fields left
-/// out keep the defaults.
+/// out keep the defaults; then `:kkt` (restart metric) and `:grad` (FISTA gradient restart test).
 fn hpdhg_options(name: &str) -> Option<HpdhgOptions> {
     let d = HpdhgOptions::default();
     if name == "hpdhg" {
@@ -47,6 +47,13 @@ fn hpdhg_options(name: &str) -> Option<HpdhgOptions> {
         omega: f.get(5).and_then(|v| v.parse().ok()).unwrap_or(d.omega),
         relaxation: f.get(6).and_then(|v| v.parse().ok()).unwrap_or(d.relaxation),
         average: f.get(7).map_or(d.average, |v| *v != "noavg"),
+        restart_metric: if f.get(8) == Some(&"kkt") { RestartMetric::Kkt } else { d.restart_metric },
+        fista_restart: if f.get(9) == Some(&"grad") { FistaRestart::Gradient } else { d.fista_restart },
+        diagonal_prox: f.get(10).map_or(d.diagonal_prox, |v| *v == "prox"),
+        pw_smoothing: f.get(11).and_then(|v| v.parse().ok()).unwrap_or(d.pw_smoothing),
+        restart_sufficient: f.get(12).and_then(|v| v.parse().ok()).unwrap_or(d.restart_sufficient),
+        restart_necessary: f.get(13).and_then(|v| v.parse().ok()).unwrap_or(d.restart_necessary),
+        restart_artificial: f.get(14).and_then(|v| v.parse().ok()).unwrap_or(d.restart_artificial),
         ..d
     })
 }
@@ -73,8 +80,9 @@ struct Run {
     time: Duration,
 }
 
-fn run(name: &str, pb: &Problem, max_iter: usize) -> Run {
-    let st = Settings { eps_abs: EPS, eps_rel: 0.0, max_iter, warm_start: false, ..Settings::default() };
+fn run(name: &str, pb: &Problem, max_iter: usize, label: &str) -> Run {
+    let verbose = std::env::var_os("QPM_VERBOSE").is_some();
+    let st = Settings { eps_abs: EPS, eps_rel: 0.0, max_iter, warm_start: false, verbose, ..Settings::default() };
     let t0 = std::time::Instant::now();
     let network = name.starts_with("spiking") || name.starts_with("loihi2");
     let (sol, counted) = if let Some(o) = hpdhg_options(name) {
@@ -90,6 +98,12 @@ fn run(name: &str, pb: &Problem, max_iter: usize) -> Run {
         Ok(sol) => {
             let r = sol.residuals;
             let ok = sol.status == Status::Solved && r.prim <= EPS && r.dual <= EPS && r.gap <= EPS;
+            if std::env::var_os("QPM_DETAIL").is_some() {
+                eprintln!(
+                    "{label} {name}: {:?} {} it, prim {:.1e} dual {:.1e} gap {:.1e}",
+                    sol.status, sol.iterations, r.prim, r.dual, r.gap
+                );
+            }
             let readouts = match (&sol.ops, network) {
                 (Some(ops), true) => ops.readout_checks as usize,
                 _ => counted.unwrap_or_else(|| readouts(name, &sol)),
@@ -118,13 +132,27 @@ fn main() -> anyhow::Result<()> {
             .to_vec()
     });
     let mut groups: Vec<(String, Vec<Problem>)> = Vec::new();
+    // QPM_GROUPS=a,b keeps only those groups (family names, "lava-anymal").
+    let only: Option<Vec<String>> = std::env::var("QPM_GROUPS").ok().map(|v| v.split(',').map(String::from).collect());
+    let keep = |g: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == g));
+    let mut labels: Vec<Vec<String>> = Vec::new();
     for f in RoboticsFamily::ALL {
+        if !keep(f.name()) {
+            continue;
+        }
         let pbs = f.horizons().iter().flat_map(|&nn| (0..seeds).map(move |s| f.generate(nn, s))).collect();
         groups.push((f.name().to_string(), pbs));
+        labels.push(
+            f.horizons().iter().flat_map(|&nn| (0..seeds).map(move |s| format!("{} N={nn} s={s}", f.name()))).collect(),
+        );
     }
     let lava = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/qp/lava_anymal/problem.npz");
     match load_problem(std::path::Path::new(lava)) {
-        Ok(pb) => groups.push(("lava-anymal".into(), vec![pb])),
+        Ok(pb) if keep("lava-anymal") => {
+            groups.push(("lava-anymal".into(), vec![pb]));
+            labels.push(vec!["lava-anymal".into()]);
+        }
+        Ok(_) => {}
         Err(e) => eprintln!("lava ANYmal QP not loaded: {e}"),
     }
     println!("eps_abs {EPS}, eps_rel 0, cold start, max_iter {max_iter}, {seeds} seeds per horizon");
@@ -132,9 +160,9 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|");
     let mut all: Vec<(String, usize, usize, Vec<usize>)> =
         solvers.iter().map(|s| (s.clone(), 0, 0, Vec::new())).collect();
-    for (g, pbs) in &groups {
+    for ((g, pbs), labels) in groups.iter().zip(&labels) {
         for (si, name) in solvers.iter().enumerate() {
-            let runs: Vec<Run> = pbs.iter().map(|pb| run(name, pb, max_iter)).collect();
+            let runs: Vec<Run> = pbs.iter().zip(labels).map(|(pb, l)| run(name, pb, max_iter, l)).collect();
             let solved = runs.iter().filter(|r| r.ok).count();
             let mut its: Vec<usize> = runs.iter().filter(|r| r.ok).map(|r| r.iters).collect();
             let ro = runs.iter().map(|r| r.readouts).sum::<usize>() as f64 / runs.len() as f64;

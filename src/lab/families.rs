@@ -558,6 +558,44 @@ mod tests {
         }
     }
 
+    /// Small members of four families, cold, at the tolerances (ε_abs 1e-3, ε_rel 0):
+    /// the `hpdhg` backend solves each within 1500 iterations (measured 450..1275) to
+    /// Clarabel's objective, and the float network running the method reproduces its status
+    /// and iteration count.
+    #[test]
+    fn hpdhg_and_the_float_network_solve_small_family_members() {
+        use crate::qp::hpdhg::HpdhgSolver;
+        use crate::qp::registry::cold_preset;
+        use crate::qp::spiking::SpikingSolver;
+        let st = Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter: 4000, warm_start: false, ..Settings::default() };
+        let members = [
+            (RoboticsFamily::Lipm { condensed: true }, 16),
+            (RoboticsFamily::Lipm { condensed: false }, 16),
+            (RoboticsFamily::Wip { condensed: true }, 8),
+            (RoboticsFamily::Wip { condensed: false }, 12),
+            (RoboticsFamily::Quadruped { condensed: true }, 5),
+        ];
+        for (f, nn) in members {
+            let pb = f.generate(nn, 0);
+            let mut c = ClarabelSolver::new();
+            c.setup(&pb, &Settings::default()).unwrap();
+            let want = c.solve().unwrap().objective;
+            let mut h = HpdhgSolver::new();
+            h.setup(&pb, &st).unwrap();
+            let sol = h.solve().unwrap();
+            let r = sol.residuals;
+            assert_eq!(sol.status, Status::Solved, "{} N={nn}: {r:?} after {}", f.name(), sol.iterations);
+            assert!(r.prim <= 1e-3 && r.dual <= 1e-3 && r.gap <= 1e-3, "{} N={nn}: {r:?}", f.name());
+            assert!(sol.iterations <= 1500, "{} N={nn}: {} iterations", f.name(), sol.iterations);
+            let rel = (sol.objective - want).abs() / want.abs().max(1.0);
+            assert!(rel <= 1e-2, "{} N={nn}: objective {} vs {want}", f.name(), sol.objective);
+            let mut net = SpikingSolver::new(cold_preset());
+            net.setup(&pb, &st).unwrap();
+            let ns = net.solve().unwrap();
+            assert_eq!((ns.status, ns.iterations), (sol.status, sol.iterations), "{} N={nn}: network", f.name());
+        }
+    }
+
     /// Clarabel solves every instance, and the condensed and sparse forms of one instance
     /// have the same optimal inputs' objective up to a constant (compared through inputs).
     #[test]

@@ -52,7 +52,9 @@
 //! differs is host-side and is taken from `hpdhg.rs`:
 //! - **data**: the cost-aware preconditioner (`hpdhg::cost_aware_scaling`, or KKT Ruiz),
 //!   the PIPG box-row split (explicit zeros in A dropped first, as `hpdhg` counts non-zero
-//!   values), λ = κ‖P̄‖, σ_H = κ‖H̄‖² (200 power iterations, κ = 1.05), ω₀ = 10;
+//!   values), the separable cost part δ (`hpdhg::cost_split`), λ = κ‖P̄ − diag(δ)‖,
+//!   σ_H = κ‖H̄‖² (200 power iterations, κ = 1.05), ω₀ = 10; each solution neuron j has its
+//!   own step α_j = τ/(1 + τδ_j) (a per-neuron constant, rewritten with τ);
 //! - **accumulators**: each solution and constraint neuron keeps the running sum of its z
 //!   (w) register over the epoch (n + m_H more neuron updates per iteration, counted; fixed
 //!   point: a sum register [`SUM_EXTRA_BITS`] coarser than the state plus its carried
@@ -69,7 +71,8 @@
 //!   σl̄, σū) into the neurons as gains (n + m_H writes), the synaptic weights stay;
 //! - **box-only problems** (m_H = 0): FISTA, the solution neurons output
 //!   ζ ← z + b_j(z − z_prev) with the momentum schedule b_j since the last restart (a fixed
-//!   sequence, like lava's step schedules); a momentum restart writes ζ = z (n writes).
+//!   sequence, like lava's step schedules); the gradient restart test reads z before the
+//!   checked iteration too (n more readouts); a momentum restart writes ζ = z (n writes).
 //!
 //! In float with θ = 0 this reproduces `HpdhgSolver`'s status, iteration count and (x, y)
 //! to rounding (tested). Fixed point widens the range by 1 bit per retry (up to
@@ -78,7 +81,7 @@
 use std::time::Instant;
 
 use super::hpdhg::{self, HpdhgOptions, Mode as HpdhgMode, OmegaRule as HpdhgOmegaRule, Precond};
-use super::pipg::{CheckScratch, PipgData, PipgOptions, ata_norm_est, step_sizes as pipg_steps, sym_upper_norm_est};
+use super::pipg::{CheckScratch, PipgData, PipgOptions, ata_norm_est, step_sizes as pipg_steps};
 use super::residuals::{self, finish_solution};
 use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
 use crate::neuro::fixed::{Arith, FixedProfile, grid_exponent, quantize};
@@ -248,6 +251,11 @@ struct SolutionNeurons {
     lb: Vec<f64>,
     ub: Vec<f64>,
     alpha: f64,
+    /// Per-neuron steps α_j = α/(1 + αδ_j) (HPDHG method with its proximal diagonal δ,
+    /// `hpdhg::primal_step`); empty: every neuron takes α.
+    alphas: Vec<f64>,
+    /// The proximal diagonal δ the per-neuron steps come from (empty: none).
+    delta: Vec<f64>,
     rho: f64,
     e_x: i32,
     /// FISTA output (HPDHG method, box-only problems): ζ ← z + b(z − z_prev) with the
@@ -308,8 +316,10 @@ impl NeuronModel for SolutionNeurons {
     fn update(&mut self, inputs: Inputs<'_>, out: &mut [f64], arith: &Arith, ov: &mut u64) {
         let (pz, hte) = (inputs.get(0), inputs.get(1));
         let (a, r, e) = (self.alpha, self.rho, self.e_x);
+        let per = !self.alphas.is_empty();
         if let Some(b) = self.fista {
             for j in 0..out.len() {
+                let a = if per { self.alphas[j] } else { a };
                 let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
                 let zq = arith.state(exact, e, ov);
                 if self.carry {
@@ -323,9 +333,13 @@ impl NeuronModel for SolutionNeurons {
             return;
         }
         match arith {
+            Arith::Float if per => {
+                solution_update_float_per(out, &mut self.z, pz, hte, &self.q, &self.lb, &self.ub, &self.alphas, r)
+            }
             Arith::Float => solution_update_float(out, &mut self.z, pz, hte, &self.q, &self.lb, &self.ub, a, r),
             Arith::Fixed(_) => {
                 for j in 0..out.len() {
+                    let a = if per { self.alphas[j] } else { a };
                     let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
                     let zq = arith.state(exact, e, ov);
                     if self.carry {
@@ -359,6 +373,28 @@ fn solution_update_float(
 ) {
     let it = out.iter_mut().zip(z_reg.iter_mut()).zip(pz.iter().zip(hte)).zip(q);
     for ((((o, zr), (&p, &h)), &q), (&lo, &hi)) in it.zip(lb.iter().zip(ub)) {
+        let z = (*o - alpha * (p + q + h)).max(lo).min(hi);
+        *zr = z;
+        *o = (1.0 - rho) * *o + rho * z;
+    }
+}
+
+/// [`solution_update_float`] with a step per neuron (`alphas`).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+#[allow(clippy::too_many_arguments)]
+fn solution_update_float_per(
+    out: &mut [f64],
+    z_reg: &mut [f64],
+    pz: &[f64],
+    hte: &[f64],
+    q: &[f64],
+    lb: &[f64],
+    ub: &[f64],
+    alphas: &[f64],
+    rho: f64,
+) {
+    let it = out.iter_mut().zip(z_reg.iter_mut()).zip(pz.iter().zip(hte)).zip(q.iter().zip(alphas));
+    for ((((o, zr), (&p, &h)), (&q, &alpha)), (&lo, &hi)) in it.zip(lb.iter().zip(ub)) {
         let z = (*o - alpha * (p + q + h)).max(lo).min(hi);
         *zr = z;
         *o = (1.0 - rho) * *o + rho * z;
@@ -574,6 +610,8 @@ impl PipgNet {
             lb: vec![0.0; n],
             ub: vec![0.0; n],
             alpha: 0.0,
+            alphas: Vec::new(),
+            delta: Vec::new(),
             rho: 1.0,
             e_x: 0,
             fista: None,
@@ -754,6 +792,12 @@ impl PipgNet {
         if a == self.sol.alpha && b == self.con.beta {
             return false;
         }
+        let raw = schedule(ss, self.alpha0, self.beta0, k).0;
+        let sol = &mut self.sol;
+        sol.alphas.clear();
+        if sol.delta.iter().any(|&v| v != 0.0) {
+            sol.alphas.extend(sol.delta.iter().map(|&dj| arith.constant(hpdhg::primal_step(raw, dj))));
+        }
         self.sol.alpha = a;
         self.con.beta = b;
         let e_y = self.con.e_y;
@@ -783,8 +827,8 @@ impl PipgNet {
 
 /// The data of the HPDHG method: `pb` scaled by the `hpdhg` backend's preconditioner, split
 /// as PIPG splits it, with the backend's norm estimates (200 power iterations times the
-/// safety factor).
-fn hpdhg_data(pb: &Problem, settings: &Settings, o: &HpdhgOptions, opt: &PipgOptions) -> PipgData {
+/// safety factor), and the proximal diagonal δ of the solution neurons (`hpdhg::cost_split`).
+fn hpdhg_data(pb: &Problem, settings: &Settings, o: &HpdhgOptions, opt: &PipgOptions) -> (PipgData, Vec<f64>) {
     let scaling = match o.precond {
         Precond::CostAware => hpdhg::cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
         Precond::KktRuiz => super::Scaling::ruiz(pb, settings.scaling_iters).1,
@@ -806,9 +850,10 @@ fn hpdhg_data(pb: &Problem, settings: &Settings, o: &HpdhgOptions, opt: &PipgOpt
     }
     pruned.a = CscMatrix { nrows: a.nrows, ncols: a.ncols, colptr, rowval, nzval };
     let mut d = PipgData::with_scaling(&pruned, scaling, opt);
-    d.lambda = o.norm_safety * sym_upper_norm_est(&sp.p, 200);
+    let (delta, lambda) = hpdhg::cost_split(&sp.p, o);
+    d.lambda = lambda;
     d.sigma = o.norm_safety * ata_norm_est(&d.h, 200);
-    d
+    (d, delta)
 }
 
 /// Writes new outputs (ζ, η) into the network (a host write of n + m_H values, counted in
@@ -886,6 +931,13 @@ fn run_hpdhg(
         } else {
             (Vec::new(), Vec::new())
         };
+        // FISTA's gradient restart test also reads the z registers before the step.
+        let z_prev = if check && fista && o.fista_restart == hpdhg::FistaRestart::Gradient {
+            pn.net.counts.readouts += n as u64;
+            pn.sol.z.clone()
+        } else {
+            Vec::new()
+        };
         let th = ss.theta.at(k - 1);
         pn.net.pops[xp].theta = th;
         pn.net.pops[yp].theta = th;
@@ -920,7 +972,11 @@ fn run_hpdhg(
         let xt = &pn.sol.z;
         let yt = &pn.con.w;
         let fpr = {
-            let a: f64 = x_pre.iter().zip(xt).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / tau;
+            let a = if pn.sol.delta.is_empty() {
+                x_pre.iter().zip(xt).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / tau
+            } else {
+                hpdhg::primal_fpr2(&x_pre, xt, tau, &pn.sol.delta)
+            };
             let b: f64 = y_pre.iter().zip(yt).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / sig;
             (a + b).sqrt()
         };
@@ -994,7 +1050,11 @@ fn run_hpdhg(
         }
         if fista {
             // Momentum restart: ζ ← z (a host write of n values and a re-send).
-            if fpr > fpr_last {
+            let due = match o.fista_restart {
+                hpdhg::FistaRestart::Fpr => fpr > fpr_last,
+                hpdhg::FistaRestart::Gradient => hpdhg::momentum_uphill(&x_pre, &pn.sol.z, &z_prev),
+            };
+            if due {
                 t_mom = 1.0;
                 let z = pn.sol.z.clone();
                 write_state(pn, &z, &[]);
@@ -1026,7 +1086,7 @@ fn run_hpdhg(
             continue;
         }
         // An ω change starts a new epoch from T(z) (below) without the test.
-        restart = restart || epoch.restart_due(k, fpr, o.check_every);
+        restart = restart || epoch.restart_due(k, fpr, o);
         if !restart {
             continue;
         }
@@ -1038,7 +1098,9 @@ fn run_hpdhg(
             let dx: f64 = xt.iter().zip(&xr).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
             let dy: f64 = yt.iter().zip(&yr).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
             if dx > 1e-10 && dy > 1e-10 {
-                let cand = (0.5 * (dy / dx).ln() + 0.5 * omega.ln()).exp().clamp(hpdhg::OMEGA_MIN, hpdhg::OMEGA_MAX);
+                let th = o.pw_smoothing;
+                let cand =
+                    (th * (dy / dx).ln() + (1.0 - th) * omega.ln()).exp().clamp(hpdhg::OMEGA_MIN, hpdhg::OMEGA_MAX);
                 let p_hat = rep.res.prim / rep.eps_prim(settings);
                 let d_hat = rep.res.dual / rep.eps_dual(settings);
                 let gf = o.omega_guard;
@@ -1093,6 +1155,8 @@ pub struct SpikingSolver {
     weights_stale: bool,
     /// Counts of the last solve.
     pub last_ops: OpCounts,
+    /// HPDHG method: the proximal diagonal δ of the solution neurons (empty for PIPG).
+    delta: Vec<f64>,
 }
 
 impl std::fmt::Debug for SpikingSolver {
@@ -1127,16 +1191,19 @@ impl SpikingSolver {
             net: None,
             weights_stale: false,
             last_ops: OpCounts::default(),
+            delta: Vec::new(),
         }
     }
 
     fn prepare(&mut self) {
         if let Some(pb) = &self.orig {
             let opt = PipgOptions { relaxation: self.spiking.rho, ..self.spiking.pipg.clone() };
-            self.data = Some(match self.spiking.method {
-                NetMethod::Pipg => PipgData::new(pb, self.settings.scaling_iters, &opt),
+            let (d, delta) = match self.spiking.method {
+                NetMethod::Pipg => (PipgData::new(pb, self.settings.scaling_iters, &opt), Vec::new()),
                 NetMethod::Hpdhg => hpdhg_data(pb, &self.settings, &self.spiking.hpdhg, &opt),
-            });
+            };
+            self.data = Some(d);
+            self.delta = delta;
         }
     }
 
@@ -1149,7 +1216,7 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range.
     fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, .. } = self;
+        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, .. } = self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
             return Err(QpError::Usage("solve called before setup".into()));
         };
@@ -1187,6 +1254,7 @@ impl SpikingSolver {
         }
         *weights_stale = false;
         let pn = net.as_mut().expect("network built above");
+        pn.sol.delta.clone_from(delta);
         pn.load(d, ss, &x0, &y0, extra_bits);
         let (xp, yp) = (pn.x_pop, pn.y_pop);
         pn.net.prime(&[xp, yp]);
@@ -1338,6 +1406,11 @@ impl QpSolver for SpikingSolver {
             }
             if o.mode != HpdhgMode::Relaxed {
                 return Err(QpError::Usage("the network runs the hpdhg method in mode Relaxed only".into()));
+            }
+            if o.restart_metric != hpdhg::RestartMetric::Fpr {
+                return Err(QpError::Usage(
+                    "the network restarts the hpdhg method on the fixed-point residual only".into(),
+                ));
             }
         }
         self.settings = settings.clone();
