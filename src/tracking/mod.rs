@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod eval;
 pub mod evt3;
 pub mod mono;
+pub mod net;
 pub mod packet;
 pub mod raw;
 pub mod snn;
