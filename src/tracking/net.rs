@@ -14,8 +14,11 @@
 //!   `−w_inh` onto every field neuron (global inhibition: only the strongest bump survives);
 //! - **readout**: three graded neurons computing the position by population coding over the
 //!   field's activity: `x = Σ fᵢ·xᵢ / Σ fᵢ`, `y = Σ fᵢ·yᵢ / Σ fᵢ` (cell coordinates of the
-//!   field neurons as synaptic weights; the neuron divides its two dendritic sums) and the
-//!   activity `a = Σ fᵢ`.
+//!   field neurons, divided by `grid`, as synaptic weights; the neuron divides its two
+//!   dendritic sums — one division per update in the neuron model, as a programmable Loihi 2
+//!   neuron would run it; counted as one neuron update) and the activity `a = Σ fᵢ`.
+//!   Global inhibition leaves activity only around the winning bump, so the sums run over the
+//!   winner's neighbourhood.
 //!
 //! One packet (1 ms of events) is `substeps` barrier-synchronous timesteps: step 1 the
 //! input population takes the packet's counts; steps 2 … S−1 the field and the inhibitory
