@@ -298,6 +298,9 @@ fn tracker_follows_the_simulated_ball_and_survives_malformed_packets() {
     assert_eq!(spikectl::ros::stats::validate(st), Ok(()));
     let en = &out.energy;
     assert!(en.energy_j > 0.0 && en.energy_j < 1e-3 && en.latency_s > 0.0 && en.profile == "loihi", "{en:?}");
+    // The CPU side is the event-cluster baseline timed on the same window in the node.
+    assert!(en.cpu_time_s > 0.0 && en.cpu_time_s < 0.1 && en.cpu_energy_j > 0.0, "{en:?}");
+    assert!(value(s, "baseline_cpu_per_window_s").unwrap() > 0.0, "{s:?}");
 }
 
 #[test]

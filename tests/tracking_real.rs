@@ -7,6 +7,7 @@ use spikectl::tracking::eval::{MAX_IDLE_WINDOWS, MAX_PENDING, PacketResult, Trac
 use spikectl::tracking::evt3::{AuxEvent, Evt3Decoder, Evt3Encoder};
 use spikectl::tracking::packet::{EventPacket, Header, Time};
 use spikectl::tracking::raw::{RawHeader, RawReader, read_raw, read_raw_with, write_raw};
+use spikectl::tracking::net::{NetConfig, NetTracker};
 use spikectl::tracking::snn::{DnfConfig, DnfTracker};
 use spikectl::tracking::stream::{StreamConfig, StreamTracker};
 use spikectl::tracking::{Event, TrackError, Tracker};
@@ -259,6 +260,32 @@ fn both_trackers_stream_the_real_recording() {
     let mut cl = ClusterTracker::new(ClusterConfig::new(1280, 720));
     let (res2, _) = track(&file, &mut cl).unwrap();
     assert_eq!(res2.len(), res.len());
+    // The tracker network, float and Loihi 2 fixed point, network-only and refined: the same
+    // windows, every position finite and on the sensor, every window's work on the substrate.
+    let base = NetConfig::new(1280, 720);
+    for cfg in [base, base.loihi2(), base.with_refine(true), base.loihi2().with_refine(true)] {
+        let mut net = NetTracker::new(cfg);
+        let (res3, _) = track(&file, &mut net).unwrap();
+        assert_eq!(res3.len(), res.len(), "{}", net.name());
+        let mut tracked = 0;
+        for r in &res3 {
+            let ops = r.ops.expect("op counts per window");
+            assert_eq!(ops.timesteps, u64::from(cfg.substeps));
+            if let Some(e) = r.est {
+                tracked += 1;
+                assert!(e.x.is_finite() && e.y.is_finite() && e.vx.is_finite() && e.vy.is_finite(), "{e:?}");
+                // The field spreads the events by at most two cells (4 px) around them (the
+                // refinement extrapolates with a velocity, so only the network's own readout
+                // is bounded by the sensor).
+                if !cfg.refine {
+                    assert!((-4.0..=1284.0).contains(&e.x) && (-4.0..=724.0).contains(&e.y), "{} {e:?}", net.name());
+                }
+            }
+        }
+        let total = net.ops().unwrap();
+        assert_eq!(total.timesteps, res3.len() as u64 * u64::from(cfg.substeps));
+        eprintln!("{}: {tracked} of {} windows with a position, {total:?}", net.name(), res3.len());
+    }
 }
 
 fn with_header(header: &str, body: &[u8]) -> Vec<u8> {

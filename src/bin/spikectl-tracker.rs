@@ -8,7 +8,9 @@
 //! lost), `geometry_msgs/PointStamped` in pixel coordinates on `point_topic` (while
 //! tracking), `spikectl_msgs/SolveStats` on `stats_topic` (solver `snn-dnf`: host time and the
 //! network's operation counts, aggregated by `spikectl-monitor`) and
-//! `spikectl_msgs/EnergyEstimate` on `energy_topic`; and `/diagnostics` every
+//! `spikectl_msgs/EnergyEstimate` on `energy_topic` (the chip estimate of the window's
+//! operation counts, and as the CPU baseline the conventional event-cluster tracker timed on
+//! the same window in the same process × `cpu_watts`); and `/diagnostics` every
 //! `diagnostics_period_s`. Outputs are stamped with the window end on the packets' clock.
 //!
 //! A window is processed when the stream's time passes its end (normally with the next
@@ -62,7 +64,7 @@ const PARAMS: &[ParamSpec] = &[
         Check::OneOf(&["loihi", "loihi2-est"]),
         "Hardware profile of the energy estimate",
     ),
-    ParamSpec::double("cpu_watts", DEFAULT_CPU_WATTS, 0.0, 1000.0, "Assumed CPU power of the baseline [W]"),
+    ParamSpec::double("cpu_watts", DEFAULT_CPU_WATTS, 0.0, 1000.0, "Assumed CPU power of the baseline (cluster tracker) [W]"),
     ParamSpec::string(
         "sensor_qos",
         "sensor_data",

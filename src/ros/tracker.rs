@@ -8,7 +8,7 @@
 //!   time of the step and the operation counts), which `spikectl-monitor` aggregates like
 //!   the controllers' solves,
 //! - `spikectl_msgs/EnergyEstimate` (the window's chip energy/latency estimate and the CPU
-//!   baseline),
+//!   baseline: the event-cluster tracker timed on the same window),
 //! - and the node's `DiagnosticStatus` ([`TrackerDiagnostics`]).
 
 use std::time::Duration;
@@ -125,10 +125,11 @@ pub fn solve_record(r: &WindowResult) -> SolveRecord {
     }
 }
 
-/// `EnergyEstimate` of a window: the chip estimate on `profile` and the CPU baseline (host
-/// time of the step × `cpu_watts`, an assumed power).
+/// `EnergyEstimate` of a window: the chip estimate on `profile` and the CPU baseline: the
+/// host time of the conventional event-cluster tracker on the same window, measured in the
+/// same run ([`WindowResult::baseline_cpu_ns`]), × `cpu_watts` (an assumed power).
 pub fn energy_msg(r: &WindowResult, profile: &str, cpu_watts: f64, frame_id: &str) -> EnergyEstimate {
-    let cpu = CpuCost::new(r.cpu_ns as f64 * 1e-9, cpu_watts, None);
+    let cpu = CpuCost::new(r.baseline_cpu_ns as f64 * 1e-9, cpu_watts, None);
     EnergyEstimate {
         header: header(r, frame_id),
         profile: profile.to_string(),
@@ -230,6 +231,7 @@ impl TrackerDiagnostics {
             .kv_f("chip_energy_per_window_j", s.chip_energy_j / windows)
             .kv_f("chip_latency_per_window_s", s.chip_time_s / windows)
             .kv_f("cpu_per_window_s", s.cpu_ns as f64 * 1e-9 / windows)
+            .kv_f("baseline_cpu_per_window_s", s.baseline_cpu_ns as f64 * 1e-9 / windows)
             .build()
     }
 }
@@ -251,6 +253,7 @@ mod tests {
             ops: OpCounts { timesteps: 2, synops: 300, messages: 20, ..Default::default() },
             chip: energy::Estimate { time_s: 2e-6, energy_j: 5e-7, edp: 1e-12, ..Default::default() },
             cpu_ns: 15_000,
+            baseline_cpu_ns: 40_000,
         }
     }
 
@@ -271,7 +274,9 @@ mod tests {
         assert_eq!(super::super::stats::validate(&m), Ok(()));
         let e = energy_msg(&ok, "loihi", 15.0, "cam");
         assert_eq!((e.energy_j, e.latency_s), (5e-7, 2e-6));
-        assert!((e.cpu_energy_j - 15e-6 * 15.0).abs() < 1e-12);
+        // The CPU side is the cluster baseline's time on the window, not the SNN's host time.
+        assert!((e.cpu_time_s - 40e-6).abs() < 1e-15);
+        assert!((e.cpu_energy_j - 40e-6 * 15.0).abs() < 1e-12);
         let lost = track_msg(&window(None), "cam");
         assert_eq!((lost.x, lost.confidence), (0.0, 0.0));
     }

@@ -1,6 +1,8 @@
 //! Event-camera tracking: event types, codecs (Prophesee EVT 3.0, the `mono` encoding of
-//! `event_camera_msgs`, Metavision RAW files), the `EventPacket` message type, a spiking
-//! dynamic-neural-field ball tracker, a classic event-cluster baseline, and [`stream`]: the
+//! `event_camera_msgs`, Metavision RAW files), the `EventPacket` message type, the ball
+//! tracker as a network on the neuromorphic substrate ([`net`], float or Loihi 2 fixed
+//! point), a spiking dynamic-neural-field tracker with its own simulation ([`snn`]), a classic
+//! event-cluster baseline ([`cluster`]), and [`stream`]: the
 //! spiking tracker on a live packet stream (what the `spikectl-tracker` ROS node runs).
 //!
 //! Times are integers in nanoseconds (`t_ns`) unless a name says otherwise; pixel
@@ -10,6 +12,7 @@ pub mod cluster;
 pub mod eval;
 pub mod evt3;
 pub mod mono;
+pub mod net;
 pub mod packet;
 pub mod raw;
 pub mod snn;

@@ -7,8 +7,9 @@
 //! the driver cut its packets), and runs the spiking [`DnfTracker`] once per window. A window
 //! is closed as soon as the stream's time reaches its end, so an estimate lags the events by
 //! up to one packet. Each window gives a [`WindowResult`]: the estimate, the window's
-//! neuromorphic operation counts, their energy/latency estimate on a hardware profile, and
-//! the host CPU time.
+//! neuromorphic operation counts, their energy/latency estimate on a hardware profile, the
+//! host CPU time, and the host time of the conventional baseline (the event-cluster tracker,
+//! run on the same window: the CPU side of the node's energy comparison).
 //!
 //! Bad input never stops the stream: [`StreamTracker::ingest`] returns a [`PacketError`] for a
 //! packet with an unknown encoding, a payload that is not a whole number of words, reserved
@@ -28,6 +29,7 @@
 
 use std::time::Instant;
 
+use super::cluster::{ClusterConfig, ClusterTracker};
 use super::evt3::{AuxEvent, DecodeStats, Evt3Decoder};
 use super::packet::EventPacket;
 use super::snn::{DnfConfig, DnfTracker};
@@ -154,6 +156,10 @@ pub struct WindowResult {
     pub chip: energy::Estimate,
     /// Host wall-clock time of the tracker step [ns].
     pub cpu_ns: u64,
+    /// Host wall-clock time of the conventional baseline, the event-cluster tracker
+    /// ([`ClusterTracker`]), on the same window in the same run [ns]: what the window costs
+    /// a CPU tracker (the node's energy comparison prices it).
+    pub baseline_cpu_ns: u64,
 }
 
 /// Running totals of a stream.
@@ -187,6 +193,8 @@ pub struct StreamStats {
     pub chip_time_s: f64,
     /// Sum of the tracker steps' host time [ns].
     pub cpu_ns: u64,
+    /// Sum of the cluster baseline's host time on the same windows [ns].
+    pub baseline_cpu_ns: u64,
 }
 
 /// The per-geometry state: decoder, tracker and the network's core map.
@@ -195,6 +203,7 @@ struct Pipeline {
     height: u16,
     dec: Evt3Decoder,
     tracker: DnfTracker,
+    baseline: ClusterTracker,
     map: CoreMap,
     hops: f64,
 }
@@ -297,7 +306,9 @@ impl StreamTracker {
             .or_else(|_| CoreMap::balanced(&[1], hw, 1))
             .expect("a one-synapse network maps onto one core");
         let hops = energy::mean_hops(map.cores());
-        self.pipe = Some(Pipeline { width, height, dec: Evt3Decoder::new(width, height), tracker, map, hops });
+        let baseline = ClusterTracker::new(ClusterConfig::new(width, height));
+        self.pipe =
+            Some(Pipeline { width, height, dec: Evt3Decoder::new(width, height), tracker, baseline, map, hops });
         self.reset_windows();
     }
 
@@ -391,6 +402,7 @@ impl StreamTracker {
             self.stats.restarts += 1;
             if let Some(p) = self.pipe.as_mut() {
                 p.tracker.reset();
+                p.baseline.reset();
             }
             self.reset_windows();
         }
@@ -466,6 +478,9 @@ impl StreamTracker {
             let t0 = Instant::now();
             let estimate = pipe.tracker.process(&self.pending[..n], end);
             let cpu_ns = t0.elapsed().as_nanos() as u64;
+            let t1 = Instant::now();
+            std::hint::black_box(pipe.baseline.process(&self.pending[..n], end));
+            let baseline_cpu_ns = t1.elapsed().as_nanos() as u64;
             let ops = *pipe.tracker.last_ops();
             let chip = energy::estimate(&ops, &pipe.map, &self.cfg.hardware, pipe.hops);
             let lost_after = pipe.tracker.config().lost_after_ms.max(1);
@@ -474,7 +489,17 @@ impl StreamTracker {
                 Some(_) => 1.0 - f64::from(pipe.tracker.coasting_packets().min(lost_after)) / f64::from(lost_after),
             };
             let stamp_ns = u64::try_from((i128::from(end) + self.offset_ns).max(0)).unwrap_or(u64::MAX);
-            out.push(WindowResult { t_end_ns: end, stamp_ns, events: n, estimate, confidence, ops, chip, cpu_ns });
+            out.push(WindowResult {
+                t_end_ns: end,
+                stamp_ns,
+                events: n,
+                estimate,
+                confidence,
+                ops,
+                chip,
+                cpu_ns,
+                baseline_cpu_ns,
+            });
             self.pending.drain(..n);
             let s = &mut self.stats;
             s.windows += 1;
@@ -483,6 +508,7 @@ impl StreamTracker {
             s.chip_energy_j += chip.energy_j;
             s.chip_time_s += chip.time_s;
             s.cpu_ns += cpu_ns;
+            s.baseline_cpu_ns += baseline_cpu_ns;
             end += w;
         }
         self.next_end = Some(end);

@@ -1,8 +1,10 @@
 //! `spikectl bench tracking`: generated table-tennis throws (2–15 m/s, clean and noisy v2e
 //! presets) → pixel error against ground truth, CPU time per 1 ms packet, EVT 3.0 decode
-//! throughput and estimated energy per inference, spiking DNF tracker vs the event-cluster
-//! baseline, all measured in one run; then the burst table: 1 ms packets of 25 k events
-//! (a 25 M events/s burst) through each stage, to see which paths keep up in real time.
+//! throughput and estimated energy per inference, for the tracker network on the substrate
+//! (`net-*`: float and Loihi 2 fixed point, network-only and with the host refinement), the
+//! spiking DNF simulation (`snn-dnf`) and the event-cluster baseline, all measured in one run;
+//! then the burst table: 1 ms packets of 25 k events (a 25 M events/s burst) through each
+//! stage, to see which paths keep up in real time.
 use clap::Parser;
 use spikectl::neuro::OpCounts;
 use spikectl::neuro::energy::{CoreMap, CpuCost, DEFAULT_CPU_WATTS, HardwareProfile, estimate, mean_hops};
@@ -11,6 +13,7 @@ use spikectl::tracking::eval::{
     ErrorStats, PacketResult, SimThrow, error_stats, errors, percentile, run_tracker, thread_cpu_ns,
 };
 use spikectl::tracking::evt3::{Evt3Decoder, encode_all};
+use spikectl::tracking::net::{NetConfig, NetTracker};
 use spikectl::tracking::snn::{DnfConfig, DnfTracker};
 use spikectl_sim::events::DvsParams;
 use std::time::Instant;
@@ -177,6 +180,19 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
             let _ = snn.process(&packets[k], packets[k][0].t_ns / 1_000_000 * 1_000_000 + 1_000_000);
         }),
     );
+    for (name, cfg) in [
+        ("net tracker (float)", NetConfig::new(w, h)),
+        ("net tracker (Loihi 2 fixed)", NetConfig::new(w, h).loihi2()),
+        ("net tracker (float) + refine", NetConfig::new(w, h).with_refine(true)),
+    ] {
+        let mut net = NetTracker::new(cfg);
+        row(
+            name,
+            time_packets(warm, n, |k| {
+                let _ = net.process(&packets[k], packets[k][0].t_ns / 1_000_000 * 1_000_000 + 1_000_000);
+            }),
+        );
+    }
     let mut cl = ClusterTracker::new(ClusterConfig::new(w, h));
     row(
         "cluster tracker",
@@ -198,6 +214,21 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
         }),
     );
     std::hint::black_box(n_windowed);
+    // Decode + windows + network tracker (the file path of `spikectl track --tracker net`).
+    let mut dec = Evt3Decoder::new(w, h);
+    let mut win = Windower::new(1_000_000);
+    let mut net = NetTracker::new(NetConfig::new(w, h));
+    row(
+        "decode + window + net (float)",
+        time_packets(warm, n, |k| {
+            out.clear();
+            let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
+            aux.clear();
+            win.push(&out, |t_end, ev| {
+                let _ = net.process(ev, t_end);
+            });
+        }),
+    );
     // Decode + windows + cluster tracker (the file path of `spikectl track --tracker cluster`).
     let mut dec = Evt3Decoder::new(w, h);
     let mut win = Windower::new(1_000_000);
@@ -329,6 +360,7 @@ fn mean(v: &[f64]) -> f64 {
 
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    use spikectl::tracking::Tracker;
     let burst_packets = if args.quick { args.burst_packets.min(10) } else { args.burst_packets };
     if args.burst_only {
         let rows = burst_rows(args.burst_events, burst_packets, args.seed)?;
@@ -342,37 +374,55 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let n = if args.quick { 4 } else { args.throws.max(1) };
     let (w, h) = (args.width, args.height);
     let hw = HardwareProfile::loihi();
+    // The trackers compared, each with its core map for the energy estimate (spiking ones).
+    type Make = Box<dyn Fn() -> Box<dyn Tracker>>;
+    let net_cfg = NetConfig::new(w, h);
     let snn_cfg = DnfConfig::new(w, h);
-    let map = CoreMap::balanced(&DnfTracker::new(snn_cfg).fan_in(), &hw, 1)?;
-    let hops = mean_hops(map.cores());
+    let trackers: Vec<(&str, Make)> = vec![
+        ("net-float", Box::new(move || Box::new(NetTracker::new(net_cfg)))),
+        ("net-fixed", Box::new(move || Box::new(NetTracker::new(net_cfg.loihi2())))),
+        ("net-float+refine", Box::new(move || Box::new(NetTracker::new(net_cfg.with_refine(true))))),
+        ("net-fixed+refine", Box::new(move || Box::new(NetTracker::new(net_cfg.loihi2().with_refine(true))))),
+        ("snn-dnf", Box::new(move || Box::new(DnfTracker::new(snn_cfg)))),
+        ("cluster", Box::new(move || Box::new(ClusterTracker::new(ClusterConfig::new(w, h))))),
+    ];
+    let mut maps = Vec::new();
+    for (name, _) in &trackers {
+        let fan_in = if name.starts_with("net-fixed") {
+            NetTracker::new(net_cfg.loihi2()).fan_in()
+        } else if name.starts_with("net-") {
+            NetTracker::new(net_cfg).fan_in()
+        } else {
+            DnfTracker::new(snn_cfg).fan_in()
+        };
+        let map = CoreMap::balanced(&fan_in, &hw, 1)?;
+        let hops = mean_hops(map.cores());
+        maps.push((map, hops));
+    }
     let mut rows = Vec::new();
     let mut decode_stream: Vec<spikectl::tracking::Event> = Vec::new();
     let mut sim_time = 0.0;
     for preset in ["clean", "noisy"] {
         let dvs = DvsParams::preset(preset).expect("known preset");
-        let mut acc_snn = Acc::new();
-        let mut acc_cl = Acc::new();
+        let mut accs: Vec<Acc> = trackers.iter().map(|_| Acc::new()).collect();
         for i in 0..n {
             let speed = if n == 1 { 8.0 } else { 2.0 + 13.0 * i as f64 / (n - 1) as f64 };
             let t0 = Instant::now();
             let th = SimThrow::new(w, h, dvs, speed, args.seed + i as u64);
             sim_time += t0.elapsed().as_secs_f64();
-            let mut snn = DnfTracker::new(snn_cfg);
-            let c0 = thread_cpu_ns();
-            let r = run_tracker(&mut snn, &th.events, 1_000_000, |t| th.truth_in_view(t));
-            let c1 = thread_cpu_ns();
-            acc_snn.add(&r, speed, c0.zip(c1).map(|(a, b)| b - a));
-            let mut cl = ClusterTracker::new(ClusterConfig::new(w, h));
-            let c0 = thread_cpu_ns();
-            let r = run_tracker(&mut cl, &th.events, 1_000_000, |t| th.truth_in_view(t));
-            let c1 = thread_cpu_ns();
-            acc_cl.add(&r, speed, c0.zip(c1).map(|(a, b)| b - a));
+            for ((_, make), acc) in trackers.iter().zip(accs.iter_mut()) {
+                let mut t = make();
+                let c0 = thread_cpu_ns();
+                let r = run_tracker(t.as_mut(), &th.events, 1_000_000, |t| th.truth_in_view(t));
+                let c1 = thread_cpu_ns();
+                acc.add(&r, speed, c0.zip(c1).map(|(a, b)| b - a));
+            }
             if preset == "noisy" && decode_stream.len() < 2_000_000 {
                 let off = decode_stream.last().map_or(0, |e| e.t_ns + 1_000_000);
                 decode_stream.extend(th.events.iter().map(|e| spikectl::tracking::Event { t_ns: e.t_ns + off, ..*e }));
             }
         }
-        for (acc, name) in [(acc_snn, "snn-dnf"), (acc_cl, "cluster")] {
+        for ((acc, (name, _)), (map, hops)) in accs.into_iter().zip(&trackers).zip(&maps) {
             let mut cpu = acc.cpu.clone();
             cpu.sort_by(f64::total_cmp);
             let cpu_us = [mean(&cpu), percentile(&cpu, 50.0), percentile(&cpu, 99.0), *cpu.last().unwrap_or(&0.0)];
@@ -381,7 +431,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let c = CpuCost::new(thread_cpu_us * 1e-6, args.cpu_watts, None);
                 (c.energy_j, format!("CPU time x {} W (assumed)", args.cpu_watts), c.time_s, None)
             } else {
-                let est: Vec<_> = acc.ops.iter().map(|o| estimate(o, &map, &hw, hops)).collect();
+                let est: Vec<_> = acc.ops.iter().map(|o| estimate(o, map, &hw, *hops)).collect();
                 let e = mean(&est.iter().map(|e| e.energy_j).collect::<Vec<_>>());
                 let t = mean(&est.iter().map(|e| e.time_s).collect::<Vec<_>>());
                 let m = |f: fn(&OpCounts) -> u64| mean(&acc.ops.iter().map(|o| f(o) as f64).collect::<Vec<_>>());
@@ -390,7 +440,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             rows.push(Row {
                 preset: preset.into(),
-                tracker: name.into(),
+                tracker: (*name).into(),
                 error: error_stats(acc.errs.clone(), acc.in_view),
                 mean_by_speed: [mean(&acc.by_speed[0]), mean(&acc.by_speed[1]), mean(&acc.by_speed[2])],
                 cpu_us,
@@ -440,7 +490,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "tracking benchmark: {n} throws per preset (2–15 m/s), {w}x{h} side view, 1 ms packets; error vs ground truth at packet end"
     );
     println!(
-        "{:<6} {:<8} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>12}",
+        "{:<6} {:<16} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>12}",
         "preset",
         "tracker",
         "packets",
@@ -458,7 +508,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     for r in &rows {
         println!(
-            "{:<6} {:<8} {:>7} {:>6.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>8.1} {:>8.1} {:>8.1} {:>10.3} µJ",
+            "{:<6} {:<16} {:>7} {:>6.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>8.1} {:>8.1} {:>8.1} {:>10.3} µJ",
             r.preset,
             r.tracker,
             r.error.packets,
@@ -476,22 +526,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     for p in ["clean", "noisy"] {
-        let s = rows.iter().find(|r| r.preset == p && r.tracker == "snn-dnf");
         let c = rows.iter().find(|r| r.preset == p && r.tracker == "cluster");
-        if let (Some(s), Some(c)) = (s, c) {
-            println!(
-                "{p}: error snn/cluster = {:.2}, cpu time snn/cluster = {:.2}, energy cluster(CPU)/snn(chip) = {:.0}x",
-                s.error.mean / c.error.mean,
-                s.thread_cpu_us / c.thread_cpu_us,
-                c.energy_per_inference_j / s.energy_per_inference_j
-            );
+        for s in rows.iter().filter(|r| r.preset == p && r.ops_per_packet.is_some()) {
+            if let Some(c) = c {
+                println!(
+                    "{p}: {:<16} error/cluster = {:.2}, cpu time/cluster = {:.2}, energy cluster(CPU)/{}(chip) = {:.0}x",
+                    s.tracker,
+                    s.error.mean / c.error.mean,
+                    s.thread_cpu_us / c.thread_cpu_us,
+                    s.tracker,
+                    c.energy_per_inference_j / s.energy_per_inference_j
+                );
+            }
         }
     }
-    if let Some(r) = rows.iter().find(|r| r.ops_per_packet.is_some())
-        && let Some(o) = r.ops_per_packet
-    {
+    for r in rows.iter().filter(|r| r.preset == "noisy") {
+        let Some(o) = r.ops_per_packet else { continue };
         println!(
-            "snn ops per packet ({}): {:.0} synops, {:.0} active + {:.0} idle neuron updates, {:.0} messages; est. chip time {:.1} µs",
+            "{} ops per packet ({}): {:.0} synops, {:.0} active + {:.0} idle neuron updates, {:.0} messages; est. chip time {:.1} µs",
+            r.tracker,
             r.preset,
             o[0],
             o[1],
@@ -503,7 +556,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "cpu_us = thread CPU time per 1 ms packet (mean); wall_p50/p99 = wall time per packet (includes preemption)"
     );
-    println!("energy: snn = {}; cluster = CPU time x {} W (assumed)", hw.source, args.cpu_watts);
+    println!(
+        "net-* = the tracker network on neuro::Network (float or Loihi 2 fixed point); network-only = position read out by the network, +refine = host mean-shift refinement after it"
+    );
+    println!("energy: spiking trackers = {}; cluster = CPU time x {} W (assumed)", hw.source, args.cpu_watts);
     println!(
         "EVT 3.0 decode: {:.1} M events/s ({:.0} MB/s), {} events x {} reps, one core (thread CPU time)",
         dec.mev_per_s, dec.mb_per_s, dec.events, dec.reps
