@@ -111,17 +111,7 @@ impl SlicedRows {
     /// them. `targets` holds one slice per loaded plane.
     pub fn gather_add_planes(&self, x: &[f64], targets: &mut [Vec<f64>]) {
         assert_eq!(targets.len(), self.planes, "one target per weight plane");
-        let (o, sp, pre, w) = (&self.order[..], &self.slice_ptr[..], &self.pre[..], &self.w[..]);
-        match targets {
-            [] => {}
-            [t0] => gather_kernel::<1>(o, sp, pre, w, x, [&mut t0[..]]),
-            [t0, t1] => gather_kernel::<2>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..]]),
-            [t0, t1, t2] => gather_kernel::<3>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..]]),
-            [t0, t1, t2, t3] => {
-                gather_kernel::<4>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..], &mut t3[..]])
-            }
-            _ => unreachable!("at most {MAX_PLANES} planes are loaded"),
-        }
+        gather_planes(&self.order, &self.slice_ptr, &self.pre, &self.w, x, targets);
     }
 
     /// `target[i] += Σ_k w[k]·x[pre[k]]` over receiver `i`'s synapses, for every receiver,
@@ -135,8 +125,26 @@ impl SlicedRows {
 /// Most weight planes a slice set holds (one fused kernel per count).
 pub const MAX_PLANES: usize = 4;
 
+/// [`SlicedRows::gather_add_planes`]: the kernel for the number of planes, compiled for the
+/// widest vector unit found at run time (AVX2 / AVX-512 hold the `P × LANES` running sums of
+/// several planes in registers; the sums are exact or rounded as on every target, no fused
+/// multiply-add is formed).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn gather_planes(order: &[u32], slice_ptr: &[usize], pre: &[u32], w: &[f64], x: &[f64], targets: &mut [Vec<f64>]) {
+    let (o, sp) = (order, slice_ptr);
+    match targets {
+        [] => {}
+        [t0] => gather_kernel::<1>(o, sp, pre, w, x, [&mut t0[..]]),
+        [t0, t1] => gather_kernel::<2>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..]]),
+        [t0, t1, t2] => gather_kernel::<3>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..]]),
+        [t0, t1, t2, t3] => gather_kernel::<4>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..], &mut t3[..]]),
+        _ => unreachable!("at most {MAX_PLANES} planes are loaded"),
+    }
+}
+
 /// The gather of [`SlicedRows::gather_add_planes`] for `P` planes: per slice, `P × LANES`
 /// running sums, one multiply-add chain per lane and plane in slot order.
+#[inline(always)]
 fn gather_kernel<const P: usize>(
     order: &[u32],
     slice_ptr: &[usize],
