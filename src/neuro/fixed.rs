@@ -115,33 +115,124 @@ impl Arith {
     }
 }
 
-/// 2^e as f64 (exact for |e| < 1023).
+/// 2^e as f64: built from the exponent bits for normal results (−1022 ≤ e ≤ 1023, exact),
+/// `f64::powi(2.0, e)` outside that range (the value the simulator has always used there).
 #[inline]
 pub fn pow2(e: i32) -> f64 {
-    f64::powi(2.0, e)
+    if (-1022..=1023).contains(&e) { f64::from_bits(((e + 1023) as u64) << 52) } else { f64::powi(2.0, e) }
+}
+
+/// Below this magnitude an f64 may have a fractional part; from it on every f64 is an
+/// integer (2^52).
+const FRACTION_LIMIT: f64 = 4_503_599_627_370_496.0;
+
+/// The largest f64 below ½: adding it with the sign of x and truncating rounds x to the
+/// nearest integer with ties away from zero, exactly (LLVM's own lowering of `round`).
+const JUST_BELOW_HALF: f64 = 0.499_999_999_999_999_94;
+
+/// `s` rounded to an integer by `rounding`, bit-identical to `f64::round` (ties away from
+/// zero) or `f64::floor`, including the sign of a zero result and NaN passing through. On
+/// the baseline x86-64 target those are library calls; this is an add, a truncating
+/// conversion and selects, without data-dependent branches (a rounding direction decided by
+/// a branch mispredicts on half the values).
+#[inline(always)]
+pub fn round_to_int(s: f64, rounding: Rounding) -> f64 {
+    // |s| < 2^52: exact in an i64 and possibly fractional. The sum below stays below 2^52 + ½,
+    // and its truncation is exact.
+    let small = s.abs() < FRACTION_LIMIT;
+    let r = match rounding {
+        Rounding::Nearest => ((s + JUST_BELOW_HALF.copysign(s)) as i64) as f64,
+        Rounding::Floor => {
+            let t = (s as i64) as f64;
+            if t > s { t - 1.0 } else { t }
+        }
+    };
+    // A zero result keeps the sign of s (round/floor give −0 for s in (−½, −0]); a non-zero
+    // one has it already. Larger magnitudes, ±∞ and NaN are returned as they are.
+    if small { r.copysign(s) } else { s }
 }
 
 /// Rounds `v / 2^e` to an integer with `rounding`, clamps it to ±`max` (counting a
 /// saturation in `overflows`), and returns the result times 2^e. NaN gives 0 and counts.
 #[inline]
 pub fn quantize(v: f64, e: i32, max: f64, rounding: Rounding, overflows: &mut u64) -> f64 {
-    let s = v * pow2(-e);
-    let r = match rounding {
-        Rounding::Nearest => s.round(),
-        Rounding::Floor => s.floor(),
-    };
-    if r.is_nan() {
-        *overflows += 1;
-        return 0.0;
+    Grid::new(e, max, rounding).quantize(v, overflows)
+}
+
+/// One fixed-point grid with its constants precomputed: [`quantize`] for loops over many
+/// values on the same grid (bit-identical to it).
+#[derive(Debug, Clone, Copy)]
+pub struct Grid {
+    /// 2^−e.
+    inv: f64,
+    /// 2^e.
+    lsb: f64,
+    /// Largest mantissa.
+    max: f64,
+    rounding: Rounding,
+}
+
+impl Grid {
+    /// The grid 2^`e` with mantissas clamped to ±`max`.
+    #[inline]
+    pub fn new(e: i32, max: f64, rounding: Rounding) -> Self {
+        Self { inv: pow2(-e), lsb: pow2(e), max, rounding }
     }
-    if r > max {
-        *overflows += 1;
-        max * pow2(e)
-    } else if r < -max {
-        *overflows += 1;
-        -max * pow2(e)
-    } else {
-        r * pow2(e)
+
+    /// The state grid 2^`e` of `profile` (mantissas of `state_bits`).
+    #[inline]
+    pub fn state(e: i32, profile: &FixedProfile) -> Self {
+        Self::new(e, profile.state_max(), profile.rounding)
+    }
+
+    /// True when the grid rounds to nearest ([`Rounding::Nearest`]).
+    #[inline]
+    pub fn nearest(&self) -> bool {
+        self.rounding == Rounding::Nearest
+    }
+
+    /// [`quantize`] on this grid for loops the compiler vectorizes: `NEAREST` must be
+    /// [`Grid::nearest`]; returns the value and whether it saturated (or was NaN), to be
+    /// counted by the caller. Bit-identical to [`Grid::quantize`]. The rounding uses
+    /// `f64::trunc`/`f64::floor`, single instructions on targets with SSE4.1 (AVX2 and
+    /// AVX-512 loops; see `network.rs`) and library calls on the x86-64 baseline, where
+    /// [`Grid::quantize`] is the faster choice.
+    #[inline(always)]
+    pub fn quantize_lane<const NEAREST: bool>(&self, v: f64) -> (f64, bool) {
+        let x = v * self.inv;
+        // trunc(x + copysign(largest f64 below ½, x)) is round-half-away-from-zero for every x
+        // (and keeps ±0, ±∞ and NaN).
+        let r = if NEAREST { (x + JUST_BELOW_HALF.copysign(x)).trunc() } else { x.floor() };
+        let nan = r.is_nan();
+        let over = r > self.max;
+        let under = r < -self.max;
+        let q = if over {
+            self.max * self.lsb
+        } else if under {
+            -self.max * self.lsb
+        } else {
+            r * self.lsb
+        };
+        (if nan { 0.0 } else { q }, nan | over | under)
+    }
+
+    /// [`quantize`] on this grid.
+    #[inline(always)]
+    pub fn quantize(&self, v: f64, overflows: &mut u64) -> f64 {
+        let r = round_to_int(v * self.inv, self.rounding);
+        if r.is_nan() {
+            *overflows += 1;
+            return 0.0;
+        }
+        if r > self.max {
+            *overflows += 1;
+            self.max * self.lsb
+        } else if r < -self.max {
+            *overflows += 1;
+            -self.max * self.lsb
+        } else {
+            r * self.lsb
+        }
     }
 }
 
@@ -200,7 +291,9 @@ impl QuantWeights {
                 break;
             }
             let e = weight_exponent(maxabs, b);
-            let plane: Vec<f64> = rem.iter().map(|&v| (v * pow2(-e)).round().clamp(lo, hi) * pow2(e)).collect();
+            let (inv, lsb) = (pow2(-e), pow2(e));
+            let plane: Vec<f64> =
+                rem.iter().map(|&v| round_to_int(v * inv, Rounding::Nearest).clamp(lo, hi) * lsb).collect();
             for (r, p) in rem.iter_mut().zip(&plane) {
                 *r -= p;
             }
@@ -262,6 +355,91 @@ mod tests {
         // floor vs nearest
         assert_eq!(quantize(-0.4, 0, max, Rounding::Floor, &mut ov), -1.0);
         assert_eq!(quantize(-0.4, 0, max, Rounding::Nearest, &mut ov), 0.0);
+    }
+
+    /// The quantization as first written (f64 library round/floor and powi), the reference
+    /// the fast path must equal bit for bit.
+    fn quantize_reference(v: f64, e: i32, max: f64, rounding: Rounding, overflows: &mut u64) -> f64 {
+        let p = |e: i32| f64::powi(2.0, e);
+        let s = v * p(-e);
+        let r = match rounding {
+            Rounding::Nearest => s.round(),
+            Rounding::Floor => s.floor(),
+        };
+        if r.is_nan() {
+            *overflows += 1;
+            return 0.0;
+        }
+        if r > max {
+            *overflows += 1;
+            max * p(e)
+        } else if r < -max {
+            *overflows += 1;
+            -max * p(e)
+        } else {
+            r * p(e)
+        }
+    }
+
+    #[test]
+    fn fast_rounding_and_quantize_are_bit_identical_to_the_library_ones() {
+        let mut vals = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            0.3,
+            -0.3,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.007_199_254_740_993e15,
+            1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
+            -5e-324,
+            f64::MAX,
+        ];
+        // a deterministic spread over magnitudes and fractions
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mag = ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0f64.powi((x % 64) as i32 - 20);
+            vals.push(if x & 1 == 0 { mag } else { -mag });
+            vals.push((mag * 4.0).round() / 4.0 * if x & 2 == 0 { 1.0 } else { -1.0 });
+        }
+        for &v in &vals {
+            assert_eq!(round_to_int(v, Rounding::Nearest).to_bits(), v.round().to_bits(), "round {v:e}");
+            assert_eq!(round_to_int(v, Rounding::Floor).to_bits(), v.floor().to_bits(), "floor {v:e}");
+        }
+        for e in [-1100, -1074, -1023, -1022, -40, -13, -1, 0, 1, 7, 30, 1023, 1024, 1100] {
+            assert_eq!(pow2(e).to_bits(), f64::powi(2.0, e).to_bits(), "2^{e}");
+        }
+        let max = FixedProfile::LOIHI2.state_max();
+        for &v in &vals {
+            for e in [-30, -13, -8, 0, 4] {
+                for r in [Rounding::Nearest, Rounding::Floor] {
+                    let (mut o1, mut o2) = (0, 0);
+                    let a = quantize(v, e, max, r, &mut o1);
+                    let b = quantize_reference(v, e, max, r, &mut o2);
+                    assert_eq!((a.to_bits(), o1), (b.to_bits(), o2), "quantize({v:e}, {e}, {r:?})");
+                    let g = Grid::new(e, max, r);
+                    let (c, sat) = if g.nearest() { g.quantize_lane::<true>(v) } else { g.quantize_lane::<false>(v) };
+                    assert_eq!((c.to_bits(), u64::from(sat)), (b.to_bits(), o2), "quantize_lane({v:e}, {e}, {r:?})");
+                }
+            }
+        }
     }
 
     #[test]

@@ -33,8 +33,10 @@ pub struct SlicedRows {
     pre: Vec<u32>,
     /// Position of each entry's synapse in the source weight list ([`PAD`] on padding).
     src: Vec<usize>,
-    /// Weight of each entry per weight plane (0 on padding).
-    w: Vec<Vec<f64>>,
+    /// Weights, entry-major: entry k's weight in plane p at `k·planes + p` (0 on padding).
+    w: Vec<f64>,
+    /// Weight planes loaded.
+    planes: usize,
 }
 
 /// `src` marker of a padding entry.
@@ -73,16 +75,29 @@ impl SlicedRows {
                 }
             }
         }
-        Self { order, slice_ptr, pre, src, w: Vec::new() }
+        Self { order, slice_ptr, pre, src, w: Vec::new(), planes: 0 }
     }
 
-    /// Loads the weights: `planes[p][src_of[k]]` is synapse k's weight in plane p.
+    /// Loads the weights: `planes[p][src_of[k]]` is synapse k's weight in plane p (1 to
+    /// [`MAX_PLANES`] planes).
     pub fn load(&mut self, planes: &[Vec<f64>]) {
-        self.w.resize_with(planes.len(), Vec::new);
-        for (wp, pl) in self.w.iter_mut().zip(planes) {
-            wp.clear();
-            wp.extend(self.src.iter().map(|&k| if k == PAD { 0.0 } else { pl[k] }));
+        assert!((1..=MAX_PLANES).contains(&planes.len()), "{} weight planes (1 to {MAX_PLANES})", planes.len());
+        let np = planes.len();
+        self.planes = np;
+        self.w.clear();
+        self.w.resize(self.src.len() * np, 0.0);
+        for (we, &k) in self.w.chunks_exact_mut(np).zip(&self.src) {
+            if k != PAD {
+                for (w, pl) in we.iter_mut().zip(planes) {
+                    *w = pl[k];
+                }
+            }
         }
+    }
+
+    /// Weight planes loaded.
+    pub fn planes(&self) -> usize {
+        self.planes
     }
 
     /// Stored entries including padding (per plane).
@@ -90,27 +105,73 @@ impl SlicedRows {
         self.pre.len()
     }
 
-    /// `target[i] += Σ_k w[plane][k]·x[pre[k]]` over receiver `i`'s synapses, for every
-    /// receiver.
-    pub fn gather_add(&self, plane: usize, x: &[f64], target: &mut [f64]) {
-        gather_add_kernel(&self.order, &self.slice_ptr, &self.pre, &self.w[plane], x, target);
+    /// For every weight plane p and every receiver i: `targets[p][i] += Σ_k w[p][k]·x[pre[k]]`
+    /// over receiver i's synapses. All planes in one pass (each sender value is loaded once
+    /// for all planes); each plane's sums are formed exactly as a one-plane pass would form
+    /// them. `targets` holds one slice per loaded plane.
+    pub fn gather_add_planes(&self, x: &[f64], targets: &mut [Vec<f64>]) {
+        assert_eq!(targets.len(), self.planes, "one target per weight plane");
+        gather_planes(&self.order, &self.slice_ptr, &self.pre, &self.w, x, targets);
+    }
+
+    /// `target[i] += Σ_k w[k]·x[pre[k]]` over receiver `i`'s synapses, for every receiver,
+    /// with one loaded weight plane.
+    pub fn gather_add(&self, x: &[f64], target: &mut [f64]) {
+        assert_eq!(self.planes, 1, "gather_add takes one weight plane");
+        gather_kernel::<1>(&self.order, &self.slice_ptr, &self.pre, &self.w, x, [target]);
     }
 }
 
-fn gather_add_kernel(order: &[u32], slice_ptr: &[usize], pre: &[u32], w: &[f64], x: &[f64], target: &mut [f64]) {
+/// Most weight planes a slice set holds (one fused kernel per count).
+pub const MAX_PLANES: usize = 4;
+
+/// [`SlicedRows::gather_add_planes`]: the kernel for the number of planes, compiled for the
+/// widest vector unit found at run time (AVX2 / AVX-512 hold the `P × LANES` running sums of
+/// several planes in registers; the sums are exact or rounded as on every target, no fused
+/// multiply-add is formed).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn gather_planes(order: &[u32], slice_ptr: &[usize], pre: &[u32], w: &[f64], x: &[f64], targets: &mut [Vec<f64>]) {
+    let (o, sp) = (order, slice_ptr);
+    match targets {
+        [] => {}
+        [t0] => gather_kernel::<1>(o, sp, pre, w, x, [&mut t0[..]]),
+        [t0, t1] => gather_kernel::<2>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..]]),
+        [t0, t1, t2] => gather_kernel::<3>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..]]),
+        [t0, t1, t2, t3] => gather_kernel::<4>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..], &mut t3[..]]),
+        _ => unreachable!("at most {MAX_PLANES} planes are loaded"),
+    }
+}
+
+/// The gather of [`SlicedRows::gather_add_planes`] for `P` planes: per slice, `P × LANES`
+/// running sums, one multiply-add chain per lane and plane in slot order.
+#[inline(always)]
+fn gather_kernel<const P: usize>(
+    order: &[u32],
+    slice_ptr: &[usize],
+    pre: &[u32],
+    w: &[f64],
+    x: &[f64],
+    targets: [&mut [f64]; P],
+) {
+    let mut targets = targets;
     for (s, bounds) in slice_ptr.windows(2).enumerate() {
         let (a, b) = (bounds[0] * LANES, bounds[1] * LANES);
-        let mut acc = [0.0f64; LANES];
-        for (wc, ic) in w[a..b].chunks_exact(LANES).zip(pre[a..b].chunks_exact(LANES)) {
+        let mut acc = [[0.0f64; LANES]; P];
+        for (wc, ic) in w[a * P..b * P].chunks_exact(LANES * P).zip(pre[a..b].chunks_exact(LANES)) {
             for lane in 0..LANES {
                 // `get` instead of indexing: a select instead of a bounds-check branch (indices
                 // are < x.len() by construction, so the 0 is never taken).
-                acc[lane] += wc[lane] * x.get(ic[lane] as usize).copied().unwrap_or(0.0);
+                let xv = x.get(ic[lane] as usize).copied().unwrap_or(0.0);
+                for p in 0..P {
+                    acc[p][lane] += wc[lane * P + p] * xv;
+                }
             }
         }
         let end = ((s + 1) * LANES).min(order.len());
-        for (&r, v) in order[s * LANES..end].iter().zip(acc) {
-            target[r as usize] += v;
+        for (t, accp) in targets.iter_mut().zip(&acc) {
+            for (&r, v) in order[s * LANES..end].iter().zip(accp) {
+                t[r as usize] += v;
+            }
         }
     }
 }
@@ -145,9 +206,10 @@ mod tests {
         let mut s = SlicedRows::from_csr(&rowptr, &pre, &ident);
         s.load(&planes);
         let x: Vec<f64> = (0..ncols).map(|j| (j as f64 * 0.37).sin()).collect();
+        let mut got = vec![vec![0.5; rowptr.len() - 1]; planes.len()];
+        s.gather_add_planes(&x, &mut got);
         for (p, wp) in planes.iter().enumerate() {
-            let mut got = vec![0.5; rowptr.len() - 1];
-            s.gather_add(p, &x, &mut got);
+            let got = &got[p];
             for i in 0..rowptr.len() - 1 {
                 let want: f64 = 0.5 + (rowptr[i]..rowptr[i + 1]).map(|k| wp[k] * x[pre[k] as usize]).sum::<f64>();
                 assert!(
@@ -167,7 +229,7 @@ mod tests {
         let mut s = SlicedRows::from_csr(&[0], &[], &[]);
         s.load(&[vec![]]);
         let mut t: Vec<f64> = vec![];
-        s.gather_add(0, &[], &mut t);
+        s.gather_add(&[], &mut t);
         assert_eq!(s.entries(), 0);
     }
 }

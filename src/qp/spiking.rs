@@ -84,7 +84,7 @@ use super::hpdhg::{self, HpdhgOptions, Mode as HpdhgMode, OmegaRule as HpdhgOmeg
 use super::pipg::{CheckScratch, PipgData, PipgOptions, ata_norm_est, step_sizes as pipg_steps};
 use super::residuals::{self, finish_solution};
 use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
-use crate::neuro::fixed::{Arith, FixedProfile, grid_exponent, quantize};
+use crate::neuro::fixed::{Arith, FixedProfile, Grid, grid_exponent, quantize};
 use crate::neuro::{Inputs, Network, NeuronModel, OpCounts, ThetaSchedule};
 
 /// Step-size rule of the spiking solver.
@@ -337,18 +337,11 @@ impl NeuronModel for SolutionNeurons {
                 solution_update_float_per(out, &mut self.z, pz, hte, &self.q, &self.lb, &self.ub, &self.alphas, r)
             }
             Arith::Float => solution_update_float(out, &mut self.z, pz, hte, &self.q, &self.lb, &self.ub, a, r),
-            Arith::Fixed(_) => {
-                for j in 0..out.len() {
-                    let a = if per { self.alphas[j] } else { a };
-                    let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
-                    let zq = arith.state(exact, e, ov);
-                    if self.carry {
-                        self.frac[j] = exact - zq;
-                    }
-                    let z = zq.max(self.lb[j]).min(self.ub[j]);
-                    self.z[j] = z;
-                    out[j] = if r == 1.0 { z } else { arith.state((1.0 - r) * out[j] + r * z, e, ov) };
-                }
+            Arith::Fixed(p) => {
+                let (g, c) = (Grid::state(e, p), self.carry);
+                let (z, frac) = (&mut self.z, &mut self.frac);
+                let alphas = per.then_some(self.alphas.as_slice());
+                *ov += solution_update_fixed(&g, c, out, z, frac, [pz, hte, &self.q, &self.lb, &self.ub], alphas, a, r);
             }
         }
         self.acc.add(&self.z, arith, ov);
@@ -424,6 +417,123 @@ fn constraint_update_float(
     }
 }
 
+/// Fixed-point solution-neuron update (see [`SolutionNeurons`]) on the state grid `g`:
+/// `d` = [P̄ζ, H̄ᵀη, q, lb, ub]; the primal step is `alphas[j]` per variable when given, else
+/// `alpha`; with `carry` the part of the step below the LSB is kept in `frac`. Returns the
+/// saturations. The loop of the element-wise `Arith::state` calls it
+/// replaces, without branches: multiversioned as [`solution_update_float`], bit-identical.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+#[allow(clippy::too_many_arguments)]
+fn solution_update_fixed(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    z_reg: &mut [f64],
+    frac: &mut [f64],
+    d: [&[f64]; 5],
+    alphas: Option<&[f64]>,
+    alpha: f64,
+    rho: f64,
+) -> u64 {
+    match (g.nearest(), alphas) {
+        (true, None) => solution_fixed_kernel::<true>(g, carry, out, z_reg, frac, d, |_| alpha, rho),
+        (false, None) => solution_fixed_kernel::<false>(g, carry, out, z_reg, frac, d, |_| alpha, rho),
+        (true, Some(v)) => solution_fixed_kernel::<true>(g, carry, out, z_reg, frac, d, |j| v[j], rho),
+        (false, Some(v)) => solution_fixed_kernel::<false>(g, carry, out, z_reg, frac, d, |j| v[j], rho),
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn solution_fixed_kernel<const NEAREST: bool>(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    z_reg: &mut [f64],
+    frac: &mut [f64],
+    d: [&[f64]; 5],
+    alpha: impl Fn(usize) -> f64,
+    rho: f64,
+) -> u64 {
+    let n = out.len();
+    let (z_reg, frac) = (&mut z_reg[..n], &mut frac[..n]);
+    let [pz, hte, q, lb, ub] = d.map(|v| &v[..n]);
+    let mut ov = 0u64;
+    for j in 0..n {
+        let exact = out[j] - alpha(j) * (pz[j] + q[j] + hte[j]) + frac[j];
+        let (zq, s1) = g.quantize_lane::<NEAREST>(exact);
+        if carry {
+            frac[j] = exact - zq;
+        }
+        let z = zq.max(lb[j]).min(ub[j]);
+        z_reg[j] = z;
+        let (o, s2) = if rho == 1.0 { (z, false) } else { g.quantize_lane::<NEAREST>((1.0 - rho) * out[j] + rho * z) };
+        out[j] = o;
+        ov += u64::from(s1) + u64::from(s2);
+    }
+    ov
+}
+
+/// Fixed-point constraint-neuron update (see [`ConstraintNeurons`]) on the state grid `g`;
+/// `c` = [β, c₁, c₂, ρ]. Returns the saturations. Multiversioned and bit-identical as
+/// [`solution_update_fixed`].
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+#[allow(clippy::too_many_arguments)]
+fn constraint_update_fixed(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    hz: &[f64],
+    a_old: &mut [f64],
+    w_reg: &mut [f64],
+    frac: &mut [f64],
+    bl: &[f64],
+    bu: &[f64],
+    c: [f64; 4],
+) -> u64 {
+    if g.nearest() {
+        constraint_fixed_kernel::<true>(g, carry, out, hz, a_old, w_reg, frac, bl, bu, c)
+    } else {
+        constraint_fixed_kernel::<false>(g, carry, out, hz, a_old, w_reg, frac, bl, bu, c)
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn constraint_fixed_kernel<const NEAREST: bool>(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    hz: &[f64],
+    a_old: &mut [f64],
+    w_reg: &mut [f64],
+    frac: &mut [f64],
+    bl: &[f64],
+    bu: &[f64],
+    c: [f64; 4],
+) -> u64 {
+    let [b, c1, c2, r] = c;
+    let n = out.len();
+    let (hz, a_old, w_reg, frac, bl, bu) =
+        (&hz[..n], &mut a_old[..n], &mut w_reg[..n], &mut frac[..n], &bl[..n], &bu[..n]);
+    let mut ov = 0u64;
+    for i in 0..n {
+        let v = c2 * hz[i] - c1 * a_old[i];
+        a_old[i] = hz[i];
+        let exact = out[i] + b * v + frac[i];
+        let (t, s1) = g.quantize_lane::<NEAREST>(exact);
+        if carry {
+            frac[i] = exact - t;
+        }
+        let w = t - t.max(bl[i]).min(bu[i]);
+        w_reg[i] = w;
+        let (o, s2) = if r == 1.0 { (w, false) } else { g.quantize_lane::<NEAREST>((1.0 - r) * out[i] + r * w) };
+        out[i] = o;
+        ov += u64::from(s1) + u64::from(s2);
+    }
+    ov
+}
+
 /// Constraint neurons: v from the new and latched H̄ζ, then the projected dual step.
 struct ConstraintNeurons {
     /// Register w of the last update.
@@ -452,34 +562,17 @@ impl NeuronModel for ConstraintNeurons {
             return;
         }
         let (b, r, e) = (self.beta, self.rho, self.e_y);
-        let fixed = arith.is_fixed();
-        if !fixed {
+        if !arith.is_fixed() {
             // Float: the same update as below without the grid, in a loop of its own.
             let c = [b, self.c1, self.c2, r];
             constraint_update_float(out, hz, &mut self.a_old, &mut self.w, &self.bl, &self.bu, c);
             self.acc.add(&self.w, arith, ov);
             return;
         }
-        for i in 0..out.len() {
-            let v = self.c2 * hz[i] - self.c1 * self.a_old[i];
-            self.a_old[i] = hz[i];
-            let mut t = out[i] + b * v;
-            if fixed {
-                let exact = t + self.frac[i];
-                t = arith.state(exact, e, ov);
-                if self.carry {
-                    self.frac[i] = exact - t;
-                }
-            }
-            let w = t - t.max(self.bl[i]).min(self.bu[i]);
-            self.w[i] = w;
-            out[i] = if !fixed {
-                (1.0 - r) * out[i] + r * w
-            } else if r == 1.0 {
-                w
-            } else {
-                arith.state((1.0 - r) * out[i] + r * w, e, ov)
-            };
+        if let Arith::Fixed(p) = arith {
+            let (g, c) = (Grid::state(e, p), [b, self.c1, self.c2, r]);
+            let (a_old, w, frac) = (&mut self.a_old, &mut self.w, &mut self.frac);
+            *ov += constraint_update_fixed(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, c);
         }
         self.acc.add(&self.w, arith, ov);
     }
