@@ -117,8 +117,10 @@ pub trait Controller<const N: usize>: Send {
 }
 
 /// A quadruped controller behind the common interface.
+#[cfg(feature = "sim")]
 pub(crate) type QuadrupedControl = dyn Controller<12, State = QuadrupedState, Command = quadruped::QuadrupedCommand>;
 /// An arm controller behind the common interface.
+#[cfg(feature = "sim")]
 pub(crate) type ArmControl = dyn Controller<7, State = ArmState, Command = arm::ArmCommand>;
 
 /// [`Controller`] for an MPC controller type with inherent methods of the same names.

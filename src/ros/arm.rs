@@ -108,12 +108,14 @@ pub(crate) fn arm_effort_msg(stamp: Time, names: &[String; ARM_DOF], tau: &[f64;
 }
 
 /// Checks an arm effort command against `names`; torques in joint order [N·m].
+#[cfg(feature = "sim")]
 pub(crate) fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<[f64; ARM_DOF], InputError> {
     joints::effort_from_msg(m, names)
 }
 
 /// The simulator's sensor messages for an arm state: `JointState` (names, position, velocity)
 /// and the contact `WrenchStamped` (frame `world`), both stamped `s.t`.
+#[cfg(feature = "sim")]
 pub(crate) fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, WrenchStamped) {
     let stamp = super::time_msg(s.t);
     let joints = JointState {

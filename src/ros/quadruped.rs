@@ -15,7 +15,7 @@
 //!   `position`/`velocity` empty; `header.stamp` is the stamp of the measurement the command
 //!   answers (the simulator's lockstep mode matches on it).
 //!
-//! Message checks ([`joints_from_msg`], [`imu_from_msg`], [`odom_from_msg`], [`twist_from_msg`])
+//! Message checks (`joints_from_msg`, [`imu_from_msg`], [`odom_from_msg`], [`twist_from_msg`])
 //! reject NaN/infinite values, wrong lengths, unknown or repeated joint names and values far
 //! outside any physical range, with an [`InputError`]. [`StateAssembler`] combines the three
 //! sensor streams into one [`QuadrupedState`] per joint sample, and [`QuadrupedRt`] is the
@@ -84,7 +84,9 @@ pub(crate) const CMD_LIMITS: [f64; 3] = [1.0, 0.5, 1.5];
 /// Joint positions and velocities of the 12 joints, in [`JOINT_NAMES`] order.
 pub(crate) type JointReading = joints::JointReading<12>;
 
-/// Checks and converts a `JointState` (positions and velocities of all 12 joints).
+/// Checks and converts a `JointState` (positions and velocities of all 12 joints, named as
+/// [`JOINT_NAMES`]); the node itself reads the names of its robot description.
+#[cfg(all(test, feature = "sim"))]
 pub(crate) fn joints_from_msg(m: &JointState) -> Result<JointReading, InputError> {
     joints::joints_from_msg(m, &JOINT_NAMES, MAX_JOINT_POS, MAX_JOINT_VEL)
 }
@@ -158,13 +160,15 @@ pub(crate) fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
 }
 
 /// The effort command message: the 12 [`JOINT_NAMES`] and their torques [N·m] (non-finite
-/// values become 0), stamped `stamp`.
+/// values become 0), stamped `stamp` (the node names the joints of its robot description).
+#[cfg(all(test, feature = "sim"))]
 pub(crate) fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
     joints::effort_msg(stamp, &JOINT_NAMES, tau)
 }
 
 /// Checks an effort command (12 efforts, named as [`JOINT_NAMES`] in any order or unnamed in
 /// that order) and returns the torques in [`JOINT_NAMES`] order [N·m].
+#[cfg(feature = "sim")]
 pub(crate) fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
     joints::effort_from_msg(m, &JOINT_NAMES)
 }
