@@ -178,8 +178,11 @@ pub struct SafetyConfig {
     /// Quadruped: no foot in contact for this long counts as contact loss [s]; `None` when
     /// the contact flags are not measured (then no contact-loss rule).
     pub contact_loss_time: Option<f64>,
-    /// Arm: measured contact force above this is a fault [N].
+    /// Arm: measured contact force above this for `max_force_time` is a fault [N].
     pub max_contact_force: f64,
+    /// Arm: how long the force must stay above `max_contact_force` [s] (impact spikes at
+    /// touch-down are shorter).
+    pub max_force_time: f64,
     /// Gains of the joint-limit wall and speed brake.
     pub limit_gains: LimitGains,
 }
@@ -193,6 +196,7 @@ impl Default for SafetyConfig {
             fall_tilt: 0.7,
             contact_loss_time: Some(0.5),
             max_contact_force: 80.0,
+            max_force_time: 0.05,
             limit_gains: LimitGains::default(),
         }
     }
@@ -221,6 +225,9 @@ impl SafetyConfig {
         if !pos(self.max_contact_force) {
             bad.push("max_contact_force must be positive");
         }
+        if !(self.max_force_time.is_finite() && self.max_force_time >= 0.0) {
+            bad.push("max_force_time must be ≥ 0");
+        }
         let g = &self.limit_gains;
         if ![g.wall_stiffness, g.wall_damping, g.speed_damping].iter().all(|v| v.is_finite() && *v >= 0.0) {
             bad.push("limit gains must be ≥ 0");
@@ -237,7 +244,8 @@ pub enum Fault {
     Fall,
     /// No foot in contact for [`SafetyConfig::contact_loss_time`].
     ContactLoss,
-    /// The arm's contact force exceeded [`SafetyConfig::max_contact_force`].
+    /// The arm's contact force exceeded [`SafetyConfig::max_contact_force`] for
+    /// [`SafetyConfig::max_force_time`].
     ExcessiveForce,
 }
 
@@ -340,6 +348,7 @@ pub struct SafetyGuard<const N: usize> {
     estop: bool,
     fault: Option<Fault>,
     no_contact_since: Option<f64>,
+    over_force_since: Option<f64>,
     last_mode: SafetyMode,
     counters: SafetyCounters,
 }
@@ -363,6 +372,7 @@ impl<const N: usize> SafetyGuard<N> {
             estop: false,
             fault: None,
             no_contact_since: None,
+            over_force_since: None,
             last_mode: SafetyMode::Control,
             counters: SafetyCounters::default(),
         })
@@ -415,6 +425,7 @@ impl<const N: usize> SafetyGuard<N> {
         self.estop = false;
         self.fault = None;
         self.no_contact_since = None;
+        self.over_force_since = None;
     }
 
     /// One tick: the joint torques [N·m] for the newest `state`, which is `age` seconds old
@@ -499,8 +510,13 @@ impl<const N: usize> SafetyGuard<N> {
                 self.no_contact_since = None;
             }
         }
-        if state.contact_force().is_some_and(|f| f > self.cfg.max_contact_force) && found.is_none() {
-            found = Some(Fault::ExcessiveForce);
+        if state.contact_force().is_some_and(|f| f > self.cfg.max_contact_force) {
+            let since = *self.over_force_since.get_or_insert(t);
+            if t - since >= self.cfg.max_force_time && found.is_none() {
+                found = Some(Fault::ExcessiveForce);
+            }
+        } else {
+            self.over_force_since = None;
         }
         if let Some(f) = found
             && self.fault.is_none()
@@ -590,9 +606,9 @@ mod tests {
             s.foot_contact = [s.t < 0.1; 4];
             s.qd = [0.5; 12];
             let tau = guard.step(&mut ctrl, &s, &cmd, 0.0);
-            if s.t < 0.1 + 0.2 - 1e-9 {
+            if s.t < 0.1 + 0.2 - 1e-3 {
                 assert_eq!(guard.mode(), SafetyMode::Control, "at {}", s.t);
-            } else {
+            } else if s.t > 0.1 + 0.2 + 1e-3 {
                 assert_eq!(guard.mode(), SafetyMode::Fault(Fault::ContactLoss), "at {}", s.t);
                 // The damping stop, not the controller.
                 assert!(tau.iter().all(|t| (t + ctrl.stop_damping() * 0.5).abs() < 1e-12), "{tau:?}");

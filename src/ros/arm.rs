@@ -18,9 +18,8 @@
 use std::time::{Duration, Instant};
 
 use r2r::builtin_interfaces::msg::Time;
-use r2r::geometry_msgs::msg::{Vector3, Wrench, WrenchStamped};
+use r2r::geometry_msgs::msg::WrenchStamped;
 use r2r::sensor_msgs::msg::JointState;
-use r2r::std_msgs::msg::Header;
 use spikectl_robot::robots::{ArmParams, PANDA};
 use spikectl_robot::state::ArmState;
 
@@ -117,6 +116,8 @@ pub(crate) fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> 
 /// and the contact `WrenchStamped` (frame `world`), both stamped `s.t`.
 #[cfg(feature = "sim")]
 pub(crate) fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, WrenchStamped) {
+    use r2r::geometry_msgs::msg::{Vector3, Wrench};
+    use r2r::std_msgs::msg::Header;
     let stamp = super::time_msg(s.t);
     let joints = JointState {
         header: Header { stamp: stamp.clone(), frame_id: String::new() },

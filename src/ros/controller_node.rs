@@ -170,7 +170,7 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             "fall_tilt_rad",
             0.7,
             0.05,
-            3.14,
+            std::f64::consts::PI,
             "Quadruped: trunk tilt above this is a fall → damping stop, ERROR [rad]",
         ),
         ParamSpec::double(
@@ -178,7 +178,7 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             80.0,
             1.0,
             10_000.0,
-            "Arm: measured contact force above this is a fault → damping stop, ERROR [N]",
+            "Arm: measured contact force above this for 50 ms is a fault → damping stop, ERROR [N]",
         ),
         params::RT_PRIORITY,
         params::USE_SIM_TIME,
