@@ -624,4 +624,41 @@ mod tests {
         // A stale state is not checked for faults (its contact flags are old).
         assert_eq!(guard.counters().faults, 1);
     }
+
+    #[test]
+    fn arm_force_above_the_limit_for_max_force_time_latches_a_fault() {
+        use crate::control::arm::{ArmCommand, ArmController};
+        let mut ctrl = ArmController::new(Box::new(crate::qp::OsqpSolver::new()), Default::default()).unwrap();
+        let cfg = SafetyConfig { max_contact_force: 50.0, max_force_time: 0.05, ..Default::default() };
+        let mut guard = SafetyGuard::for_controller(cfg, &ctrl).unwrap();
+        let mut s =
+            spikectl_robot::state::ArmState { q: spikectl_robot::robots::PANDA.q_nominal, ..Default::default() };
+        let cmd = ArmCommand { normal_force: 5.0, ..Default::default() };
+        // A 30 ms spike of 90 N: no fault.
+        for k in 0..100 {
+            s.t = 0.001 * k as f64;
+            s.wrench_force = [0.0, 0.0, if (0.02..0.05).contains(&s.t) { 90.0 } else { 5.0 }];
+            guard.step(&mut ctrl, &s, &cmd, 0.0);
+            assert_eq!(guard.mode(), SafetyMode::Control, "at {}", s.t);
+        }
+        // 90 N that lasts: a fault once 50 ms have passed, then the gravity hold (no damping
+        // at rest) instead of the controller.
+        let t0 = s.t + 0.001;
+        for k in 0..100 {
+            s.t = t0 + 0.001 * k as f64;
+            s.wrench_force = [0.0, 30.0, 85.0];
+            let tau = guard.step(&mut ctrl, &s, &cmd, 0.0);
+            if s.t - t0 < 0.05 - 1e-6 {
+                assert_eq!(guard.mode(), SafetyMode::Control, "at {}", s.t);
+            } else if s.t - t0 > 0.05 + 1e-6 {
+                assert_eq!(guard.mode(), SafetyMode::Fault(Fault::ExcessiveForce), "at {}", s.t);
+                let hold = ctrl.hold_torques(&s);
+                for j in 0..7 {
+                    let lim = 0.5 * spikectl_robot::robots::PANDA.torque_limits[j];
+                    assert!((tau[j] - hold[j].clamp(-lim, lim)).abs() < 1e-9, "joint {j}: {tau:?} vs {hold:?}");
+                }
+            }
+        }
+        assert_eq!(guard.counters().faults, 1);
+    }
 }
