@@ -7,8 +7,9 @@
 //! [`GO1_YAML`] and [`PANDA_YAML`]; they parse to exactly [`GO1`](crate::robots::GO1) and
 //! [`PANDA`](crate::robots::PANDA)). Loading checks the whole file and reports every problem
 //! at once: unknown keys and wrong types (from the YAML parser, with the line), then all
-//! missing fields and all inconsistent values (limits out of order, non-positive masses, a
-//! standing posture outside the joint limits or taller than the legs, duplicate names …).
+//! missing fields, or, when none is missing, all inconsistent values (limits out of order,
+//! non-positive masses, a standing posture outside the joint limits or taller than the legs,
+//! duplicate names …).
 //!
 //! Names (joints, legs) are stored as `&'static str` so the parameter structs stay `Copy`;
 //! the names of a loaded file are leaked once, a few bytes per load.
