@@ -1,6 +1,7 @@
 //! Link settings for spikectl's binaries and tests:
-//! - an rpath to MuJoCo's library folder (from scripts/setup.sh), so `cargo run` needs no
-//!   LD_LIBRARY_PATH;
+//! - with feature `sim` (default): an rpath to MuJoCo's library folder (from
+//!   scripts/setup.sh), so `cargo run` needs no LD_LIBRARY_PATH; builds without it (the robot
+//!   controller and monitor nodes) neither link MuJoCo nor point at it;
 //! - with feature `ros`: rpaths to the ROS 2 wheel prefix and libpython linked in, because
 //!   librcl pulls in rosidl Python typesupport that needs libpython's symbols. The libpython
 //!   is the one of the Python the ROS install uses: `SPIKECTL_PYTHON_LIB` (e.g. `python3.12`)
@@ -12,7 +13,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SPIKECTL_DEPS_DIR");
     println!("cargo:rerun-if-changed=build.rs");
     let canon = |p: &str| std::fs::canonicalize(p).map(|p| p.display().to_string()).unwrap_or_else(|_| p.to_string());
-    if let Ok(dir) = std::env::var("MUJOCO_DYNAMIC_LINK_DIR") {
+    // Only builds with the simulator (feature `sim`) link MuJoCo.
+    if std::env::var_os("CARGO_FEATURE_SIM").is_some()
+        && let Ok(dir) = std::env::var("MUJOCO_DYNAMIC_LINK_DIR")
+    {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", canon(&dir));
     }
     if std::env::var_os("CARGO_FEATURE_ROS").is_some() {

@@ -16,11 +16,14 @@
 //! - [`mpc`]: quadruped and arm MPC with a fixed sparsity pattern, and their solver tunings.
 //! - [`control`]: the [`control::Controller`] interface and the two MPC controllers.
 //! - [`tracking`] (event-camera codecs and the spiking tracker, a client of [`neuro`]),
-//!   [`monitor`] (latency/energy accounting, reports, plots), [`scenario`] (the closed-loop
-//!   main job in MuJoCo).
+//!   [`monitor`] (latency/energy accounting, reports, plots), `scenario` (feature `sim`,
+//!   default: the closed-loop main job in MuJoCo).
 //! - `ros` (feature `ros`): the ROS 2 nodes' library: one generic controller node, the robot
 //!   interfaces, the simulator node.
 //! - `lab` (feature `lab`, default): generators and benchmark runners for the CLI and tests.
+//!
+//! Feature `sim` (default) brings in the MuJoCo simulator (`spikectl-sim`); the robot
+//! controller and monitor nodes build without it (`--no-default-features --features ros`).
 #![warn(missing_docs)]
 
 pub mod control;
@@ -31,6 +34,7 @@ pub mod monitor;
 pub mod mpc;
 pub mod neuro;
 pub mod qp;
+#[cfg(feature = "sim")]
 pub mod scenario;
 pub mod sparse;
 pub mod tracking;

@@ -21,7 +21,7 @@ use r2r::geometry_msgs::msg::Twist;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::JointState;
 use r2r::spikectl_msgs::msg::SolveStats;
-use r2r::std_msgs::msg::String as StringMsg;
+use r2r::std_msgs::msg::{Bool as BoolMsg, Empty as EmptyMsg, String as StringMsg};
 use ros_common::{KillOnDrop, context, drain, spin_until, topic};
 use spikectl::ros::inputs::stamp_s;
 use spikectl::ros::quadruped::JOINT_NAMES;
@@ -78,6 +78,8 @@ struct Seen {
     /// (stamp [s], x [m], height [m], tilt [rad]) of every odometry message.
     odom: Vec<(f64, f64, f64, f64)>,
     efforts: usize,
+    /// Largest |effort| per joint since the last reset of this field [N·m].
+    max_effort: [f64; 12],
     bad_efforts: Vec<String>,
     stats: Vec<SolveStats>,
     controller_diag: Option<DiagnosticStatus>,
@@ -104,6 +106,8 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     let joints_pub = node.create_publisher::<JointState>(&topic("joint_states"), QosProfile::default()).unwrap();
     let cmd_pub = node.create_publisher::<Twist>(&topic("cmd_vel"), QosProfile::default()).unwrap();
     let gait_pub = node.create_publisher::<StringMsg>(&topic("gait"), QosProfile::default()).unwrap();
+    let estop_pub = node.create_publisher::<BoolMsg>(&topic("estop"), QosProfile::default()).unwrap();
+    let reset_pub = node.create_publisher::<EmptyMsg>(&topic("estop_reset"), QosProfile::default()).unwrap();
 
     let common = |extra: &[&str]| -> Vec<String> {
         let mut a: Vec<String> = vec!["-r".into(), format!("__ns:={ns}"), "-p".into()];
@@ -160,6 +164,9 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
             if !ok && seen.bad_efforts.len() < 5 {
                 seen.bad_efforts.push(format!("{:?} {:?}", e.name, e.effort));
             }
+            for (m, v) in seen.max_effort.iter_mut().zip(&e.effort) {
+                *m = m.max(v.abs());
+            }
         }
         seen.stats.extend(drain(&mut stats_sub));
         for a in drain(&mut diag_sub) {
@@ -196,7 +203,9 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
         let n = |c: r2r::Result<usize>| c.unwrap_or(0) > 0;
         (n(joints_pub.get_inter_process_subscription_count())
             && n(cmd_pub.get_inter_process_subscription_count())
-            && n(gait_pub.get_inter_process_subscription_count()))
+            && n(gait_pub.get_inter_process_subscription_count())
+            && n(estop_pub.get_inter_process_subscription_count())
+            && n(reset_pub.get_inter_process_subscription_count()))
         .then_some(())
     });
     assert!(matched.is_some(), "the controller did not subscribe joint_states / cmd_vel / gait");
@@ -318,6 +327,43 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
     assert_eq!(value(&sim_diag, "lockstep_timeouts"), Some(0.0), "{sim_diag:?}");
 
+    // E-stop mid-trot: latched damping stop (WARN, `estop` 1), every torque within half its
+    // motor limit; a reset hands back to the MPC.
+    estop_pub.publish(&BoolMsg { data: true }).unwrap();
+    let t_stop = seen.t();
+    let stopped = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag
+            .as_ref()
+            .filter(|s| value(s, "estop") == Some(1.0) && value(s, "estop_ticks").unwrap_or(0.0) > 0.0)
+            .cloned()
+    });
+    let Some(stopped) = stopped else { panic!("no e-stop in the diagnostics: {:?}", seen.controller_diag) };
+    assert_eq!(stopped.level, 1, "WARN while e-stopped: {stopped:?}");
+    seen.max_effort = [0.0; 12];
+    estop_pub.publish(&BoolMsg { data: false }).unwrap(); // does not release it
+    let t_check = seen.t() + 0.5;
+    assert!(
+        spin_until(&mut node, TIMEOUT, || {
+            collect(&mut seen);
+            (seen.t() >= t_check).then_some(())
+        })
+        .is_some()
+    );
+    let limits = [23.7, 23.7, 35.55];
+    for (j, m) in seen.max_effort.iter().enumerate() {
+        assert!(*m <= 0.5 * limits[j % 3] + 1e-9, "joint {j}: {m} N·m during the e-stop");
+    }
+    eprintln!("e-stop from t = {t_stop:.3} s: largest |effort| {:?} N·m", seen.max_effort);
+    let latched = seen.controller_diag.clone().unwrap();
+    assert_eq!(value(&latched, "estop"), Some(1.0), "still latched: {latched:?}");
+    reset_pub.publish(&EmptyMsg::default()).unwrap();
+    let released = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "estop") == Some(0.0)).cloned()
+    });
+    assert!(released.is_some(), "estop_reset did not release: {:?}", seen.controller_diag);
+
     // The simulator stops: the state goes stale (1 s) and the controller sends its safe command
     // (finite torques, stamped with the last state) every tick, counted, and keeps running.
     drop(sim);
@@ -327,7 +373,11 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
         seen.controller_diag.as_ref().filter(|s| value(s, "stale_ticks").unwrap_or(0.0) >= 10.0).cloned()
     });
     let Some(stale) = stale else { panic!("no stale_ticks after the sim stopped: {:?}", seen.controller_diag) };
-    assert_eq!(stale.level, 1, "WARN while stale: {stale:?}");
+    // WARN while stale; ERROR instead if getting up after the e-stop tipped it over (a fall,
+    // latched until reset).
+    let fault = stale.values.iter().find(|kv| kv.key == "fault").map(|kv| kv.value.clone());
+    let want = if fault.as_deref() == Some("none") { 1 } else { 2 };
+    assert_eq!(stale.level, want, "stale with fault {fault:?}: {stale:?}");
     assert!(seen.efforts >= efforts_before + 10, "safe commands keep coming");
     assert!(seen.bad_efforts.is_empty(), "bad effort commands: {:?}", seen.bad_efforts);
     assert!(alive(&mut controller), "spikectl-quadruped died: {}", stderr_of(&mut controller));

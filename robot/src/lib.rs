@@ -4,8 +4,11 @@
 //!   limits, tool, safe-stop damping — of the Go1-like quadruped ([`robots::GO1`]) and the
 //!   Panda-like arm ([`robots::PANDA`]), and the arm's table scene. The MPC models, the
 //!   controllers, the ROS nodes and the MuJoCo scenes (`spikectl-sim`) all read them.
+//! - [`description`]: the same parameters from a YAML description file per robot (the
+//!   defaults ship as `descriptions/go1.yaml` and `descriptions/panda.yaml`).
 //! - [`state`]: the measured-state types the controllers take.
 #![warn(missing_docs)]
 
+pub mod description;
 pub mod robots;
 pub mod state;

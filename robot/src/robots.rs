@@ -29,6 +29,8 @@ pub struct QuadrupedParams {
     pub link_masses: [f64; 3],
     /// Torque limits of hip, thigh, calf motors [N·m].
     pub torque_limits: [f64; 3],
+    /// Joint speed limits of hip, thigh, calf [rad/s].
+    pub velocity_limits: [f64; 3],
     /// Nominal standing height of the trunk CoM above flat ground [m].
     pub stand_height: f64,
     /// Nominal standing joint angles (hip, thigh, calf) [rad].
@@ -80,6 +82,8 @@ pub const GO1: QuadrupedParams = QuadrupedParams {
     foot_radius: 0.02,
     link_masses: [0.680, 1.009, 0.196],
     torque_limits: [23.7, 23.7, 35.55],
+    // Go1's public URDF joint velocity limits.
+    velocity_limits: [30.1, 30.1, 20.06],
     stand_height: 0.30,
     stand_q: [0.0, 0.67, -1.3],
     joint_limits: [(-0.86, 0.86), (-1.5, 3.4), (-2.82, -0.7)],
@@ -111,6 +115,8 @@ pub struct ArmParams {
     pub q_limits: [(f64, f64); 7],
     /// Joint torque limits [N·m].
     pub torque_limits: [f64; 7],
+    /// Joint speed limits [rad/s].
+    pub velocity_limits: [f64; 7],
     /// Nominal posture [rad] (null-space target).
     pub q_nominal: [f64; 7],
     /// Link centres of mass, each in its own Craig-DH link frame [m].
@@ -145,6 +151,8 @@ pub const PANDA: ArmParams = ArmParams {
         (-2.8973, 2.8973),
     ],
     torque_limits: [87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0],
+    // Franka's published joint speed limits.
+    velocity_limits: [2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61],
     q_nominal: [0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785],
     link_coms: PANDA_LINK_COMS,
     tool_mass: 0.10,

@@ -234,15 +234,7 @@ impl QuadrupedSim {
     }
 }
 
-/// Rotation matrix (row-major, body→world) of a unit quaternion (w, x, y, z).
-pub fn quat_to_mat(q: &[f64; 4]) -> [[f64; 3]; 3] {
-    let [w, x, y, z] = *q;
-    [
-        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
-        [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
-        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
-    ]
-}
+pub use spikectl_robot::state::quat_to_mat;
 
 /// Tilt of the body z axis from the world z axis [rad] (0 = level).
 pub fn tilt_angle(q: &[f64; 4]) -> f64 {

@@ -19,8 +19,8 @@
 //! solve failed).
 
 use nalgebra::{Rotation3, UnitQuaternion, Vector3, Vector6};
-use spikectl_sim::robots::{ARM_SCENE, ArmParams, PANDA};
-use spikectl_sim::state::ArmState;
+use spikectl_robot::robots::{ARM_SCENE, ArmParams, PANDA};
+use spikectl_robot::state::ArmState;
 
 use super::mpc_host::{Finished, MpcHost, Plan};
 use super::mpc_thread::{SHIFT_STEPS, solution_step};
@@ -679,6 +679,23 @@ impl ArmController {
             tau[j] = clamp_torque(&self.planner.cfg.robot, j, self.last_gravity[j] + damp);
         }
         tau
+    }
+
+    /// The arm's joint limits.
+    pub(crate) fn joint_limits(&self) -> super::safety::JointLimits<7> {
+        let r = &self.planner.cfg.robot;
+        super::safety::JointLimits { position: r.q_limits, velocity: r.velocity_limits, torque: r.torque_limits }
+    }
+
+    /// Damping of the damping stop [N·m·s/rad].
+    pub(crate) fn stop_damping(&self) -> f64 {
+        self.planner.cfg.robot.safe_damping
+    }
+
+    /// Gravity torque (tool included) at the last valid posture [N·m]: the arm does not
+    /// sag during a damping stop. A feed-forward, no feedback on the state.
+    pub(crate) fn hold_torques(&self, _state: &ArmState) -> [f64; 7] {
+        self.last_gravity.into()
     }
 
     /// One control tick: joint torques [N·m], clamped to the robot's torque limits, never NaN.

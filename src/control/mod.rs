@@ -8,9 +8,10 @@ pub mod arm;
 pub(crate) mod mpc_host;
 pub mod mpc_thread;
 pub mod quadruped;
+pub mod safety;
 pub mod swing;
 
-use spikectl_sim::state::{ArmState, QuadrupedState};
+use spikectl_robot::state::{ArmState, QuadrupedState};
 
 use crate::mpc::SolveRecord;
 
@@ -87,8 +88,19 @@ pub trait Controller<const N: usize>: Send {
     }
     /// Joint torques for a new state [N·m]; finite.
     fn update(&mut self, state: &Self::State, cmd: &Self::Command) -> [f64; N];
-    /// The safe command for `state` (used when the state is stale) [N·m].
+    /// The controller's own safe command for `state` (for inputs it rejects as invalid): a
+    /// damping stop, never a PD on the readings [N·m].
     fn safe_torques(&self, state: &Self::State) -> [f64; N];
+    /// The joint limits that [`safety::SafetyGuard`] enforces on every command.
+    fn joint_limits(&self) -> safety::JointLimits<N>;
+    /// Joint damping of the damping stop [N·m·s/rad].
+    fn stop_damping(&self) -> f64;
+    /// Torque held during a damping stop besides the damping, from no feedback on the
+    /// (possibly stale) state's positions: zero by default; the arm's gravity torque at its
+    /// last valid posture [N·m].
+    fn hold_torques(&self, _state: &Self::State) -> [f64; N] {
+        [0.0; N]
+    }
     /// MPC solves since the last call.
     fn take_solve_records(&mut self) -> Vec<SolveRecord> {
         Vec::new()
@@ -105,8 +117,10 @@ pub trait Controller<const N: usize>: Send {
 }
 
 /// A quadruped controller behind the common interface.
+#[cfg(feature = "sim")]
 pub(crate) type QuadrupedControl = dyn Controller<12, State = QuadrupedState, Command = quadruped::QuadrupedCommand>;
 /// An arm controller behind the common interface.
+#[cfg(feature = "sim")]
 pub(crate) type ArmControl = dyn Controller<7, State = ArmState, Command = arm::ArmCommand>;
 
 /// [`Controller`] for an MPC controller type with inherent methods of the same names.
@@ -129,6 +143,15 @@ macro_rules! mpc_controller {
             }
             fn safe_torques(&self, state: &$state) -> [f64; $n] {
                 <$ty>::safe_torques(self, state)
+            }
+            fn joint_limits(&self) -> safety::JointLimits<$n> {
+                <$ty>::joint_limits(self)
+            }
+            fn stop_damping(&self) -> f64 {
+                <$ty>::stop_damping(self)
+            }
+            fn hold_torques(&self, state: &$state) -> [f64; $n] {
+                <$ty>::hold_torques(self, state)
             }
             fn take_solve_records(&mut self) -> Vec<SolveRecord> {
                 <$ty>::take_solve_records(self)

@@ -15,8 +15,8 @@
 //! for a solve and does not allocate (the records are built on the worker thread).
 
 use nalgebra::{Matrix3, Vector3};
-use spikectl_sim::robots::{GO1, QuadrupedParams};
-use spikectl_sim::state::QuadrupedState;
+use spikectl_robot::robots::{GO1, QuadrupedParams};
+use spikectl_robot::state::QuadrupedState;
 
 use super::mpc_host::{Finished, MpcHost, Plan};
 use super::mpc_thread::{SHIFT_STEPS, solution_step};
@@ -69,9 +69,8 @@ pub struct QuadrupedControllerConfig {
     pub kd_swing: [f64; 3],
     /// Joint damping added on stance legs [N·m·s/rad].
     pub kd_stance: f64,
-    /// Safe-command joint PD stiffness towards the standing posture [N·m/rad].
-    pub kp_safe: f64,
-    /// Safe-command joint damping [N·m·s/rad].
+    /// Damping of the safe command (damping stop, also used by [`super::safety`]) and of a
+    /// swing leg without an inverse-kinematics solution [N·m·s/rad].
     pub kd_safe: f64,
     /// Largest foothold correction from the hip [m].
     pub foothold_max_offset: f64,
@@ -109,7 +108,7 @@ impl Default for QuadrupedControllerConfig {
 
 impl QuadrupedControllerConfig {
     /// The defaults for robot `p` (its MPC model from [`QuadrupedMpcConfig::for_robot`]).
-    pub(crate) fn for_robot(p: &QuadrupedParams) -> Self {
+    pub fn for_robot(p: &QuadrupedParams) -> Self {
         Self {
             robot: *p,
             mpc: QuadrupedMpcConfig::for_robot(p),
@@ -121,7 +120,6 @@ impl QuadrupedControllerConfig {
             kp_swing: [100.0, 100.0, 100.0],
             kd_swing: [2.0, 2.0, 2.0],
             kd_stance: 1.0,
-            kp_safe: 20.0,
             kd_safe: p.safe_damping,
             foothold_max_offset: 0.15,
             accept_prim_residual: 2e-2,
@@ -314,20 +312,34 @@ impl QuadrupedController {
 
     /// Safe command: joint PD towards the standing posture where the joint reading is
     /// finite, zero torque otherwise; clamped to the motor limits.
+    /// Safe command: joint damping only, `−kd_safe·q̇` where the velocity reading is finite,
+    /// within the torque limits [N·m] (no PD: positions are not trusted here).
     pub(crate) fn safe_torques(&self, state: &QuadrupedState) -> [f64; 12] {
-        let mut tau = [0.0; 12];
-        for j in 0..12 {
-            let (q, qd) = (state.q[j], state.qd[j]);
-            let t = if q.is_finite() && qd.is_finite() {
-                self.cfg.kp_safe * (self.cfg.robot.stand_q[j % 3] - q) - self.cfg.kd_safe * qd
-            } else if qd.is_finite() {
-                -self.cfg.kd_safe * qd
-            } else {
-                0.0
-            };
-            tau[j] = clamp_torque(&self.cfg.robot, j, t);
+        std::array::from_fn(|j| {
+            let qd = state.qd[j];
+            let t = if qd.is_finite() { -self.cfg.kd_safe * qd } else { 0.0 };
+            clamp_torque(&self.cfg.robot, j, t)
+        })
+    }
+
+    /// The robot's joint limits, in state order.
+    pub(crate) fn joint_limits(&self) -> super::safety::JointLimits<12> {
+        let r = &self.cfg.robot;
+        super::safety::JointLimits {
+            position: std::array::from_fn(|j| r.joint_limits[j % 3]),
+            velocity: std::array::from_fn(|j| r.velocity_limits[j % 3]),
+            torque: std::array::from_fn(|j| r.torque_limits[j % 3]),
         }
-        tau
+    }
+
+    /// Damping of the damping stop [N·m·s/rad].
+    pub(crate) fn stop_damping(&self) -> f64 {
+        self.cfg.kd_safe
+    }
+
+    /// No hold torque: the damping stop lets the quadruped lie down.
+    pub(crate) fn hold_torques(&self, _state: &QuadrupedState) -> [f64; 12] {
+        [0.0; 12]
     }
 
     fn valid(state: &QuadrupedState, cmd: &QuadrupedCommand) -> bool {

@@ -12,7 +12,7 @@
 //! same sequence of QPs.
 
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
-use spikectl_sim::robots::GO1;
+use spikectl_robot::robots::GO1;
 
 use crate::model::leg::Leg;
 use crate::mpc::MpcError;
@@ -268,7 +268,7 @@ pub fn arm_closed_loop(
 ) -> Result<Vec<ArmSample>, MpcError> {
     use crate::mpc::arm::ContactEstimator;
     let dt = mpc.config().dt;
-    let table_z = spikectl_sim::robots::ARM_SCENE.table_top_z;
+    let table_z = spikectl_robot::robots::ARM_SCENE.table_top_z;
     let (k, d) = (Vector3::from(k_imp), Vector3::from(d_imp));
     let mut tool = ToolSim {
         mass: 3.0,

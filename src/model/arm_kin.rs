@@ -9,7 +9,7 @@
 //! functions are allocation-free.
 
 use nalgebra::{Isometry3, Matrix3, Matrix6, SMatrix, SVector, Translation3, UnitQuaternion, Vector3};
-use spikectl_sim::robots::{ArmParams, PANDA};
+use spikectl_robot::robots::{ArmParams, PANDA};
 
 /// 6×7 geometric Jacobian: rows 0..3 linear velocity [m/s per rad/s], rows 3..6 angular.
 pub(crate) type ArmJacobian = SMatrix<f64, 6, 7>;

@@ -13,7 +13,7 @@
 //! allocation-free.
 
 use nalgebra::{Matrix3, Vector3};
-use spikectl_sim::robots::{GO1, QuadrupedParams};
+use spikectl_robot::robots::{GO1, QuadrupedParams};
 
 /// Kinematic model of one leg.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -36,6 +36,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 impl LatencyStats {
     /// Statistics of `samples`, counting misses against `deadline` if given.
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))] // used by the closed-loop runner
     pub(crate) fn from_durations(samples: &[Duration], deadline: Option<Duration>) -> Self {
         let us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
         Self::from_micros(&us, deadline.map(|d| d.as_secs_f64() * 1e6))

@@ -17,6 +17,7 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Mon
 
 /// Writes a CSV file with a header row and numeric rows (creating parent folders). Every
 /// row must have `header.len()` values; non-finite values are written as `NaN`/`inf`.
+#[cfg_attr(not(feature = "sim"), allow(dead_code))] // used by the closed-loop runner
 pub(crate) fn write_csv(path: &Path, header: &[&str], rows: &[Vec<f64>]) -> Result<(), MonitorError> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d)?;

@@ -16,7 +16,7 @@
 //! acceleration (10N). The pattern never changes; velocity and force limits of the first
 //! steps are widened to what the current state can reach, so the QP stays feasible.
 
-use spikectl_sim::robots::ARM_SCENE;
+use spikectl_robot::robots::ARM_SCENE;
 
 use super::MpcError;
 use crate::qp::{CscMatrix, INFTY, Problem, QpSolver, Settings, Solution, Status};

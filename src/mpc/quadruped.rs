@@ -26,8 +26,8 @@
 //! converged faster for the first-order solvers than shifted ones).
 
 use nalgebra::{Matrix3, SMatrix, UnitQuaternion, Vector3};
-use spikectl_sim::robots::{GO1, QuadrupedParams};
-use spikectl_sim::state::QuadrupedState;
+use spikectl_robot::robots::{GO1, QuadrupedParams};
+use spikectl_robot::state::QuadrupedState;
 
 use super::MpcError;
 use crate::model::leg::Leg;

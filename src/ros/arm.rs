@@ -18,11 +18,10 @@
 use std::time::{Duration, Instant};
 
 use r2r::builtin_interfaces::msg::Time;
-use r2r::geometry_msgs::msg::{Vector3, Wrench, WrenchStamped};
+use r2r::geometry_msgs::msg::WrenchStamped;
 use r2r::sensor_msgs::msg::JointState;
-use r2r::std_msgs::msg::Header;
-use spikectl_sim::robots::PANDA;
-use spikectl_sim::state::ArmState;
+use spikectl_robot::robots::{ArmParams, PANDA};
+use spikectl_robot::state::ArmState;
 
 use super::inputs::{InputError, check, stamp_s};
 use super::joints;
@@ -108,13 +107,17 @@ pub(crate) fn arm_effort_msg(stamp: Time, names: &[String; ARM_DOF], tau: &[f64;
 }
 
 /// Checks an arm effort command against `names`; torques in joint order [N·m].
+#[cfg(feature = "sim")]
 pub(crate) fn arm_effort_from_msg(m: &JointState, names: &[String; ARM_DOF]) -> Result<[f64; ARM_DOF], InputError> {
     joints::effort_from_msg(m, names)
 }
 
 /// The simulator's sensor messages for an arm state: `JointState` (names, position, velocity)
 /// and the contact `WrenchStamped` (frame `world`), both stamped `s.t`.
+#[cfg(feature = "sim")]
 pub(crate) fn arm_sensor_msgs(s: &ArmState, names: &[String; ARM_DOF]) -> (JointState, WrenchStamped) {
+    use r2r::geometry_msgs::msg::{Vector3, Wrench};
+    use r2r::std_msgs::msg::Header;
     let stamp = super::time_msg(s.t);
     let joints = JointState {
         header: Header { stamp: stamp.clone(), frame_id: String::new() },
@@ -182,6 +185,15 @@ pub type ArmRtOutput = StepOutput<ARM_DOF>;
 /// The arm node's real-time step ([`RtStep`] on [`ArmController`]).
 pub type ArmRt = RtStep<ArmController, ARM_DOF>;
 
+/// The arm of parameter `robot_file`: the description file's, or [`PANDA`] when empty.
+fn arm_of(p: &Params) -> anyhow::Result<ArmParams> {
+    use anyhow::Context as _;
+    match p.string("robot_file")? {
+        "" => Ok(PANDA),
+        f => ArmParams::from_yaml_file(f).with_context(|| format!("parameter robot_file {f:?}")),
+    }
+}
+
 /// The arm's side of the generic controller node (`spikectl-arm`).
 pub struct ArmNode {
     names: [String; ARM_DOF],
@@ -214,7 +226,14 @@ impl RobotInterface<ARM_DOF> for ArmNode {
         mpc_thread: bool,
         max_solution_age_periods: f64,
     ) -> anyhow::Result<(ArmController, ArmCommand)> {
-        let cfg = ArmControllerConfig { mpc_thread, max_solution_age_periods, ..Default::default() };
+        let robot = arm_of(p)?;
+        let cfg = ArmControllerConfig {
+            mpc_thread,
+            max_solution_age_periods,
+            robot,
+            tool_mass: robot.tool_mass,
+            ..Default::default()
+        };
         let cmd = ArmCommand { normal_force: p.double("force_setpoint_n")?, ..Default::default() };
         Ok((ArmController::new(solver, cfg)?, cmd))
     }
@@ -226,7 +245,10 @@ impl RobotInterface<ARM_DOF> for ArmNode {
     fn subscribe(node: &mut r2r::Node, p: &Params, sensor_qos: QosProfile) -> anyhow::Result<Self> {
         let stale_timeout = Duration::from_secs_f64(p.double("stale_timeout_s")?);
         Ok(Self {
-            names: arm_joint_names(p.string("joint_prefix")?),
+            names: {
+                let (prefix, robot) = (p.string("joint_prefix")?, arm_of(p)?);
+                robot.joint_names.map(|n| format!("{prefix}{n}"))
+            },
             joint_sub: Box::pin(node.subscribe::<JointState>("joint_states", sensor_qos.clone())?),
             wrench_sub: Box::pin(node.subscribe::<WrenchStamped>("wrench", sensor_qos)?),
             force_sub: Box::pin(node.subscribe::<Float64>("force_setpoint", QosProfile::default())?),
@@ -315,7 +337,7 @@ impl RobotInterface<ARM_DOF> for ArmNode {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::ros::diagnostics::Counters;
@@ -359,7 +381,8 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let quad = Arc::new(RtCounters::default());
         let cmd = ArmCommand { normal_force: 5.0, ..Default::default() };
-        let mut rt = ArmRt::new(ctrl, cmd, Duration::from_millis(20), counters, quad.clone());
+        let safety = crate::control::safety::SafetyConfig { stale_timeout: 0.02, ..Default::default() };
+        let mut rt = ArmRt::new(ctrl, cmd, safety, counters, quad.clone()).unwrap();
         let sim = ArmSim::new(&PANDA, &ARM_SCENE, SensorNoise::NONE, 1).unwrap();
         let t0 = Instant::now();
         let s = StampedArmState { state: sim.true_state(), received: t0 };

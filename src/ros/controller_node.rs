@@ -22,6 +22,9 @@ use r2r::QosProfile;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::sensor_msgs::msg::JointState;
 use r2r::spikectl_msgs::msg::SolveStats;
+use r2r::std_msgs::msg::{
+    Bool as BoolMsg, Empty as EmptyMsg, Float64MultiArray, MultiArrayDimension, MultiArrayLayout,
+};
 
 use super::clock::NodeClock;
 use super::diagnostics::{Counters, DiagnosticsPublisher, StatusBuilder};
@@ -29,8 +32,9 @@ use super::inputs::{InputErrors, log_every};
 use super::params::{self, Check, ParamSpec, Params};
 use super::rt::{RtBridge, latest, priority_from_param};
 use super::step::{CommandKind, ControllerStatus, RtCounters, RtStep, Stamped, StepOutput};
-use super::{sensor_qos, stats, time_msg};
+use super::{drain, sensor_qos, stats, time_msg};
 use crate::control::Controller;
+use crate::control::safety::{FaultSignals, SafetyConfig};
 use crate::qp::registry::SolverSpec;
 
 /// A subscription as the robot interfaces keep it.
@@ -125,7 +129,7 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             "MPC QP solver: osqp, clarabel, pipg, hpdhg, spiking (float network), loihi2 (Loihi 2 fixed point); options as loihi2:planes=2,theta=1e-3",
         ),
         ParamSpec::double("control_period_s", R::CONTROL_PERIOD_S, 1e-4, 0.1, period_help),
-        ParamSpec::double("stale_timeout_s", 0.05, 1e-3, 10.0, "No valid state for this long → safe command [s, wall]"),
+        ParamSpec::double("stale_timeout_s", 0.05, 1e-3, 10.0, "No valid state for this long → damping stop [s, wall]"),
         ParamSpec::double("sync_wait_s", R::SYNC_WAIT.0, 0.0, 1.0, R::SYNC_WAIT.1),
         ParamSpec::string(
             "sensor_qos",
@@ -135,6 +139,18 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
         ),
         ParamSpec::double("cmd_vel_timeout_s", 0.5, 0.01, 60.0, "cmd_vel older than this → zero velocity [s, wall]"),
         ParamSpec::string("stats_topic", "/spikectl/solve_stats", Check::Topic, "SolveStats output topic"),
+        ParamSpec::string(
+            "effort_array_topic",
+            "",
+            Check::OptionalTopic,
+            "Also publish the torques as std_msgs/Float64MultiArray in the description's joint order (a ros2_control effort controller's `commands`); empty = off",
+        ),
+        ParamSpec::string(
+            "robot_file",
+            "",
+            Check::Any,
+            "Robot description YAML (robot/descriptions/*.yaml format); empty = the shipped default robot",
+        ),
         ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
         ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
         ParamSpec::bool(
@@ -143,6 +159,27 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             "Solve the MPC on a worker thread (true) or inside the real-time tick (false, blocks it for the solve)",
         ),
         ParamSpec::double("max_solution_age_periods", 2.0, 0.5, 100.0, age_help),
+        ParamSpec::double(
+            "stop_torque_fraction",
+            0.5,
+            0.01,
+            1.0,
+            "Damping stop (e-stop, fault, stale state): torque per joint within this fraction of its limit",
+        ),
+        ParamSpec::double(
+            "fall_tilt_rad",
+            0.7,
+            0.05,
+            std::f64::consts::PI,
+            "Quadruped: trunk tilt above this is a fall → damping stop, ERROR [rad]",
+        ),
+        ParamSpec::double(
+            "max_contact_force_n",
+            80.0,
+            1.0,
+            10_000.0,
+            "Arm: measured contact force above this for 50 ms is a fault → damping stop, ERROR [N]",
+        ),
         params::RT_PRIORITY,
         params::USE_SIM_TIME,
     ];
@@ -176,10 +213,23 @@ impl CommandTimeout {
     }
 }
 
+/// The torques [N·m] as a ros2_control effort command: one dimension `joints` of size `N`,
+/// in the description's joint order.
+pub fn effort_array<const N: usize>(tau: &[f64; N]) -> Float64MultiArray {
+    let n = N as u32;
+    Float64MultiArray {
+        layout: MultiArrayLayout {
+            dim: vec![MultiArrayDimension { label: "joints".into(), size: n, stride: n }],
+            data_offset: 0,
+        },
+        data: tau.to_vec(),
+    }
+}
+
 /// Runs the controller node of robot `R` until SIGINT/SIGTERM (see the module docs).
 pub fn run<R: RobotInterface<N>, const N: usize>() -> anyhow::Result<()>
 where
-    StateOf<R, N>: Send + 'static,
+    StateOf<R, N>: Send + FaultSignals + 'static,
     CommandOf<R, N>: Send + std::fmt::Debug + 'static,
 {
     let specs = common_params::<R, N>();
@@ -201,6 +251,10 @@ where
 
     let mut robot = R::subscribe(&mut node, &p, sensor_qos(p.string("sensor_qos")?))?;
     let effort_pub = node.create_publisher::<JointState>("effort_cmd", QosProfile::default().keep_last(10))?;
+    let array_pub = match p.string("effort_array_topic")? {
+        "" => None,
+        t => Some(node.create_publisher::<Float64MultiArray>(t, QosProfile::default().keep_last(10))?),
+    };
     let stats_pub =
         node.create_publisher::<SolveStats>(p.string("stats_topic")?, QosProfile::default().keep_last(100))?;
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
@@ -208,7 +262,20 @@ where
     let counters = Arc::new(Counters::default());
     let rt_counters = Arc::new(RtCounters::default());
     let (cmd_tx, cmd_rx) = latest::<CommandOf<R, N>>();
-    let mut rt: RtStep<R::Ctrl, N> = RtStep::new(ctrl, cmd, stale_timeout, counters.clone(), rt_counters.clone());
+    let safety = SafetyConfig {
+        stale_timeout: stale_timeout.as_secs_f64(),
+        stop_torque_fraction: p.double("stop_torque_fraction")?,
+        fall_tilt: p.double("fall_tilt_rad")?,
+        max_contact_force: p.double("max_contact_force_n")?,
+        // The ROS state carries no foot contact flags.
+        contact_loss_time: None,
+        ..SafetyConfig::default()
+    };
+    let mut rt: RtStep<R::Ctrl, N> = RtStep::new(ctrl, cmd, safety, counters.clone(), rt_counters.clone())?;
+    // E-stop: `estop` true latches it (false is ignored); `estop_reset` clears it and a
+    // latched fault.
+    let mut estop_sub = Box::pin(node.subscribe::<BoolMsg>("estop", QosProfile::default().keep_last(10))?);
+    let mut reset_sub = Box::pin(node.subscribe::<EmptyMsg>("estop_reset", QosProfile::default().keep_last(10))?);
     let rt_priority = priority_from_param(p.int("rt_priority")?);
     let thread = format!("{}-rt", R::EXE.trim_start_matches("spikectl-"));
     // On simulated time the loop ticks with the simulator's samples, so the controller keeps
@@ -248,9 +315,29 @@ where
         if robot.poll_command(now, &mut cmd, &counters, &mut errors) {
             cmd_tx.send(cmd);
         }
+        // A reset and an e-stop in the same spin: the reset is applied first.
+        for _ in drain(&mut reset_sub) {
+            Counters::bump(&counters.received);
+            rt_counters.reset_requests.fetch_add(1, Ordering::Relaxed);
+            eprintln!("[{node_name}] estop_reset received");
+        }
+        for m in drain(&mut estop_sub) {
+            Counters::bump(&counters.received);
+            if m.data {
+                rt_counters.estop_requests.fetch_add(1, Ordering::Relaxed);
+                log_every(node_name, rt_counters.estop_requests.load(Ordering::Relaxed), || {
+                    "e-stop engaged: damping stop until estop_reset".into()
+                });
+            }
+        }
         for StepOutput { stamp_s, tau, kind, records } in bridge.outputs() {
             if let Err(e) = effort_pub.publish(&robot.effort_msg(time_msg(stamp_s), &tau)) {
                 log_every(node_name, 1, || format!("cannot publish effort_cmd: {e}"));
+            }
+            if let Some(pb) = &array_pub
+                && let Err(e) = pb.publish(&effort_array(&tau))
+            {
+                log_every(node_name, 1, || format!("cannot publish the effort array: {e}"));
             }
             last_output = Some((stamp_s, kind));
             stats::publish_records(&stats_pub, &clock.stamp(), &records, node_name);

@@ -9,6 +9,7 @@ use r2r::std_msgs::msg::Header;
 use super::inputs::{InputError, check, stamp_s};
 
 /// Largest accepted |effort| in a command [N·m].
+#[cfg(feature = "sim")]
 pub(crate) const MAX_EFFORT: f64 = 1e4;
 
 /// Joint positions [rad] and velocities [rad/s] of one `JointState`, in joint order.
@@ -92,6 +93,7 @@ pub(crate) fn effort_msg<const N: usize, S: AsRef<str>>(stamp: Time, names: &[S;
 
 /// Checks an effort command against `names` (any order, or unnamed in that order); the
 /// torques in joint order [N·m].
+#[cfg(feature = "sim")]
 pub(crate) fn effort_from_msg<const N: usize, S: AsRef<str>>(
     m: &JointState,
     names: &[S; N],

@@ -56,6 +56,7 @@ pub mod params;
 pub mod quadruped;
 pub mod rt;
 pub mod shutdown;
+#[cfg(feature = "sim")]
 pub mod sim_node;
 pub mod stats;
 pub mod step;

@@ -62,6 +62,8 @@ pub enum Check {
     NonEmpty,
     /// A ROS topic name: non-empty, no spaces, only `[A-Za-z0-9_/~{}]`.
     Topic,
+    /// Empty (the output is off) or a ROS topic name as [`Check::Topic`].
+    OptionalTopic,
     /// One of the listed strings.
     OneOf(&'static [&'static str]),
 }
@@ -210,7 +212,8 @@ pub fn validate(spec: &ParamSpec, value: Value) -> Result<Value, ParamError> {
                 return Err(invalid("must not be empty".into()));
             }
         }
-        (Check::Topic, Value::Str(s)) => {
+        (Check::OptionalTopic, Value::Str(s)) if s.is_empty() => {}
+        (Check::Topic | Check::OptionalTopic, Value::Str(s)) => {
             let ok_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || "_/~{}".contains(c));
             if s.is_empty() || !ok_chars || s.contains("//") || s.ends_with('/') {
                 return Err(invalid("must be a valid ROS topic name".into()));

@@ -15,7 +15,7 @@
 //!   `position`/`velocity` empty; `header.stamp` is the stamp of the measurement the command
 //!   answers (the simulator's lockstep mode matches on it).
 //!
-//! Message checks ([`joints_from_msg`], [`imu_from_msg`], [`odom_from_msg`], [`twist_from_msg`])
+//! Message checks (`joints_from_msg`, [`imu_from_msg`], [`odom_from_msg`], [`twist_from_msg`])
 //! reject NaN/infinite values, wrong lengths, unknown or repeated joint names and values far
 //! outside any physical range, with an [`InputError`]. [`StateAssembler`] combines the three
 //! sensor streams into one [`QuadrupedState`] per joint sample, and [`QuadrupedRt`] is the
@@ -29,8 +29,9 @@ use r2r::geometry_msgs::msg::{Point, Quaternion, Twist, Vector3};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::{Imu, JointState};
 use r2r::std_msgs::msg::Header;
-use spikectl_sim::quadruped::quat_to_mat;
-use spikectl_sim::state::QuadrupedState;
+use spikectl_robot::robots::{GO1, QuadrupedParams};
+use spikectl_robot::state::QuadrupedState;
+use spikectl_robot::state::quat_to_mat;
 
 use super::inputs::{InputError, check, stamp_s};
 use super::joints;
@@ -83,7 +84,9 @@ pub(crate) const CMD_LIMITS: [f64; 3] = [1.0, 0.5, 1.5];
 /// Joint positions and velocities of the 12 joints, in [`JOINT_NAMES`] order.
 pub(crate) type JointReading = joints::JointReading<12>;
 
-/// Checks and converts a `JointState` (positions and velocities of all 12 joints).
+/// Checks and converts a `JointState` (positions and velocities of all 12 joints, named as
+/// [`JOINT_NAMES`]); the node itself reads the names of its robot description.
+#[cfg(all(test, feature = "sim"))]
 pub(crate) fn joints_from_msg(m: &JointState) -> Result<JointReading, InputError> {
     joints::joints_from_msg(m, &JOINT_NAMES, MAX_JOINT_POS, MAX_JOINT_VEL)
 }
@@ -157,13 +160,15 @@ pub(crate) fn twist_from_msg(m: &Twist) -> Result<[f64; 3], InputError> {
 }
 
 /// The effort command message: the 12 [`JOINT_NAMES`] and their torques [N·m] (non-finite
-/// values become 0), stamped `stamp`.
+/// values become 0), stamped `stamp` (the node names the joints of its robot description).
+#[cfg(all(test, feature = "sim"))]
 pub(crate) fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
     joints::effort_msg(stamp, &JOINT_NAMES, tau)
 }
 
 /// Checks an effort command (12 efforts, named as [`JOINT_NAMES`] in any order or unnamed in
 /// that order) and returns the torques in [`JOINT_NAMES`] order [N·m].
+#[cfg(feature = "sim")]
 pub(crate) fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
     joints::effort_from_msg(m, &JOINT_NAMES)
 }
@@ -285,8 +290,19 @@ pub(crate) fn gait_of(s: &str) -> Option<GaitKind> {
     }
 }
 
+/// The robot of parameter `robot_file`: the description file's, or [`GO1`] when empty.
+fn robot_of(p: &Params) -> anyhow::Result<QuadrupedParams> {
+    use anyhow::Context as _;
+    match p.string("robot_file")? {
+        "" => Ok(GO1),
+        f => QuadrupedParams::from_yaml_file(f).with_context(|| format!("parameter robot_file {f:?}")),
+    }
+}
+
 /// The quadruped's side of the generic controller node (`spikectl-quadruped`).
 pub struct QuadrupedNode {
+    /// Joint names of the description, in state order.
+    names: [String; 12],
     joint_sub: Subscription<JointState>,
     imu_sub: Subscription<Imu>,
     odom_sub: Subscription<Odometry>,
@@ -316,7 +332,12 @@ impl RobotInterface<12> for QuadrupedNode {
         mpc_thread: bool,
         max_solution_age_periods: f64,
     ) -> anyhow::Result<(QuadrupedController, QuadrupedCommand)> {
-        let cfg = QuadrupedControllerConfig { mpc_thread, max_solution_age_periods, ..Default::default() };
+        let robot = robot_of(p)?;
+        let cfg = QuadrupedControllerConfig {
+            mpc_thread,
+            max_solution_age_periods,
+            ..QuadrupedControllerConfig::for_robot(&robot)
+        };
         let cmd = QuadrupedCommand {
             body_height: p.double("body_height_m")?,
             gait: gait_of(p.string("gait")?).unwrap_or_default(),
@@ -332,6 +353,7 @@ impl RobotInterface<12> for QuadrupedNode {
     fn subscribe(node: &mut r2r::Node, p: &Params, sensor_qos: QosProfile) -> anyhow::Result<Self> {
         let stale_timeout = Duration::from_secs_f64(p.double("stale_timeout_s")?);
         Ok(Self {
+            names: robot_of(p)?.joint_names(),
             joint_sub: Box::pin(node.subscribe::<JointState>("joint_states", sensor_qos.clone())?),
             imu_sub: Box::pin(node.subscribe::<Imu>("imu", sensor_qos.clone())?),
             odom_sub: Box::pin(node.subscribe::<Odometry>("odom", sensor_qos)?),
@@ -345,7 +367,7 @@ impl RobotInterface<12> for QuadrupedNode {
     fn poll_state(&mut self, now: Instant, counters: &Counters, errors: &mut InputErrors) -> Option<StampedState> {
         for m in drain(&mut self.joint_sub) {
             Counters::bump(&counters.received);
-            match joints_from_msg(&m) {
+            match joints::joints_from_msg(&m, &self.names, MAX_JOINT_POS, MAX_JOINT_VEL) {
                 Ok(r) => self.assembler.set_joints(r, now),
                 Err(e) => errors.reject(counters, "joint_states", &e),
             }
@@ -404,7 +426,7 @@ impl RobotInterface<12> for QuadrupedNode {
     }
 
     fn effort_msg(&self, stamp: Time, tau: &[f64; 12]) -> JointState {
-        effort_msg(stamp, tau)
+        joints::effort_msg(stamp, &self.names, tau)
     }
 
     fn describe(&self, cmd: &QuadrupedCommand) -> String {
@@ -416,17 +438,18 @@ impl RobotInterface<12> for QuadrupedNode {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests {
     use super::*;
     use crate::control::quadruped::QuadrupedCommand;
     use crate::control::quadruped::{GaitKind, QuadrupedControllerConfig};
+    use crate::control::safety::SafetyConfig;
     use crate::ros::diagnostics::Counters;
     use crate::ros::step::RtCounters;
+    use spikectl_robot::robots::GO1 as ROBOT;
+    use spikectl_robot::robots::GO1;
     use spikectl_sim::noise::SensorNoise;
     use spikectl_sim::quadruped::QuadrupedSim;
-    use spikectl_sim::robots::GO1 as ROBOT;
-    use spikectl_sim::robots::GO1;
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
@@ -583,11 +606,13 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let quad = Arc::new(RtCounters::default());
         let cmd = QuadrupedCommand { gait: GaitKind::Stand, ..Default::default() };
-        let mut rt = QuadrupedRt::new(ctrl, cmd, Duration::from_millis(50), counters.clone(), quad.clone());
+        let safety = SafetyConfig { stale_timeout: 0.05, ..Default::default() };
+        let mut rt = QuadrupedRt::new(ctrl, cmd, safety, counters.clone(), quad.clone()).unwrap();
         let t0 = Instant::now();
         assert!(rt.step(t0, None, None).is_none(), "nothing before the first state");
         let mut sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 1).unwrap();
-        let s = StampedState { state: sim.true_state(), received: t0 };
+        let mut s = StampedState { state: sim.true_state(), received: t0 };
+        s.state.qd = [1.0; 12];
         let out = rt.step(t0, Some(s), None).unwrap();
         assert_eq!(out.kind, CommandKind::Control);
         assert_eq!(out.records.len(), 1, "the first tick solves the MPC");
@@ -595,8 +620,24 @@ mod tests {
         assert!(rt.step(t0 + Duration::from_millis(10), None, None).is_none(), "fresh and answered");
         let stale = rt.step(t0 + Duration::from_millis(60), None, None).unwrap();
         assert_eq!(stale.kind, CommandKind::SafeStale);
-        assert_eq!(stale.tau, rt.controller().safe_torques(&s.state));
+        // Damping only, on the last velocity, faded by (60 − 50) ms / 200 ms: −0.95·d·q̇.
+        let d = rt.controller().stop_damping();
+        assert!(stale.tau.iter().all(|t| (t + 0.95 * d * 1.0).abs() < 1e-9), "{:?}", stale.tau);
         assert_eq!(quad.stale_ticks.load(Ordering::Relaxed), 1);
+        // Stale long enough: no torque at all.
+        let limp = rt.step(t0 + Duration::from_millis(300), None, None).unwrap();
+        assert_eq!(limp.tau, [0.0; 12]);
+        // E-stop from the ROS thread: the next fresh state gets the damping stop, latched.
+        quad.estop_requests.fetch_add(1, Ordering::Relaxed);
+        let out = rt.step(t0, Some(s), None).unwrap();
+        assert_eq!(out.kind, CommandKind::Stop);
+        assert!(out.tau.iter().all(|t| (t + d).abs() < 1e-9), "{:?}", out.tau);
+        assert_eq!(quad.estop_engaged.load(Ordering::Relaxed), 1);
+        assert_eq!(rt.step(t0, Some(s), None).unwrap().kind, CommandKind::Stop, "latched");
+        assert_eq!(quad.estop_ticks.load(Ordering::Relaxed), 2);
+        quad.reset_requests.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(rt.step(t0, Some(s), None).unwrap().kind, CommandKind::Control);
+        assert_eq!(quad.estop_engaged.load(Ordering::Relaxed), 0);
         // A NaN state that slipped through is the controller's business: safe command, counted.
         sim.step();
         let mut bad = sim.true_state();
@@ -615,7 +656,7 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let quad = Arc::new(RtCounters::default());
         let cmd = QuadrupedCommand { gait: GaitKind::Stand, ..Default::default() };
-        let mut rt = QuadrupedRt::new(ctrl, cmd, Duration::from_millis(50), counters.clone(), quad.clone());
+        let mut rt = QuadrupedRt::new(ctrl, cmd, SafetyConfig::default(), counters.clone(), quad.clone()).unwrap();
         let sim = QuadrupedSim::new(&GO1, SensorNoise::NONE, 1).unwrap();
         let t0 = Instant::now();
         let mut s = StampedState { state: sim.true_state(), received: t0 };

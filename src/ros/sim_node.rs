@@ -39,10 +39,10 @@ use r2r::geometry_msgs::msg::WrenchStamped;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::{Imu, JointState};
+use spikectl_robot::robots::{ARM_SCENE, GO1, PANDA};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::{QuadrupedSim, tilt_angle};
-use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 
 const NODE: &str = "spikectl_sim";
 

@@ -3,14 +3,15 @@
 
 use std::str::FromStr;
 
+use spikectl_robot::robots::{ARM_SCENE, ArmParams, GO1, PANDA, QuadrupedParams};
+use spikectl_robot::state::{ArmState, QuadrupedState};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
-use spikectl_sim::robots::{ARM_SCENE, ArmParams, GO1, PANDA};
-use spikectl_sim::state::{ArmState, QuadrupedState};
 
 use super::ScenarioError;
 use crate::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
 use crate::control::quadruped::{QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
+use crate::control::safety::JointLimits;
 use crate::control::{ArmControl, Controller, QuadrupedControl};
 use crate::mpc::tuning;
 use crate::qp::registry::{Arithmetic, Backend, RegistryError, SolverSpec};
@@ -60,34 +61,51 @@ impl FromStr for ControllerChoice {
     }
 }
 
-/// The quadruped controller for `choice` (inline MPC, as the closed-loop runner uses it).
+/// The quadruped controller for `choice` on the default robot ([`GO1`]; inline MPC, as the
+/// closed-loop runner uses it).
 pub fn quadruped_controller(choice: &ControllerChoice) -> Result<Box<QuadrupedControl>, ScenarioError> {
+    quadruped_controller_for(choice, &GO1)
+}
+
+/// The quadruped controller for `choice` on robot `robot` (e.g. from a description file).
+pub fn quadruped_controller_for(
+    choice: &ControllerChoice,
+    robot: &QuadrupedParams,
+) -> Result<Box<QuadrupedControl>, ScenarioError> {
     match choice {
-        ControllerChoice::Baseline => Ok(Box::new(PdStand::default())),
+        ControllerChoice::Baseline => Ok(Box::new(PdStand { robot: *robot, ..PdStand::default() })),
         ControllerChoice::Mpc(spec) => {
-            let ctrl = QuadrupedController::new(tuning::quadruped_solver(spec), QuadrupedControllerConfig::default())?;
+            let cfg = QuadrupedControllerConfig::for_robot(robot);
+            let ctrl = QuadrupedController::new(tuning::quadruped_solver(spec), cfg)?;
             Ok(Box::new(ctrl))
         }
     }
 }
 
-/// The arm controller for `choice` (inline MPC); the simulated tool's mass is known scene
-/// data and is compensated.
+/// The arm controller for `choice` on the default arm ([`PANDA`]; inline MPC).
 pub fn arm_controller(choice: &ControllerChoice) -> Result<Box<ArmControl>, ScenarioError> {
+    arm_controller_for(choice, &PANDA)
+}
+
+/// The arm controller for `choice` on arm `robot` (e.g. from a description file); the
+/// tool's mass from the description is compensated.
+pub fn arm_controller_for(choice: &ControllerChoice, robot: &ArmParams) -> Result<Box<ArmControl>, ScenarioError> {
     match choice {
-        ControllerChoice::Baseline => Ok(Box::new(ForcePi::new(&PANDA)?)),
+        ControllerChoice::Baseline => Ok(Box::new(ForcePi::new(robot)?)),
         ControllerChoice::Mpc(spec) => {
-            let cfg = ArmControllerConfig::default();
+            let cfg = ArmControllerConfig { robot: *robot, tool_mass: robot.tool_mass, ..Default::default() };
             let ctrl = ArmController::new(tuning::arm_solver(spec), cfg)?;
             Ok(Box::new(ctrl))
         }
     }
 }
 
-/// Baseline "pd-stand": joint PD about [`spikectl_sim::robots::QuadrupedParams::stand_q`]
+/// Baseline "pd-stand": joint PD about [`spikectl_robot::robots::QuadrupedParams::stand_q`]
 /// with gravity-free gains; ignores velocity commands (it only stands).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PdStand {
+    /// The robot (standing posture, limits).
+    pub robot: QuadrupedParams,
     /// Proportional gain [N·m/rad].
     pub kp: f64,
     /// Derivative gain [N·m·s/rad].
@@ -96,7 +114,7 @@ pub(crate) struct PdStand {
 
 impl Default for PdStand {
     fn default() -> Self {
-        Self { kp: 60.0, kd: 2.0 }
+        Self { robot: GO1, kp: 60.0, kd: 2.0 }
     }
 }
 
@@ -110,15 +128,26 @@ impl Controller<12> for PdStand {
         0.002
     }
     fn update(&mut self, s: &QuadrupedState, _cmd: &QuadrupedCommand) -> [f64; 12] {
-        self.safe_torques(s)
-    }
-    fn safe_torques(&self, s: &QuadrupedState) -> [f64; 12] {
         let mut tau = [0.0; 12];
         for i in 0..12 {
-            let t = self.kp * (GO1.stand_q[i % 3] - s.q[i]) - self.kd * s.qd[i];
+            let t = self.kp * (self.robot.stand_q[i % 3] - s.q[i]) - self.kd * s.qd[i];
             tau[i] = if t.is_finite() { t } else { 0.0 };
         }
         tau
+    }
+    /// Joint damping only [N·m].
+    fn safe_torques(&self, s: &QuadrupedState) -> [f64; 12] {
+        s.qd.map(|v| if v.is_finite() { -self.kd * v } else { 0.0 })
+    }
+    fn joint_limits(&self) -> JointLimits<12> {
+        JointLimits {
+            position: std::array::from_fn(|j| self.robot.joint_limits[j % 3]),
+            velocity: std::array::from_fn(|j| self.robot.velocity_limits[j % 3]),
+            torque: std::array::from_fn(|j| self.robot.torque_limits[j % 3]),
+        }
+    }
+    fn stop_damping(&self) -> f64 {
+        self.robot.safe_damping
     }
 }
 
@@ -159,6 +188,13 @@ impl Controller<7> for ForcePi {
     /// Joint damping only [N·m].
     fn safe_torques(&self, s: &ArmState) -> [f64; 7] {
         s.qd.map(|v| if v.is_finite() { -v } else { 0.0 })
+    }
+    fn joint_limits(&self) -> JointLimits<7> {
+        let p = self.model.params();
+        JointLimits { position: p.q_limits, velocity: p.velocity_limits, torque: p.torque_limits }
+    }
+    fn stop_damping(&self) -> f64 {
+        self.model.params().safe_damping
     }
     fn update(&mut self, s: &ArmState, task: &ArmCommand) -> [f64; 7] {
         self.model.set_q(&s.q);

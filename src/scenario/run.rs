@@ -3,14 +3,15 @@
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use spikectl_robot::robots::{ARM_SCENE, ArmParams, GO1, PANDA, QuadrupedParams};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::mjcf;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::{QuadrupedSim, tilt_angle, yaw};
-use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 
 use super::controllers::ControllerChoice;
 use super::{ARM_CONTACT_XY, ARM_EVAL_START_S, QUAD_EVAL_START_S, RAMP_START_S, Robot, Scenario, ScenarioError};
+use crate::control::safety::{SafetyConfig, SafetyCounters, SafetyGuard};
 use crate::control::{ArmControl, QuadrupedControl};
 use crate::monitor::energy::{EnergySummary, NeuroCost};
 use crate::monitor::latency::{LatencyStats, LogHistogram};
@@ -36,13 +37,40 @@ pub struct RunConfig {
     pub noise: SensorNoise,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// The safety layer every command passes ([`crate::control::safety`]).
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    /// The simulated quadruped (default [`GO1`]; e.g. from a description file). The
+    /// controller is built for it by the caller.
+    #[serde(skip, default = "default_quadruped")]
+    pub quadruped: QuadrupedParams,
+    /// The simulated arm (default [`PANDA`]).
+    #[serde(skip, default = "default_arm")]
+    pub arm: ArmParams,
+}
+
+fn default_quadruped() -> QuadrupedParams {
+    GO1
+}
+
+fn default_arm() -> ArmParams {
+    PANDA
 }
 
 impl RunConfig {
     /// Default configuration: the robot's typical sensor noise ([`default_noise`]), seed 1,
     /// no progress bar.
     pub fn new(scenario: Scenario, solver: ControllerChoice) -> Self {
-        Self { scenario, solver, seed: 1, noise: default_noise(scenario.robot()), progress: false }
+        Self {
+            scenario,
+            solver,
+            seed: 1,
+            noise: default_noise(scenario.robot()),
+            progress: false,
+            safety: SafetyConfig::default(),
+            quadruped: GO1,
+            arm: PANDA,
+        }
     }
 }
 
@@ -153,6 +181,9 @@ pub struct RunMetrics {
     pub fallbacks: usize,
     /// Estimated neuromorphic energy (network solvers).
     pub energy: EnergySummary,
+    /// What the safety layer did: stops, faults, joint-limit violations.
+    #[serde(default)]
+    pub safety: SafetyCounters,
     /// Energy-delay product against the conventional baseline run in the same command, when
     /// there was one (filled by the caller that ran both).
     pub edp_vs_baseline: Option<EdpComparison>,
@@ -324,7 +355,7 @@ impl LoopClock {
 pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
     validate(&sc, Robot::Quadruped)?;
-    let mut sim = QuadrupedSim::new(&GO1, cfg.noise, cfg.seed)?;
+    let mut sim = QuadrupedSim::new(&cfg.quadruped, cfg.noise, cfg.seed)?;
     for p in sc.pushes() {
         sim.add_push(p);
     }
@@ -343,13 +374,15 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<R
     let (mut min_h, mut max_tilt) = (f64::INFINITY, 0.0f64);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let mut cmd = sc.quad_command(0.0);
+    let mut guard = SafetyGuard::for_controller(cfg.safety, &*policy)?;
     let mut clock = LoopClock::start();
     for k in 0..steps {
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
             cmd = sc.quad_command(t);
-            let tau = clock.control(|| policy.update(&s, &cmd));
+            // A dropped packet repeats the previous state: its age grows.
+            let tau = clock.control(|| guard.step(&mut *policy, &s, &cmd, t - s.t));
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
         }
@@ -408,6 +441,7 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<R
     }
     pb.finish_and_clear();
     clock.finish(&mut m, sim.time(), sim.dropouts());
+    m.safety = guard.counters();
     m.vel_rms_mps = rms(&ev);
     m.yaw_rate_rms = rms(&ew);
     m.mean_vx_mps = if vxs.is_empty() { None } else { Some(vxs.iter().sum::<f64>() / vxs.len() as f64) };
@@ -462,7 +496,7 @@ pub(crate) const ARM_START_CLEARANCE: f64 = 0.03;
 pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
     validate(&sc, Robot::Arm)?;
-    let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, cfg.noise, cfg.seed)?;
+    let mut sim = ArmSim::new(&cfg.arm, &ARM_SCENE, cfg.noise, cfg.seed)?;
     sim.inverse_kinematics([ARM_CONTACT_XY[0], ARM_CONTACT_XY[1], ARM_SCENE.table_top_z + ARM_START_CLEARANCE]);
     let dt = sim.timestep();
     debug_assert!((dt - mjcf::ARM_TIMESTEP).abs() < 1e-12);
@@ -478,13 +512,14 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, Sc
     let mut losses = ContactLosses::new((CONTACT_LOSS_MIN_S / dt).round() as usize);
     let pb = progress_bar(cfg.progress, steps as u64, format!("{} {}", sc.name(), cfg.solver.name()));
     let hold_start = RAMP_START_S + super::RAMP_LEN_S + 0.5;
+    let mut guard = SafetyGuard::for_controller(cfg.safety, &*policy)?;
     let mut clock = LoopClock::start();
     for k in 0..steps {
         let t = sim.time();
         if k % every == 0 {
             let s = sim.observe();
             let task = sc.arm_command(t);
-            let tau = clock.control(|| policy.update(&s, &task));
+            let tau = clock.control(|| guard.step(&mut *policy, &s, &task, t - s.t));
             sim.set_torques(&tau);
             solves.extend(policy.take_solve_records());
         }
@@ -536,6 +571,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, Sc
     }
     pb.finish_and_clear();
     clock.finish(&mut m, sim.time(), sim.dropouts());
+    m.safety = guard.counters();
     m.force_rms_n = rms(&ef);
     m.force_hold_rms_n = rms(&ehold);
     m.force_overshoot_n = Some(overshoot);

@@ -5,6 +5,7 @@ use super::evt3::DecodeStats;
 use super::raw::RawReader;
 use super::{Estimate, Event, TrackError, Tracker};
 use crate::neuro::OpCounts;
+#[cfg(feature = "sim")]
 use spikectl_sim::events::{Camera, DvsParams, Recording, Simulator, Throw};
 use std::time::Instant;
 
@@ -346,7 +347,8 @@ pub fn errors(results: &[PacketResult]) -> (Vec<f64>, usize) {
     (results.iter().filter_map(PacketResult::error_px).collect(), in_view)
 }
 
-/// A simulated throw converted to tracking events.
+/// A simulated throw converted to tracking events (feature `sim`).
+#[cfg(feature = "sim")]
 pub struct SimThrow {
     /// The recording (ground truth, counts, camera).
     pub rec: Recording,
@@ -354,6 +356,7 @@ pub struct SimThrow {
     pub events: Vec<Event>,
 }
 
+#[cfg(feature = "sim")]
 impl SimThrow {
     /// Simulates a throw at `speed` m/s with the `preset` sensor (`clean`/`noisy`) on a
     /// `width`×`height` side-view camera; deterministic in `seed`.

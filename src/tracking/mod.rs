@@ -38,6 +38,7 @@ impl Event {
     }
 }
 
+#[cfg(feature = "sim")]
 impl From<spikectl_sim::events::Event> for Event {
     fn from(e: spikectl_sim::events::Event) -> Self {
         Self { t_ns: e.t_ns, x: e.x, y: e.y, p: e.p }

@@ -6,10 +6,10 @@ use std::time::Instant;
 use clap::Args as ClapArgs;
 use spikectl::scenario::controllers::{ControllerChoice, arm_controller, quadruped_controller};
 use spikectl::scenario::{Robot, RunConfig, Scenario, ScenarioKind, run_arm, run_quadruped};
+use spikectl_robot::robots::{ARM_SCENE, GO1, PANDA};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::QuadrupedSim;
-use spikectl_sim::robots::{ARM_SCENE, GO1, PANDA};
 
 /// Arguments of `spikectl bench sim`.
 #[derive(Debug, ClapArgs)]

@@ -6,9 +6,10 @@ use anyhow::Context;
 use clap::{Args as ClapArgs, ValueEnum};
 use spikectl::neuro::energy::DEFAULT_CPU_WATTS;
 use spikectl::qp::registry::Backend;
-use spikectl::scenario::controllers::{ControllerChoice, arm_controller, quadruped_controller};
+use spikectl::scenario::controllers::{ControllerChoice, arm_controller_for, quadruped_controller_for};
 use spikectl::scenario::output::{side_by_side, write_comparison_plot, write_run};
 use spikectl::scenario::{EdpComparison, Robot, RunConfig, RunResult, Scenario, default_noise, run_arm, run_quadruped};
+use spikectl_robot::robots::{ArmParams, GO1, PANDA, QuadrupedParams};
 use spikectl_sim::noise::SensorNoise;
 
 /// Which robot to run.
@@ -50,6 +51,11 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Robot description file (YAML, `kind: quadruped` or `kind: arm`; see
+    /// robot/descriptions/ for the shipped defaults): the simulated robot and the controller's
+    /// model both come from it.
+    #[arg(long = "robot", value_name = "FILE.yaml")]
+    pub description: Option<PathBuf>,
 }
 
 /// The controllers of `--solver` (see [`Args::solver`]).
@@ -97,11 +103,11 @@ fn dir_name(c: &ControllerChoice) -> String {
 fn run_one(robot: Robot, cfg: &RunConfig) -> anyhow::Result<RunResult> {
     Ok(match robot {
         Robot::Quadruped => {
-            let mut p = quadruped_controller(&cfg.solver)?;
+            let mut p = quadruped_controller_for(&cfg.solver, &cfg.quadruped)?;
             run_quadruped(cfg, p.as_mut())?
         }
         Robot::Arm => {
-            let mut p = arm_controller(&cfg.solver)?;
+            let mut p = arm_controller_for(&cfg.solver, &cfg.arm)?;
             run_arm(cfg, p.as_mut())?
         }
     })
@@ -120,9 +126,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let solvers = parse_controllers(&args.solver)?;
     let noise = if args.no_noise { SensorNoise::NONE } else { default_noise(robot) };
+    let (mut quadruped, mut arm) = (GO1, PANDA);
+    if let Some(path) = &args.description {
+        match robot {
+            Robot::Quadruped => quadruped = QuadrupedParams::from_yaml_file(path)?,
+            Robot::Arm => arm = ArmParams::from_yaml_file(path)?,
+        }
+        eprintln!("robot description {}", path.display());
+    }
     let mut results = Vec::new();
     for solver in &solvers {
-        let cfg = RunConfig { scenario, solver: solver.clone(), seed: args.seed, noise, progress: !args.quiet };
+        let cfg = RunConfig {
+            seed: args.seed,
+            noise,
+            progress: !args.quiet,
+            quadruped,
+            arm,
+            ..RunConfig::new(scenario, solver.clone())
+        };
         let r = match run_one(robot, &cfg) {
             Ok(r) => r,
             Err(e) if solvers.len() > 1 => {
