@@ -183,6 +183,11 @@ pub struct SpikingSettings {
     /// `hpdhg` backend's own fields are). Mode must be `Relaxed`.
     #[serde(default)]
     pub hpdhg: HpdhgOptions,
+    /// [`NetMethod::Hpdhg`] on a sequence of warm-started solves: start each solve from the
+    /// primal weight ω the previous solve of this solver ended with, instead of
+    /// `hpdhg.omega` (which stays the first solve's). Default false.
+    #[serde(default)]
+    pub hpdhg_carry_omega: bool,
 }
 
 impl Default for SpikingSettings {
@@ -202,6 +207,7 @@ impl Default for SpikingSettings {
             pipg,
             method: NetMethod::Pipg,
             hpdhg: HpdhgOptions::default(),
+            hpdhg_carry_omega: false,
         }
     }
 }
@@ -843,6 +849,7 @@ fn run_hpdhg(
     pb: &Problem,
     settings: &Settings,
     t0: Instant,
+    omega0: f64,
 ) -> Attempt {
     let o = &ss.hpdhg;
     let (n, m, mh) = (pb.n(), pb.m(), d.h.nrows);
@@ -854,7 +861,7 @@ fn run_hpdhg(
     pn.sol.acc.reset(n, use_avg, e_sum[0]);
     pn.con.acc.reset(mh, use_avg, e_sum[1]);
     let lam = d.lambda;
-    let mut omega = o.omega;
+    let mut omega = omega0;
     let (mut tau, mut sig) = hpdhg::steps(lam, d.sigma, omega);
     let mut t_mom = 1.0f64;
     let mut fpr_last = f64::INFINITY;
@@ -1075,7 +1082,7 @@ fn run_hpdhg(
         _ => final_xy.or(last),
     };
     let _ = restarts;
-    Attempt { best, status, iters, overflowed }
+    Attempt { best, status, iters, overflowed, omega }
 }
 
 /// Spiking PIPG solver (see the module docs).
@@ -1093,6 +1100,9 @@ pub struct SpikingSolver {
     weights_stale: bool,
     /// Counts of the last solve.
     pub last_ops: OpCounts,
+    /// HPDHG method: the primal weight ω the last solve ended with (for
+    /// [`SpikingSettings::hpdhg_carry_omega`]).
+    hp_omega: Option<f64>,
 }
 
 impl std::fmt::Debug for SpikingSolver {
@@ -1112,6 +1122,8 @@ struct Attempt {
     status: Status,
     iters: usize,
     overflowed: bool,
+    /// The primal weight ω the attempt ended with.
+    omega: f64,
 }
 
 impl SpikingSolver {
@@ -1127,6 +1139,7 @@ impl SpikingSolver {
             net: None,
             weights_stale: false,
             last_ops: OpCounts::default(),
+            hp_omega: None,
         }
     }
 
@@ -1149,7 +1162,7 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range.
     fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, .. } = self;
+        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, hp_omega, .. } = self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
             return Err(QpError::Usage("solve called before setup".into()));
         };
@@ -1162,10 +1175,14 @@ impl SpikingSolver {
             x0.iter_mut().enumerate().for_each(|(j, v)| *v = v.clamp(d.lb[j], d.ub[j]));
         }
         // The HPDHG method loads its steps and relaxation through the PIPG fields.
+        let omega0 = match *hp_omega {
+            Some(w) if ss.hpdhg_carry_omega => w,
+            _ => ss.hpdhg.omega,
+        };
         let ss_h;
         let ss = if hp {
             let o = &ss.hpdhg;
-            ss_h = SpikingSettings { steps: StepRule::Constant { omega: o.omega }, rho: o.relaxation, ..ss.clone() };
+            ss_h = SpikingSettings { steps: StepRule::Constant { omega: omega0 }, rho: o.relaxation, ..ss.clone() };
             &ss_h
         } else {
             &*ss
@@ -1198,7 +1215,7 @@ impl SpikingSolver {
             for v in pb.l.iter_mut().chain(pb.u.iter_mut()) {
                 *v = v.clamp(-INFTY, INFTY);
             }
-            let a = run_hpdhg(pn, ss, d, &pb, settings, t0);
+            let a = run_hpdhg(pn, ss, d, &pb, settings, t0, omega0);
             ops.accumulate(&pn.net.counts);
             return Ok(a);
         }
@@ -1307,7 +1324,7 @@ impl SpikingSolver {
         ops.accumulate(&pn.net.counts);
         let overflowed = pn.net.counts.overflows > 0;
         let best = have_best.then(|| d.output(&pn.best_z, &pn.best_w, m));
-        Ok(Attempt { best, status, iters, overflowed })
+        Ok(Attempt { best, status, iters, overflowed, omega })
     }
 }
 
@@ -1345,6 +1362,7 @@ impl QpSolver for SpikingSolver {
         self.x_ws = None;
         self.y_ws = None;
         self.net = None;
+        self.hp_omega = None;
         self.prepare();
         Ok(())
     }
@@ -1445,6 +1463,9 @@ impl QpSolver for SpikingSolver {
             }
         }
         let a = last.expect("at least one attempt");
+        if hp && !a.overflowed && a.omega.is_finite() {
+            self.hp_omega = Some(a.omega);
+        }
         let (orig, _) = self.parts()?;
         let fallback =
             || (self.x_ws.clone().unwrap_or_else(|| vec![0.0; n]), self.y_ws.clone().unwrap_or_else(|| vec![0.0; m]));
