@@ -16,7 +16,9 @@ use crate::qp::spiking::{NetMethod, SpikingSettings};
 use crate::qp::{PipgOptions, QpSolver};
 
 /// Constant primal-dual weight ω on the quadruped MPC (best p99/max iterations of the
-/// sweep 0.2–0.5 on the `spikectl bench mpc` sequence; `docs/tuning.md`).
+/// sweep 0.2–0.5 on the `spikectl bench mpc` sequence; with a readout every 5 iterations
+/// 0.5 looked better over 5 s of trot but took more iterations over the full trot and
+/// trot-turn runs; `docs/tuning.md`).
 pub(crate) const QUADRUPED_OMEGA: f64 = 0.4;
 
 /// Constant primal-dual weight ω of the PIPG method on the arm MPC (`method=pipg`; no
