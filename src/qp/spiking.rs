@@ -1687,6 +1687,40 @@ mod tests {
     }
 
     /// Warm start from the solution converges at the first readout.
+    /// `hpdhg_carry_omega`: the next solve starts from the primal weight the last one ended
+    /// with — the same solve as a solver started at that ω; `setup` forgets it.
+    #[test]
+    fn hpdhg_carry_omega_starts_from_the_last_primal_weight() {
+        let pb = Family::RandomMixed.generate(10, 3);
+        let s = Settings { eps_abs: 1e-6, eps_rel: 0.0, max_iter: 20_000, warm_start: false, ..Settings::default() };
+        let with = |omega: f64, carry: bool| {
+            let h = SpikingSettings::default().with_method(NetMethod::Hpdhg);
+            SpikingSolver::new(SpikingSettings {
+                hpdhg: HpdhgOptions { omega, ..h.hpdhg.clone() },
+                hpdhg_carry_omega: carry,
+                ..h
+            })
+        };
+        // A poor ω₀ that the restarts move.
+        let mut a = with(300.0, true);
+        a.setup(&pb, &s).unwrap();
+        assert_eq!(a.solve().unwrap().status, Status::Solved);
+        let w = a.hp_omega.expect("recorded");
+        assert!(w.is_finite() && w > 0.0 && w != 300.0, "ω after the first solve: {w}");
+        let mut b = with(w, false);
+        b.setup(&pb, &s).unwrap();
+        let (sa, sb) = (a.solve().unwrap(), b.solve().unwrap());
+        assert_eq!((sa.status, sa.iterations), (sb.status, sb.iterations));
+        assert!(max_diff(&sa.x, &sb.x) < 1e-12 && max_diff(&sa.y, &sb.y) < 1e-12);
+        // Without carry the second solve repeats the first.
+        let mut c = with(300.0, false);
+        c.setup(&pb, &s).unwrap();
+        let (c1, c2) = (c.solve().unwrap(), c.solve().unwrap());
+        assert_eq!(c1.iterations, c2.iterations);
+        a.setup(&pb, &s).unwrap();
+        assert!(a.hp_omega.is_none());
+    }
+
     #[test]
     fn warm_start_from_solution_is_immediate() {
         let pb = Family::RandomMixed.generate(15, 2);
