@@ -9,7 +9,9 @@
 //! velocity RMS, the tip's penetration while holding (1.8–2.0 s) and sliding (3.0–4.5 s), and
 //! the friction estimate. Environment knobs:
 //! - `NOISE=1` typical arm sensor noise (default none); `SCENARIO=force-ramp|force-sine`;
-//! - `SOLVER=spiking` (default OSQP), `OMEGA=x` the spiking solver's constant ω;
+//! - `SOLVER=spec` any registry solver on the arm's preset (`mpc::tuning::arm_solver`;
+//!   default OSQP), e.g. `spiking`, `loihi2`, `spiking:method=pipg`; `OMEGA=x` adds the
+//!   `omega=x` option (network solvers: ω₀ of HPDHG, or PIPG's constant ω);
 //! - `FF=0` no friction feed-forward, `MU0` its prior; `KXY`, `DXY` tangential impedance
 //!   [N/m, N·s/m]; `WVZ`, `WACC` MPC weights; `EPS` QP tolerances (absolute and relative);
 //! - `FIRSTQP=1` solves the first contact QP cold on OSQP, PIPG and spiking and prints the
@@ -28,10 +30,9 @@ fn main() {
     let args: Vec<f64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let (t0, t1) = (args.first().copied().unwrap_or(1.9), args.get(1).copied().unwrap_or(2.6));
     let noise = if std::env::var("NOISE").is_ok() { SensorNoise::ARM_TYPICAL } else { SensorNoise::NONE };
-    let solver = match std::env::var("SOLVER").as_deref() {
-        Ok("spiking") => Backend::Spiking,
-        _ => Backend::Osqp,
-    };
+    let solver: SolverSpec = std::env::var("SOLVER")
+        .map(|v| v.parse().unwrap_or_else(|e| panic!("SOLVER={v}: {e}")))
+        .unwrap_or_else(|_| SolverSpec::new(Backend::Osqp));
     let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, noise, 1).expect("sim");
     sim.inverse_kinematics([ARM_CONTACT_XY[0], ARM_CONTACT_XY[1], ARM_SCENE.table_top_z + 0.03]);
     let envf = |k: &str| std::env::var(k).ok().and_then(|s| s.parse::<f64>().ok());
@@ -60,15 +61,11 @@ fn main() {
     if let Some(mu) = envf("MU0") {
         cfg.friction_prior = mu;
     }
-    let qp: Box<dyn spikectl::qp::QpSolver> = match (solver, envf("OMEGA")) {
-        (Backend::Spiking, Some(omega)) => {
-            Box::new(spikectl::qp::spiking::SpikingSolver::new(spikectl::qp::spiking::SpikingSettings {
-                steps: spikectl::qp::spiking::StepRule::Constant { omega },
-                ..spikectl::mpc::tuning::quadruped_spiking()
-            }))
-        }
-        _ => arm_solver(&SolverSpec::new(solver)),
-    };
+    let mut spec = solver;
+    if let Some(omega) = envf("OMEGA") {
+        spec.omega = Some(omega);
+    }
+    let qp = arm_solver(&spec);
     let mut ctrl = ArmController::new(qp, cfg).expect("controller");
     let kind = match std::env::var("SCENARIO").as_deref() {
         Ok("force-ramp") => ScenarioKind::ForceRamp,
@@ -194,7 +191,7 @@ fn main() {
     println!(
         "{}: force RMS after 2 s {rms:.3} N, contact losses {}, tip x range {xmin:.4}..{xmax:.4} m, slide vel RMS {:.4} m/s; \
          hold {:.2} N at {:.1} um penetration, sliding {:.2} N at {:.1} um; mu_hat {:.3}",
-        solver.name(),
+        spec.label(),
         losses.losses(),
         (ev / nv).sqrt(),
         f_hold / n_hold,

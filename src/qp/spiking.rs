@@ -186,6 +186,11 @@ pub struct SpikingSettings {
     /// `hpdhg` backend's own fields are). Mode must be `Relaxed`.
     #[serde(default)]
     pub hpdhg: HpdhgOptions,
+    /// [`NetMethod::Hpdhg`] on a sequence of warm-started solves: start each solve from the
+    /// primal weight ω the previous solve of this solver ended with, instead of
+    /// `hpdhg.omega` (which stays the first solve's). Default false.
+    #[serde(default)]
+    pub hpdhg_carry_omega: bool,
 }
 
 impl Default for SpikingSettings {
@@ -205,6 +210,7 @@ impl Default for SpikingSettings {
             pipg,
             method: NetMethod::Pipg,
             hpdhg: HpdhgOptions::default(),
+            hpdhg_carry_omega: false,
         }
     }
 }
@@ -981,6 +987,7 @@ fn run_hpdhg(
     pb: &Problem,
     settings: &Settings,
     t0: Instant,
+    omega0: f64,
 ) -> Attempt {
     let o = &ss.hpdhg;
     let (n, m, mh) = (pb.n(), pb.m(), d.h.nrows);
@@ -992,7 +999,7 @@ fn run_hpdhg(
     pn.sol.acc.reset(n, use_avg, e_sum[0]);
     pn.con.acc.reset(mh, use_avg, e_sum[1]);
     let lam = d.lambda;
-    let mut omega = o.omega;
+    let mut omega = omega0;
     let (mut tau, mut sig) = hpdhg::steps(lam, d.sigma, omega);
     let mut t_mom = 1.0f64;
     let mut fpr_last = f64::INFINITY;
@@ -1230,7 +1237,7 @@ fn run_hpdhg(
         _ => final_xy.or(last),
     };
     let _ = restarts;
-    Attempt { best, status, iters, overflowed }
+    Attempt { best, status, iters, overflowed, omega }
 }
 
 /// Spiking PIPG solver (see the module docs).
@@ -1250,6 +1257,9 @@ pub struct SpikingSolver {
     pub last_ops: OpCounts,
     /// HPDHG method: the proximal diagonal δ of the solution neurons (empty for PIPG).
     delta: Vec<f64>,
+    /// HPDHG method: the primal weight ω the last solve ended with (for
+    /// [`SpikingSettings::hpdhg_carry_omega`]).
+    hp_omega: Option<f64>,
 }
 
 impl std::fmt::Debug for SpikingSolver {
@@ -1269,6 +1279,8 @@ struct Attempt {
     status: Status,
     iters: usize,
     overflowed: bool,
+    /// The primal weight ω the attempt ended with.
+    omega: f64,
 }
 
 impl SpikingSolver {
@@ -1285,6 +1297,7 @@ impl SpikingSolver {
             weights_stale: false,
             last_ops: OpCounts::default(),
             delta: Vec::new(),
+            hp_omega: None,
         }
     }
 
@@ -1309,7 +1322,7 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range.
     fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, .. } = self;
+        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, .. } = self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
             return Err(QpError::Usage("solve called before setup".into()));
         };
@@ -1322,10 +1335,14 @@ impl SpikingSolver {
             x0.iter_mut().enumerate().for_each(|(j, v)| *v = v.clamp(d.lb[j], d.ub[j]));
         }
         // The HPDHG method loads its steps and relaxation through the PIPG fields.
+        let omega0 = match *hp_omega {
+            Some(w) if ss.hpdhg_carry_omega => w,
+            _ => ss.hpdhg.omega,
+        };
         let ss_h;
         let ss = if hp {
             let o = &ss.hpdhg;
-            ss_h = SpikingSettings { steps: StepRule::Constant { omega: o.omega }, rho: o.relaxation, ..ss.clone() };
+            ss_h = SpikingSettings { steps: StepRule::Constant { omega: omega0 }, rho: o.relaxation, ..ss.clone() };
             &ss_h
         } else {
             &*ss
@@ -1359,7 +1376,7 @@ impl SpikingSolver {
             for v in pb.l.iter_mut().chain(pb.u.iter_mut()) {
                 *v = v.clamp(-INFTY, INFTY);
             }
-            let a = run_hpdhg(pn, ss, d, &pb, settings, t0);
+            let a = run_hpdhg(pn, ss, d, &pb, settings, t0, omega0);
             ops.accumulate(&pn.net.counts);
             return Ok(a);
         }
@@ -1468,7 +1485,7 @@ impl SpikingSolver {
         ops.accumulate(&pn.net.counts);
         let overflowed = pn.net.counts.overflows > 0;
         let best = have_best.then(|| d.output(&pn.best_z, &pn.best_w, m));
-        Ok(Attempt { best, status, iters, overflowed })
+        Ok(Attempt { best, status, iters, overflowed, omega })
     }
 }
 
@@ -1511,6 +1528,7 @@ impl QpSolver for SpikingSolver {
         self.x_ws = None;
         self.y_ws = None;
         self.net = None;
+        self.hp_omega = None;
         self.prepare();
         Ok(())
     }
@@ -1611,6 +1629,9 @@ impl QpSolver for SpikingSolver {
             }
         }
         let a = last.expect("at least one attempt");
+        if hp && !a.overflowed && a.omega.is_finite() {
+            self.hp_omega = Some(a.omega);
+        }
         let (orig, _) = self.parts()?;
         let fallback =
             || (self.x_ws.clone().unwrap_or_else(|| vec![0.0; n]), self.y_ws.clone().unwrap_or_else(|| vec![0.0; m]));
@@ -1832,6 +1853,40 @@ mod tests {
     }
 
     /// Warm start from the solution converges at the first readout.
+    /// `hpdhg_carry_omega`: the next solve starts from the primal weight the last one ended
+    /// with — the same solve as a solver started at that ω; `setup` forgets it.
+    #[test]
+    fn hpdhg_carry_omega_starts_from_the_last_primal_weight() {
+        let pb = Family::RandomMixed.generate(10, 3);
+        let s = Settings { eps_abs: 1e-6, eps_rel: 0.0, max_iter: 20_000, warm_start: false, ..Settings::default() };
+        let with = |omega: f64, carry: bool| {
+            let h = SpikingSettings::default().with_method(NetMethod::Hpdhg);
+            SpikingSolver::new(SpikingSettings {
+                hpdhg: HpdhgOptions { omega, ..h.hpdhg.clone() },
+                hpdhg_carry_omega: carry,
+                ..h
+            })
+        };
+        // A poor ω₀ that the restarts move.
+        let mut a = with(300.0, true);
+        a.setup(&pb, &s).unwrap();
+        assert_eq!(a.solve().unwrap().status, Status::Solved);
+        let w = a.hp_omega.expect("recorded");
+        assert!(w.is_finite() && w > 0.0 && w != 300.0, "ω after the first solve: {w}");
+        let mut b = with(w, false);
+        b.setup(&pb, &s).unwrap();
+        let (sa, sb) = (a.solve().unwrap(), b.solve().unwrap());
+        assert_eq!((sa.status, sa.iterations), (sb.status, sb.iterations));
+        assert!(max_diff(&sa.x, &sb.x) < 1e-12 && max_diff(&sa.y, &sb.y) < 1e-12);
+        // Without carry the second solve repeats the first.
+        let mut c = with(300.0, false);
+        c.setup(&pb, &s).unwrap();
+        let (c1, c2) = (c.solve().unwrap(), c.solve().unwrap());
+        assert_eq!(c1.iterations, c2.iterations);
+        a.setup(&pb, &s).unwrap();
+        assert!(a.hp_omega.is_none());
+    }
+
     #[test]
     fn warm_start_from_solution_is_immediate() {
         let pb = Family::RandomMixed.generate(15, 2);
