@@ -5,9 +5,9 @@
 use spikectl::tracking::cluster::{ClusterConfig, ClusterTracker};
 use spikectl::tracking::eval::{MAX_IDLE_WINDOWS, MAX_PENDING, PacketResult, TrackTotals, track_raw};
 use spikectl::tracking::evt3::{AuxEvent, Evt3Decoder, Evt3Encoder};
+use spikectl::tracking::net::{NetConfig, NetTracker};
 use spikectl::tracking::packet::{EventPacket, Header, Time};
 use spikectl::tracking::raw::{RawHeader, RawReader, read_raw, read_raw_with, write_raw};
-use spikectl::tracking::net::{NetConfig, NetTracker};
 use spikectl::tracking::snn::{DnfConfig, DnfTracker};
 use spikectl::tracking::stream::{StreamConfig, StreamTracker};
 use spikectl::tracking::{Event, TrackError, Tracker};

@@ -64,7 +64,13 @@ const PARAMS: &[ParamSpec] = &[
         Check::OneOf(&["loihi", "loihi2-est"]),
         "Hardware profile of the energy estimate",
     ),
-    ParamSpec::double("cpu_watts", DEFAULT_CPU_WATTS, 0.0, 1000.0, "Assumed CPU power of the baseline (cluster tracker) [W]"),
+    ParamSpec::double(
+        "cpu_watts",
+        DEFAULT_CPU_WATTS,
+        0.0,
+        1000.0,
+        "Assumed CPU power of the baseline (cluster tracker) [W]",
+    ),
     ParamSpec::string(
         "sensor_qos",
         "sensor_data",

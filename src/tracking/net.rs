@@ -528,7 +528,12 @@ mod tests {
                 let a = std::f64::consts::TAU * k as f64 / n as f64;
                 // Pixel k covers [k, k + 1): the event's pixel is the floor of its position.
                 let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
-                Event::new(t_end - 1_000_000 + (k as u64 * 1_000_000 / n as u64), x.floor() as u16, y.floor() as u16, k % 2 == 0)
+                Event::new(
+                    t_end - 1_000_000 + (k as u64 * 1_000_000 / n as u64),
+                    x.floor() as u16,
+                    y.floor() as u16,
+                    k % 2 == 0,
+                )
             })
             .collect()
     }
@@ -603,7 +608,14 @@ mod tests {
             for k in 0..100u64 {
                 // 5 Hz per pixel over 640×480: ≈ 1540 events per ms.
                 let mut ev: Vec<Event> = (0..1540)
-                    .map(|_| Event::new(k * 1_000_000 + rng.gen_range(0..1_000_000), rng.gen_range(0..640), rng.gen_range(0..480), true))
+                    .map(|_| {
+                        Event::new(
+                            k * 1_000_000 + rng.gen_range(0..1_000_000),
+                            rng.gen_range(0..640),
+                            rng.gen_range(0..480),
+                            true,
+                        )
+                    })
                     .collect();
                 ev.sort_by_key(|e| e.t_ns);
                 reported += usize::from(t.process(&ev, (k + 1) * 1_000_000).is_some());
