@@ -34,7 +34,7 @@ use super::controller_node::{CommandTimeout, RobotInterface, Subscription};
 use super::diagnostics::{Counters, StatusBuilder};
 use super::drain;
 use super::inputs::InputErrors;
-use super::params::{Check, ParamSpec, Params};
+use super::params::{Check, ParamSpec, Params, Value};
 use crate::control::arm::{ArmCommand, ArmController, ArmControllerConfig};
 use crate::qp::QpSolver;
 use crate::qp::registry::SolverSpec;
@@ -219,6 +219,7 @@ impl RobotInterface<ARM_DOF> for ArmNode {
     ];
     const INPUTS: &'static [&'static str] = &["joint_states", "wrench", "force_setpoint", "cmd_vel", "target_xy"];
     const WAITING_FOR: &'static str = "joint_states and wrench";
+    const LIVE: &'static [&'static str] = &["force_setpoint_n", "cmd_vel_timeout_s"];
 
     fn controller(
         p: &Params,
@@ -322,6 +323,20 @@ impl RobotInterface<ARM_DOF> for ArmNode {
             }
         }
         changed
+    }
+
+    fn set_param(&mut self, name: &str, value: &Value, cmd: &mut ArmCommand) -> bool {
+        match (name, value) {
+            ("force_setpoint_n", Value::Double(f)) => {
+                cmd.normal_force = *f;
+                true
+            }
+            ("cmd_vel_timeout_s", Value::Double(t)) => {
+                self.cmd_vel.set_timeout(Duration::from_secs_f64(*t));
+                false
+            }
+            _ => false,
+        }
     }
 
     fn effort_msg(&self, stamp: Time, tau: &[f64; ARM_DOF]) -> JointState {

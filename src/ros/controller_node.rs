@@ -29,7 +29,8 @@ use r2r::std_msgs::msg::{
 use super::clock::NodeClock;
 use super::diagnostics::{Counters, DiagnosticsPublisher, StatusBuilder};
 use super::inputs::{InputErrors, log_every};
-use super::params::{self, Check, ParamSpec, Params};
+use super::param_server::ParamServer;
+use super::params::{self, Check, ParamSpec, Params, Value};
 use super::rt::{RtBridge, latest, priority_from_param};
 use super::step::{CommandKind, ControllerStatus, RtCounters, RtStep, Stamped, StepOutput};
 use super::{drain, sensor_qos, stats, time_msg};
@@ -105,6 +106,16 @@ pub trait RobotInterface<const N: usize>: Sized {
 
     /// Adds the robot's key-values to the diagnostics.
     fn report(&self, b: StatusBuilder, cmd: &CommandOf<Self, N>) -> StatusBuilder;
+
+    /// This robot's parameters that `ros2 param set` may change while the node runs (applied
+    /// by [`RobotInterface::set_param`]); the others are refused with the reason.
+    const LIVE: &'static [&'static str] = &[];
+
+    /// Applies an accepted change of a [`RobotInterface::LIVE`] parameter (validated); true
+    /// when it changed the command.
+    fn set_param(&mut self, _name: &str, _value: &Value, _cmd: &mut CommandOf<Self, N>) -> bool {
+        false
+    }
 }
 
 /// The parameters every controller node has, with `R`'s defaults, then `R::PARAMS`.
@@ -199,6 +210,10 @@ impl CommandTimeout {
     pub fn new(timeout: Duration) -> Self {
         Self { timeout, last: None }
     }
+    /// A new timeout, from the next message on.
+    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
     /// A message arrived at `now`.
     pub fn received(&mut self, now: Instant) {
         self.last = Some(now);
@@ -242,6 +257,8 @@ where
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, node_name, "").context("creating the node")?;
     let p = params::declare(&mut node, &specs)?;
+    let live: Vec<&'static str> = ["diagnostics_period_s"].into_iter().chain(R::LIVE.iter().copied()).collect();
+    let mut param_server = ParamServer::start(&mut node, &specs, &p, &live)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
     let spec: SolverSpec = p.string("solver")?.parse().context("parameter 'solver'")?;
     let mpc_thread = p.bool("mpc_thread")?;
@@ -301,7 +318,7 @@ where
         if on_input { "on each sensor sample" } else { "on the wall clock" }
     );
 
-    let diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
+    let mut diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
     let mut next_diag = Instant::now() + diag_period;
     let mut status = ControllerStatus::new(&counters);
     let mut last_output: Option<(f64, CommandKind)> = None;
@@ -312,7 +329,18 @@ where
         if let Some(s) = robot.poll_state(now, &counters, &mut errors) {
             bridge.send_state(s);
         }
-        if robot.poll_command(now, &mut cmd, &counters, &mut errors) {
+        let mut cmd_changed = robot.poll_command(now, &mut cmd, &counters, &mut errors);
+        for (name, v) in param_server.poll() {
+            eprintln!("[{node_name}] parameter {name} set to {v:?}");
+            match (name, &v) {
+                ("diagnostics_period_s", Value::Double(x)) => {
+                    diag_period = Duration::from_secs_f64(*x);
+                    next_diag = now + diag_period;
+                }
+                _ => cmd_changed |= robot.set_param(name, &v, &mut cmd),
+            }
+        }
+        if cmd_changed {
             cmd_tx.send(cmd);
         }
         // A reset and an e-stop in the same spin: the reset is applied first.

@@ -44,7 +44,7 @@ use super::controller_node::{CommandTimeout, RobotInterface, Subscription};
 use super::diagnostics::{Counters, StatusBuilder};
 use super::drain;
 use super::inputs::InputErrors;
-use super::params::{Check, ParamSpec, Params};
+use super::params::{Check, ParamSpec, Params, Value};
 use crate::control::quadruped::{GaitKind, QuadrupedCommand, QuadrupedController, QuadrupedControllerConfig};
 use crate::qp::QpSolver;
 use crate::qp::registry::SolverSpec;
@@ -325,6 +325,7 @@ impl RobotInterface<12> for QuadrupedNode {
     ];
     const INPUTS: &'static [&'static str] = &["joint_states", "imu", "odom", "cmd_vel", "gait"];
     const WAITING_FOR: &'static str = "joint_states, imu and odom";
+    const LIVE: &'static [&'static str] = &["gait", "body_height_m", "cmd_vel_timeout_s"];
 
     fn controller(
         p: &Params,
@@ -423,6 +424,27 @@ impl RobotInterface<12> for QuadrupedNode {
             }
         }
         changed
+    }
+
+    fn set_param(&mut self, name: &str, value: &Value, cmd: &mut QuadrupedCommand) -> bool {
+        match (name, value) {
+            ("gait", Value::Str(g)) => match gait_of(g) {
+                Some(g) => {
+                    cmd.gait = g;
+                    true
+                }
+                None => false,
+            },
+            ("body_height_m", Value::Double(h)) => {
+                cmd.body_height = *h;
+                true
+            }
+            ("cmd_vel_timeout_s", Value::Double(t)) => {
+                self.cmd_vel.set_timeout(Duration::from_secs_f64(*t));
+                false
+            }
+            _ => false,
+        }
     }
 
     fn effort_msg(&self, stamp: Time, tau: &[f64; 12]) -> JointState {
