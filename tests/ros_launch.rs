@@ -4,7 +4,8 @@
 //! prefix of this test build (scripts/ament_prefix.sh), and the test checks from the outside:
 //! `ros2 node list` shows the three nodes, odometry flows on the launch's namespace and the
 //! quadruped stays up; then SIGINT to `ros2 launch` must stop everything with exit code 0 and
-//! each node's one-line summary, and no "process has died".
+//! each node's one-line summary, and no "process has died", and leave the monitor's report
+//! folder and MCAP recording in the launch's working directory.
 //!
 //! `ros2 launch` comes from scripts/setup.sh (the vendored launch/ros2cli sources in
 //! `.deps/ros2-launch`, or `SPIKECTL_ROS2_LAUNCH_DIR`) or, failing that, from a `ros2` on PATH.
@@ -159,9 +160,14 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
     let log_path = std::env::temp_dir().join(format!("spikectl-ros-launch-{}.log", std::process::id()));
     let log = std::fs::File::create(&log_path).expect("log file");
     let ns_arg = format!("namespace:={ns}");
+    // The launch's working directory: the monitor writes its report folder and recording
+    // (launch/quadruped.yaml: out/monitor/) there.
+    let cwd = TempDir(std::env::temp_dir().join(format!("spikectl-ros-launch-cwd-{}", std::process::id())));
+    std::fs::create_dir_all(&cwd.0).expect("launch working directory");
     let t0 = Instant::now();
     let child = env
         .ros2(&["launch", "spikectl", "quadruped_sim.launch.py", "solver:=osqp", "lockstep:=true", &ns_arg])
+        .current_dir(&cwd.0)
         .stdout(log.try_clone().expect("log file"))
         .stderr(log)
         .spawn()
@@ -235,6 +241,25 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
     }
     assert!(!out.contains("process has died"), "a node died instead of stopping cleanly");
     assert!(out.contains("solver osqp"), "the launch argument solver:=osqp did not reach the controller");
+    // Ctrl-C left the monitor's report folder, naming the controller's entry, and its MCAP
+    // recording, which an independent reader (the `mcap` Python package) opens.
+    let report = cwd.0.join("out/monitor");
+    let md = std::fs::read_to_string(report.join("summary.md")).unwrap_or_default();
+    let entry = format!("| /{ns}/spikectl_quadruped | osqp | cpu |");
+    assert!(md.contains(&entry), "no {entry} row in {}/summary.md:\n{md}", report.display());
+    for f in ["summary.json", "samples.csv", "latency.png", "energy.png", "hist_0.png"] {
+        assert!(report.join(f).is_file(), "the report folder lacks {f}");
+    }
+    let script = "import sys\nfrom mcap.reader import make_reader\n\
+n = sum(1 for s, c, m in make_reader(open(sys.argv[1], 'rb')).iter_messages() if c.topic == '/spikectl/solve_stats')\n\
+print(n)\n";
+    let rec = Command::new(ros_common::python())
+        .args(["-c", script])
+        .arg(report.join("monitor.mcap"))
+        .output()
+        .expect("the venv's python");
+    let n: u64 = String::from_utf8_lossy(&rec.stdout).trim().parse().unwrap_or(0);
+    assert!(rec.status.success() && n > 0, "the MCAP recording: {n} SolveStats; {}", String::from_utf8_lossy(&rec.stderr));
 }
 
 /// `package.xml` is a valid, complete manifest for catkin_pkg (what colcon and `ros2 pkg xml`
