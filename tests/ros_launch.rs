@@ -259,7 +259,11 @@ print(n)\n";
         .output()
         .expect("the venv's python");
     let n: u64 = String::from_utf8_lossy(&rec.stdout).trim().parse().unwrap_or(0);
-    assert!(rec.status.success() && n > 0, "the MCAP recording: {n} SolveStats; {}", String::from_utf8_lossy(&rec.stderr));
+    assert!(
+        rec.status.success() && n > 0,
+        "the MCAP recording: {n} SolveStats; {}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
 }
 
 /// `package.xml` is a valid, complete manifest for catkin_pkg (what colcon and `ros2 pkg xml`

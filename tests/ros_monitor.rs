@@ -137,7 +137,12 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
         .arg(format!("report_dir:={}", report_dir.display()))
         .arg("-p")
         .arg(format!("record_mcap:={}", mcap.display()))
-        .args(["-p", &format!("cpu_deadline_s:={CPU_DEADLINE_S}"), "-p", &format!("chip_deadline_s:={CHIP_DEADLINE_S}")])
+        .args([
+            "-p",
+            &format!("cpu_deadline_s:={CPU_DEADLINE_S}"),
+            "-p",
+            &format!("chip_deadline_s:={CHIP_DEADLINE_S}"),
+        ])
         .args(["-p", "publish_period_s:=0.05", "-p", "queue_depth:=1000", "-p", "cpu_watts:=15.0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -160,9 +165,8 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
     // /c/ctrl: the same solver name, 2 solves of 500 µs: a separate entry.
     // /b/ctrl: 4 Loihi 2 solves, chip 20/40/60/80 µs (chip deadline 50 µs -> 2 misses), CPU
     // 1 ms each (not judged against the chip deadline), one MaxIterations.
-    let mut sent: Vec<SolveStats> = (1..=100)
-        .map(|k| SolveStats { fallback: k == 7, ..stats("/a/ctrl", "osqp", k as f64 * 1e-6) })
-        .collect();
+    let mut sent: Vec<SolveStats> =
+        (1..=100).map(|k| SolveStats { fallback: k == 7, ..stats("/a/ctrl", "osqp", k as f64 * 1e-6) }).collect();
     sent.extend((0..2).map(|_| stats("/c/ctrl", "osqp", 500e-6)));
     let chip_lat = [20e-6, 40e-6, 60e-6, 80e-6];
     let chip_e = [1e-6, 2e-6, 3e-6, 4e-6];
@@ -188,7 +192,12 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
         }
     }
     for k in 0..3 {
-        let e = EnergyEstimate { profile: "loihi2-est".into(), energy_j: chip_e[k], latency_s: chip_lat[k], ..Default::default() };
+        let e = EnergyEstimate {
+            profile: "loihi2-est".into(),
+            energy_j: chip_e[k],
+            latency_s: chip_lat[k],
+            ..Default::default()
+        };
         energy_pub.publish(&e).unwrap();
     }
     let total = sent.len() as f64;
@@ -227,7 +236,8 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
         }
     }
     // The summary topic carries the same entries.
-    let sm = spin_until(&mut node, TIMEOUT, || drain(&mut summaries).into_iter().rev().find(|m| m.received as f64 == total));
+    let sm =
+        spin_until(&mut node, TIMEOUT, || drain(&mut summaries).into_iter().rev().find(|m| m.received as f64 == total));
     let sm = sm.expect("no MonitorSummary covering all messages");
     assert_eq!(sm.entries.len(), 3);
     let sb = sm.entries.iter().find(|e| e.node == "/b/ctrl").unwrap();
@@ -235,7 +245,9 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
     assert_eq!(sb.baseline, "/a/ctrl osqp");
 
     // The report on request.
-    let client = node.create_client::<WriteReport::Service>(&format!("/{mon_name}/write_report"), QosProfile::default()).unwrap();
+    let client = node
+        .create_client::<WriteReport::Service>(&format!("/{mon_name}/write_report"), QosProfile::default())
+        .unwrap();
     let svc_dir = tmp.join("on_request");
     let mut avail = Box::pin(r2r::Node::is_available(&client).unwrap());
     assert!(spin_until(&mut node, TIMEOUT, || avail.as_mut().now_or_never()).is_some(), "no write_report service");
@@ -278,7 +290,12 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
     assert!((eb.chip_edp_js - b_edp).abs() < 1e-9 * b_edp);
     // Baseline: OSQP with the most solves (/a/ctrl), same run.
     assert_eq!(eb.baseline, "/a/ctrl osqp");
-    assert!((eb.edp_vs_baseline - a_edp / b_edp).abs() < 1e-9 * (a_edp / b_edp), "{} vs {}", eb.edp_vs_baseline, a_edp / b_edp);
+    assert!(
+        (eb.edp_vs_baseline - a_edp / b_edp).abs() < 1e-9 * (a_edp / b_edp),
+        "{} vs {}",
+        eb.edp_vs_baseline,
+        a_edp / b_edp
+    );
     let csv = std::fs::read_to_string(report_dir.join("samples.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + good);
     let md = std::fs::read_to_string(report_dir.join("summary.md")).unwrap();
@@ -289,12 +306,8 @@ fn monitor_prices_per_node_writes_a_report_and_a_recording() {
     }
 
     // The recording, read back by an independent reader.
-    let out = Command::new(ros_common::python())
-        .arg("-c")
-        .arg(READ_MCAP)
-        .arg(&mcap)
-        .output()
-        .expect("cannot run python");
+    let out =
+        Command::new(ros_common::python()).arg("-c").arg(READ_MCAP).arg(&mcap).output().expect("cannot run python");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "mcap reader failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
     let count = |t: &str| -> u64 {

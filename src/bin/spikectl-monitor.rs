@@ -57,7 +57,12 @@ const PARAMS: &[ParamSpec] = &[
         Check::Any,
         "Report folder written on SIGINT/SIGTERM and on ~/write_report (relative to the working directory); empty: none on exit",
     ),
-    ParamSpec::string("record_mcap", "", Check::Any, "MCAP file recording the monitor's inputs and outputs; empty: off"),
+    ParamSpec::string(
+        "record_mcap",
+        "",
+        Check::Any,
+        "MCAP file recording the monitor's inputs and outputs; empty: off",
+    ),
     ParamSpec::string(
         "record_topics",
         "",
@@ -81,7 +86,8 @@ fn nanos(t: &r2r::builtin_interfaces::msg::Time) -> u64 {
 fn parse_topics(s: &str) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (t, ty) = part.split_once('=').with_context(|| format!("record_topics: {part:?} is not topic=pkg/msg/Type"))?;
+        let (t, ty) =
+            part.split_once('=').with_context(|| format!("record_topics: {part:?} is not topic=pkg/msg/Type"))?;
         anyhow::ensure!(!t.trim().is_empty(), "record_topics: empty topic in {part:?}");
         anyhow::ensure!(ty.split('/').count() == 3, "record_topics: {ty:?} is not pkg/msg/Type");
         out.push((t.trim().to_string(), ty.trim().to_string()));
@@ -124,7 +130,8 @@ fn main() -> anyhow::Result<()> {
     let extra = parse_topics(p.string("record_topics")?)?;
     let qos = QosProfile::default().keep_last(p.int("queue_depth")? as usize);
     let (stats_topic, energy_topic) = (p.string("stats_topic")?.to_string(), p.string("energy_topic")?.to_string());
-    let (diag_topic, summary_topic) = (p.string("diagnostics_topic")?.to_string(), p.string("summary_topic")?.to_string());
+    let (diag_topic, summary_topic) =
+        (p.string("diagnostics_topic")?.to_string(), p.string("summary_topic")?.to_string());
     let mut stats = node.subscribe::<SolveStats>(&stats_topic, qos.clone())?;
     let diag = DiagnosticsPublisher::new(&mut node, &diag_topic)?;
     let summary_pub = node.create_publisher::<MonitorSummary>(&summary_topic, QosProfile::default().keep_last(10))?;
@@ -146,15 +153,22 @@ fn main() -> anyhow::Result<()> {
         topics.extend(extra.iter().cloned());
         for (t, ty) in &topics {
             rec.add_topic(t, ty).with_context(|| format!("record_mcap: topic {t} ({ty})"))?;
-            let stream = node.subscribe_raw(t, ty, qos.clone()).with_context(|| format!("subscribing to {t} ({ty})"))?;
+            let stream =
+                node.subscribe_raw(t, ty, qos.clone()).with_context(|| format!("subscribing to {t} ({ty})"))?;
             raw.push(RawTopic { topic: t.clone(), stream: Box::new(stream) });
         }
         rec.add_topic(&summary_topic, "spikectl_msgs/msg/MonitorSummary")?;
         recorder = Some(rec);
     }
     let notes = vec![
-        format!("source topic {stats_topic}; clock: {}", if p.bool("use_sim_time")? { "simulated (/clock)" } else { "system" }),
-        format!("percentile window {} samples per entry; CPU power for messages without one {} W", cfg.window, cfg.cpu_watts),
+        format!(
+            "source topic {stats_topic}; clock: {}",
+            if p.bool("use_sim_time")? { "simulated (/clock)" } else { "system" }
+        ),
+        format!(
+            "percentile window {} samples per entry; CPU power for messages without one {} W",
+            cfg.window, cfg.cpu_watts
+        ),
     ];
     eprintln!(
         "[{NODE}] listening on {stats_topic} (deadlines: CPU {} s, chip {} s; window {}), diagnostics on {diag_topic}, summary on {summary_topic} every {} s, report to {:?}, recording {}",
@@ -205,7 +219,10 @@ fn main() -> anyhow::Result<()> {
         while let Some(Some(req)) = service.next().now_or_never() {
             let dir = if req.message.dir.is_empty() { report_dir.clone() } else { req.message.dir.clone() };
             let resp = if dir.is_empty() {
-                WriteReport::Response { success: false, message: "no folder: report_dir is empty and none was given".into() }
+                WriteReport::Response {
+                    success: false,
+                    message: "no folder: report_dir is empty and none was given".into(),
+                }
             } else {
                 match write_folder(&PathBuf::from(&dir), &monitor, &notes) {
                     Ok(_) => WriteReport::Response { success: true, message: dir },
@@ -227,9 +244,10 @@ fn main() -> anyhow::Result<()> {
                 eprintln!("[{NODE}] cannot publish the summary: {e}");
             }
             if let Some(rec) = recorder.as_mut() {
-                let ok = sm.to_serialized_bytes().map_err(|e| e.to_string()).and_then(|b| {
-                    rec.write(&summary_topic, nanos(&stamp), &b).map_err(|e| e.to_string())
-                });
+                let ok = sm
+                    .to_serialized_bytes()
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| rec.write(&summary_topic, nanos(&stamp), &b).map_err(|e| e.to_string()));
                 if ok.is_err() {
                     record_errors += 1;
                 }

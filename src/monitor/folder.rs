@@ -177,7 +177,10 @@ pub fn write_report(
             hists[0].hist.add(s.solve_s * 1e6);
         }
         if !chip.is_empty() {
-            lat.push(Series::new(format!("{label} chip"), chip.iter().map(|s| (s.t_s - t0, s.chip_latency_s * 1e6)).collect()));
+            lat.push(Series::new(
+                format!("{label} chip"),
+                chip.iter().map(|s| (s.t_s - t0, s.chip_latency_s * 1e6)).collect(),
+            ));
             energy.push(Series::new(
                 format!("{label} chip"),
                 chip.iter().map(|s| (s.t_s - t0, s.chip_energy_j * 1e6)).collect(),
@@ -219,7 +222,12 @@ fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>), MonitorError
     for (i, l) in lines.enumerate() {
         let r: Vec<String> = l.split(',').map(|v| v.trim().to_string()).collect();
         if r.len() != header.len() {
-            return Err(MonitorError::Invalid(format!("row {} has {} values, header {}", i + 1, r.len(), header.len())));
+            return Err(MonitorError::Invalid(format!(
+                "row {} has {} values, header {}",
+                i + 1,
+                r.len(),
+                header.len()
+            )));
         }
         rows.push(r);
     }
@@ -255,12 +263,18 @@ pub fn read_run_samples(dir: &Path) -> Result<Vec<Sample>, MonitorError> {
     let num = |r: &[String], name: &str| -> Result<f64, MonitorError> {
         match col(name) {
             None => Ok(0.0),
-            Some(i) => r[i].parse::<f64>().map_err(|_| MonitorError::Invalid(format!("solves.csv: {name} = {:?}", r[i]))),
+            Some(i) => {
+                r[i].parse::<f64>().map_err(|_| MonitorError::Invalid(format!("solves.csv: {name} = {:?}", r[i])))
+            }
         }
     };
     let count = |r: &[String], name: &str| -> Result<u64, MonitorError> {
         let v = num(r, name)?;
-        if v.is_finite() && v >= 0.0 { Ok(v as u64) } else { Err(MonitorError::Invalid(format!("solves.csv: {name} = {v}"))) }
+        if v.is_finite() && v >= 0.0 {
+            Ok(v as u64)
+        } else {
+            Err(MonitorError::Invalid(format!("solves.csv: {name} = {v}")))
+        }
     };
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -306,7 +320,10 @@ pub fn run_folders(dir: &Path) -> Result<Vec<PathBuf>, MonitorError> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).filter(|p| is_run(p)).collect();
     v.sort();
     if v.is_empty() {
-        return Err(MonitorError::Invalid(format!("{}: no spikectl run output (metrics.json + solves.csv)", dir.display())));
+        return Err(MonitorError::Invalid(format!(
+            "{}: no spikectl run output (metrics.json + solves.csv)",
+            dir.display()
+        )));
     }
     Ok(v)
 }
@@ -334,11 +351,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("spikectl-folder-{}", std::process::id()));
         let run = dir.join("stand-osqp");
         std::fs::create_dir_all(&run).unwrap();
-        std::fs::write(
-            run.join("metrics.json"),
-            r#"{"scenario":"stand","solver":"osqp","arithmetic":"float64 CPU"}"#,
-        )
-        .unwrap();
+        std::fs::write(run.join("metrics.json"), r#"{"scenario":"stand","solver":"osqp","arithmetic":"float64 CPU"}"#)
+            .unwrap();
         std::fs::write(
             run.join("solves.csv"),
             "t,solve_us,iterations,solved,fallback,r_prim,r_dual,synops,timesteps\n0,100,5,1,0,1e-5,1e-5,0,0\n0.025,300,7,0,1,1e-5,1e-5,0,0\n",

@@ -421,7 +421,8 @@ impl Ledger {
 
     /// The summary of every entry, with the EDP comparison against the baseline.
     pub fn summary(&self) -> Summary {
-        let mut entries: Vec<EntrySummary> = self.entries.iter().map(|((n, s), e)| self.entry_summary(n, s, e)).collect();
+        let mut entries: Vec<EntrySummary> =
+            self.entries.iter().map(|((n, s), e)| self.entry_summary(n, s, e)).collect();
         // Baseline: a CPU-arithmetic entry, OSQP first, then the most solves.
         let base = entries
             .iter()

@@ -216,7 +216,8 @@ where
     let effort_pub = node.create_publisher::<JointState>("effort_cmd", QosProfile::default().keep_last(10))?;
     let fq_name = node.fully_qualified_name().unwrap_or_else(|_| format!("/{node_name}"));
     let stats_src = stats::StatsSource::new(&fq_name, &spec, p.double("cpu_watts")?);
-    let stats_pub = stats::StatsPublisher::new(&mut node, p.string("stats_topic")?, p.string("energy_topic")?, stats_src)?;
+    let stats_pub =
+        stats::StatsPublisher::new(&mut node, p.string("stats_topic")?, p.string("energy_topic")?, stats_src)?;
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
 
     let counters = Arc::new(Counters::default());

@@ -161,7 +161,8 @@ impl McapRecorder {
             return Err(RecordError::Definition(format!("topic {topic} was not added")));
         };
         *seq = seq.wrapping_add(1);
-        let header = mcap::records::MessageHeader { channel_id: *id, sequence: *seq, log_time: time_ns, publish_time: time_ns };
+        let header =
+            mcap::records::MessageHeader { channel_id: *id, sequence: *seq, log_time: time_ns, publish_time: time_ns };
         self.writer.write_to_known_channel(&header, cdr)?;
         *self.counts.entry(topic.to_string()).or_default() += 1;
         Ok(())

@@ -42,7 +42,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (name, v) in [("--cpu-deadline", cpu), ("--chip-deadline", chip), ("--cpu-watts", args.cpu_watts)] {
         anyhow::ensure!(v.is_finite() && v >= 0.0, "{name} must be a finite non-negative number, got {v}");
     }
-    let cfg = LedgerConfig { cpu_deadline_s: cpu, chip_deadline_s: chip, cpu_watts: args.cpu_watts, ..Default::default() };
+    let cfg =
+        LedgerConfig { cpu_deadline_s: cpu, chip_deadline_s: chip, cpu_watts: args.cpu_watts, ..Default::default() };
     let (ledger, folders) =
         ledger_from_runs(&args.dir, cfg).with_context(|| format!("reading {}", args.dir.display()))?;
     let summary = ledger.summary();
