@@ -19,8 +19,8 @@ import os
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, Shutdown
-from launch.conditions import LaunchConfigurationNotEquals
-from launch.substitutions import LaunchConfiguration, PythonExpression
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, NotEqualsSubstitution, PythonExpression
 from launch_ros.actions import Node
 
 
@@ -69,7 +69,7 @@ def generate_launch_description():
             # The baseline pair: same scenario, conventional solver, its own namespace; its
             # simulated clock is <namespace>_baseline/clock (one /clock cannot serve two sims).
             GroupAction(
-                condition=LaunchConfigurationNotEquals("baseline", "none"),
+                condition=IfCondition(NotEqualsSubstitution(baseline, "none")),
                 actions=[
                     Node(
                         package="spikectl",
