@@ -32,6 +32,19 @@ fn sample_stats(tag: &str) -> SolveStats {
         messages: 9_876_543_210,
         synops: 42,
         fallback: true,
+        node: "/ns/spikectl_quadruped".into(),
+        arithmetic: "loihi2-fixed".into(),
+        preprocess_time_s: 2.0e-5,
+        neuron_updates: 1_000_001,
+        idle_neuron_updates: 77,
+        readouts: 64,
+        readout_checks: 8,
+        chip_profile: "loihi2-est".into(),
+        chip_cores: 2,
+        chip_latency_s: 1.25e-5,
+        chip_energy_j: 3.5e-7,
+        cpu_watts: 15.0,
+        cpu_energy_j: 2.25e-3,
     }
 }
 

@@ -548,8 +548,12 @@ fn solve_arm(
     r: &ArmReference,
     model: &ContactModel,
 ) -> (Result<ArmMpcOutput, MpcError>, SolveRecord) {
-    let res = mpc.update(s0, r, model).and_then(|_| mpc.solve().map(|_| ()));
+    let started = std::time::Instant::now();
+    let updated = mpc.update(s0, r, model);
+    let preprocess_time = started.elapsed();
+    let res = updated.and_then(|_| mpc.solve().map(|_| ()));
     let mut rec = SolveRecord::of_solve(t, mpc.solver_name(), mpc.last_solution());
+    rec.preprocess_time = preprocess_time;
     let out = res.and_then(|_| mpc.accept(accept_prim_residual));
     if out.is_err() {
         rec.fallback = true;

@@ -642,11 +642,15 @@ fn solve_mpc(
     r: &SrbReference,
     plan: &HorizonPlan,
 ) -> (Result<MpcOutput, MpcError>, SolveRecord) {
-    let res: Result<_, MpcError> = mpc.update(srb, r, plan).and_then(|_| {
+    let started = std::time::Instant::now();
+    let updated = mpc.update(srb, r, plan);
+    let preprocess_time = started.elapsed();
+    let res: Result<_, MpcError> = updated.and_then(|_| {
         mpc.solve()?;
         Ok(())
     });
     let mut rec = SolveRecord::of_solve(t, mpc.solver_name(), mpc.last_solution());
+    rec.preprocess_time = preprocess_time;
     let out = res.and_then(|_| mpc.accept(accept_prim_residual));
     if out.is_err() {
         rec.fallback = true;

@@ -4,10 +4,16 @@
 //! - [`latency`]: [`latency::LatencyStats`] (percentiles, histogram, deadline misses).
 //! - [`energy`]: per-solve energy/latency estimates from operation counts.
 //! - [`report`]: JSON and CSV writers.
-//! - [`plot`]: line plots (PNG) with plotters.
+//! - [`plot`]: line plots and histograms (PNG) with plotters.
+//! - [`ledger`]: the monitor's books per (source node, solver): CPU and chip latency,
+//!   energy, EDP against the run's CPU baseline, two deadlines, bad input counted.
+//! - [`folder`]: the report folder (JSON, CSV, PNG, Markdown) of the `spikectl-monitor`
+//!   node and of `spikectl report`.
 
 pub mod energy;
+pub mod folder;
 pub mod latency;
+pub mod ledger;
 pub mod plot;
 pub mod report;
 

@@ -97,3 +97,67 @@ pub fn line_plot(
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
+
+/// One named histogram for [`histogram_plot`].
+#[derive(Debug, Clone)]
+pub struct NamedHistogram {
+    /// Legend label.
+    pub label: String,
+    /// The histogram (log-spaced bins, µs).
+    pub hist: super::latency::LogHistogram,
+}
+
+/// Draws histograms with log-spaced bins as outlined bars on a logarithmic x axis into a PNG
+/// at `path` (800×400 px); several histograms overlap, each in its own colour.
+pub fn histogram_plot(path: &Path, title: &str, x_label: &str, hists: &[NamedHistogram]) -> Result<(), MonitorError> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let err = |e: &dyn std::fmt::Display| MonitorError::Plot(e.to_string());
+    let (mut lo, mut hi, mut top) = (f64::INFINITY, 0.0f64, 1u64);
+    for h in hists {
+        lo = lo.min(h.hist.edges_us.first().copied().unwrap_or(1.0));
+        hi = hi.max(h.hist.edges_us.last().copied().unwrap_or(10.0));
+        top = top.max(h.hist.counts.iter().copied().max().unwrap_or(0));
+    }
+    if !(lo.is_finite() && lo > 0.0 && hi > lo) {
+        (lo, hi) = (1.0, 10.0);
+    }
+    let root = BitMapBackend::new(path, (800, 400)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d((lo..hi).log_scale(), 0u64..top + top / 10 + 1)
+        .map_err(|e| err(&e))?;
+    chart.configure_mesh().x_desc(x_label).y_desc("solves").draw().map_err(|e| err(&e))?;
+    for (i, h) in hists.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let bars: Vec<Rectangle<(f64, u64)>> = h
+            .hist
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, &n)| Rectangle::new([(h.hist.edges_us[k], 0), (h.hist.edges_us[k + 1], n)], c.mix(0.35).filled()))
+            .collect();
+        chart
+            .draw_series(bars)
+            .map_err(|e| err(&e))?
+            .label(h.label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], c.mix(0.6).filled()));
+    }
+    if !hists.is_empty() {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}

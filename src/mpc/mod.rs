@@ -24,6 +24,13 @@ pub struct SolveRecord {
     pub iterations: usize,
     /// Wall-clock solve time on this CPU.
     pub solve_time: Duration,
+    /// Wall-clock time on this CPU spent building the QP for this solve (the MPC update:
+    /// linearisation, matrices, bounds) before the solver ran; zero when not measured.
+    #[serde(default)]
+    pub preprocess_time: Duration,
+    /// QP objective ½xᵀPx + qᵀx at the returned x (0 when the solve returned none).
+    #[serde(default)]
+    pub objective: f64,
     /// Residuals on the original QP.
     pub residuals: Residuals,
     /// Neuromorphic operation counts (spiking solver only).
@@ -42,6 +49,8 @@ impl SolveRecord {
             status: sol.map(|s| s.status).unwrap_or(Status::NumericalError),
             iterations: sol.map(|s| s.iterations).unwrap_or(0),
             solve_time: sol.map(|s| s.solve_time).unwrap_or_default(),
+            preprocess_time: Duration::ZERO,
+            objective: sol.map(|s| s.objective).unwrap_or(0.0),
             residuals: sol.map(|s| s.residuals).unwrap_or_default(),
             ops: sol.and_then(|s| s.ops),
             fallback: false,

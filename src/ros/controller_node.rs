@@ -9,7 +9,8 @@
 //!   real-time thread ([`super::rt::RtBridge`] running [`super::step::RtStep`]);
 //! - the ROS thread: spin, hand new states and commands to the real-time thread (never
 //!   blocking it), publish `effort_cmd` (stamped with the answered state's stamp),
-//!   SolveStats and `/diagnostics`; malformed messages are dropped and counted per topic;
+//!   SolveStats (source node, every priced count, chip estimate, CPU time split),
+//!   EnergyEstimate per network solve and `/diagnostics`; malformed messages are dropped and counted per topic;
 //! - SIGINT/SIGTERM: stop the real-time loop (joining the MPC thread), print the totals,
 //!   exit 0.
 
@@ -21,7 +22,6 @@ use anyhow::Context as _;
 use r2r::QosProfile;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::sensor_msgs::msg::JointState;
-use r2r::spikectl_msgs::msg::SolveStats;
 use r2r::std_msgs::msg::{
     Bool as BoolMsg, Empty as EmptyMsg, Float64MultiArray, MultiArrayDimension, MultiArrayLayout,
 };
@@ -162,6 +162,19 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             Check::Any,
             "Robot description YAML (robot/descriptions/*.yaml format); empty = the shipped default robot",
         ),
+        ParamSpec::string(
+            "energy_topic",
+            "/spikectl/energy",
+            Check::Topic,
+            "EnergyEstimate output topic (one per network solve: chip estimate and CPU baseline)",
+        ),
+        ParamSpec::double(
+            "cpu_watts",
+            crate::neuro::energy::DEFAULT_CPU_WATTS,
+            0.0,
+            1000.0,
+            "Stated CPU power of the CPU energy figures in SolveStats/EnergyEstimate [W] (an assumption)",
+        ),
         ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
         ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
         ParamSpec::bool(
@@ -272,8 +285,10 @@ where
         "" => None,
         t => Some(node.create_publisher::<Float64MultiArray>(t, QosProfile::default().keep_last(10))?),
     };
+    let fq_name = node.fully_qualified_name().unwrap_or_else(|_| format!("/{node_name}"));
+    let stats_src = stats::StatsSource::new(&fq_name, &spec, p.double("cpu_watts")?);
     let stats_pub =
-        node.create_publisher::<SolveStats>(p.string("stats_topic")?, QosProfile::default().keep_last(100))?;
+        stats::StatsPublisher::new(&mut node, p.string("stats_topic")?, p.string("energy_topic")?, stats_src)?;
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
 
     let counters = Arc::new(Counters::default());
@@ -368,7 +383,7 @@ where
                 log_every(node_name, 1, || format!("cannot publish the effort array: {e}"));
             }
             last_output = Some((stamp_s, kind));
-            stats::publish_records(&stats_pub, &clock.stamp(), &records, node_name);
+            stats_pub.publish(&clock.stamp(), &records, node_name);
         }
         if !bridge.is_running() {
             anyhow::bail!("the real-time thread stopped");

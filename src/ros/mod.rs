@@ -8,14 +8,17 @@
 //! - [`clock`]: the node's ROS clock, following `/clock` when `use_sim_time` is true;
 //! - [`diagnostics`]: shared counters (malformed inputs, deadline misses, fallbacks) and a
 //!   `diagnostic_msgs/DiagnosticArray` publisher for `/diagnostics`;
-//! - [`stats`]: `spikectl_msgs/SolveStats` from an MPC [`crate::mpc::SolveRecord`], and the
-//!   validation of received ones (NaN, negative times, unknown status → malformed);
+//! - [`stats`]: `spikectl_msgs/SolveStats` (every priced count, chip estimate, CPU time
+//!   split, source node) and `EnergyEstimate` from an MPC [`crate::mpc::SolveRecord`], and
+//!   the validation of received ones (NaN, negative times, unknown status → malformed);
 //! - [`rt`]: the fixed-period real-time loop on its own thread; ROS callbacks hand it the
 //!   latest state through a `crossbeam-channel` ([`rt::latest`]) and it never blocks on ROS;
 //! - [`shutdown`]: SIGINT/SIGTERM set a flag the node's loop checks, so the node stops its
 //!   threads (real-time loop, MPC worker) and exits cleanly;
-//! - [`monitor`]: the aggregation behind the `spikectl-monitor` node (latency percentiles and
-//!   deadline misses per solver, published as diagnostics);
+//! - [`monitor`]: the aggregation behind the `spikectl-monitor` node (per source node and
+//!   solver: CPU and chip latency, energy, EDP vs the run's CPU baseline, two deadlines;
+//!   published as diagnostics and `MonitorSummary`);
+//! - [`recording`]: MCAP recording of topics with the ROS 2 message encoding (CDR + ros2msg);
 //! - [`tracker`]: `event_camera_msgs/EventPacket` conversions and the messages of the
 //!   `spikectl-tracker` node (track, pixel point, SolveStats, energy, diagnostics).
 //!
@@ -54,6 +57,7 @@ pub mod monitor;
 pub mod param_server;
 pub mod params;
 pub mod quadruped;
+pub mod recording;
 pub mod rt;
 pub mod shutdown;
 #[cfg(feature = "sim")]

@@ -119,6 +119,8 @@ pub fn solve_record(r: &WindowResult) -> SolveRecord {
         status: Status::Solved,
         iterations: r.ops.timesteps as usize,
         solve_time: Duration::from_nanos(r.cpu_ns),
+        preprocess_time: Duration::ZERO,
+        objective: 0.0,
         residuals: Residuals::default(),
         ops: Some(r.ops),
         fallback: false,

@@ -36,12 +36,37 @@ pub fn write_run(dir: &Path, r: &RunResult) -> Result<(Vec<PathBuf>, Vec<String>
                 s.residuals.dual,
                 s.ops.map_or(0.0, |o| o.synops as f64),
                 s.ops.map_or(0.0, |o| o.timesteps as f64),
+                s.ops.map_or(0.0, |o| o.neuron_updates as f64),
+                s.ops.map_or(0.0, |o| o.idle_neuron_updates as f64),
+                s.ops.map_or(0.0, |o| o.messages as f64),
+                s.ops.map_or(0.0, |o| o.readouts as f64),
+                s.ops.map_or(0.0, |o| o.readout_checks as f64),
+                s.preprocess_time.as_secs_f64() * 1e6,
+                s.objective,
             ]
         })
         .collect();
+    // Every count the energy model prices, so `spikectl report` can price the run again.
     write_csv(
         &p,
-        &["t", "solve_us", "iterations", "solved", "fallback", "r_prim", "r_dual", "synops", "timesteps"],
+        &[
+            "t",
+            "solve_us",
+            "iterations",
+            "solved",
+            "fallback",
+            "r_prim",
+            "r_dual",
+            "synops",
+            "timesteps",
+            "neuron_updates",
+            "idle_neuron_updates",
+            "messages",
+            "readouts",
+            "readout_checks",
+            "preprocess_us",
+            "objective",
+        ],
         &rows,
     )?;
     files.push(p);

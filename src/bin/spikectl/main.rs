@@ -1,4 +1,4 @@
-//! `spikectl`: the command-line front end (main job, solve, benchmarks, tracking).
+//! `spikectl`: the command-line front end (main job, solve, benchmarks, tracking, reports).
 //!
 //! Each subcommand lives in its own file beside this one and exposes
 //! `pub fn run(args: Args) -> anyhow::Result<()>` with a clap `Args` struct.
@@ -9,6 +9,7 @@ mod bench_neuro;
 mod bench_qp;
 mod bench_sim;
 mod bench_tracking;
+mod report;
 mod run;
 mod simulate_events;
 mod solve;
@@ -36,6 +37,8 @@ enum Cmd {
     Track(track::Args),
     /// Simulate a table-tennis ball throw as event-camera events (RAW + ground-truth CSV).
     SimulateEvents(simulate_events::Args),
+    /// The energy/latency monitor's report (table, JSON, CSV, plots) of a `spikectl run` output folder.
+    Report(report::Args),
 }
 
 #[derive(Subcommand)]
@@ -67,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Run(a) => run::run(a)?,
         Cmd::Track(a) => track::run(a)?,
         Cmd::SimulateEvents(a) => simulate_events::run(a)?,
+        Cmd::Report(a) => report::run(a)?,
     }
     Ok(())
 }
