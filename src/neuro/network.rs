@@ -162,6 +162,8 @@ fn encode_thresholded(
     let (mut messages, mut synops, mut sats) = (0u64, 0u64, 0u64);
     for (((o, s), dl), &f) in out.iter().zip(sent.iter_mut()).zip(delta.iter_mut()).zip(fanout) {
         let d = *o - *s;
+        // `!(|d| < θ)`, not `|d| ≥ θ`: the same decision as `encode` for every θ, NaN included.
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
         let above = d != 0.0 && !(d.abs() < theta) && !d.is_nan();
         let sat = d.abs() > lim;
         let dc = if sat { lim.copysign(d) } else { d };

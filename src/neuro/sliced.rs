@@ -78,15 +78,13 @@ impl SlicedRows {
         Self { order, slice_ptr, pre, src, w: Vec::new(), planes: 0 }
     }
 
-    /// Loads the weights: `planes[p][src_of[k]]` is synapse k's weight in plane p (1 to
-    /// [`MAX_PLANES`] planes).
+    /// Loads the weights: `planes[p][src_of[k]]` is synapse k's weight in plane p.
     pub fn load(&mut self, planes: &[Vec<f64>]) {
-        assert!((1..=MAX_PLANES).contains(&planes.len()), "{} weight planes (1 to {MAX_PLANES})", planes.len());
         let np = planes.len();
         self.planes = np;
         self.w.clear();
         self.w.resize(self.src.len() * np, 0.0);
-        for (we, &k) in self.w.chunks_exact_mut(np).zip(&self.src) {
+        for (we, &k) in self.w.chunks_exact_mut(np.max(1)).zip(&self.src) {
             if k != PAD {
                 for (w, pl) in we.iter_mut().zip(planes) {
                     *w = pl[k];
@@ -122,7 +120,7 @@ impl SlicedRows {
     }
 }
 
-/// Most weight planes a slice set holds (one fused kernel per count).
+/// Most weight planes delivered by one fused kernel (more planes go one by one).
 pub const MAX_PLANES: usize = 4;
 
 /// [`SlicedRows::gather_add_planes`]: the kernel for the number of planes, compiled for the
@@ -138,7 +136,28 @@ fn gather_planes(order: &[u32], slice_ptr: &[usize], pre: &[u32], w: &[f64], x: 
         [t0, t1] => gather_kernel::<2>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..]]),
         [t0, t1, t2] => gather_kernel::<3>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..]]),
         [t0, t1, t2, t3] => gather_kernel::<4>(o, sp, pre, w, x, [&mut t0[..], &mut t1[..], &mut t2[..], &mut t3[..]]),
-        _ => unreachable!("at most {MAX_PLANES} planes are loaded"),
+        _ => gather_kernel_any(o, sp, pre, w, x, targets),
+    }
+}
+
+/// The gather for more than [`MAX_PLANES`] planes: one plane after the other, each with
+/// the sums of the fused kernels.
+fn gather_kernel_any(order: &[u32], slice_ptr: &[usize], pre: &[u32], w: &[f64], x: &[f64], targets: &mut [Vec<f64>]) {
+    let np = targets.len();
+    for (s, bounds) in slice_ptr.windows(2).enumerate() {
+        let (a, b) = (bounds[0] * LANES, bounds[1] * LANES);
+        let end = ((s + 1) * LANES).min(order.len());
+        for (p, t) in targets.iter_mut().enumerate() {
+            let mut acc = [0.0f64; LANES];
+            for (e, ic) in (a..b).step_by(LANES).zip(pre[a..b].chunks_exact(LANES)) {
+                for lane in 0..LANES {
+                    acc[lane] += w[(e + lane) * np + p] * x.get(ic[lane] as usize).copied().unwrap_or(0.0);
+                }
+            }
+            for (&r, v) in order[s * LANES..end].iter().zip(acc) {
+                t[r as usize] += v;
+            }
+        }
     }
 }
 
@@ -222,6 +241,29 @@ mod tests {
         // 19 receivers → 3 slices of 8; the padding is bounded by the slices' longest rows
         assert!(s.entries() >= pre.len());
         assert_eq!(s.slice_ptr.len(), 4);
+    }
+
+    /// Every plane count (fused kernels 1–4, plane by plane above) gives each plane's sums.
+    #[test]
+    fn any_plane_count_gathers_each_plane() {
+        let (rowptr, pre, planes, ncols) = sample();
+        let ident: Vec<usize> = (0..pre.len()).collect();
+        let x: Vec<f64> = (0..ncols).map(|j| j as f64 - 4.0).collect();
+        for np in 1..=6 {
+            // integer weights: every sum is exact, so each plane must match exactly
+            let ps: Vec<Vec<f64>> =
+                (0..np).map(|p| planes[p % 2].iter().map(|w| (w * 4.0).round() + p as f64).collect()).collect();
+            let mut s = SlicedRows::from_csr(&rowptr, &pre, &ident);
+            s.load(&ps);
+            let mut got = vec![vec![0.0; rowptr.len() - 1]; np];
+            s.gather_add_planes(&x, &mut got);
+            for (p, wp) in ps.iter().enumerate() {
+                for i in 0..rowptr.len() - 1 {
+                    let want: f64 = (rowptr[i]..rowptr[i + 1]).map(|k| wp[k] * x[pre[k] as usize]).sum();
+                    assert_eq!(got[p][i], want, "{np} planes, plane {p}, row {i}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -426,8 +426,8 @@ fn constraint_update_float(
 /// Fixed-point solution-neuron update (see [`SolutionNeurons`]) on the state grid `g`:
 /// `d` = [P̄ζ, H̄ᵀη, q, lb, ub]; the primal step is `alphas[j]` per variable when given, else
 /// `alpha`; with `carry` the part of the step below the LSB is kept in `frac`. Returns the
-/// saturations. The loop of the element-wise `Arith::state` calls it
-/// replaces, without branches: multiversioned as [`solution_update_float`], bit-identical.
+/// saturations. Each value is quantized as `Arith::state` quantizes it (bit-identical), in a
+/// loop without branches, multiversioned as [`solution_update_float`].
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
 #[allow(clippy::too_many_arguments)]
 fn solution_update_fixed(
