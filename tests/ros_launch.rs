@@ -343,6 +343,13 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
         &[("diagnostics_period_s", "0.5")],
         &[("solver", "loihi2"), ("gait", "gallop")],
     );
+    check_params(
+        &env,
+        "/spikectl_monitor",
+        &["cpu_deadline_s", "chip_deadline_s", "stats_topic"],
+        &[("chip_deadline_s", "0.002")],
+        &[("stats_topic", "/elsewhere"), ("cpu_deadline_s", "0.0")],
+    );
     let report = launch.cwd.0.join("out/monitor");
     let (status, out) = launch.interrupt();
     eprintln!(
@@ -461,6 +468,13 @@ fn tracker_launch_publishes_tracks() {
         &["real_time_factor", "noise", "raw_file"],
         &[("pause_s", "0.1")],
         &[("noise", "clean"), ("pause_s", "-1.0")],
+    );
+    check_params(
+        &env,
+        "/spikectl_tracker",
+        &["cell_px", "idle_flush_s"],
+        &[("idle_flush_s", "0.1")],
+        &[("cell_px", "8")],
     );
     let (status, out) = launch.interrupt();
     let confident = tracks.iter().filter(|t| t.confidence > 0.0).count();

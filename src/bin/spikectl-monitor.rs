@@ -33,11 +33,16 @@ use spikectl::monitor::ledger::{LedgerConfig, Sample, summary_table};
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::DiagnosticsPublisher;
 use spikectl::ros::monitor::SolveStatsMonitor;
-use spikectl::ros::params::{self, Check, ParamSpec};
+use spikectl::ros::param_server::ParamServer;
+use spikectl::ros::params::{self, Check, ParamSpec, Value};
 use spikectl::ros::recording::{McapRecorder, ament_prefixes};
 use spikectl::ros::shutdown;
 
 const NODE: &str = "spikectl_monitor";
+
+/// The parameters `ros2 param set` may change while the monitor runs (new deadlines count
+/// from the next sample on).
+const LIVE: &[&str] = &["cpu_deadline_s", "chip_deadline_s", "publish_period_s"];
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("stats_topic", "/spikectl/solve_stats", Check::Topic, "SolveStats input topic"),
@@ -119,6 +124,7 @@ fn main() -> anyhow::Result<()> {
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
+    let mut param_server = ParamServer::start(&mut node, PARAMS, &p, LIVE)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
     let cfg = LedgerConfig {
         window: p.int("window")? as usize,
@@ -136,7 +142,7 @@ fn main() -> anyhow::Result<()> {
     let diag = DiagnosticsPublisher::new(&mut node, &diag_topic)?;
     let summary_pub = node.create_publisher::<MonitorSummary>(&summary_topic, QosProfile::default().keep_last(10))?;
     let mut service = node.create_service::<WriteReport::Service>("~/write_report", QosProfile::default())?;
-    let period = Duration::from_secs_f64(p.double("publish_period_s")?);
+    let mut period = Duration::from_secs_f64(p.double("publish_period_s")?);
     let report_dir = p.string("report_dir")?.to_string();
 
     let mcap_path = p.string("record_mcap")?.to_string();
@@ -215,6 +221,19 @@ fn main() -> anyhow::Result<()> {
                 break;
             }
             node.spin_once(Duration::ZERO);
+        }
+        for (name, v) in param_server.poll() {
+            eprintln!("[{NODE}] parameter {name} set to {v:?}");
+            let (cpu, chip) = monitor.deadlines();
+            match (name, v) {
+                ("cpu_deadline_s", Value::Double(x)) => monitor.set_deadlines(x, chip),
+                ("chip_deadline_s", Value::Double(x)) => monitor.set_deadlines(cpu, x),
+                ("publish_period_s", Value::Double(x)) => {
+                    period = Duration::from_secs_f64(x);
+                    next = Instant::now() + period;
+                }
+                _ => {}
+            }
         }
         while let Some(Some(req)) = service.next().now_or_never() {
             let dir = if req.message.dir.is_empty() { report_dir.clone() } else { req.message.dir.clone() };

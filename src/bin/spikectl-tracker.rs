@@ -36,7 +36,8 @@ use spikectl::neuro::energy::{DEFAULT_CPU_WATTS, HardwareProfile};
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher};
 use spikectl::ros::inputs::log_every;
-use spikectl::ros::params::{self, Check, ParamSpec};
+use spikectl::ros::param_server::ParamServer;
+use spikectl::ros::params::{self, Check, ParamSpec, Value};
 use spikectl::ros::shutdown;
 use spikectl::ros::tracker::{
     TrackerDiagnostics, energy_msg, packet_from_msg, point_msg, solve_record, time_from_ns, track_msg,
@@ -45,6 +46,9 @@ use spikectl::ros::{drain, sensor_qos, stats};
 use spikectl::tracking::stream::{StreamConfig, StreamTracker, WindowResult};
 
 const NODE: &str = "spikectl_tracker";
+
+/// The parameters `ros2 param set` may change while the tracker runs.
+const LIVE: &[&str] = &["diagnostics_period_s", "idle_flush_s"];
 
 const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("events_topic", "/event_camera/events", Check::Topic, "EventPacket input topic"),
@@ -126,6 +130,7 @@ fn main() -> anyhow::Result<()> {
     let ctx = r2r::Context::create().context("creating the ROS context")?;
     let mut node = r2r::Node::create(ctx, NODE, "").context("creating the node")?;
     let p = params::declare(&mut node, PARAMS)?;
+    let mut param_server = ParamServer::start(&mut node, PARAMS, &p, LIVE)?;
     let clock = NodeClock::new(&mut node, p.bool("use_sim_time")?)?;
     let hardware = match p.string("energy_profile")? {
         "loihi2-est" => HardwareProfile::loihi2_estimate(),
@@ -168,11 +173,11 @@ fn main() -> anyhow::Result<()> {
     let mut windows: Vec<WindowResult> = Vec::new();
     let mut last: Option<WindowResult> = None;
     let mut frame = fixed_frame.clone();
-    let diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
+    let mut diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
     let mut next_diag = Instant::now() + diag_period;
     let mut reported = counters.snapshot();
     let mut publish_errors = 0u64;
-    let idle_flush = Duration::from_secs_f64(p.double("idle_flush_s")?);
+    let mut idle_flush = Duration::from_secs_f64(p.double("idle_flush_s")?);
     let mut last_packet: Option<Instant> = None;
     let mut published = 0u64;
     while !shutdown::requested() {
@@ -206,6 +211,17 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             node.spin_once(Duration::ZERO);
+        }
+        for (name, v) in param_server.poll() {
+            eprintln!("[{NODE}] parameter {name} set to {v:?}");
+            match (name, v) {
+                ("diagnostics_period_s", Value::Double(x)) => {
+                    diag_period = Duration::from_secs_f64(x);
+                    next_diag = Instant::now() + diag_period;
+                }
+                ("idle_flush_s", Value::Double(x)) => idle_flush = Duration::from_secs_f64(x),
+                _ => {}
+            }
         }
         let now = Instant::now();
         // A quiet stream: publish the last window and, after the tracker's silence limit, the

@@ -340,6 +340,13 @@ impl Ledger {
         }
     }
 
+    /// New deadlines [s] (finite, > 0), counted from the next sample on; the misses already
+    /// counted stay.
+    pub fn set_deadlines(&mut self, cpu_deadline_s: f64, chip_deadline_s: f64) {
+        self.cfg.cpu_deadline_s = cpu_deadline_s;
+        self.cfg.chip_deadline_s = chip_deadline_s;
+    }
+
     /// The settings.
     pub fn config(&self) -> &LedgerConfig {
         &self.cfg

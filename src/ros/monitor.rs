@@ -74,6 +74,17 @@ impl SolveStatsMonitor {
         Self { ledger: Ledger::new(cfg), malformed_reported: 0, reported: BTreeMap::new() }
     }
 
+    /// New CPU and chip deadlines [s] ([`Ledger::set_deadlines`]).
+    pub fn set_deadlines(&mut self, cpu_deadline_s: f64, chip_deadline_s: f64) {
+        self.ledger.set_deadlines(cpu_deadline_s, chip_deadline_s);
+    }
+
+    /// The deadlines in force: (CPU, chip) [s].
+    pub fn deadlines(&self) -> (f64, f64) {
+        let c = self.ledger.config();
+        (c.cpu_deadline_s, c.chip_deadline_s)
+    }
+
     /// Takes one message received at `t_s` [s, monitor clock]; a malformed one is counted
     /// and its reason returned.
     pub fn ingest(&mut self, msg: &SolveStats, t_s: f64) -> Result<(), BadSample> {
