@@ -10,6 +10,7 @@
 //! - `arm_sim.launch.py`: the arm settles on its force setpoint;
 //! - `tracker.launch.py`: the tracker publishes tracks of the simulated ball;
 //! - a required node that exits shuts the launch down.
+//!
 //! Each ends with SIGINT to `ros2 launch`, which must stop everything with exit code 0 and
 //! each node's one-line summary, and no "process has died". The launches run one at a time.
 //!

@@ -133,7 +133,7 @@ impl SolveStatsMonitor {
             .kv_f("cpu_deadline_s", s.cpu_deadline_s)
             .kv_f("chip_deadline_s", s.chip_deadline_s);
         for (k, v) in &s.malformed_by_kind {
-            input = input.kv(&format!("malformed_{k}"), *v);
+            input = input.kv(format!("malformed_{k}"), *v);
         }
         out.push(input.build());
         self.malformed_reported = s.malformed;
