@@ -68,6 +68,24 @@ impl OpCounts {
         self.readout_checks += o.readout_checks;
     }
 
+    /// The counts added since `earlier` (a snapshot of the same counters): `self − earlier`,
+    /// field by field (saturating at 0).
+    pub fn since(&self, earlier: &OpCounts) -> OpCounts {
+        OpCounts {
+            timesteps: self.timesteps.saturating_sub(earlier.timesteps),
+            neuron_updates: self.neuron_updates.saturating_sub(earlier.neuron_updates),
+            messages: self.messages.saturating_sub(earlier.messages),
+            synops: self.synops.saturating_sub(earlier.synops),
+            bits_moved: self.bits_moved.saturating_sub(earlier.bits_moved),
+            readouts: self.readouts.saturating_sub(earlier.readouts),
+            overflows: self.overflows.saturating_sub(earlier.overflows),
+            idle_neuron_updates: self.idle_neuron_updates.saturating_sub(earlier.idle_neuron_updates),
+            potential_messages: self.potential_messages.saturating_sub(earlier.potential_messages),
+            msg_saturations: self.msg_saturations.saturating_sub(earlier.msg_saturations),
+            readout_checks: self.readout_checks.saturating_sub(earlier.readout_checks),
+        }
+    }
+
     /// Activity: fraction of potential messages actually sent (1 − sparsity); 0 when none
     /// could be sent.
     pub fn activity(&self) -> f64 {

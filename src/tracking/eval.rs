@@ -215,7 +215,7 @@ impl<'a, T: Tracker + ?Sized> TrackStep<'a, T> {
         let ops = self.tracker.ops().map(|o| {
             let mut d = *o;
             if let Some(p) = self.prev_ops {
-                d = diff(&d, &p);
+                d = d.since(&p);
             }
             self.prev_ops = Some(*o);
             d
@@ -278,22 +278,6 @@ where
         }
     }
     Ok(TrackTotals { windows: *win.stats(), decode: *reader.stats() })
-}
-
-fn diff(a: &OpCounts, b: &OpCounts) -> OpCounts {
-    OpCounts {
-        timesteps: a.timesteps - b.timesteps,
-        neuron_updates: a.neuron_updates - b.neuron_updates,
-        messages: a.messages - b.messages,
-        synops: a.synops - b.synops,
-        bits_moved: a.bits_moved - b.bits_moved,
-        readouts: a.readouts - b.readouts,
-        overflows: a.overflows - b.overflows,
-        idle_neuron_updates: a.idle_neuron_updates - b.idle_neuron_updates,
-        potential_messages: a.potential_messages - b.potential_messages,
-        msg_saturations: a.msg_saturations - b.msg_saturations,
-        readout_checks: a.readout_checks - b.readout_checks,
-    }
 }
 
 /// Error statistics over packets with the ball in view.

@@ -450,7 +450,7 @@ impl Tracker for NetTracker {
 
     fn process(&mut self, events: &[Event], t_end_ns: u64) -> Option<Estimate> {
         let (x, y, a) = self.run_network(events);
-        self.last_ops = diff(&self.net.counts, &self.prev_counts);
+        self.last_ops = self.net.counts.since(&self.prev_counts);
         self.prev_counts = self.net.counts;
         let active = a >= self.cfg.min_activity && x.is_finite() && y.is_finite();
         self.last_net = active.then_some((x, y));
@@ -497,22 +497,6 @@ impl Tracker for NetTracker {
 
     fn ops(&self) -> Option<&OpCounts> {
         Some(&self.net.counts)
-    }
-}
-
-fn diff(a: &OpCounts, b: &OpCounts) -> OpCounts {
-    OpCounts {
-        timesteps: a.timesteps - b.timesteps,
-        neuron_updates: a.neuron_updates - b.neuron_updates,
-        messages: a.messages - b.messages,
-        synops: a.synops - b.synops,
-        bits_moved: a.bits_moved - b.bits_moved,
-        readouts: a.readouts - b.readouts,
-        overflows: a.overflows - b.overflows,
-        idle_neuron_updates: a.idle_neuron_updates - b.idle_neuron_updates,
-        potential_messages: a.potential_messages - b.potential_messages,
-        msg_saturations: a.msg_saturations - b.msg_saturations,
-        readout_checks: a.readout_checks - b.readout_checks,
     }
 }
 
