@@ -96,7 +96,6 @@ impl Pacer {
     /// Applies the parameter changes accepted by the parameter services at sensor time `now_ns`.
     fn apply(&mut self, changes: Vec<(&'static str, Value)>, now_ns: u64) {
         for (name, v) in changes {
-            eprintln!("[{NODE}] parameter {name} set to {v:?}");
             match (name, v) {
                 ("real_time_factor", Value::Double(x)) => self.set_rtf(x, now_ns),
                 ("pause_s", Value::Double(x)) => self.pause_ns = (x * 1e9) as u64,

@@ -223,7 +223,6 @@ fn main() -> anyhow::Result<()> {
             node.spin_once(Duration::ZERO);
         }
         for (name, v) in param_server.poll() {
-            eprintln!("[{NODE}] parameter {name} set to {v:?}");
             let (cpu, chip) = monitor.deadlines();
             match (name, v) {
                 ("cpu_deadline_s", Value::Double(x)) => monitor.set_deadlines(x, chip),

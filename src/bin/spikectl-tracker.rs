@@ -213,7 +213,6 @@ fn main() -> anyhow::Result<()> {
             node.spin_once(Duration::ZERO);
         }
         for (name, v) in param_server.poll() {
-            eprintln!("[{NODE}] parameter {name} set to {v:?}");
             match (name, v) {
                 ("diagnostics_period_s", Value::Double(x)) => {
                     diag_period = Duration::from_secs_f64(x);

@@ -346,7 +346,6 @@ where
         }
         let mut cmd_changed = robot.poll_command(now, &mut cmd, &counters, &mut errors);
         for (name, v) in param_server.poll() {
-            eprintln!("[{node_name}] parameter {name} set to {v:?}");
             match (name, &v) {
                 ("diagnostics_period_s", Value::Double(x)) => {
                     diag_period = Duration::from_secs_f64(*x);

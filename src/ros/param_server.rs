@@ -87,6 +87,8 @@ impl RosParams for Table {
 
 /// The parameter services of one node (see the module docs).
 pub struct ParamServer {
+    /// The node's name, for the log line of each accepted change.
+    node: String,
     pool: LocalPool,
     changes: crossbeam_channel::Receiver<(String, ParameterValue)>,
     table: Arc<Mutex<Table>>,
@@ -116,18 +118,23 @@ impl ParamServer {
                 futures::future::ready(())
             }))
             .map_err(|e| anyhow::anyhow!("parameter events: {e}"))?;
-        Ok(Self { pool, changes, table })
+        Ok(Self { node: node.name()?, pool, changes, table })
     }
 
     /// Answers the parameter requests that arrived (call after `spin_once`) and returns the
-    /// accepted changes, validated, in arrival order.
+    /// accepted changes, validated, in arrival order (each logged on stderr).
     pub fn poll(&mut self) -> Vec<(&'static str, Value)> {
         self.pool.run_until_stalled();
         let table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        self.changes
+        let changes: Vec<(&'static str, Value)> = self
+            .changes
             .try_iter()
             .filter_map(|(name, _)| table.values.get_key_value(name.as_str()).map(|(k, v)| (*k, v.clone())))
-            .collect()
+            .collect();
+        for (name, v) in &changes {
+            eprintln!("[{}] parameter {name} set to {v:?}", self.node);
+        }
+        changes
     }
 }
 

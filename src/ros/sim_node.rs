@@ -394,7 +394,6 @@ pub fn run() -> anyhow::Result<()> {
     let mut k: u64 = 0;
     loop {
         for (name, v) in param_server.poll() {
-            eprintln!("[{NODE}] parameter {name} set to {v:?}");
             match (name, v) {
                 ("real_time_factor", Value::Double(x)) => {
                     rtf = x;
