@@ -518,7 +518,9 @@ fn trot_in_place(solver: &str, mpc_thread: bool) {
     );
     assert!(odom.len() - odom_first > 1000, "only {} odometry messages", odom.len() - odom_first);
     assert!(min_h > 0.2 && max_tilt < 0.35, "fell: min height {min_h:.3} m, tilt {:.1}°", max_tilt.to_degrees());
-    assert!(stats.len() > 80 && stats.iter().all(|s| s.solver == solver), "{} SolveStats", stats.len());
+    // One MPC solve per 25 ms: about 100 over the 2.5 s counted. Under load DDS may match the
+    // SolveStats subscription after the other two, so half of them is the bound.
+    assert!(stats.len() >= 50 && stats.iter().all(|s| s.solver == solver), "{} SolveStats", stats.len());
     assert!(efforts > 1000, "{efforts} effort commands in 2.5 s of 2 ms samples");
     assert!(stats.iter().any(|s| s.timesteps > 0 && s.synops > 0), "spiking solves report operation counts");
     assert!(fallbacks * 20 <= stats.len(), "{fallbacks} fallbacks in {} solves", stats.len());

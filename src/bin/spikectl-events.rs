@@ -296,5 +296,6 @@ fn main() -> anyhow::Result<()> {
     );
     // Let the last packets leave before the context goes away.
     std::thread::sleep(Duration::from_millis(200));
+    shutdown::bound_teardown(NODE, shutdown::TEARDOWN_LIMIT);
     Ok(())
 }

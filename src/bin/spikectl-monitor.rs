@@ -303,6 +303,9 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    if !failed {
+        shutdown::bound_teardown(NODE, shutdown::TEARDOWN_LIMIT);
+    }
     anyhow::ensure!(!failed, "the report or the recording could not be written");
     Ok(())
 }

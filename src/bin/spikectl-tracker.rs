@@ -254,5 +254,6 @@ fn main() -> anyhow::Result<()> {
         "[{NODE}] stopped: {} packets received, {} malformed, {published} windows published, {publish_errors} publish errors",
         snap.received, snap.malformed
     );
+    shutdown::bound_teardown(NODE, shutdown::TEARDOWN_LIMIT);
     Ok(())
 }

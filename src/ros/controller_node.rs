@@ -415,5 +415,6 @@ where
         rt_counters.stale_solutions.load(Ordering::Relaxed),
         snap.fallbacks,
     );
+    super::shutdown::bound_teardown(node_name, super::shutdown::TEARDOWN_LIMIT);
     Ok(())
 }

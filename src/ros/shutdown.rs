@@ -32,3 +32,33 @@ pub fn install() -> std::io::Result<()> {
 pub fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
+
+/// How long a node's teardown may take once its loop has ended [s]: under the 5 s that
+/// `ros2 launch` waits after SIGINT before it escalates to SIGTERM and SIGKILL.
+pub const TEARDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Bounds the rest of the process's life to `limit`: called when the node's loop has ended
+/// and its summary is printed. Dropping the ROS entities (rcl node, DDS participant) can
+/// block in the middleware's destructors; if the process is still alive after `limit`, a
+/// watchdog thread says so and ends it with exit status 0, since the node's own work (its
+/// loop, its summary, its files) is complete. When teardown finishes first, the process exits
+/// normally and the watchdog with it.
+pub fn bound_teardown(node: &str, limit: std::time::Duration) {
+    let name = node.to_string();
+    let spawned = std::thread::Builder::new().name("teardown-watchdog".into()).spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!(
+            "[{name}] ROS teardown still running after {:.1} s (blocked in the middleware): exiting",
+            limit.as_secs_f64()
+        );
+        use std::io::Write;
+        let _ = std::io::stderr().flush();
+        let _ = std::io::stdout().flush();
+        // SAFETY: _exit(2) ends the process without running destructors or atexit handlers,
+        // which is the point: one of them is what blocks.
+        unsafe { libc::_exit(0) }
+    });
+    if let Err(e) = spawned {
+        eprintln!("[{node}] cannot start the teardown watchdog: {e}");
+    }
+}

@@ -375,6 +375,7 @@ pub fn run() -> anyhow::Result<()> {
             param_server.poll(); // served while holding; the values take effect once running
             if super::shutdown::requested() {
                 eprintln!("[{NODE}] stopped: t = {:.3} s, no command arrived", robot.time());
+                super::shutdown::bound_teardown(NODE, super::shutdown::TEARDOWN_LIMIT);
                 return Ok(());
             }
             if Instant::now() >= next {
@@ -493,6 +494,7 @@ pub fn run() -> anyhow::Result<()> {
         }
         if duration > 0.0 && robot.time() >= duration - 1e-9 {
             eprintln!("[{NODE}] done: t = {:.3} s, {}", robot.time(), robot.summary());
+            super::shutdown::bound_teardown(NODE, super::shutdown::TEARDOWN_LIMIT);
             return Ok(());
         }
         // SIGINT/SIGTERM (e.g. `ros2 launch` stopping): a one-line summary and exit 0.
@@ -506,6 +508,7 @@ pub fn run() -> anyhow::Result<()> {
                 c.lockstep_timeouts,
                 robot.summary()
             );
+            super::shutdown::bound_teardown(NODE, super::shutdown::TEARDOWN_LIMIT);
             return Ok(());
         }
     }
