@@ -235,9 +235,11 @@ fn assert_clean_stop(status: Option<std::process::ExitStatus>, out: &str, nodes:
     assert!(!out.contains("process has died"), "a node died instead of stopping cleanly");
 }
 
-/// Odometry of the launch's quadruped: (stamp [s], height [m], tilt [rad]) until the stamp
-/// reaches `until_s`, or a panic with the launch output after `timeout`.
-fn odometry_until(launch: &Launch, ns: &str, until_s: f64, timeout: Duration) -> Vec<(f64, f64, f64)> {
+/// Odometry of the launch's quadruped: (stamp [s], height [m], tilt [rad]) over `span_s` of
+/// simulated time counted from the first message this test receives (DDS may match the
+/// subscription a few simulated seconds into the run on a loaded machine), or a panic with
+/// the launch output after `timeout`.
+fn odometry_for(launch: &Launch, ns: &str, span_s: f64, timeout: Duration) -> Vec<(f64, f64, f64)> {
     let ctx = context(DOMAIN);
     let mut node = r2r::Node::create(ctx, "spikectl_launch_test", "").expect("test node");
     let mut odom_sub =
@@ -249,13 +251,14 @@ fn odometry_until(launch: &Launch, ns: &str, until_s: f64, timeout: Duration) ->
             let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
             odom.push((stamp_s(&o.header.stamp), p.position.z, tilt_angle(&q)));
         }
-        odom.last().is_some_and(|o| o.0 >= until_s).then_some(())
+        (odom.len() > 1 && odom[odom.len() - 1].0 - odom[0].0 >= span_s).then_some(())
     });
     assert!(
         done.is_some(),
-        "no odometry up to t = {until_s} s on /{ns}/odom within {timeout:?} ({} messages, last t = {:?}); ros2 launch \
-         output:\n{}",
+        "no {span_s} s of odometry on /{ns}/odom within {timeout:?} ({} messages, from t = {:?} to {:?}); ros2 \
+         launch output:\n{}",
         odom.len(),
+        odom.first().map(|o| o.0),
         odom.last().map(|o| o.0),
         launch.output()
     );
@@ -319,7 +322,7 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
     let ns = format!("launch_test_{}", std::process::id());
     let ns_arg = format!("namespace:={ns}");
     let mut launch = Launch::start(&env, &["quadruped_sim.launch.py", "solver:=osqp", "lockstep:=true", &ns_arg]);
-    let odom = odometry_until(&launch, &ns, STAND_S, Duration::from_secs(25));
+    let odom = odometry_for(&launch, &ns, STAND_S, Duration::from_secs(25));
     let t_odom = launch.t0.elapsed();
 
     // The nodes, as `ros2 node list` shows them (the launch is still running).
@@ -328,29 +331,39 @@ fn quadruped_sim_launch_runs_and_stops_cleanly() {
     let missing: Vec<&String> = expected.iter().filter(|n| !nodes.lines().any(|l| l.trim() == n.as_str())).collect();
     assert!(ok && missing.is_empty(), "ros2 node list is missing {missing:?}:\n{nodes}");
 
-    // Parameters, live: the simulator's pacing changes, its robot is refused with a reason.
-    check_params(
-        &env,
-        &format!("/{ns}/spikectl_sim"),
-        &["real_time_factor", "robot", "lockstep", "seed"],
-        &[("cmd_timeout_s", "0.2")],
-        &[("robot", "arm"), ("real_time_factor", "-1.0"), ("no_such_parameter", "1")],
-    );
-
-    check_params(
-        &env,
-        &format!("/{ns}/spikectl_quadruped"),
-        &["solver", "gait", "control_period_s"],
-        &[("diagnostics_period_s", "0.5")],
-        &[("solver", "loihi2"), ("gait", "gallop")],
-    );
-    check_params(
-        &env,
-        "/spikectl_monitor",
-        &["cpu_deadline_s", "chip_deadline_s", "stats_topic"],
-        &[("chip_deadline_s", "0.002")],
-        &[("stats_topic", "/elsewhere"), ("cpu_deadline_s", "0.0")],
-    );
+    // Parameters, live, on the three nodes at once (each `ros2 param` call is a Python process
+    // that spins for discovery): the simulator's pacing changes, its robot is refused with a
+    // reason; the controller's start-up parameters are refused; the monitor's deadline changes.
+    let (sim, quadruped) = (format!("/{ns}/spikectl_sim"), format!("/{ns}/spikectl_quadruped"));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            check_params(
+                &env,
+                &sim,
+                &["real_time_factor", "robot", "lockstep", "seed"],
+                &[("cmd_timeout_s", "0.2")],
+                &[("robot", "arm"), ("real_time_factor", "-1.0"), ("no_such_parameter", "1")],
+            )
+        });
+        s.spawn(|| {
+            check_params(
+                &env,
+                &quadruped,
+                &["solver", "gait", "control_period_s"],
+                &[("diagnostics_period_s", "0.5")],
+                &[("solver", "loihi2"), ("gait", "gallop")],
+            )
+        });
+        s.spawn(|| {
+            check_params(
+                &env,
+                "/spikectl_monitor",
+                &["cpu_deadline_s", "chip_deadline_s", "stats_topic"],
+                &[("chip_deadline_s", "0.002")],
+                &[("stats_topic", "/elsewhere"), ("cpu_deadline_s", "0.0")],
+            )
+        });
+    });
     let report = launch.cwd.0.join("out/monitor");
     let (status, out) = launch.interrupt();
     eprintln!(
@@ -396,7 +409,7 @@ fn quadruped_sim_launch_at_twice_real_time_stays_up() {
     let ns_arg = format!("namespace:={ns}");
     let mut launch =
         Launch::start(&env, &["quadruped_sim.launch.py", "solver:=osqp", "real_time_factor:=2.0", &ns_arg]);
-    let odom = odometry_until(&launch, &ns, 2.0 * STAND_S, Duration::from_secs(40));
+    let odom = odometry_for(&launch, &ns, 2.0 * STAND_S, Duration::from_secs(40));
     let (status, out) = launch.interrupt();
     assert_stayed_up(&odom, "quadruped_sim.launch.py real_time_factor:=2.0");
     assert!(out.contains("ticks on each sensor sample"), "the controller does not tick on simulated time");

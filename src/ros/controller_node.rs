@@ -254,6 +254,27 @@ pub fn effort_array<const N: usize>(tau: &[f64; N]) -> Float64MultiArray {
     }
 }
 
+/// Under simulated time, wall-clock time without a new state beyond which the silence counts
+/// toward the state's age [s] (see [`run`]): longer than a loaded host's scheduling stalls.
+const SIM_SILENCE: Duration = Duration::from_secs(1);
+
+/// The clock on which the real-time step measures a state's age: the monotonic wall clock,
+/// or, under simulated time, the ROS clock's time [s] mapped onto `Instant`s from `origin`.
+#[derive(Clone)]
+struct StateClock {
+    /// Under simulated time: the node's clock and the origin of the mapping.
+    sim: Option<(NodeClock, Instant)>,
+}
+
+impl StateClock {
+    fn now(&self) -> Instant {
+        match &self.sim {
+            None => Instant::now(),
+            Some((clock, origin)) => *origin + Duration::from_secs_f64(clock.now_s().max(0.0)),
+        }
+    }
+}
+
 /// Runs the controller node of robot `R` until SIGINT/SIGTERM (see the module docs).
 pub fn run<R: RobotInterface<N>, const N: usize>() -> anyhow::Result<()>
 where
@@ -313,13 +334,35 @@ where
     // On simulated time the loop ticks with the simulator's samples, so the controller keeps
     // its control rate in simulated time at any real-time factor.
     let on_input = clock.is_sim_time();
+    // The age of a state, which the stale rule judges, is measured on the node's clock: wall
+    // time on a robot; simulated time under `use_sim_time`, mapped onto `Instant`s from a
+    // fixed origin. In lockstep the simulator waits for each command, so a state that waited
+    // on a loaded host is not old in the simulated world; if `/clock` runs on while the
+    // samples stop, the age grows and the stale rule stops the robot as on hardware.
+    // The simulated clock stops with the simulator, though: so wall-clock silence (no new
+    // state) longer than `SIM_SILENCE` is added to the age, and a simulator that died or hung
+    // still ends in the damping stop.
+    let state_clock = StateClock { sim: on_input.then(|| (clock.clone(), Instant::now())) };
+    let rt_clock = state_clock.clone();
+    let mut last_input = Instant::now();
     let bridge = RtBridge::spawn_with_priority(
         &thread,
         period,
         counters.clone(),
         rt_priority,
         on_input,
-        move |_tick, state| rt.step(Instant::now(), state, cmd_rx.take()),
+        move |_tick, state| {
+            let wall = Instant::now();
+            if state.is_some() {
+                last_input = wall;
+            }
+            let mut now = rt_clock.now();
+            let silence = wall - last_input;
+            if rt_clock.sim.is_some() && silence > SIM_SILENCE {
+                now += silence;
+            }
+            rt.step(now, state, cmd_rx.take())
+        },
     )?;
     let solver_label = spec.label();
     eprintln!(
@@ -341,7 +384,8 @@ where
     while !super::shutdown::requested() {
         node.spin_once(Duration::from_millis(1));
         let now = Instant::now();
-        if let Some(s) = robot.poll_state(now, &counters, &mut errors) {
+        if let Some(mut s) = robot.poll_state(now, &counters, &mut errors) {
+            s.received = state_clock.now();
             bridge.send_state(s);
         }
         let mut cmd_changed = robot.poll_command(now, &mut cmd, &counters, &mut errors);
