@@ -18,6 +18,8 @@
 //!   (PIPG's recurrence with new data and host decisions; FISTA on box-only problems).
 //! - [`osqp`], [`clarabel`]: the conventional baseline and the high-accuracy reference.
 //! - [`npz`]: qpsolvers-layout `.npz` files.
+//! - [`refine`]: iterative refinement around a backend (the fixed-point network's
+//!   accuracy beyond its state resolution).
 //! - [`registry`]: every backend by name with its options (`spikectl solve`, `run`, the
 //!   benchmarks and the ROS nodes build their solvers there).
 
@@ -27,6 +29,7 @@ pub mod npz;
 pub mod npz_pickle;
 pub mod osqp;
 pub mod pipg;
+pub mod refine;
 pub mod registry;
 pub mod residuals;
 pub mod scaling;

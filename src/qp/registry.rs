@@ -35,6 +35,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::hpdhg::OmegaRule as HpdhgOmegaRule;
+use super::refine::{RefineOptions, RefinedSolver};
 use super::spiking::{NetMethod, SpikingSettings, SpikingSolver, StepRule};
 use super::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver};
 use crate::neuro::ThetaSchedule;
@@ -43,6 +44,9 @@ use crate::neuro::ThetaSchedule;
 /// float network's accuracy on the MPC families (one plane leaves a ≈ 1e-2 relative
 /// weight error).
 pub const DEFAULT_PLANES: u32 = 3;
+
+/// Largest value of the `refine` option.
+pub const MAX_REFINE_ROUNDS: usize = 20;
 
 /// Iterations between halvings of the sigma-delta threshold given by the `theta` option.
 pub const THETA_HALVE_EVERY: usize = 10;
@@ -161,12 +165,17 @@ pub struct SolverSpec {
     pub adaptive: Option<bool>,
     /// The method the network runs.
     pub method: Option<NetMethod>,
+    /// Iterative refinement ([`super::refine`]): at most this many correction rounds after
+    /// the first solve, every round's iterations within the one budget (`Settings::max_iter`).
+    /// `None` or 0: the network alone.
+    #[serde(default)]
+    pub refine: Option<usize>,
 }
 
 impl SolverSpec {
     /// The backend with no options.
     pub fn new(backend: Backend) -> Self {
-        Self { backend, planes: None, theta: None, omega: None, adaptive: None, method: None }
+        Self { backend, planes: None, theta: None, omega: None, adaptive: None, method: None, refine: None }
     }
 
     /// Registry name with the options that were given, e.g. `loihi2:planes=2`.
@@ -182,7 +191,15 @@ impl SolverSpec {
             Backend::Clarabel => Box::new(ClarabelSolver::new()),
             Backend::Pipg => Box::new(PipgSolver::new()),
             Backend::Hpdhg => Box::new(super::hpdhg::HpdhgSolver::new()),
-            Backend::Spiking | Backend::Loihi2 => Box::new(SpikingSolver::new(self.network_settings(preset))),
+            Backend::Spiking | Backend::Loihi2 => {
+                let net = Box::new(SpikingSolver::new(self.network_settings(preset)));
+                match self.refine {
+                    Some(rounds) if rounds > 0 => {
+                        Box::new(RefinedSolver::new(net, RefineOptions { max_rounds: rounds, ..RefineOptions::default() }))
+                    }
+                    _ => net,
+                }
+            }
         }
     }
 
@@ -219,11 +236,18 @@ impl SolverSpec {
                 || self.theta.is_some()
                 || self.omega.is_some()
                 || self.adaptive.is_some()
-                || self.method.is_some())
+                || self.method.is_some()
+                || self.refine.is_some())
         {
             return bad(
-                "takes no options (planes, theta, omega, adaptive and method are for spiking and loihi2)".into()
+                "takes no options (planes, theta, omega, adaptive, method and refine are for spiking and loihi2)"
+                    .into(),
             );
+        }
+        if let Some(r) = self.refine
+            && r > MAX_REFINE_ROUNDS
+        {
+            return bad(format!("refine = {r}: at most {MAX_REFINE_ROUNDS} correction rounds"));
         }
         if self.planes.is_some() && self.backend != Backend::Loihi2 {
             return bad("planes applies to loihi2 (fixed point) only".into());
@@ -266,7 +290,8 @@ impl FromStr for SolverSpec {
             _ => return Err(RegistryError::UnknownSolver(name.to_string())),
         };
         let mut spec = SolverSpec::new(backend);
-        const HINT: &str = "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false, method=pipg|hpdhg";
+        const HINT: &str =
+            "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false, method=pipg|hpdhg, refine=0..20";
         for opt in opts.into_iter().flat_map(|o| o.split(',')).map(str::trim).filter(|o| !o.is_empty()) {
             let bad = || RegistryError::BadOption { backend: backend.name(), option: opt.to_string(), hint: HINT };
             let (k, v) = opt.split_once('=').ok_or_else(bad)?;
@@ -276,6 +301,7 @@ impl FromStr for SolverSpec {
                 "theta" => spec.theta = Some(v.parse().map_err(|_| bad())?),
                 "omega" => spec.omega = Some(v.parse().map_err(|_| bad())?),
                 "adaptive" => spec.adaptive = Some(v.parse().map_err(|_| bad())?),
+                "refine" => spec.refine = Some(v.parse().map_err(|_| bad())?),
                 "method" => {
                     spec.method = Some(match v {
                         "pipg" => NetMethod::Pipg,
@@ -309,6 +335,9 @@ impl fmt::Display for SolverSpec {
         }
         if let Some(m) = self.method {
             opts.push(format!("method={}", if m == NetMethod::Hpdhg { "hpdhg" } else { "pipg" }));
+        }
+        if let Some(r) = self.refine {
+            opts.push(format!("refine={r}"));
         }
         if !opts.is_empty() {
             write!(f, ":{}", opts.join(","))?;
