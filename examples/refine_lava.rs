@@ -15,7 +15,6 @@ use spikectl::neuro::energy::HardwareProfile;
 use spikectl::qp::npz::{load_problem, read_npz};
 use spikectl::qp::refine::{RefineOptions, RefinedSolver};
 use spikectl::qp::registry::{SolverSpec, cold_preset};
-use spikectl::qp::spiking::SpikingSolver;
 use spikectl::qp::{QpSolver, Settings};
 
 fn main() {
@@ -27,9 +26,9 @@ fn main() {
     let pb = load_problem(&dir.join("problem.npz")).expect("problem.npz");
     let opt = read_npz(&dir.join("optimum.npz")).expect("optimum.npz");
     let f_star = pb.objective(&opt["x"].to_f64("x").unwrap());
-    let st = Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter, warm_start: false, verbose: true, ..Settings::default() };
-    let mut ss = spec.network_settings(&cold_preset());
-    ss.hpdhg_carry_omega = true;
+    let st =
+        Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter, warm_start: false, verbose: true, ..Settings::default() };
+    let ss = spec.network_settings(&cold_preset());
     let mut ro = RefineOptions { max_rounds: spec.refine.unwrap_or(0), ..RefineOptions::default() };
     if let Some(r) = args.get(2) {
         ro.reduction = r.parse().expect("REDUCTION");
@@ -43,7 +42,7 @@ fn main() {
     if let Some(r) = args.get(4) {
         ro.max_growth = r.parse().expect("GROWTH");
     }
-    let mut s = RefinedSolver::new(Box::new(SpikingSolver::new(ss.clone())), ro);
+    let mut s = RefinedSolver::network(ss.clone(), ro);
     s.setup(&pb, &st).expect("setup");
     let sol = s.solve().expect("solve");
     let rel = (sol.objective - f_star).abs() / f_star.abs();

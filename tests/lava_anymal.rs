@@ -117,10 +117,8 @@ fn loihi2_refined_solves_the_lava_anymal_qp_within_1000_iterations() {
     let st = Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
     let spec: spikectl::qp::registry::SolverSpec = "loihi2:method=hpdhg,refine=6".parse().unwrap();
     let ss = spec.network_settings(&spikectl::qp::registry::cold_preset());
-    let mut s = RefinedSolver::new(
-        Box::new(SpikingSolver::new(ss.clone())),
-        spikectl::qp::refine::RefineOptions { max_rounds: 6, ..Default::default() },
-    );
+    let opts = spikectl::qp::refine::RefineOptions { max_rounds: 6, ..Default::default() };
+    let mut s = RefinedSolver::network(ss.clone(), opts);
     s.setup(&pb, &st).unwrap();
     let sol = s.solve().unwrap();
     assert_eq!(s.name(), "loihi2");

@@ -289,6 +289,12 @@ pub trait QpSolver: Send {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError>;
     /// Solves the current problem.
     fn solve(&mut self) -> Result<Solution, QpError>;
+    /// Replaces the settings of the next solves, keeping the problem and the state of the
+    /// backend (e.g. the network's primal weight). Returns false, changing nothing, when the
+    /// backend needs a new `setup` for that (the default).
+    fn update_settings(&mut self, _settings: &Settings) -> Result<bool, QpError> {
+        Ok(false)
+    }
 }
 
 /// Checks a vector's length against the problem's.

@@ -25,7 +25,13 @@
 //! ω > 0 (with `method=hpdhg`: the initial primal weight), `adaptive=true|false` the host-side
 //! adaptive ω (with `method=hpdhg`: false fixes ω), `method=pipg|hpdhg` the method the
 //! network runs ([`NetMethod`]: xPIPG, or the `hpdhg` backend's restarted, cost-aware
-//! method; default: the preset's).
+//! method; default: the preset's), `refine=N` iterative refinement around the network
+//! ([`super::refine`]: up to N correction rounds after the first solve, each solving the
+//! scaled residual problem on re-quantised data; all rounds' iterations count against
+//! `max_iter`; 0 or absent: the network alone). Refinement is opt-in, for problems on which
+//! fixed point stalls at its resolution (the lava ANYmal QP: `loihi2:method=hpdhg,refine=6`
+//! solves it in 950 iterations, the network alone does not); [`cold_preset`] does not turn it
+//! on, as it does not add solves on the robotics families (`docs/results.md`).
 //!
 //! Network backends take a *preset* ([`SpikingSettings`]) from the caller: the MPCs pass
 //! their tuned settings (`crate::mpc::tuning`), a file solve passes
@@ -192,12 +198,13 @@ impl SolverSpec {
             Backend::Pipg => Box::new(PipgSolver::new()),
             Backend::Hpdhg => Box::new(super::hpdhg::HpdhgSolver::new()),
             Backend::Spiking | Backend::Loihi2 => {
-                let net = Box::new(SpikingSolver::new(self.network_settings(preset)));
+                let ss = self.network_settings(preset);
                 match self.refine {
-                    Some(rounds) if rounds > 0 => {
-                        Box::new(RefinedSolver::new(net, RefineOptions { max_rounds: rounds, ..RefineOptions::default() }))
-                    }
-                    _ => net,
+                    Some(rounds) if rounds > 0 => Box::new(RefinedSolver::network(
+                        ss,
+                        RefineOptions { max_rounds: rounds, ..RefineOptions::default() },
+                    )),
+                    _ => Box::new(SpikingSolver::new(ss)),
                 }
             }
         }
@@ -430,6 +437,27 @@ mod tests {
     }
 
     #[test]
+    fn refine_option_wraps_the_network_in_refinement() {
+        let spec: SolverSpec = "loihi2:method=hpdhg,refine=4".parse().unwrap();
+        assert_eq!(spec.refine, Some(4));
+        assert_eq!(spec.to_string(), "loihi2:method=hpdhg,refine=4");
+        assert_eq!(spec.to_string().parse::<SolverSpec>().unwrap(), spec);
+        let mut sv = spec.build(&SpikingSettings::default());
+        assert_eq!(sv.name(), "loihi2");
+        let pb = crate::lab::generate::Family::RandomMixed.generate(10, 1);
+        let st = crate::qp::Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 3000, ..Default::default() };
+        sv.setup(&pb, &st).unwrap();
+        let sol = sv.solve().unwrap();
+        assert_eq!(sol.status, crate::qp::Status::Solved, "{:?}", sol.residuals);
+        assert!(sol.ops.is_some());
+        // refine=0 is the network alone.
+        assert_eq!(
+            "spiking:refine=0".parse::<SolverSpec>().unwrap().build(&SpikingSettings::default()).name(),
+            "spiking"
+        );
+    }
+
+    #[test]
     fn bad_names_and_options_are_clear_errors() {
         let e = "foo".parse::<SolverSpec>().unwrap_err();
         assert!(e.to_string().contains("unknown solver 'foo'"), "{e}");
@@ -444,6 +472,9 @@ mod tests {
             ("loihi2:planes=two", "malformed"),
             ("loihi2:method=admm", "unknown or malformed option 'method=admm'"),
             ("hpdhg:method=hpdhg", "takes no options"),
+            ("osqp:refine=2", "takes no options"),
+            ("loihi2:refine=21", "refine = 21"),
+            ("loihi2:refine=-1", "malformed"),
         ] {
             let e = s.parse::<SolverSpec>().unwrap_err().to_string();
             assert!(e.contains(needle), "{s}: {e}");
