@@ -63,10 +63,11 @@
 //!   their measured CPU time.
 //!
 //! Measured (`docs/results.md`): on the lava ANYmal QP the Loihi 2 fixed-point network alone
-//! stalls at primal 7.2e-3 / dual 1.0e-2; refined, it is solved to the targets in 950
-//! network iterations (3 solves). On the robotics families refinement does not add solves (the
-//! failures there are slow convergence, not resolution), so the cold preset does not refine;
-//! `refine=N` is opt-in.
+//! stalls at primal 7.2e-3 / dual 1.0e-2; refined, it is solved to the targets in 900
+//! counted network iterations (3 solves; 1150 with the attempts the network solver discards
+//! after a saturation, which `Solution::iterations` does not count). On the robotics families
+//! refinement does not add solves (the failures there are slow convergence, not resolution),
+//! so the cold preset does not refine; `refine=N` is opt-in.
 
 use std::time::{Duration, Instant};
 

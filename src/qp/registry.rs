@@ -30,7 +30,7 @@
 //! scaled residual problem on re-quantised data; all rounds' iterations count against
 //! `max_iter`; 0 or absent: the network alone). Refinement is opt-in, for problems on which
 //! fixed point stalls at its resolution (the lava ANYmal QP: `loihi2:method=hpdhg,refine=6`
-//! solves it in 950 iterations, the network alone does not); [`cold_preset`] does not turn it
+//! solves it in 900 counted iterations, the network alone does not); [`cold_preset`] does not turn it
 //! on, as it does not add solves on the robotics families (`docs/results.md`).
 //!
 //! Network backends take a *preset* ([`SpikingSettings`]) from the caller: the MPCs pass
