@@ -18,6 +18,8 @@
 //!   (PIPG's recurrence with new data and host decisions; FISTA on box-only problems).
 //! - [`osqp`], [`clarabel`]: the conventional baseline and the high-accuracy reference.
 //! - [`npz`]: qpsolvers-layout `.npz` files.
+//! - [`refine`]: iterative refinement around a backend (the fixed-point network's
+//!   accuracy beyond its state resolution).
 //! - [`registry`]: every backend by name with its options (`spikectl solve`, `run`, the
 //!   benchmarks and the ROS nodes build their solvers there).
 
@@ -27,6 +29,7 @@ pub mod npz;
 pub mod npz_pickle;
 pub mod osqp;
 pub mod pipg;
+pub mod refine;
 pub mod registry;
 pub mod residuals;
 pub mod scaling;
@@ -286,6 +289,12 @@ pub trait QpSolver: Send {
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError>;
     /// Solves the current problem.
     fn solve(&mut self) -> Result<Solution, QpError>;
+    /// Replaces the settings of the next solves, keeping the problem and the state of the
+    /// backend (e.g. the network's primal weight). Returns false, changing nothing, when the
+    /// backend needs a new `setup` for that (the default).
+    fn update_settings(&mut self, _settings: &Settings) -> Result<bool, QpError> {
+        Ok(false)
+    }
 }
 
 /// Checks a vector's length against the problem's.

@@ -25,7 +25,13 @@
 //! ω > 0 (with `method=hpdhg`: the initial primal weight), `adaptive=true|false` the host-side
 //! adaptive ω (with `method=hpdhg`: false fixes ω), `method=pipg|hpdhg` the method the
 //! network runs ([`NetMethod`]: xPIPG, or the `hpdhg` backend's restarted, cost-aware
-//! method; default: the preset's).
+//! method; default: the preset's), `refine=N` iterative refinement around the network
+//! ([`super::refine`]: up to N correction rounds after the first solve, each solving the
+//! scaled residual problem on re-quantised data; all rounds' iterations count against
+//! `max_iter`; 0 or absent: the network alone). Refinement is opt-in, for problems on which
+//! fixed point stalls at its resolution (the lava ANYmal QP: `loihi2:method=hpdhg,refine=6`
+//! solves it in 900 counted iterations, the network alone does not); [`cold_preset`] does not turn it
+//! on, as it does not add solves on the robotics families (`docs/results.md`).
 //!
 //! Network backends take a *preset* ([`SpikingSettings`]) from the caller: the MPCs pass
 //! their tuned settings (`crate::mpc::tuning`), a file solve passes
@@ -35,6 +41,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::hpdhg::OmegaRule as HpdhgOmegaRule;
+use super::refine::{RefineOptions, RefinedSolver};
 use super::spiking::{NetMethod, SpikingSettings, SpikingSolver, StepRule};
 use super::{ClarabelSolver, OsqpSolver, PipgSolver, QpSolver};
 use crate::neuro::ThetaSchedule;
@@ -43,6 +50,9 @@ use crate::neuro::ThetaSchedule;
 /// float network's accuracy on the MPC families (one plane leaves a ≈ 1e-2 relative
 /// weight error).
 pub const DEFAULT_PLANES: u32 = 3;
+
+/// Largest value of the `refine` option.
+pub const MAX_REFINE_ROUNDS: usize = 20;
 
 /// Iterations between halvings of the sigma-delta threshold given by the `theta` option.
 pub const THETA_HALVE_EVERY: usize = 10;
@@ -161,12 +171,17 @@ pub struct SolverSpec {
     pub adaptive: Option<bool>,
     /// The method the network runs.
     pub method: Option<NetMethod>,
+    /// Iterative refinement ([`super::refine`]): at most this many correction rounds after
+    /// the first solve, every round's iterations within the one budget (`Settings::max_iter`).
+    /// `None` or 0: the network alone.
+    #[serde(default)]
+    pub refine: Option<usize>,
 }
 
 impl SolverSpec {
     /// The backend with no options.
     pub fn new(backend: Backend) -> Self {
-        Self { backend, planes: None, theta: None, omega: None, adaptive: None, method: None }
+        Self { backend, planes: None, theta: None, omega: None, adaptive: None, method: None, refine: None }
     }
 
     /// Registry name with the options that were given, e.g. `loihi2:planes=2`.
@@ -182,7 +197,16 @@ impl SolverSpec {
             Backend::Clarabel => Box::new(ClarabelSolver::new()),
             Backend::Pipg => Box::new(PipgSolver::new()),
             Backend::Hpdhg => Box::new(super::hpdhg::HpdhgSolver::new()),
-            Backend::Spiking | Backend::Loihi2 => Box::new(SpikingSolver::new(self.network_settings(preset))),
+            Backend::Spiking | Backend::Loihi2 => {
+                let ss = self.network_settings(preset);
+                match self.refine {
+                    Some(rounds) if rounds > 0 => Box::new(RefinedSolver::network(
+                        ss,
+                        RefineOptions { max_rounds: rounds, ..RefineOptions::default() },
+                    )),
+                    _ => Box::new(SpikingSolver::new(ss)),
+                }
+            }
         }
     }
 
@@ -219,11 +243,18 @@ impl SolverSpec {
                 || self.theta.is_some()
                 || self.omega.is_some()
                 || self.adaptive.is_some()
-                || self.method.is_some())
+                || self.method.is_some()
+                || self.refine.is_some())
         {
             return bad(
-                "takes no options (planes, theta, omega, adaptive and method are for spiking and loihi2)".into()
+                "takes no options (planes, theta, omega, adaptive, method and refine are for spiking and loihi2)"
+                    .into(),
             );
+        }
+        if let Some(r) = self.refine
+            && r > MAX_REFINE_ROUNDS
+        {
+            return bad(format!("refine = {r}: at most {MAX_REFINE_ROUNDS} correction rounds"));
         }
         if self.planes.is_some() && self.backend != Backend::Loihi2 {
             return bad("planes applies to loihi2 (fixed point) only".into());
@@ -266,7 +297,8 @@ impl FromStr for SolverSpec {
             _ => return Err(RegistryError::UnknownSolver(name.to_string())),
         };
         let mut spec = SolverSpec::new(backend);
-        const HINT: &str = "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false, method=pipg|hpdhg";
+        const HINT: &str =
+            "options: planes=1..4, theta=X≥0, omega=X>0, adaptive=true|false, method=pipg|hpdhg, refine=0..20";
         for opt in opts.into_iter().flat_map(|o| o.split(',')).map(str::trim).filter(|o| !o.is_empty()) {
             let bad = || RegistryError::BadOption { backend: backend.name(), option: opt.to_string(), hint: HINT };
             let (k, v) = opt.split_once('=').ok_or_else(bad)?;
@@ -276,6 +308,7 @@ impl FromStr for SolverSpec {
                 "theta" => spec.theta = Some(v.parse().map_err(|_| bad())?),
                 "omega" => spec.omega = Some(v.parse().map_err(|_| bad())?),
                 "adaptive" => spec.adaptive = Some(v.parse().map_err(|_| bad())?),
+                "refine" => spec.refine = Some(v.parse().map_err(|_| bad())?),
                 "method" => {
                     spec.method = Some(match v {
                         "pipg" => NetMethod::Pipg,
@@ -309,6 +342,9 @@ impl fmt::Display for SolverSpec {
         }
         if let Some(m) = self.method {
             opts.push(format!("method={}", if m == NetMethod::Hpdhg { "hpdhg" } else { "pipg" }));
+        }
+        if let Some(r) = self.refine {
+            opts.push(format!("refine={r}"));
         }
         if !opts.is_empty() {
             write!(f, ":{}", opts.join(","))?;
@@ -401,6 +437,27 @@ mod tests {
     }
 
     #[test]
+    fn refine_option_wraps_the_network_in_refinement() {
+        let spec: SolverSpec = "loihi2:method=hpdhg,refine=4".parse().unwrap();
+        assert_eq!(spec.refine, Some(4));
+        assert_eq!(spec.to_string(), "loihi2:method=hpdhg,refine=4");
+        assert_eq!(spec.to_string().parse::<SolverSpec>().unwrap(), spec);
+        let mut sv = spec.build(&SpikingSettings::default());
+        assert_eq!(sv.name(), "loihi2");
+        let pb = crate::lab::generate::Family::RandomMixed.generate(10, 1);
+        let st = crate::qp::Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 3000, ..Default::default() };
+        sv.setup(&pb, &st).unwrap();
+        let sol = sv.solve().unwrap();
+        assert_eq!(sol.status, crate::qp::Status::Solved, "{:?}", sol.residuals);
+        assert!(sol.ops.is_some());
+        // refine=0 is the network alone.
+        assert_eq!(
+            "spiking:refine=0".parse::<SolverSpec>().unwrap().build(&SpikingSettings::default()).name(),
+            "spiking"
+        );
+    }
+
+    #[test]
     fn bad_names_and_options_are_clear_errors() {
         let e = "foo".parse::<SolverSpec>().unwrap_err();
         assert!(e.to_string().contains("unknown solver 'foo'"), "{e}");
@@ -415,6 +472,9 @@ mod tests {
             ("loihi2:planes=two", "malformed"),
             ("loihi2:method=admm", "unknown or malformed option 'method=admm'"),
             ("hpdhg:method=hpdhg", "takes no options"),
+            ("osqp:refine=2", "takes no options"),
+            ("loihi2:refine=21", "refine = 21"),
+            ("loihi2:refine=-1", "malformed"),
         ] {
             let e = s.parse::<SolverSpec>().unwrap_err().to_string();
             assert!(e.contains(needle), "{s}: {e}");

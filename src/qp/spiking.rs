@@ -1583,6 +1583,24 @@ impl QpSolver for SpikingSolver {
         Ok(())
     }
 
+    /// New tolerances, caps and limits for the next solves; the network, its data and the
+    /// carried primal weight stay (the data is prepared again when `scaling_iters` changed).
+    fn update_settings(&mut self, settings: &Settings) -> Result<bool, QpError> {
+        if self.orig.is_none() {
+            return Err(QpError::Usage("update before setup".into()));
+        }
+        if settings.max_iter == 0 {
+            return Err(QpError::Usage("max_iter must be positive".into()));
+        }
+        let rescale = settings.scaling_iters != self.settings.scaling_iters;
+        self.settings = settings.clone();
+        if rescale {
+            self.prepare();
+            self.weights_stale = true;
+        }
+        Ok(true)
+    }
+
     fn warm_start(&mut self, x: Option<&[f64]>, y: Option<&[f64]>) -> Result<(), QpError> {
         let pb = self.orig.as_ref().ok_or_else(|| QpError::Usage("warm start before setup".into()))?;
         if let Some(x) = x {
