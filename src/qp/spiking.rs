@@ -42,7 +42,8 @@
 //! times the largest row 2-norm for each dendritic sum. A saturation stops the attempt at
 //! the next readout (the host reads the saturation counter with the values) and the solve
 //! restarts with 2 more bits of range, up to [`MAX_RANGE_RETRIES`] times, every attempt's
-//! operations counted; if it persists the solve returns [`Status::NumericalError`] with the
+//! operations and iterations counted (`Solution::iterations`), all attempts within the one
+//! `max_iter` budget; if it persists the solve returns [`Status::NumericalError`] with the
 //! last finite readout (or the warm start, or zeros) as x. The solver never returns NaN.
 //!
 //! # HPDHG ([`NetMethod::Hpdhg`])
@@ -1320,13 +1321,15 @@ impl SpikingSolver {
         }
     }
 
-    /// One attempt on the network at `extra_bits` of added range.
-    fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
+    /// One attempt on the network at `extra_bits` of added range, of at most `budget`
+    /// iterations.
+    fn attempt(&mut self, extra_bits: i32, budget: usize, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
         let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, .. } = self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
             return Err(QpError::Usage("solve called before setup".into()));
         };
-        let settings = &*settings;
+        let capped = Settings { max_iter: budget, ..settings.clone() };
+        let settings = &capped;
         let (n, m, mh) = (orig.n(), orig.m(), d.h.nrows);
         let mut x0 = x_ws.as_deref().map(|x| d.scaling.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
         let hp = ss.method == NetMethod::Hpdhg;
@@ -1637,9 +1640,17 @@ impl QpSolver for SpikingSolver {
             (true, true) => 2 * MAX_RANGE_RETRIES + 1,
         };
         let mut last = None;
+        // Every attempt's iterations ran on the network: all are reported, as all its
+        // operations are counted, and all come out of the one `max_iter` budget.
+        let mut iterations = 0;
         for r in 0..retries {
+            let budget = self.settings.max_iter - iterations;
+            if budget == 0 {
+                break;
+            }
             let step = if hp { 1 } else { 2 };
-            let a = self.attempt(step * r as i32, &mut ops, t0)?;
+            let a = self.attempt(step * r as i32, budget, &mut ops, t0)?;
+            iterations += a.iters;
             let done = !a.overflowed;
             last = Some(a);
             if done {
@@ -1655,7 +1666,7 @@ impl QpSolver for SpikingSolver {
             || (self.x_ws.clone().unwrap_or_else(|| vec![0.0; n]), self.y_ws.clone().unwrap_or_else(|| vec![0.0; m]));
         let status = if a.overflowed { Status::NumericalError } else { a.status };
         let (x, y) = a.best.unwrap_or_else(fallback);
-        let mut sol = finish_solution(orig, x, y, status, a.iters, t0.elapsed());
+        let mut sol = finish_solution(orig, x, y, status, iterations, t0.elapsed());
         sol.ops = Some(ops);
         self.last_ops = ops;
         if self.settings.warm_start && sol.status != Status::NumericalError {
