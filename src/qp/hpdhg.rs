@@ -210,6 +210,13 @@ pub struct HpdhgOptions {
     pub restart_necessary: f64,
     /// Artificial restart when the epoch exceeds this fraction of all iterations. Default 0.36.
     pub restart_artificial: f64,
+    /// Whiten the coupled part of the scaled cost ([`Whitening`]): the variables whose cost
+    /// column has an off-diagonal entry are replaced by z = Cᵀx̄ with C the Cholesky factor
+    /// of their cost block plus μI, so that their cost becomes I − μLᵀL (L = C⁻ᵀ).
+    pub whiten: bool,
+    /// Regularisation μ of the whitening, relative to the largest diagonal entry of the
+    /// coupled cost block. Default 1e-4.
+    pub whiten_reg: f64,
 }
 
 impl Default for HpdhgOptions {
@@ -236,6 +243,8 @@ impl Default for HpdhgOptions {
             restart_sufficient: 0.2,
             restart_necessary: 0.8,
             restart_artificial: 0.36,
+            whiten: false,
+            whiten_reg: 1e-4,
         }
     }
 }
@@ -264,6 +273,166 @@ pub fn cost_aware_scaling(pb: &Problem, passes: usize, theta: f64) -> Scaling {
     let mean = if n > 0 { pn.iter().sum::<f64>() / n as f64 } else { 0.0 };
     s.c = if mean > 1e-12 && mean.is_finite() { (1.0 / mean).clamp(1e-6, 1e6) } else { 1.0 };
     s
+}
+
+/// Change of variables on the coupled part of the scaled cost (with [`HpdhgOptions::whiten`]).
+///
+/// S are the variables whose column of P̄ has an off-diagonal non-zero entry (P̄ is then
+/// block diagonal: a dense-ish block P̄_SS and the separable rest, [`separable_diagonal`]).
+/// With P̄_SS + μI = C·Cᵀ (Cholesky, μ = [`HpdhgOptions::whiten_reg`]·max diag) the new
+/// variables are z_S = Cᵀx̄_S, i.e. x̄_S = L·z_S with L = C⁻ᵀ (upper triangular), so the
+/// cost block becomes LᵀP̄_SS L = I − μLᵀL (eigenvalues λ/(λ + μ) ∈ [0, 1)), q̄_S becomes
+/// Lᵀq̄_S and the columns S of Ā become Ā_S·L (box rows on S turn into general rows). The
+/// rows are then re-equilibrated (∞-norm 1, folded into the row scaling E). Everything the
+/// iteration does stays a matrix–vector product in the new variables; only the readout maps
+/// back (x̄_S = L z_S).
+#[derive(Debug, Clone)]
+pub(crate) struct Whitening {
+    /// The whitened variables S (ascending).
+    pub idx: Vec<usize>,
+    /// L = C⁻ᵀ (|S|×|S|, upper triangular): x̄_S = L z_S.
+    pub l: nalgebra::DMatrix<f64>,
+    /// Cᵀ: z_S = Cᵀ x̄_S.
+    pub ct: nalgebra::DMatrix<f64>,
+}
+
+impl Whitening {
+    /// x̄ from the internal variables (z_S replaced by L z_S).
+    pub(crate) fn to_scaled(&self, z: &[f64]) -> Vec<f64> {
+        self.map(z, &self.l)
+    }
+
+    /// The internal variables from x̄ (x̄_S replaced by Cᵀ x̄_S).
+    pub(crate) fn from_scaled(&self, x: &[f64]) -> Vec<f64> {
+        self.map(x, &self.ct)
+    }
+
+    /// Lᵀ applied to the S part of a cost vector.
+    pub(crate) fn cost(&self, q: &[f64]) -> Vec<f64> {
+        self.map(q, &self.l.transpose())
+    }
+
+    fn map(&self, v: &[f64], m: &nalgebra::DMatrix<f64>) -> Vec<f64> {
+        let vs = nalgebra::DVector::from_iterator(self.idx.len(), self.idx.iter().map(|&j| v[j]));
+        let r = m * vs;
+        let mut out = v.to_vec();
+        for (a, &j) in self.idx.iter().enumerate() {
+            out[j] = r[a];
+        }
+        out
+    }
+}
+
+/// The whitening of `pb` under `scaling` (module docs of [`Whitening`]): returns the
+/// transformed scaled problem and the transform, with the row factors of `scaling`
+/// re-equilibrated; `None` when fewer than two variables are coupled or the factorisation
+/// fails (the caller keeps the plain scaled problem).
+pub(crate) fn whiten(pb: &Problem, start: &Scaling, reg: f64) -> Option<(Problem, Scaling, Whitening)> {
+    let mut sc = start.clone();
+    let scaling = &mut sc;
+    use nalgebra::DMatrix;
+    let sp = scaling.scale_problem(pb);
+    let pf = sp.p.sym_upper_to_full();
+    let n = pf.ncols;
+    let coupled =
+        |j: usize| (pf.colptr[j]..pf.colptr[j + 1]).any(|k| pf.rowval[k] != j && pf.nzval[k] != 0.0);
+    let idx: Vec<usize> = (0..n).filter(|&j| coupled(j)).collect();
+    let ns = idx.len();
+    if ns < 2 {
+        return None;
+    }
+    let mut pos = vec![usize::MAX; n];
+    for (a, &j) in idx.iter().enumerate() {
+        pos[j] = a;
+    }
+    let mut pss = DMatrix::<f64>::zeros(ns, ns);
+    for &j in &idx {
+        for k in pf.colptr[j]..pf.colptr[j + 1] {
+            if pos[pf.rowval[k]] != usize::MAX {
+                pss[(pos[pf.rowval[k]], pos[j])] += pf.nzval[k];
+            }
+        }
+    }
+    let dmax = (0..ns).map(|a| pss[(a, a)]).fold(0.0f64, f64::max);
+    let mu = (reg * dmax).max(1e-12);
+    let mut reg_m = pss.clone();
+    for a in 0..ns {
+        reg_m[(a, a)] += mu;
+    }
+    let c = reg_m.cholesky()?.l();
+    let ct = c.transpose();
+    let l = ct.clone().solve_upper_triangular(&DMatrix::identity(ns, ns))?;
+    if !l.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    // Columns S of Ā times L (dense rows), the other columns unchanged.
+    let m = sp.a.nrows;
+    let transform_a = |a: &CscMatrix| -> (DMatrix<f64>, Vec<(usize, usize, f64)>) {
+        let mut a_s = DMatrix::<f64>::zeros(m, ns);
+        let mut rest = Vec::new();
+        for j in 0..n {
+            for k in a.colptr[j]..a.colptr[j + 1] {
+                if pos[j] != usize::MAX {
+                    a_s[(a.rowval[k], pos[j])] += a.nzval[k];
+                } else if a.nzval[k] != 0.0 {
+                    rest.push((a.rowval[k], j, a.nzval[k]));
+                }
+            }
+        }
+        (a_s * &l, rest)
+    };
+    // Row equilibration of the transformed rows.
+    let (a_s, rest) = transform_a(&sp.a);
+    let mut rn = vec![0.0f64; m];
+    for i in 0..m {
+        for a in 0..ns {
+            rn[i] = rn[i].max(a_s[(i, a)].abs());
+        }
+    }
+    for &(i, _, v) in &rest {
+        rn[i] = rn[i].max(v.abs());
+    }
+    for i in 0..m {
+        if rn[i] > 1e-12 && rn[i].is_finite() {
+            scaling.e[i] *= (1.0 / rn[i]).clamp(1e-6, 1e6);
+        }
+    }
+    let sp = scaling.scale_problem(pb);
+    let (a_s, rest) = transform_a(&sp.a);
+    let mut trip = rest;
+    for a in 0..ns {
+        for i in 0..m {
+            let v = a_s[(i, a)];
+            if v != 0.0 {
+                trip.push((i, idx[a], v));
+            }
+        }
+    }
+    let a_new = CscMatrix::from_triplets(m, n, &trip).ok()?;
+    // Cost: LᵀP̄_SS L on S, the separable diagonal elsewhere.
+    let p_white = l.transpose() * (&pss * &l);
+    let mut ptrip = Vec::new();
+    for j in 0..n {
+        if pos[j] == usize::MAX {
+            for k in pf.colptr[j]..pf.colptr[j + 1] {
+                if pf.rowval[k] == j && pf.nzval[k] != 0.0 {
+                    ptrip.push((j, j, pf.nzval[k]));
+                }
+            }
+        }
+    }
+    for b in 0..ns {
+        for a in 0..=b {
+            let v = 0.5 * (p_white[(a, b)] + p_white[(b, a)]);
+            if v != 0.0 {
+                ptrip.push((idx[a], idx[b], v));
+            }
+        }
+    }
+    let p_new = CscMatrix::from_triplets(n, n, &ptrip).ok()?;
+    let w = Whitening { idx, l, ct };
+    let q = w.cost(&sp.q);
+    Some((Problem { p: p_new, q, a: a_new, l: sp.l, u: sp.u }, sc, w))
 }
 
 /// δ_j = P_jj for every variable j whose column of the full symmetric matrix has no other
@@ -344,6 +513,8 @@ struct Data {
     sigma: f64,
     /// Separable cost part δ taken proximally (zeros without [`HpdhgOptions::diagonal_prox`]).
     delta: Vec<f64>,
+    /// The change of variables of the coupled cost ([`HpdhgOptions::whiten`]).
+    white: Option<Whitening>,
 }
 
 fn div_bound(v: f64, a: f64) -> f64 {
@@ -356,7 +527,10 @@ impl Data {
             Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
             Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
         };
-        let sp = scaling.scale_problem(pb);
+        let (sp, scaling, white) = match if o.whiten { whiten(pb, &scaling, o.whiten_reg) } else { None } {
+            Some((sp, sc, w)) => (sp, sc, Some(w)),
+            None => (scaling.scale_problem(pb), scaling, None),
+        };
         let (n, m) = (sp.n(), sp.m());
         let mut count = vec![0usize; m];
         for (k, &r) in sp.a.rowval.iter().enumerate() {
@@ -398,7 +572,25 @@ impl Data {
         let p = sp.p.sym_upper_to_full();
         let (delta, lambda) = cost_split(&sp.p, o);
         let sigma = o.norm_safety * super::pipg::ata_norm_est(&h, 200);
-        Self { scaling, p, q: sp.q, h, h_rows, hl, hu, lb, ub, boxes, lambda, sigma, delta }
+        Self { scaling, p, q: sp.q, h, h_rows, hl, hu, lb, ub, boxes, lambda, sigma, delta, white }
+    }
+
+    /// Internal cost vector from an original q.
+    fn internal_q(&self, q: &[f64]) -> Vec<f64> {
+        let qs = self.scaling.scale_q(q);
+        match &self.white {
+            Some(w) => w.cost(&qs),
+            None => qs,
+        }
+    }
+
+    /// Internal variables from an original x.
+    fn internal_x(&self, x: &[f64]) -> Vec<f64> {
+        let xs = self.scaling.scale_x(x);
+        match &self.white {
+            Some(w) => w.from_scaled(&xs),
+            None => xs,
+        }
     }
 
     /// Original-space (x, y) from scaled (x̄, ȳ_H); box-row duals from the reduced gradient.
@@ -428,7 +620,11 @@ impl Data {
                 }
             }
         }
-        (self.scaling.unscale_x(x), self.scaling.unscale_y(&ys))
+        let xs = match &self.white {
+            Some(wh) => self.scaling.unscale_x(&wh.to_scaled(x)),
+            None => self.scaling.unscale_x(x),
+        };
+        (xs, self.scaling.unscale_y(&ys))
     }
 
     fn box_empty(&self) -> bool {
@@ -560,7 +756,7 @@ impl QpSolver for HpdhgSolver {
     fn update_q(&mut self, q: &[f64]) -> Result<(), QpError> {
         let (pb, d) = self.parts()?;
         super::set_q(pb, q)?;
-        d.q = d.scaling.scale_q(q);
+        d.q = d.internal_q(q);
         Ok(())
     }
 
@@ -607,7 +803,7 @@ impl QpSolver for HpdhgSolver {
             Some((x, y)) => {
                 let ys = d.scaling.scale_y(y);
                 let xs: Vec<f64> =
-                    d.scaling.scale_x(x).iter().enumerate().map(|(j, v)| v.clamp(d.lb[j], d.ub[j])).collect();
+                    d.internal_x(x).iter().enumerate().map(|(j, v)| v.clamp(d.lb[j], d.ub[j])).collect();
                 (xs, d.h_rows.iter().map(|&i| ys[i]).collect::<Vec<f64>>())
             }
             None => (vec![0.0; n], vec![0.0; mh]),
