@@ -230,7 +230,7 @@ impl Default for HpdhgOptions {
             restarts: true,
             relaxation: 1.6,
             check_every: 25,
-            cost_column_ratio: 0.1,
+            cost_column_ratio: 0.0,
             scaling_passes: 20,
             norm_safety: 1.05,
             eps_infeasible: 1e-5,
@@ -243,8 +243,8 @@ impl Default for HpdhgOptions {
             restart_sufficient: 0.2,
             restart_necessary: 0.8,
             restart_artificial: 0.36,
-            whiten: false,
-            whiten_reg: 1e-4,
+            whiten: true,
+            whiten_reg: 1e-6,
         }
     }
 }
@@ -435,6 +435,20 @@ pub(crate) fn whiten(pb: &Problem, start: &Scaling, reg: f64) -> Option<(Problem
     Some((Problem { p: p_new, q, a: a_new, l: sp.l, u: sp.u }, sc, w))
 }
 
+/// The problem the iteration runs on: `pb` scaled by the chosen diagonal preconditioner
+/// ([`HpdhgOptions::precond`]) and, with [`HpdhgOptions::whiten`], whitened ([`whiten`]);
+/// returns it with the (final) diagonal factors and the whitening, if any.
+pub(crate) fn precondition(pb: &Problem, settings: &Settings, o: &HpdhgOptions) -> (Problem, Scaling, Option<Whitening>) {
+    let scaling = match o.precond {
+        Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
+        Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
+    };
+    match if o.whiten { whiten(pb, &scaling, o.whiten_reg) } else { None } {
+        Some((sp, sc, w)) => (sp, sc, Some(w)),
+        None => (scaling.scale_problem(pb), scaling, None),
+    }
+}
+
 /// δ_j = P_jj for every variable j whose column of the full symmetric matrix has no other
 /// non-zero entry, 0 otherwise: P = diag(δ) + (P − diag(δ)) splits P into its separable
 /// part and a principal submatrix, so P − diag(δ) stays positive semidefinite.
@@ -523,14 +537,7 @@ fn div_bound(v: f64, a: f64) -> f64 {
 
 impl Data {
     fn new(pb: &Problem, settings: &Settings, o: &HpdhgOptions) -> Self {
-        let scaling = match o.precond {
-            Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
-            Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
-        };
-        let (sp, scaling, white) = match if o.whiten { whiten(pb, &scaling, o.whiten_reg) } else { None } {
-            Some((sp, sc, w)) => (sp, sc, Some(w)),
-            None => (scaling.scale_problem(pb), scaling, None),
-        };
+        let (sp, scaling, white) = precondition(pb, settings, o);
         let (n, m) = (sp.n(), sp.m());
         let mut count = vec![0usize; m];
         for (k, &r) in sp.a.rowval.iter().enumerate() {

@@ -80,7 +80,7 @@
 
 use std::time::Instant;
 
-use super::hpdhg::{self, HpdhgOptions, Mode as HpdhgMode, OmegaRule as HpdhgOmegaRule, Precond};
+use super::hpdhg::{self, HpdhgOptions, Mode as HpdhgMode, OmegaRule as HpdhgOmegaRule};
 use super::pipg::{CheckScratch, PipgData, PipgOptions, ata_norm_est, step_sizes as pipg_steps};
 use super::residuals::{self, finish_solution};
 use super::{CscMatrix, INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
@@ -924,15 +924,17 @@ impl PipgNet {
     }
 }
 
-/// The data of the HPDHG method: `pb` scaled by the `hpdhg` backend's preconditioner, split
-/// as PIPG splits it, with the backend's norm estimates (200 power iterations times the
-/// safety factor), and the proximal diagonal δ of the solution neurons (`hpdhg::cost_split`).
-fn hpdhg_data(pb: &Problem, settings: &Settings, o: &HpdhgOptions, opt: &PipgOptions) -> (PipgData, Vec<f64>) {
-    let scaling = match o.precond {
-        Precond::CostAware => hpdhg::cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
-        Precond::KktRuiz => super::Scaling::ruiz(pb, settings.scaling_iters).1,
-    };
-    let sp = scaling.scale_problem(pb);
+/// The data of the HPDHG method: `pb` preconditioned as the `hpdhg` backend does
+/// (`hpdhg::precondition`: diagonal scaling, then the whitening of the coupled cost block),
+/// split as PIPG splits it, with the backend's norm estimates (200 power iterations times
+/// the safety factor), the proximal diagonal δ of the solution neurons (`hpdhg::cost_split`)
+/// and the whitening (the readout maps z back through it).
+fn hpdhg_data(
+    pb: &Problem,
+    settings: &Settings,
+    o: &HpdhgOptions,
+    opt: &PipgOptions,
+) -> (PipgData, Vec<f64>, Option<hpdhg::Whitening>) {
     // As the `hpdhg` backend, a row with one non-zero value is a box row even when it stores
     // explicit zeros: those are dropped from A (never sent on a synapse).
     let mut pruned = pb.clone();
@@ -948,11 +950,22 @@ fn hpdhg_data(pb: &Problem, settings: &Settings, o: &HpdhgOptions, opt: &PipgOpt
         colptr.push(rowval.len());
     }
     pruned.a = CscMatrix { nrows: a.nrows, ncols: a.ncols, colptr, rowval, nzval };
-    let mut d = PipgData::with_scaling(&pruned, scaling, opt);
+    let (sp, scaling, white) = hpdhg::precondition(&pruned, settings, o);
     let (delta, lambda) = hpdhg::cost_split(&sp.p, o);
+    let mut d = PipgData::from_scaled(sp, scaling, opt, None);
     d.lambda = lambda;
     d.sigma = o.norm_safety * ata_norm_est(&d.h, 200);
-    (d, delta)
+    (d, delta, white)
+}
+
+/// `PipgData::output` with the whitening undone: original-space (x, y) from the network's
+/// (z, w).
+fn hp_output(d: &PipgData, white: Option<&hpdhg::Whitening>, z: &[f64], w: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+    let (x, y) = d.output(z, w, m);
+    match white {
+        Some(wh) => (d.scaling.unscale_x(&wh.to_scaled(z)), y),
+        None => (x, y),
+    }
 }
 
 /// Writes new outputs (ζ, η) into the network (a host write of n + m_H values, counted in
@@ -988,6 +1001,7 @@ fn run_hpdhg(
     settings: &Settings,
     t0: Instant,
     omega0: f64,
+    white: Option<&hpdhg::Whitening>,
 ) -> Attempt {
     let o = &ss.hpdhg;
     let (n, m, mh) = (pb.n(), pb.m(), d.h.nrows);
@@ -1095,7 +1109,7 @@ fn run_hpdhg(
                 zj
             };
         }
-        let (xo, yo) = d.output(&pn.z_read, yt, m);
+        let (xo, yo) = hp_output(d, white, &pn.z_read, yt, m);
         let rep = residuals::compute(pb, &xo, &yo);
         if settings.verbose {
             eprintln!(
@@ -1116,7 +1130,7 @@ fn run_hpdhg(
             let inv = 1.0 / nsum as f64;
             let xa: Vec<f64> = pn.sol.acc.total().map(|v| v * inv).collect();
             let ya: Vec<f64> = pn.con.acc.total().map(|v| v * inv).collect();
-            let (xao, yao) = d.output(&xa, &ya, m);
+            let (xao, yao) = hp_output(d, white, &xa, &ya, m);
             let ra = residuals::compute(pb, &xao, &yao);
             if ra.converged_with_gap(settings) {
                 status = Status::Solved;
@@ -1129,7 +1143,7 @@ fn run_hpdhg(
         };
         let (test_p, test_d) = (rep.res.prim > rep.eps_prim(settings), rep.res.dual > rep.eps_dual(settings));
         if test_p || test_d {
-            let (px, py) = d.output(&x_pre, &y_pre, m);
+            let (px, py) = hp_output(d, white, &x_pre, &y_pre, m);
             let dy: Vec<f64> = yo.iter().zip(&py).map(|(a, b)| a - b).collect();
             let dx: Vec<f64> = xo.iter().zip(&px).map(|(a, b)| a - b).collect();
             pinf = if test_p && hpdhg::primal_infeasible(pb, &dy, o.eps_infeasible) { pinf + 1 } else { 0 };
@@ -1257,6 +1271,8 @@ pub struct SpikingSolver {
     pub last_ops: OpCounts,
     /// HPDHG method: the proximal diagonal δ of the solution neurons (empty for PIPG).
     delta: Vec<f64>,
+    /// HPDHG method: the whitening of the coupled cost (`hpdhg::Whitening`), if any.
+    white: Option<hpdhg::Whitening>,
     /// HPDHG method: the primal weight ω the last solve ended with (for
     /// [`SpikingSettings::hpdhg_carry_omega`]).
     hp_omega: Option<f64>,
@@ -1297,6 +1313,7 @@ impl SpikingSolver {
             weights_stale: false,
             last_ops: OpCounts::default(),
             delta: Vec::new(),
+            white: None,
             hp_omega: None,
         }
     }
@@ -1304,12 +1321,13 @@ impl SpikingSolver {
     fn prepare(&mut self) {
         if let Some(pb) = &self.orig {
             let opt = PipgOptions { relaxation: self.spiking.rho, ..self.spiking.pipg.clone() };
-            let (d, delta) = match self.spiking.method {
-                NetMethod::Pipg => (PipgData::new(pb, self.settings.scaling_iters, &opt), Vec::new()),
+            let (d, delta, white) = match self.spiking.method {
+                NetMethod::Pipg => (PipgData::new(pb, self.settings.scaling_iters, &opt), Vec::new(), None),
                 NetMethod::Hpdhg => hpdhg_data(pb, &self.settings, &self.spiking.hpdhg, &opt),
             };
             self.data = Some(d);
             self.delta = delta;
+            self.white = white;
         }
     }
 
@@ -1322,13 +1340,20 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range.
     fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, .. } = self;
+        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, white, .. } = self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
             return Err(QpError::Usage("solve called before setup".into()));
         };
         let settings = &*settings;
         let (n, m, mh) = (orig.n(), orig.m(), d.h.nrows);
-        let mut x0 = x_ws.as_deref().map(|x| d.scaling.scale_x(x)).unwrap_or_else(|| vec![0.0; n]);
+        let white = white.as_ref();
+        let mut x0 = x_ws
+            .as_deref()
+            .map(|x| {
+                let xs = d.scaling.scale_x(x);
+                white.map_or(xs.clone(), |w| w.from_scaled(&xs))
+            })
+            .unwrap_or_else(|| vec![0.0; n]);
         let hp = ss.method == NetMethod::Hpdhg;
         if hp && x_ws.is_some() {
             // As the `hpdhg` backend: a warm start is clamped into the variable box.
@@ -1376,7 +1401,7 @@ impl SpikingSolver {
             for v in pb.l.iter_mut().chain(pb.u.iter_mut()) {
                 *v = v.clamp(-INFTY, INFTY);
             }
-            let a = run_hpdhg(pn, ss, d, &pb, settings, t0, omega0);
+            let a = run_hpdhg(pn, ss, d, &pb, settings, t0, omega0, white);
             ops.accumulate(&pn.net.counts);
             return Ok(a);
         }
@@ -1543,7 +1568,11 @@ impl QpSolver for SpikingSolver {
         }
         pb.q = q.to_vec();
         if let Some(d) = self.data.as_mut() {
-            d.q = d.scaling.scale_q(q);
+            let qs = d.scaling.scale_q(q);
+            d.q = match &self.white {
+                Some(w) => w.cost(&qs),
+                None => qs,
+            };
         }
         Ok(())
     }
