@@ -20,7 +20,22 @@
 //! the constraint column norm otherwise: variables without cost), then every row of Ā by
 //! the square root of its ∞-norm. The cost factor is c = 1/mean_j |P̄_{:j}|∞ (q is not
 //! used: a large q only means a far optimum, not a stiff problem). On the lava QP
-//! (numpy check, θ = 1e-3) the reduced Hessian spans 0.19..1.8 after this scaling.
+//! (numpy check, θ = 1e-3) the reduced Hessian spans 0.19..1.8 after this scaling. The
+//! default θ = 0 lets every variable with any cost be scaled by its cost column (the
+//! quadruped's forces, weight 4e-5, included).
+//!
+//! # Whitening of the coupled cost ([`whiten`], [`HpdhgOptions::whiten`])
+//!
+//! No diagonal scaling conditions a dense Hessian GᵀQG + R of a condensed MPC (its diagonal
+//! is already ≈ 1 after the scaling above; the spectrum still spans orders of magnitude).
+//! The variables S whose cost column has an off-diagonal entry are therefore changed once,
+//! at setup, to z_S = Cᵀx̄_S with P̄_SS + μI = CCᵀ (Cholesky, μ = 1e-6·max diag): their cost
+//! becomes I − μLᵀL (L = C⁻ᵀ, eigenvalues in [0, 1)), the columns S of Ā become Ā_S·L (box
+//! rows on S become general rows) and every row is re-equilibrated to ∞-norm 1. The
+//! iteration is unchanged — matrix–vector products with the new (dense) P̃, H̃, H̃ᵀ — and only
+//! the readout maps back, x̄_S = L z_S (a host computation at the checks, like the
+//! unscaling). Sparse MPC forms with diagonal stage costs have no coupled variables and are
+//! left as they are.
 //!
 //! # Iteration (scaled space; z = (x̄, ȳ_H); D = [lb, ub] from single-entry rows as in PIPG)
 //!
@@ -67,6 +82,14 @@
 //!    one more readout, xₖ₋₁).
 //!
 //! Measured choices (`examples/qp_methods.rs`, robotics families, 2–4 seeds per horizon):
+//! the whitening (μ = 1e-6) with θ = 0 took the 72 problems (4 seeds) from 45 solved, median
+//! / p90 800 / 2450 iterations, to 72 solved, 300 / 950 (lava ANYmal 650 → 375): whitening
+//! alone solved every condensed member (2 seeds: 30/36, median 350), θ = 0 alone solved the
+//! sparse quadruped (0 → 6/6 at 2 seeds); μ = 1e-5 lost one problem, μ = 1e-2 three, μ =
+//! 1e-7 / 1e-8 changed nothing; with both on, ω₀ 5 / 20, ρ 1.4 / 1.8, PDLP's unguarded
+//! primal weight, smoothing 1, 40 scaling passes or checks every 10 iterations all kept
+//! 72/72 with medians 275–425 (not kept: none clearly better).
+//! Before that:
 //! the proximal separable part cut the median iterations from 1200 to 825 at the same
 //! successes (wheeled-pendulum sparse 2325 → 950); the gradient restart test cut the
 //! box-only wheeled-pendulum family's median / p90 from 1025 / 1575 to 825 / 975; restart
@@ -172,7 +195,9 @@ pub struct HpdhgOptions {
     pub relaxation: f64,
     /// Iterations between host checks (readouts). Default 25.
     pub check_every: usize,
-    /// Cost column ratio θ of [`cost_aware_scaling`]. Default 0.1.
+    /// Cost column ratio θ of [`cost_aware_scaling`]. Default 0 (every variable with a cost
+    /// is scaled by its cost column): with θ = 0.1 the sparse quadruped family (forces with
+    /// weight 4e-5) was solved 0 / 6 times, with θ ≤ 1e-6 6 / 6 (`examples/qp_methods.rs`).
     pub cost_column_ratio: f64,
     /// Equilibration passes of [`cost_aware_scaling`] (the KKT Ruiz uses `scaling_iters`). Default 20.
     pub scaling_passes: usize,
@@ -212,11 +237,20 @@ pub struct HpdhgOptions {
     pub restart_artificial: f64,
     /// Whiten the coupled part of the scaled cost ([`Whitening`]): the variables whose cost
     /// column has an off-diagonal entry are replaced by z = Cᵀx̄ with C the Cholesky factor
-    /// of their cost block plus μI, so that their cost becomes I − μLᵀL (L = C⁻ᵀ).
+    /// of their cost block plus μI, so that their cost becomes I − μLᵀL (L = C⁻ᵀ). Default
+    /// true: every condensed family member solved (module docs, "Measured choices").
     pub whiten: bool,
     /// Regularisation μ of the whitening, relative to the largest diagonal entry of the
-    /// coupled cost block. Default 1e-4.
+    /// coupled cost block. Default 1e-6.
     pub whiten_reg: f64,
+    /// The whitening is applied only when the coupled cost block's spectral condition
+    /// number (eigenvalues floored at μ, after the diagonal scaling) is at least this.
+    /// Default 1e3: the robotics condensed members have 5e2..2e7 (whitened at 1e3: 72/72,
+    /// median / p90 400 / 975; at 0: 72/72, 300 / 950, lava ANYmal (13.7) 375 instead of
+    /// 650), the lab's random dense families 14..4e2, where whitening costs (box rows become
+    /// dense general rows): RandomMixed(20, 5) went from solved in 3225 iterations to not
+    /// solved in 6000, Box(20, 6) from 50 to 350.
+    pub whiten_min_condition: f64,
 }
 
 impl Default for HpdhgOptions {
@@ -245,6 +279,7 @@ impl Default for HpdhgOptions {
             restart_artificial: 0.36,
             whiten: true,
             whiten_reg: 1e-6,
+            whiten_min_condition: 1e3,
         }
     }
 }
@@ -327,7 +362,12 @@ impl Whitening {
 /// transformed scaled problem and the transform, with the row factors of `scaling`
 /// re-equilibrated; `None` when fewer than two variables are coupled or the factorisation
 /// fails (the caller keeps the plain scaled problem).
-pub(crate) fn whiten(pb: &Problem, start: &Scaling, reg: f64) -> Option<(Problem, Scaling, Whitening)> {
+pub(crate) fn whiten(
+    pb: &Problem,
+    start: &Scaling,
+    reg: f64,
+    min_condition: f64,
+) -> Option<(Problem, Scaling, Whitening)> {
     let mut sc = start.clone();
     let scaling = &mut sc;
     use nalgebra::DMatrix;
@@ -354,6 +394,14 @@ pub(crate) fn whiten(pb: &Problem, start: &Scaling, reg: f64) -> Option<(Problem
         }
     }
     let dmax = (0..ns).map(|a| pss[(a, a)]).fold(0.0f64, f64::max);
+    // Spectral condition number of the block (floored at μ): below `min_condition` the cost
+    // is not what limits the iteration, and the dense rows would only cost.
+    let ev = pss.clone().symmetric_eigen().eigenvalues;
+    let (emin, emax) = ev.iter().fold((f64::MAX, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+    let kappa = emax / emin.max(reg * dmax).max(1e-300);
+    if !(kappa >= min_condition) {
+        return None;
+    }
     let mu = (reg * dmax).max(1e-12);
     let mut reg_m = pss.clone();
     for a in 0..ns {
@@ -443,7 +491,7 @@ pub(crate) fn precondition(pb: &Problem, settings: &Settings, o: &HpdhgOptions) 
         Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
         Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
     };
-    match if o.whiten { whiten(pb, &scaling, o.whiten_reg) } else { None } {
+    match if o.whiten { whiten(pb, &scaling, o.whiten_reg, o.whiten_min_condition) } else { None } {
         Some((sp, sc, w)) => (sp, sc, Some(w)),
         None => (scaling.scale_problem(pb), scaling, None),
     }
@@ -1132,10 +1180,13 @@ mod tests {
     fn box_only_problems_take_the_accelerated_path_and_match_clarabel() {
         let pb = Family::Box.generate(30, 2);
         let st = Settings { eps_abs: 1e-6, eps_rel: 0.0, max_iter: 50_000, warm_start: false, ..Settings::default() };
-        let mut fast = HpdhgSolver::new();
+        // Without the whitening: it would turn the box rows of the coupled variables into
+        // general rows (the problem would no longer be box-only).
+        let plain = HpdhgOptions { whiten: false, ..Default::default() };
+        let mut fast = HpdhgSolver::with_options(plain.clone());
         fast.setup(&pb, &st).unwrap();
         let a = fast.solve().unwrap();
-        let mut slow = HpdhgSolver::with_options(HpdhgOptions { accelerate_box_only: false, ..Default::default() });
+        let mut slow = HpdhgSolver::with_options(HpdhgOptions { accelerate_box_only: false, ..plain });
         slow.setup(&pb, &st).unwrap();
         let b = slow.solve().unwrap();
         assert_eq!((a.status, b.status), (Status::Solved, Status::Solved));
@@ -1170,16 +1221,73 @@ mod tests {
         let q = vec![1e-4, -2.0, 5.0];
         let pb = Problem::new(pd, q.clone(), CscMatrix::identity(3, 1.0), vec![-1.0; 3], vec![1.0; 3]).unwrap();
         let st = Settings { eps_abs: 1e-10, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
-        let sol = solve(&pb, &st);
+        // θ = 0.1: the first variable (cost 1e-3 < 0.1·1) keeps its constraint scaling, so
+        // the scaled cost stays a non-uniform diagonal (with θ = 0 it would be c·I).
+        let theta = HpdhgOptions { cost_column_ratio: 0.1, ..Default::default() };
+        let mut s = HpdhgSolver::with_options(theta.clone());
+        s.setup(&pb, &st).unwrap();
+        let sol = s.solve().unwrap();
         assert_eq!(sol.status, Status::Solved);
         assert!(sol.iterations <= 100, "{} iterations", sol.iterations);
         for (j, want) in [-0.1, 1.0, -5e-3].into_iter().enumerate() {
             assert!((sol.x[j] - want).abs() < 1e-6, "x[{j}] = {} vs {want}", sol.x[j]);
         }
-        let mut lin = HpdhgSolver::with_options(HpdhgOptions { diagonal_prox: false, ..Default::default() });
+        let mut lin = HpdhgSolver::with_options(HpdhgOptions { diagonal_prox: false, ..theta });
         lin.setup(&pb, &st).unwrap();
         let slow = lin.solve().unwrap();
         assert!(slow.iterations > sol.iterations, "{} vs {}", slow.iterations, sol.iterations);
+    }
+
+
+    /// The whitening keeps the objective and every row value (up to the new row factors),
+    /// leaves the separable variable alone, maps its cost block to eigenvalues in [0, 1) with
+    /// the largest near 1, and round-trips x̄ ↔ z.
+    #[test]
+    fn whitening_preserves_the_problem_and_conditions_the_coupled_cost() {
+        use nalgebra::DMatrix;
+        // Coupled block on x0..x2 with eigenvalues spanning ~1e-3..1e3, separable x3.
+        let dense = [
+            1000.0, 999.0, 0.0, 0.0, //
+            999.0, 1000.0, 0.5, 0.0, //
+            0.0, 0.5, 1.0, 0.0, //
+            0.0, 0.0, 0.0, 2.0,
+        ];
+        let p = CscMatrix::from_dense(4, 4, &dense).upper_triangle();
+        let a = CscMatrix::from_dense(3, 4, &[1.0, 0.0, 0.0, 0.0, 1.0, -1.0, 2.0, 1.0, 0.0, 0.0, 0.0, 3.0]);
+        let pb = Problem::new(p, vec![1.0, -2.0, 0.5, 1.0], a, vec![-1.0, -2.0, -INFTY], vec![1.0, 2.0, 3.0]).unwrap();
+        let start = Scaling::identity(4, 3);
+        let (wp, sc, w) = whiten(&pb, &start, 1e-6, 1.0).expect("coupled block");
+        assert_eq!(w.idx, vec![0, 1, 2]);
+        let sp = sc.scale_problem(&pb);
+        let x = [0.3, -0.7, 1.1, 0.4];
+        let z = w.from_scaled(&x);
+        assert!((z[3] - x[3]).abs() < 1e-15, "separable variable untouched");
+        let back = w.to_scaled(&z);
+        for j in 0..4 {
+            assert!((back[j] - x[j]).abs() < 1e-9, "round trip {back:?} vs {x:?}");
+        }
+        let (f0, f1) = (sp.objective(&x), wp.objective(&z));
+        assert!((f0 - f1).abs() < 1e-8 * f0.abs().max(1.0), "objective {f0} vs {f1}");
+        let (mut r0, mut r1) = (vec![0.0; 3], vec![0.0; 3]);
+        sp.a.mul_add(&x, &mut r0);
+        wp.a.mul_add(&z, &mut r1);
+        for i in 0..3 {
+            assert!((r0[i] - r1[i]).abs() < 1e-9 * r0[i].abs().max(1.0), "row {i}: {r0:?} vs {r1:?}");
+        }
+        // Rows re-equilibrated: unit ∞-norm.
+        for r in wp.a.row_inf_norms() {
+            assert!((r - 1.0).abs() < 1e-9, "{r}");
+        }
+        // The coupled block of the new cost: eigenvalues in [0, 1], largest ≈ 1.
+        let pd = wp.p.sym_upper_to_full().to_dense();
+        let blk = DMatrix::from_fn(3, 3, |i, j| pd[i * 4 + j]);
+        let ev = blk.symmetric_eigen().eigenvalues;
+        let (lo, hi) = ev.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(lo > -1e-9 && hi <= 1.0 + 1e-9 && hi > 0.99, "eigenvalues {ev:?}");
+        // A separable cost has nothing to whiten.
+        let pdiag = CscMatrix::from_triplets(2, 2, &[(0, 0, 1.0), (1, 1, 5.0)]).unwrap();
+        let pb2 = Problem::new(pdiag, vec![0.0; 2], CscMatrix::identity(2, 1.0), vec![-1.0; 2], vec![1.0; 2]).unwrap();
+        assert!(whiten(&pb2, &Scaling::identity(2, 2), 1e-6, 1.0).is_none());
     }
 
     #[test]
