@@ -374,8 +374,7 @@ pub(crate) fn whiten(
     let sp = scaling.scale_problem(pb);
     let pf = sp.p.sym_upper_to_full();
     let n = pf.ncols;
-    let coupled =
-        |j: usize| (pf.colptr[j]..pf.colptr[j + 1]).any(|k| pf.rowval[k] != j && pf.nzval[k] != 0.0);
+    let coupled = |j: usize| (pf.colptr[j]..pf.colptr[j + 1]).any(|k| pf.rowval[k] != j && pf.nzval[k] != 0.0);
     let idx: Vec<usize> = (0..n).filter(|&j| coupled(j)).collect();
     let ns = idx.len();
     if ns < 2 {
@@ -486,7 +485,11 @@ pub(crate) fn whiten(
 /// The problem the iteration runs on: `pb` scaled by the chosen diagonal preconditioner
 /// ([`HpdhgOptions::precond`]) and, with [`HpdhgOptions::whiten`], whitened ([`whiten`]);
 /// returns it with the (final) diagonal factors and the whitening, if any.
-pub(crate) fn precondition(pb: &Problem, settings: &Settings, o: &HpdhgOptions) -> (Problem, Scaling, Option<Whitening>) {
+pub(crate) fn precondition(
+    pb: &Problem,
+    settings: &Settings,
+    o: &HpdhgOptions,
+) -> (Problem, Scaling, Option<Whitening>) {
     let scaling = match o.precond {
         Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
         Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
@@ -857,8 +860,7 @@ impl QpSolver for HpdhgSolver {
         let (mut x, mut y) = match &start {
             Some((x, y)) => {
                 let ys = d.scaling.scale_y(y);
-                let xs: Vec<f64> =
-                    d.internal_x(x).iter().enumerate().map(|(j, v)| v.clamp(d.lb[j], d.ub[j])).collect();
+                let xs: Vec<f64> = d.internal_x(x).iter().enumerate().map(|(j, v)| v.clamp(d.lb[j], d.ub[j])).collect();
                 (xs, d.h_rows.iter().map(|&i| ys[i]).collect::<Vec<f64>>())
             }
             None => (vec![0.0; n], vec![0.0; mh]),
@@ -1237,7 +1239,6 @@ mod tests {
         let slow = lin.solve().unwrap();
         assert!(slow.iterations > sol.iterations, "{} vs {}", slow.iterations, sol.iterations);
     }
-
 
     /// The whitening keeps the objective and every row value (up to the new row factors),
     /// leaves the separable variable alone, maps its cost block to eigenvalues in [0, 1) with

@@ -1343,7 +1343,8 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range.
     fn attempt(&mut self, extra_bits: i32, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
-        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, white, .. } = self;
+        let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, white, .. } =
+            self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
             return Err(QpError::Usage("solve called before setup".into()));
         };
