@@ -152,6 +152,14 @@ pub const OMEGA_SPAN: f64 = 64.0;
 /// lava's iterations at which α halves.
 pub const LAVA_ALPHA_HALVINGS: [usize; 10] = [50, 100, 200, 350, 550, 800, 1100, 1450, 1850, 2300];
 
+/// Cost column ratio θ of the HPDHG method in [`SpikingSettings::default`] (the settings the
+/// MPC presets start from): 0.1, the `hpdhg` backend's previous default. The backend's θ = 0
+/// (every variable with a cost scaled by its cost column; it solves the sparse quadruped
+/// family) costs fixed-point precision on warm-started MPC sequences: the arm's Loihi 2
+/// closed loop (`tests/closed_loop.rs`, 20 N hold) had 44 fallbacks in 710 solves with
+/// θ = 0, 1e-6, 1e-5 or 1e-3, none with 0.1.
+pub const MPC_COST_COLUMN_RATIO: f64 = 0.1;
+
 /// Settings specific to the spiking solver.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SpikingSettings {
@@ -186,7 +194,9 @@ pub struct SpikingSettings {
     pub method: NetMethod,
     /// Options of [`NetMethod::Hpdhg`] (ignored by PIPG); with it, `steps`, `rho`,
     /// `check_every`, `adaptive_omega`, `omega_rule` and `check_gap` are not used (the
-    /// `hpdhg` backend's own fields are). Mode must be `Relaxed`.
+    /// `hpdhg` backend's own fields are). Mode must be `Relaxed`. Default: the backend's
+    /// defaults except the cost column ratio θ = [`MPC_COST_COLUMN_RATIO`] (the cold preset
+    /// `qp::registry::cold_preset` takes the backend's θ = 0).
     #[serde(default)]
     pub hpdhg: HpdhgOptions,
     /// [`NetMethod::Hpdhg`] on a sequence of warm-started solves: start each solve from the
@@ -212,7 +222,7 @@ impl Default for SpikingSettings {
             check_gap: true,
             pipg,
             method: NetMethod::Pipg,
-            hpdhg: HpdhgOptions::default(),
+            hpdhg: HpdhgOptions { cost_column_ratio: MPC_COST_COLUMN_RATIO, ..HpdhgOptions::default() },
             hpdhg_carry_omega: false,
         }
     }
@@ -1737,12 +1747,16 @@ mod tests {
         for f in RoboticsFamily::ALL {
             cases.push((f.generate(f.horizons()[0], 1), 1e-3, 2000));
         }
-        for (pb, eps, max_iter) in cases {
+        // The cold preset (θ = 0, as `HpdhgSolver::new()`) and the default settings (θ = 0.1).
+        let presets = [crate::qp::registry::cold_preset(), SpikingSettings::default().with_method(NetMethod::Hpdhg)];
+        assert_eq!(presets[0].hpdhg, HpdhgOptions::default());
+        for ((pb, eps, max_iter), ss) in cases.iter().flat_map(|c| presets.iter().map(move |p| (c, p))) {
+            let (eps, max_iter) = (*eps, *max_iter);
             let s = Settings { eps_abs: eps, eps_rel: 0.0, max_iter, warm_start: false, ..Settings::default() };
-            let mut reference = HpdhgSolver::new();
-            reference.setup(&pb, &s).unwrap();
+            let mut reference = HpdhgSolver::with_options(ss.hpdhg.clone());
+            reference.setup(pb, &s).unwrap();
             let r = reference.solve().unwrap();
-            let mut sp = SpikingSolver::new(SpikingSettings::default().with_method(NetMethod::Hpdhg));
+            let mut sp = SpikingSolver::new(ss.clone());
             sp.setup(&pb, &s).unwrap();
             let x = sp.solve().unwrap();
             let what = format!(
