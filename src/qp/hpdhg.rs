@@ -338,7 +338,7 @@ impl Whitening {
     }
 
     /// The internal variables from x̄ (x̄_S replaced by Cᵀ x̄_S).
-    pub(crate) fn from_scaled(&self, x: &[f64]) -> Vec<f64> {
+    pub(crate) fn internal(&self, x: &[f64]) -> Vec<f64> {
         self.map(x, &self.ct)
     }
 
@@ -398,7 +398,7 @@ pub(crate) fn whiten(
     let ev = pss.clone().symmetric_eigen().eigenvalues;
     let (emin, emax) = ev.iter().fold((f64::MAX, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
     let kappa = emax / emin.max(reg * dmax).max(1e-300);
-    if !(kappa >= min_condition) {
+    if kappa.is_nan() || kappa < min_condition {
         return None;
     }
     let mu = (reg * dmax).max(1e-12);
@@ -646,7 +646,7 @@ impl Data {
     fn internal_x(&self, x: &[f64]) -> Vec<f64> {
         let xs = self.scaling.scale_x(x);
         match &self.white {
-            Some(w) => w.from_scaled(&xs),
+            Some(w) => w.internal(&xs),
             None => xs,
         }
     }
@@ -1261,7 +1261,7 @@ mod tests {
         assert_eq!(w.idx, vec![0, 1, 2]);
         let sp = sc.scale_problem(&pb);
         let x = [0.3, -0.7, 1.1, 0.4];
-        let z = w.from_scaled(&x);
+        let z = w.internal(&x);
         assert!((z[3] - x[3]).abs() < 1e-15, "separable variable untouched");
         let back = w.to_scaled(&z);
         for j in 0..4 {

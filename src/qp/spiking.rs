@@ -1365,7 +1365,7 @@ impl SpikingSolver {
             .as_deref()
             .map(|x| {
                 let xs = d.scaling.scale_x(x);
-                white.map_or(xs.clone(), |w| w.from_scaled(&xs))
+                white.map_or(xs.clone(), |w| w.internal(&xs))
             })
             .unwrap_or_else(|| vec![0.0; n]);
         let hp = ss.method == NetMethod::Hpdhg;
@@ -1757,7 +1757,7 @@ mod tests {
             reference.setup(pb, &s).unwrap();
             let r = reference.solve().unwrap();
             let mut sp = SpikingSolver::new(ss.clone());
-            sp.setup(&pb, &s).unwrap();
+            sp.setup(pb, &s).unwrap();
             let x = sp.solve().unwrap();
             let what = format!(
                 "n {} m {}: {:?} in {} vs {:?} in {}",
