@@ -1,9 +1,10 @@
 //! Residual trace of the HPDHG backend on one robotics family instance (verbose checks):
-//! `cargo run --release --example hpdhg_trace -- FAMILY HORIZON SEED MAX_ITER`, FAMILY as
-//! printed by `qp_methods` (e.g. `quadruped-sparse`).
+//! `cargo run --release --example hpdhg_trace -- FAMILY HORIZON SEED MAX_ITER [OPTIONS]`,
+//! FAMILY as printed by `qp_methods` (e.g. `quadruped-sparse`), OPTIONS a JSON object of
+//! `HpdhgOptions` fields (e.g. `'{"whiten":true}'`) on top of the defaults.
 
 use spikectl::lab::families::RoboticsFamily;
-use spikectl::qp::hpdhg::HpdhgSolver;
+use spikectl::qp::hpdhg::{HpdhgOptions, HpdhgSolver};
 use spikectl::qp::{QpSolver, Settings};
 
 fn main() -> anyhow::Result<()> {
@@ -17,7 +18,11 @@ fn main() -> anyhow::Result<()> {
     let pb = f.generate(nn, seed);
     let st =
         Settings { eps_abs: 1e-3, eps_rel: 0.0, max_iter, warm_start: false, verbose: true, ..Settings::default() };
-    let mut s = HpdhgSolver::new();
+    let opts: HpdhgOptions = match a.get(5) {
+        Some(j) => serde_json::from_str(j)?,
+        None => HpdhgOptions::default(),
+    };
+    let mut s = HpdhgSolver::with_options(opts);
     s.setup(&pb, &st)?;
     let sol = s.solve()?;
     println!("{fam} N={nn} seed {seed}: {:?} after {} iterations, {:?}", sol.status, sol.iterations, sol.residuals);

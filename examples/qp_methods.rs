@@ -26,10 +26,25 @@ const EPS: f64 = 1e-3;
 /// PRECOND cost|ruiz, RULE fixed|pw|gpw|bal|abs, RESTARTS on|off, THETA the cost column
 /// ratio, OMEGA0 the initial primal weight, RHO the relaxation, AVG avg|noavg; fields left
 /// out keep the defaults; then `:kkt` (restart metric) and `:grad` (FISTA gradient restart test).
+/// `hp:field=value:…` sets any [`HpdhgOptions`] fields by name on top of the default.
 fn hpdhg_options(name: &str) -> Option<HpdhgOptions> {
     let d = HpdhgOptions::default();
     if name == "hpdhg" {
         return Some(d);
+    }
+    if let Some(kv) = name.strip_prefix("hp:") {
+        // `hp:field=value:field=value`: any `HpdhgOptions` fields by their serde names
+        // (numbers and booleans as written, anything else as a string).
+        let mut obj = serde_json::Map::new();
+        for pair in kv.split(':').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=')?;
+            let val = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+            obj.insert(k.to_string(), val);
+        }
+        return match serde_json::from_value(serde_json::Value::Object(obj)) {
+            Ok(o) => Some(o),
+            Err(e) => panic!("bad options '{name}': {e}"),
+        };
     }
     let f: Vec<&str> = name.strip_prefix("h:")?.split(':').collect();
     Some(HpdhgOptions {

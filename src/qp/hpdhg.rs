@@ -20,7 +20,22 @@
 //! the constraint column norm otherwise: variables without cost), then every row of Ā by
 //! the square root of its ∞-norm. The cost factor is c = 1/mean_j |P̄_{:j}|∞ (q is not
 //! used: a large q only means a far optimum, not a stiff problem). On the lava QP
-//! (numpy check, θ = 1e-3) the reduced Hessian spans 0.19..1.8 after this scaling.
+//! (numpy check, θ = 1e-3) the reduced Hessian spans 0.19..1.8 after this scaling. The
+//! default θ = 0 lets every variable with any cost be scaled by its cost column (the
+//! quadruped's forces, weight 4e-5, included).
+//!
+//! # Whitening of the coupled cost ([`whiten`], [`HpdhgOptions::whiten`])
+//!
+//! No diagonal scaling conditions a dense Hessian GᵀQG + R of a condensed MPC (its diagonal
+//! is already ≈ 1 after the scaling above; the spectrum still spans orders of magnitude).
+//! The variables S whose cost column has an off-diagonal entry are therefore changed once,
+//! at setup, to z_S = Cᵀx̄_S with P̄_SS + μI = CCᵀ (Cholesky, μ = 1e-6·max diag): their cost
+//! becomes I − μLᵀL (L = C⁻ᵀ, eigenvalues in [0, 1)), the columns S of Ā become Ā_S·L (box
+//! rows on S become general rows) and every row is re-equilibrated to ∞-norm 1. The
+//! iteration is unchanged — matrix–vector products with the new (dense) P̃, H̃, H̃ᵀ — and only
+//! the readout maps back, x̄_S = L z_S (a host computation at the checks, like the
+//! unscaling). Sparse MPC forms with diagonal stage costs have no coupled variables and are
+//! left as they are.
 //!
 //! # Iteration (scaled space; z = (x̄, ȳ_H); D = [lb, ub] from single-entry rows as in PIPG)
 //!
@@ -67,6 +82,14 @@
 //!    one more readout, xₖ₋₁).
 //!
 //! Measured choices (`examples/qp_methods.rs`, robotics families, 2–4 seeds per horizon):
+//! the whitening (μ = 1e-6) with θ = 0 took the 72 problems (4 seeds) from 45 solved, median
+//! / p90 800 / 2450 iterations, to 72 solved, 300 / 950 (lava ANYmal 650 → 375): whitening
+//! alone solved every condensed member (2 seeds: 30/36, median 350), θ = 0 alone solved the
+//! sparse quadruped (0 → 6/6 at 2 seeds); μ = 1e-5 lost one problem, μ = 1e-2 three, μ =
+//! 1e-7 / 1e-8 changed nothing; with both on, ω₀ 5 / 20, ρ 1.4 / 1.8, PDLP's unguarded
+//! primal weight, smoothing 1, 40 scaling passes or checks every 10 iterations all kept
+//! 72/72 with medians 275–425 (not kept: none clearly better).
+//! Before that:
 //! the proximal separable part cut the median iterations from 1200 to 825 at the same
 //! successes (wheeled-pendulum sparse 2325 → 950); the gradient restart test cut the
 //! box-only wheeled-pendulum family's median / p90 from 1025 / 1575 to 825 / 975; restart
@@ -172,7 +195,9 @@ pub struct HpdhgOptions {
     pub relaxation: f64,
     /// Iterations between host checks (readouts). Default 25.
     pub check_every: usize,
-    /// Cost column ratio θ of [`cost_aware_scaling`]. Default 0.1.
+    /// Cost column ratio θ of [`cost_aware_scaling`]. Default 0 (every variable with a cost
+    /// is scaled by its cost column): with θ = 0.1 the sparse quadruped family (forces with
+    /// weight 4e-5) was solved 0 / 6 times, with θ ≤ 1e-6 6 / 6 (`examples/qp_methods.rs`).
     pub cost_column_ratio: f64,
     /// Equilibration passes of [`cost_aware_scaling`] (the KKT Ruiz uses `scaling_iters`). Default 20.
     pub scaling_passes: usize,
@@ -210,6 +235,22 @@ pub struct HpdhgOptions {
     pub restart_necessary: f64,
     /// Artificial restart when the epoch exceeds this fraction of all iterations. Default 0.36.
     pub restart_artificial: f64,
+    /// Whiten the coupled part of the scaled cost ([`Whitening`]): the variables whose cost
+    /// column has an off-diagonal entry are replaced by z = Cᵀx̄ with C the Cholesky factor
+    /// of their cost block plus μI, so that their cost becomes I − μLᵀL (L = C⁻ᵀ). Default
+    /// true: every condensed family member solved (module docs, "Measured choices").
+    pub whiten: bool,
+    /// Regularisation μ of the whitening, relative to the largest diagonal entry of the
+    /// coupled cost block. Default 1e-6.
+    pub whiten_reg: f64,
+    /// The whitening is applied only when the coupled cost block's spectral condition
+    /// number (eigenvalues floored at μ, after the diagonal scaling) is at least this.
+    /// Default 1e3: the robotics condensed members have 5e2..2e7 (whitened at 1e3: 72/72,
+    /// median / p90 400 / 975; at 0: 72/72, 300 / 950, lava ANYmal (13.7) 375 instead of
+    /// 650), the lab's random dense families 14..4e2, where whitening costs (box rows become
+    /// dense general rows): RandomMixed(20, 5) went from solved in 3225 iterations to not
+    /// solved in 6000, Box(20, 6) from 50 to 350.
+    pub whiten_min_condition: f64,
 }
 
 impl Default for HpdhgOptions {
@@ -223,7 +264,7 @@ impl Default for HpdhgOptions {
             restarts: true,
             relaxation: 1.6,
             check_every: 25,
-            cost_column_ratio: 0.1,
+            cost_column_ratio: 0.0,
             scaling_passes: 20,
             norm_safety: 1.05,
             eps_infeasible: 1e-5,
@@ -236,6 +277,9 @@ impl Default for HpdhgOptions {
             restart_sufficient: 0.2,
             restart_necessary: 0.8,
             restart_artificial: 0.36,
+            whiten: true,
+            whiten_reg: 1e-6,
+            whiten_min_condition: 1e3,
         }
     }
 }
@@ -264,6 +308,196 @@ pub fn cost_aware_scaling(pb: &Problem, passes: usize, theta: f64) -> Scaling {
     let mean = if n > 0 { pn.iter().sum::<f64>() / n as f64 } else { 0.0 };
     s.c = if mean > 1e-12 && mean.is_finite() { (1.0 / mean).clamp(1e-6, 1e6) } else { 1.0 };
     s
+}
+
+/// Change of variables on the coupled part of the scaled cost (with [`HpdhgOptions::whiten`]).
+///
+/// S are the variables whose column of P̄ has an off-diagonal non-zero entry (P̄ is then
+/// block diagonal: a dense-ish block P̄_SS and the separable rest, [`separable_diagonal`]).
+/// With P̄_SS + μI = C·Cᵀ (Cholesky, μ = [`HpdhgOptions::whiten_reg`]·max diag) the new
+/// variables are z_S = Cᵀx̄_S, i.e. x̄_S = L·z_S with L = C⁻ᵀ (upper triangular), so the
+/// cost block becomes LᵀP̄_SS L = I − μLᵀL (eigenvalues λ/(λ + μ) ∈ [0, 1)), q̄_S becomes
+/// Lᵀq̄_S and the columns S of Ā become Ā_S·L (box rows on S turn into general rows). The
+/// rows are then re-equilibrated (∞-norm 1, folded into the row scaling E). Everything the
+/// iteration does stays a matrix–vector product in the new variables; only the readout maps
+/// back (x̄_S = L z_S).
+#[derive(Debug, Clone)]
+pub(crate) struct Whitening {
+    /// The whitened variables S (ascending).
+    pub idx: Vec<usize>,
+    /// L = C⁻ᵀ (|S|×|S|, upper triangular): x̄_S = L z_S.
+    pub l: nalgebra::DMatrix<f64>,
+    /// Cᵀ: z_S = Cᵀ x̄_S.
+    pub ct: nalgebra::DMatrix<f64>,
+}
+
+impl Whitening {
+    /// x̄ from the internal variables (z_S replaced by L z_S).
+    pub(crate) fn to_scaled(&self, z: &[f64]) -> Vec<f64> {
+        self.map(z, &self.l)
+    }
+
+    /// The internal variables from x̄ (x̄_S replaced by Cᵀ x̄_S).
+    pub(crate) fn internal(&self, x: &[f64]) -> Vec<f64> {
+        self.map(x, &self.ct)
+    }
+
+    /// Lᵀ applied to the S part of a cost vector.
+    pub(crate) fn cost(&self, q: &[f64]) -> Vec<f64> {
+        self.map(q, &self.l.transpose())
+    }
+
+    fn map(&self, v: &[f64], m: &nalgebra::DMatrix<f64>) -> Vec<f64> {
+        let vs = nalgebra::DVector::from_iterator(self.idx.len(), self.idx.iter().map(|&j| v[j]));
+        let r = m * vs;
+        let mut out = v.to_vec();
+        for (a, &j) in self.idx.iter().enumerate() {
+            out[j] = r[a];
+        }
+        out
+    }
+}
+
+/// The whitening of `pb` under `scaling` (module docs of [`Whitening`]): returns the
+/// transformed scaled problem and the transform, with the row factors of `scaling`
+/// re-equilibrated; `None` when fewer than two variables are coupled or the factorisation
+/// fails (the caller keeps the plain scaled problem).
+pub(crate) fn whiten(
+    pb: &Problem,
+    start: &Scaling,
+    reg: f64,
+    min_condition: f64,
+) -> Option<(Problem, Scaling, Whitening)> {
+    let mut sc = start.clone();
+    let scaling = &mut sc;
+    use nalgebra::DMatrix;
+    let sp = scaling.scale_problem(pb);
+    let pf = sp.p.sym_upper_to_full();
+    let n = pf.ncols;
+    let coupled = |j: usize| (pf.colptr[j]..pf.colptr[j + 1]).any(|k| pf.rowval[k] != j && pf.nzval[k] != 0.0);
+    let idx: Vec<usize> = (0..n).filter(|&j| coupled(j)).collect();
+    let ns = idx.len();
+    if ns < 2 {
+        return None;
+    }
+    let mut pos = vec![usize::MAX; n];
+    for (a, &j) in idx.iter().enumerate() {
+        pos[j] = a;
+    }
+    let mut pss = DMatrix::<f64>::zeros(ns, ns);
+    for &j in &idx {
+        for k in pf.colptr[j]..pf.colptr[j + 1] {
+            if pos[pf.rowval[k]] != usize::MAX {
+                pss[(pos[pf.rowval[k]], pos[j])] += pf.nzval[k];
+            }
+        }
+    }
+    let dmax = (0..ns).map(|a| pss[(a, a)]).fold(0.0f64, f64::max);
+    // Spectral condition number of the block (floored at μ): below `min_condition` the cost
+    // is not what limits the iteration, and the dense rows would only cost.
+    let ev = pss.clone().symmetric_eigen().eigenvalues;
+    let (emin, emax) = ev.iter().fold((f64::MAX, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+    let kappa = emax / emin.max(reg * dmax).max(1e-300);
+    if kappa.is_nan() || kappa < min_condition {
+        return None;
+    }
+    let mu = (reg * dmax).max(1e-12);
+    let mut reg_m = pss.clone();
+    for a in 0..ns {
+        reg_m[(a, a)] += mu;
+    }
+    let c = reg_m.cholesky()?.l();
+    let ct = c.transpose();
+    let l = ct.clone().solve_upper_triangular(&DMatrix::identity(ns, ns))?;
+    if !l.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    // Columns S of Ā times L (dense rows), the other columns unchanged.
+    let m = sp.a.nrows;
+    let transform_a = |a: &CscMatrix| -> (DMatrix<f64>, Vec<(usize, usize, f64)>) {
+        let mut a_s = DMatrix::<f64>::zeros(m, ns);
+        let mut rest = Vec::new();
+        for j in 0..n {
+            for k in a.colptr[j]..a.colptr[j + 1] {
+                if pos[j] != usize::MAX {
+                    a_s[(a.rowval[k], pos[j])] += a.nzval[k];
+                } else if a.nzval[k] != 0.0 {
+                    rest.push((a.rowval[k], j, a.nzval[k]));
+                }
+            }
+        }
+        (a_s * &l, rest)
+    };
+    // Row equilibration of the transformed rows.
+    let (a_s, rest) = transform_a(&sp.a);
+    let mut rn = vec![0.0f64; m];
+    for i in 0..m {
+        for a in 0..ns {
+            rn[i] = rn[i].max(a_s[(i, a)].abs());
+        }
+    }
+    for &(i, _, v) in &rest {
+        rn[i] = rn[i].max(v.abs());
+    }
+    for i in 0..m {
+        if rn[i] > 1e-12 && rn[i].is_finite() {
+            scaling.e[i] *= (1.0 / rn[i]).clamp(1e-6, 1e6);
+        }
+    }
+    let sp = scaling.scale_problem(pb);
+    let (a_s, rest) = transform_a(&sp.a);
+    let mut trip = rest;
+    for a in 0..ns {
+        for i in 0..m {
+            let v = a_s[(i, a)];
+            if v != 0.0 {
+                trip.push((i, idx[a], v));
+            }
+        }
+    }
+    let a_new = CscMatrix::from_triplets(m, n, &trip).ok()?;
+    // Cost: LᵀP̄_SS L on S, the separable diagonal elsewhere.
+    let p_white = l.transpose() * (&pss * &l);
+    let mut ptrip = Vec::new();
+    for j in 0..n {
+        if pos[j] == usize::MAX {
+            for k in pf.colptr[j]..pf.colptr[j + 1] {
+                if pf.rowval[k] == j && pf.nzval[k] != 0.0 {
+                    ptrip.push((j, j, pf.nzval[k]));
+                }
+            }
+        }
+    }
+    for b in 0..ns {
+        for a in 0..=b {
+            let v = 0.5 * (p_white[(a, b)] + p_white[(b, a)]);
+            if v != 0.0 {
+                ptrip.push((idx[a], idx[b], v));
+            }
+        }
+    }
+    let p_new = CscMatrix::from_triplets(n, n, &ptrip).ok()?;
+    let w = Whitening { idx, l, ct };
+    let q = w.cost(&sp.q);
+    Some((Problem { p: p_new, q, a: a_new, l: sp.l, u: sp.u }, sc, w))
+}
+
+/// The problem the iteration runs on: `pb` scaled by the chosen diagonal preconditioner
+/// ([`HpdhgOptions::precond`]) and, with [`HpdhgOptions::whiten`], whitened ([`whiten`]);
+/// returns it with the (final) diagonal factors and the whitening, if any.
+pub(crate) fn precondition(
+    pb: &Problem,
+    settings: &Settings,
+    o: &HpdhgOptions,
+) -> (Problem, Scaling, Option<Whitening>) {
+    let scaling = match o.precond {
+        Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
+        Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
+    };
+    match if o.whiten { whiten(pb, &scaling, o.whiten_reg, o.whiten_min_condition) } else { None } {
+        Some((sp, sc, w)) => (sp, sc, Some(w)),
+        None => (scaling.scale_problem(pb), scaling, None),
+    }
 }
 
 /// δ_j = P_jj for every variable j whose column of the full symmetric matrix has no other
@@ -344,6 +578,8 @@ struct Data {
     sigma: f64,
     /// Separable cost part δ taken proximally (zeros without [`HpdhgOptions::diagonal_prox`]).
     delta: Vec<f64>,
+    /// The change of variables of the coupled cost ([`HpdhgOptions::whiten`]).
+    white: Option<Whitening>,
 }
 
 fn div_bound(v: f64, a: f64) -> f64 {
@@ -352,11 +588,7 @@ fn div_bound(v: f64, a: f64) -> f64 {
 
 impl Data {
     fn new(pb: &Problem, settings: &Settings, o: &HpdhgOptions) -> Self {
-        let scaling = match o.precond {
-            Precond::CostAware => cost_aware_scaling(pb, o.scaling_passes, o.cost_column_ratio),
-            Precond::KktRuiz => Scaling::ruiz(pb, settings.scaling_iters).1,
-        };
-        let sp = scaling.scale_problem(pb);
+        let (sp, scaling, white) = precondition(pb, settings, o);
         let (n, m) = (sp.n(), sp.m());
         let mut count = vec![0usize; m];
         for (k, &r) in sp.a.rowval.iter().enumerate() {
@@ -398,7 +630,25 @@ impl Data {
         let p = sp.p.sym_upper_to_full();
         let (delta, lambda) = cost_split(&sp.p, o);
         let sigma = o.norm_safety * super::pipg::ata_norm_est(&h, 200);
-        Self { scaling, p, q: sp.q, h, h_rows, hl, hu, lb, ub, boxes, lambda, sigma, delta }
+        Self { scaling, p, q: sp.q, h, h_rows, hl, hu, lb, ub, boxes, lambda, sigma, delta, white }
+    }
+
+    /// Internal cost vector from an original q.
+    fn internal_q(&self, q: &[f64]) -> Vec<f64> {
+        let qs = self.scaling.scale_q(q);
+        match &self.white {
+            Some(w) => w.cost(&qs),
+            None => qs,
+        }
+    }
+
+    /// Internal variables from an original x.
+    fn internal_x(&self, x: &[f64]) -> Vec<f64> {
+        let xs = self.scaling.scale_x(x);
+        match &self.white {
+            Some(w) => w.internal(&xs),
+            None => xs,
+        }
     }
 
     /// Original-space (x, y) from scaled (x̄, ȳ_H); box-row duals from the reduced gradient.
@@ -428,7 +678,11 @@ impl Data {
                 }
             }
         }
-        (self.scaling.unscale_x(x), self.scaling.unscale_y(&ys))
+        let xs = match &self.white {
+            Some(wh) => self.scaling.unscale_x(&wh.to_scaled(x)),
+            None => self.scaling.unscale_x(x),
+        };
+        (xs, self.scaling.unscale_y(&ys))
     }
 
     fn box_empty(&self) -> bool {
@@ -560,7 +814,7 @@ impl QpSolver for HpdhgSolver {
     fn update_q(&mut self, q: &[f64]) -> Result<(), QpError> {
         let (pb, d) = self.parts()?;
         super::set_q(pb, q)?;
-        d.q = d.scaling.scale_q(q);
+        d.q = d.internal_q(q);
         Ok(())
     }
 
@@ -606,8 +860,7 @@ impl QpSolver for HpdhgSolver {
         let (mut x, mut y) = match &start {
             Some((x, y)) => {
                 let ys = d.scaling.scale_y(y);
-                let xs: Vec<f64> =
-                    d.scaling.scale_x(x).iter().enumerate().map(|(j, v)| v.clamp(d.lb[j], d.ub[j])).collect();
+                let xs: Vec<f64> = d.internal_x(x).iter().enumerate().map(|(j, v)| v.clamp(d.lb[j], d.ub[j])).collect();
                 (xs, d.h_rows.iter().map(|&i| ys[i]).collect::<Vec<f64>>())
             }
             None => (vec![0.0; n], vec![0.0; mh]),
@@ -929,10 +1182,13 @@ mod tests {
     fn box_only_problems_take_the_accelerated_path_and_match_clarabel() {
         let pb = Family::Box.generate(30, 2);
         let st = Settings { eps_abs: 1e-6, eps_rel: 0.0, max_iter: 50_000, warm_start: false, ..Settings::default() };
-        let mut fast = HpdhgSolver::new();
+        // Without the whitening: it would turn the box rows of the coupled variables into
+        // general rows (the problem would no longer be box-only).
+        let plain = HpdhgOptions { whiten: false, ..Default::default() };
+        let mut fast = HpdhgSolver::with_options(plain.clone());
         fast.setup(&pb, &st).unwrap();
         let a = fast.solve().unwrap();
-        let mut slow = HpdhgSolver::with_options(HpdhgOptions { accelerate_box_only: false, ..Default::default() });
+        let mut slow = HpdhgSolver::with_options(HpdhgOptions { accelerate_box_only: false, ..plain });
         slow.setup(&pb, &st).unwrap();
         let b = slow.solve().unwrap();
         assert_eq!((a.status, b.status), (Status::Solved, Status::Solved));
@@ -967,16 +1223,72 @@ mod tests {
         let q = vec![1e-4, -2.0, 5.0];
         let pb = Problem::new(pd, q.clone(), CscMatrix::identity(3, 1.0), vec![-1.0; 3], vec![1.0; 3]).unwrap();
         let st = Settings { eps_abs: 1e-10, eps_rel: 0.0, max_iter: 1000, warm_start: false, ..Settings::default() };
-        let sol = solve(&pb, &st);
+        // θ = 0.1: the first variable (cost 1e-3 < 0.1·1) keeps its constraint scaling, so
+        // the scaled cost stays a non-uniform diagonal (with θ = 0 it would be c·I).
+        let theta = HpdhgOptions { cost_column_ratio: 0.1, ..Default::default() };
+        let mut s = HpdhgSolver::with_options(theta.clone());
+        s.setup(&pb, &st).unwrap();
+        let sol = s.solve().unwrap();
         assert_eq!(sol.status, Status::Solved);
         assert!(sol.iterations <= 100, "{} iterations", sol.iterations);
         for (j, want) in [-0.1, 1.0, -5e-3].into_iter().enumerate() {
             assert!((sol.x[j] - want).abs() < 1e-6, "x[{j}] = {} vs {want}", sol.x[j]);
         }
-        let mut lin = HpdhgSolver::with_options(HpdhgOptions { diagonal_prox: false, ..Default::default() });
+        let mut lin = HpdhgSolver::with_options(HpdhgOptions { diagonal_prox: false, ..theta });
         lin.setup(&pb, &st).unwrap();
         let slow = lin.solve().unwrap();
         assert!(slow.iterations > sol.iterations, "{} vs {}", slow.iterations, sol.iterations);
+    }
+
+    /// The whitening keeps the objective and every row value (up to the new row factors),
+    /// leaves the separable variable alone, maps its cost block to eigenvalues in [0, 1) with
+    /// the largest near 1, and round-trips x̄ ↔ z.
+    #[test]
+    fn whitening_preserves_the_problem_and_conditions_the_coupled_cost() {
+        use nalgebra::DMatrix;
+        // Coupled block on x0..x2 with eigenvalues spanning ~1e-3..1e3, separable x3.
+        let dense = [
+            1000.0, 999.0, 0.0, 0.0, //
+            999.0, 1000.0, 0.5, 0.0, //
+            0.0, 0.5, 1.0, 0.0, //
+            0.0, 0.0, 0.0, 2.0,
+        ];
+        let p = CscMatrix::from_dense(4, 4, &dense).upper_triangle();
+        let a = CscMatrix::from_dense(3, 4, &[1.0, 0.0, 0.0, 0.0, 1.0, -1.0, 2.0, 1.0, 0.0, 0.0, 0.0, 3.0]);
+        let pb = Problem::new(p, vec![1.0, -2.0, 0.5, 1.0], a, vec![-1.0, -2.0, -INFTY], vec![1.0, 2.0, 3.0]).unwrap();
+        let start = Scaling::identity(4, 3);
+        let (wp, sc, w) = whiten(&pb, &start, 1e-6, 1.0).expect("coupled block");
+        assert_eq!(w.idx, vec![0, 1, 2]);
+        let sp = sc.scale_problem(&pb);
+        let x = [0.3, -0.7, 1.1, 0.4];
+        let z = w.internal(&x);
+        assert!((z[3] - x[3]).abs() < 1e-15, "separable variable untouched");
+        let back = w.to_scaled(&z);
+        for j in 0..4 {
+            assert!((back[j] - x[j]).abs() < 1e-9, "round trip {back:?} vs {x:?}");
+        }
+        let (f0, f1) = (sp.objective(&x), wp.objective(&z));
+        assert!((f0 - f1).abs() < 1e-8 * f0.abs().max(1.0), "objective {f0} vs {f1}");
+        let (mut r0, mut r1) = (vec![0.0; 3], vec![0.0; 3]);
+        sp.a.mul_add(&x, &mut r0);
+        wp.a.mul_add(&z, &mut r1);
+        for i in 0..3 {
+            assert!((r0[i] - r1[i]).abs() < 1e-9 * r0[i].abs().max(1.0), "row {i}: {r0:?} vs {r1:?}");
+        }
+        // Rows re-equilibrated: unit ∞-norm.
+        for r in wp.a.row_inf_norms() {
+            assert!((r - 1.0).abs() < 1e-9, "{r}");
+        }
+        // The coupled block of the new cost: eigenvalues in [0, 1], largest ≈ 1.
+        let pd = wp.p.sym_upper_to_full().to_dense();
+        let blk = DMatrix::from_fn(3, 3, |i, j| pd[i * 4 + j]);
+        let ev = blk.symmetric_eigen().eigenvalues;
+        let (lo, hi) = ev.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(lo > -1e-9 && hi <= 1.0 + 1e-9 && hi > 0.99, "eigenvalues {ev:?}");
+        // A separable cost has nothing to whiten.
+        let pdiag = CscMatrix::from_triplets(2, 2, &[(0, 0, 1.0), (1, 1, 5.0)]).unwrap();
+        let pb2 = Problem::new(pdiag, vec![0.0; 2], CscMatrix::identity(2, 1.0), vec![-1.0; 2], vec![1.0; 2]).unwrap();
+        assert!(whiten(&pb2, &Scaling::identity(2, 2), 1e-6, 1.0).is_none());
     }
 
     #[test]

@@ -317,13 +317,6 @@ impl PipgData {
         Self::from_scaled(sp, scaling, opt, None)
     }
 
-    /// Splits `pb` scaled by the given `scaling` (e.g. the HPDHG cost-aware factors) and
-    /// estimates the norms (steps 2–3 of the module docs).
-    pub(crate) fn with_scaling(pb: &Problem, scaling: Scaling, opt: &PipgOptions) -> Self {
-        let sp = scaling.scale_problem(pb);
-        Self::from_scaled(sp, scaling, opt, None)
-    }
-
     /// New values of `pb` with the same sparsity pattern: scaled as
     /// [`PipgOptions::warm_ruiz_passes`] says (`scaling_iters` = 0: unscaled), the values
     /// copied into the existing split when its layout fits, and the norm estimates restarted
@@ -345,7 +338,12 @@ impl PipgData {
         }
     }
 
-    fn from_scaled(sp: Problem, scaling: Scaling, opt: &PipgOptions, warm: Option<(Vec<f64>, Vec<f64>)>) -> Self {
+    pub(crate) fn from_scaled(
+        sp: Problem,
+        scaling: Scaling,
+        opt: &PipgOptions,
+        warm: Option<(Vec<f64>, Vec<f64>)>,
+    ) -> Self {
         let n = sp.n();
         let m = sp.m();
         let mut count = vec![0usize; m];

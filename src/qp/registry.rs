@@ -359,11 +359,15 @@ pub fn build(spec: &str, preset: &SpikingSettings) -> Result<Box<dyn QpSolver>, 
 }
 
 /// The network preset for one cold QP (a problem file, `spikectl bench qp`): the default
-/// settings with the [`NetMethod::Hpdhg`] method, which converges on robotics MPC QPs where
+/// settings with the [`NetMethod::Hpdhg`] method and the `hpdhg` backend's own options
+/// (cost column ratio 0, not the MPC presets' [`super::spiking::MPC_COST_COLUMN_RATIO`]), which converges on robotics MPC QPs where
 /// the PIPG recurrence stalls (`docs/results.md`, first-order methods). The MPCs pass their
 /// own presets (`crate::mpc::tuning`).
 pub fn cold_preset() -> SpikingSettings {
-    SpikingSettings::default().with_method(NetMethod::Hpdhg)
+    let mut s = SpikingSettings::default().with_method(NetMethod::Hpdhg);
+    // The `hpdhg` backend's options (θ = 0), so the float network runs the backend's method.
+    s.hpdhg = super::hpdhg::HpdhgOptions::default();
+    s
 }
 
 /// The solver named `spec` on the [`cold_preset`] (network backends); `None` when the name or
