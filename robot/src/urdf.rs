@@ -188,7 +188,10 @@ macro_rules! merge {
     ($base:ident, $ov:ident; $($k:ident),*) => { $( if $ov.$k.is_some() { $base.$k = $ov.$k.clone(); } )* };
 }
 
-fn limits_of(f: &mut Found, j: &Joint) -> ((f64, f64), f64, f64) {
+/// A joint's `<limit>`: (lower, upper) [rad], effort [N·m], velocity [rad/s].
+type Limits = ((f64, f64), f64, f64);
+
+fn limits_of(f: &mut Found, j: &Joint) -> Limits {
     let l = &j.limit;
     if j.joint_type == JointType::Continuous {
         f.bad.push(format!("{} is continuous: a joint needs position limits", j.name));
@@ -269,7 +272,7 @@ impl QuadrupedParams {
         let kinds = d.joint_kinds.clone().unwrap_or_default();
         // Per leg: hip |x|, |y|, thigh offset, thigh length, calf length, masses, CoM fractions.
         let mut vals: Vec<[f64; 10]> = Vec::new();
-        let mut limits: Vec<[((f64, f64), f64, f64); 3]> = Vec::new();
+        let mut limits: Vec<[Limits; 3]> = Vec::new();
         let mut radius: Option<f64> = None;
         for (li, leg) in legs.iter().enumerate() {
             let names: [String; 3] = std::array::from_fn(|k| format!("{leg}_{}_joint", kinds[k]));
