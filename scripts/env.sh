@@ -9,14 +9,15 @@ export SPIKECTL_ROOT="$_SPK_ROOT"
 export MUJOCO_DYNAMIC_LINK_DIR="$_SPK_DEPS/mujoco"
 # OSQP's CMake build takes qdldl from local sources
 export CMAKE_TOOLCHAIN_FILE="$_SPK_DEPS/osqp-toolchain.cmake"
-# ROS 2 Jazzy from the venv prefix, plus the install prefix of msg/ (spikectl_msgs, event_camera_msgs)
+# ROS 2 Jazzy from the venv prefix, plus the install prefix of msg/ (spikectl_msgs, event_camera_msgs,
+# and tf2_msgs where the ROS prefix lacks it)
 export ROS_DISTRO=jazzy
 export RMW_IMPLEMENTATION=rmw_fastrtps_cpp
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 export AMENT_PREFIX_PATH="$_SPK_DEPS/install:$_SPK_VENV"
 export CMAKE_PREFIX_PATH="$_SPK_DEPS/install:$_SPK_VENV"
-export IDL_PACKAGE_FILTER="std_msgs;builtin_interfaces;geometry_msgs;sensor_msgs;diagnostic_msgs;nav_msgs;rosgraph_msgs;rcl_interfaces;action_msgs;unique_identifier_msgs;spikectl_msgs;event_camera_msgs"
+export IDL_PACKAGE_FILTER="std_msgs;builtin_interfaces;geometry_msgs;sensor_msgs;diagnostic_msgs;nav_msgs;rosgraph_msgs;rcl_interfaces;action_msgs;unique_identifier_msgs;spikectl_msgs;event_camera_msgs;tf2_msgs;std_srvs"
 export LD_LIBRARY_PATH="$_SPK_DEPS/install/lib:$_SPK_VENV/lib:$_SPK_DEPS/ros-libs:$_SPK_DEPS/mujoco${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PYTHONPATH="$_SPK_DEPS/install/lib/python3.11/site-packages${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$_SPK_VENV/bin:$PATH"

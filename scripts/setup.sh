@@ -125,7 +125,7 @@ if [ $WITH_ROS = 1 ]; then
   MSGSTAMP="$DEPS/.msg-stamp"
   # Rebuilt when the message sources, the pinned wheels or this venv's location change (its
   # physical path: worktrees that link one .deps must not rebuild it for each other).
-  msum="$( (cd "$ROOT/msg" && find . -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' \) \
+  msum="$( (cd "$ROOT/msg" && find . -path ./tf2_msgs -prune -o -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' \) \
     | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done; cat "$REQ_ROS" "$ROOT/scripts/requirements-lock.txt"
     cd "$VENV" && pwd -P) | sha256sum | cut -d' ' -f1)"
   msg_missing=0
@@ -142,6 +142,29 @@ if [ $WITH_ROS = 1 ]; then
         make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; }
       done )
     echo "$msum" > "$MSGSTAMP"
+  fi
+  # ---- 6b. tf2_msgs, only where the ROS prefix lacks it ---------------------------------
+  # The PyPI wheels have no tf2_msgs; msg/tf2_msgs (TFMessage only) fills the gap. It is added
+  # to .deps/install beside the packages of step 6 (never removing them), with a stamp of its
+  # own, and skipped when the venv's ROS prefix has a tf2_msgs: the local package must never
+  # shadow a real one. (On an apt/source ROS install, colcon builds spikectl against the
+  # system's tf2_msgs: msg/tf2_msgs is not among Cargo.toml's colcon packages.)
+  TFSTAMP="$DEPS/.tf2-msgs-stamp"
+  if [ -f "$VENV/share/tf2_msgs/package.xml" ]; then
+    log "tf2_msgs: the ROS prefix has its own; msg/tf2_msgs not built"
+  else
+    tsum="$( (cd "$ROOT/msg/tf2_msgs" && find . -type f | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done
+      cat "$ROOT/scripts/requirements-lock.txt"; cd "$VENV" && pwd -P) | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$TFSTAMP" ] || [ "$(cat "$TFSTAMP")" != "$tsum" ] || [ ! -f "$DEPS/install/share/tf2_msgs/package.xml" ]; then
+      ( # shellcheck disable=SC1091
+        source "$ROOT/scripts/env.sh"
+        log "building tf2_msgs (msg/tf2_msgs) into .deps/install"
+        rm -rf "$DEPS/build-msg/tf2_msgs"; mkdir -p "$DEPS/build-msg/tf2_msgs"; cd "$DEPS/build-msg/tf2_msgs"
+        cmake "$ROOT/msg/tf2_msgs" -DCMAKE_INSTALL_PREFIX="$DEPS/install" -DPython3_EXECUTABLE="$VENV/bin/python" \
+          -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 || { tail -40 cmake.log; exit 1; }
+        make -j"$(nproc)" install > make.log 2>&1 || { tail -60 make.log; exit 1; } )
+      echo "$tsum" > "$TFSTAMP"
+    fi
   fi
   # ---- 7. `ros2 launch` and the `ros2` CLI (not in the PyPI wheels) ----------------------
   # From the pinned upstream sources in a vendor folder (SPIKECTL_VENDOR_DIR, default

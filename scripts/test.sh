@@ -8,7 +8,9 @@
 #      group and never meets other ROS graphs on the machine;
 #      (tests/ros_launch.rs runs the launch files with the real `ros2 launch`, from an ament
 #      prefix of the test build made by scripts/ament_prefix.sh);
-#   4. prints cargo's per-binary summary lines and exits non-zero if anything failed.
+#   4. builds the controller and monitor nodes without the `sim` feature and checks (readelf)
+#      that they do not link libmujoco (the robot build);
+#   5. prints cargo's per-binary summary lines and exits non-zero if anything failed.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test ros_smoke`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,15 +63,44 @@ rc=${PIPESTATUS[0]}
 set -e
 t_test=$((SECONDS - t0 - t_setup - t_build))
 
+# The robot build: the controller and monitor nodes without the `sim` feature must build and
+# must not link MuJoCo. After the tests, because these binaries replace the test build's ones
+# in the same folder (the test profile, so every dependency is reused: only the spikectl
+# library compiles again, without `sim`/`lab`).
+step "build: controller and monitor nodes without MuJoCo (--no-default-features --features ros)"
+t_robot0=$SECONDS
+robot_rc=0
+if cargo build --locked --offline -p spikectl --profile test --no-default-features --features ros \
+    --bin spikectl-quadruped --bin spikectl-arm --bin spikectl-monitor; then
+  for b in spikectl-quadruped spikectl-arm spikectl-monitor; do
+    needed="$(readelf -d "$TARGET_DIR/debug/$b" | grep NEEDED || true)"
+    if [ -z "$needed" ] || grep -qi mujoco <<<"$needed"; then
+      echo "[test] $b: links MuJoCo (or readelf failed): $needed" >&2
+      robot_rc=1
+    fi
+  done
+else
+  robot_rc=1
+fi
+t_robot=$((SECONDS - t_robot0))
+
 echo
 step "summary (cargo test, --features ros)"
 grep -E '^\s+Running |^\s+Doc-tests |^test result:|^error(\[|:)|FAILED|panicked' "$LOG" || true
 passed=$(grep -Eo '^test result: .*' "$LOG" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '^test result: .*' "$LOG" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 binaries=$(grep -c '^test result:' "$LOG" || true)
-step "$binaries test binaries: $passed passed, $failed failed; times [s]: setup $t_setup, build $t_build, test $t_test"
+step "$binaries test binaries: $passed passed, $failed failed; times [s]: setup $t_setup, build $t_build, test $t_test, robot build $t_robot"
+if [ "$robot_rc" -ne 0 ]; then
+  step "FAILED: the nodes without the sim feature did not build, or they link MuJoCo"
+else
+  step "robot build: spikectl-quadruped, spikectl-arm, spikectl-monitor built without sim; none links libmujoco"
+fi
 if [ "$rc" -ne 0 ]; then
   step "FAILED (cargo test exit code $rc)"
   exit "$rc"
+fi
+if [ "$robot_rc" -ne 0 ]; then
+  exit 1
 fi
 step "ok"

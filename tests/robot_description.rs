@@ -15,6 +15,22 @@ fn data(name: &str) -> std::path::PathBuf {
 #[test]
 fn a_heavier_quadruped_with_longer_legs_trots_from_its_description_file() {
     let robot = QuadrupedParams::from_yaml_file(data("heavy_quadruped.yaml")).expect("description");
+    trots(robot, "heavy quadruped (YAML)");
+}
+
+/// The same robot as a URDF, with no overlay: geometry, masses and limits from the URDF; the
+/// stance (0.30 m, the default's), gains and damping from the shipped defaults.
+#[test]
+fn a_heavier_quadruped_with_longer_legs_trots_from_its_urdf_alone() {
+    let robot = QuadrupedParams::from_file(data("heavy_quadruped.urdf"), None).expect("URDF description");
+    let yaml = QuadrupedParams::from_yaml_file(data("heavy_quadruped.yaml")).unwrap();
+    assert_eq!((robot.thigh_length, robot.calf_length, robot.trunk_mass), (0.25, 0.25, 7.5));
+    assert_eq!((robot.link_masses, robot.torque_limits), (yaml.link_masses, yaml.torque_limits));
+    assert_eq!((robot.stand_height, robot.safe_damping), (GO1.stand_height, GO1.safe_damping));
+    trots(robot, "heavy quadruped (URDF)");
+}
+
+fn trots(robot: QuadrupedParams, label: &str) {
     assert!(robot.total_mass() > GO1.total_mass() * 1.2 && robot.thigh_length > GO1.thigh_length + 0.03);
     let choice = ControllerChoice::mpc(Backend::Osqp);
     let mut scenario = Scenario::new(ScenarioKind::Trot);
@@ -24,13 +40,13 @@ fn a_heavier_quadruped_with_longer_legs_trots_from_its_description_file() {
     let r = run_quadruped(&cfg, ctrl.as_mut()).expect("run");
     let m = &r.metrics;
     eprintln!(
-        "heavy quadruped: fell {}, mean vx {:?} m/s (command 0.5), vel RMS {:?}, min height {:?} m, max tilt {:?}°, safety {:?}",
+        "{label}: fell {}, mean vx {:?} m/s (command 0.5), vel RMS {:?}, min height {:?} m, max tilt {:?}°, safety {:?}",
         m.fell, m.mean_vx_mps, m.vel_rms_mps, m.min_height_m, m.max_tilt_deg, m.safety
     );
     assert!(!m.fell, "fell at {:?} s", m.fall_time_s);
     let vx = m.mean_vx_mps.expect("evaluated");
     assert!((vx - 0.5).abs() < 0.15, "mean vx {vx} m/s");
-    // It stands at its own height, not the default robot's (0.30 m).
+    // It stands at its description's height.
     let h = r.trace.col("height").unwrap();
     let late: Vec<f64> = r.trace.rows.iter().filter(|row| row[0] > 2.0).map(|row| row[h]).collect();
     let mean_h = late.iter().sum::<f64>() / late.len() as f64;

@@ -7,7 +7,9 @@
 //! in the controller's `/diagnostics` while the robot keeps going and no process dies.
 //! The controller runs in its default mode, the MPC on its own thread (`mpc_thread:=true`):
 //! its MPC counters and tick times are checked in `/diagnostics`, and it stops cleanly on
-//! SIGTERM (exit code 0, MPC thread joined).
+//! SIGTERM (exit code 0, MPC thread joined). The simulator's ground-truth `odom` → `base_link`
+//! transform on `/tf` is checked against its (noisy) odometry, and the e-stop is engaged and
+//! reset both by topic and by the `std_srvs/Trigger` services `~/estop`, `~/estop_reset`.
 
 mod ros_common;
 
@@ -22,6 +24,8 @@ use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::JointState;
 use r2r::spikectl_msgs::msg::SolveStats;
 use r2r::std_msgs::msg::{Bool as BoolMsg, Empty as EmptyMsg, String as StringMsg};
+use r2r::std_srvs::srv::Trigger;
+use r2r::tf2_msgs::msg::TFMessage;
 use ros_common::{KillOnDrop, context, drain, spin_until, topic};
 use spikectl::ros::inputs::stamp_s;
 use spikectl::ros::quadruped::JOINT_NAMES;
@@ -84,6 +88,10 @@ struct Seen {
     stats: Vec<SolveStats>,
     controller_diag: Option<DiagnosticStatus>,
     sim_diag: Option<DiagnosticStatus>,
+    /// (stamp [s], x, y, z [m], quaternion w, x, y, z) of the odometry and of the
+    /// `odom` → `base_link` transforms, by stamp in nanoseconds.
+    odom_poses: std::collections::HashMap<i64, [f64; 8]>,
+    tf_poses: Vec<(i64, [f64; 8], String, String)>,
 }
 
 impl Seen {
@@ -102,7 +110,8 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     let mut odom_sub = node.subscribe::<Odometry>(&topic("odom"), deep.clone()).unwrap();
     let mut effort_sub = node.subscribe::<JointState>(&topic("effort_cmd"), deep.clone()).unwrap();
     let mut stats_sub = node.subscribe::<SolveStats>(&t_stats, deep.clone()).unwrap();
-    let mut diag_sub = node.subscribe::<DiagnosticArray>(&t_diag, deep).unwrap();
+    let mut diag_sub = node.subscribe::<DiagnosticArray>(&t_diag, deep.clone()).unwrap();
+    let mut tf_sub = node.subscribe::<TFMessage>("/tf", deep).unwrap();
     let joints_pub = node.create_publisher::<JointState>(&topic("joint_states"), QosProfile::default()).unwrap();
     let cmd_pub = node.create_publisher::<Twist>(&topic("cmd_vel"), QosProfile::default()).unwrap();
     let gait_pub = node.create_publisher::<StringMsg>(&topic("gait"), QosProfile::default()).unwrap();
@@ -133,6 +142,8 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
                 "rt_priority:=10",
             ]),
             vec!["-p".into(), format!("stats_topic:={t_stats}")],
+            // The robot from the Go1-like URDF fixture (the simulator's robot, as URDF).
+            vec!["-p".into(), format!("robot_file:={}/robot/tests/data/go1_like.urdf", env!("CARGO_MANIFEST_DIR"))],
         ]
         .concat(),
     );
@@ -155,6 +166,15 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
             let p = &o.pose.pose;
             let q = [p.orientation.w, p.orientation.x, p.orientation.y, p.orientation.z];
             seen.odom.push((stamp_s(&o.header.stamp), p.position.x, p.position.z, tilt_angle(&q)));
+            let pose = [p.position.x, p.position.y, p.position.z, q[0], q[1], q[2], q[3], 0.0];
+            seen.odom_poses.insert(ns_of(&o.header.stamp), pose);
+        }
+        for m in drain(&mut tf_sub) {
+            for t in m.transforms {
+                let (v, r) = (&t.transform.translation, &t.transform.rotation);
+                let pose = [v.x, v.y, v.z, r.w, r.x, r.y, r.z, 0.0];
+                seen.tf_poses.push((ns_of(&t.header.stamp), pose, t.header.frame_id, t.child_frame_id));
+            }
         }
         for e in drain(&mut effort_sub) {
             seen.efforts += 1;
@@ -327,6 +347,31 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     assert_eq!(value(&sim_diag, "malformed"), Some(0.0), "{sim_diag:?}");
     assert_eq!(value(&sim_diag, "lockstep_timeouts"), Some(0.0), "{sim_diag:?}");
 
+    // TF: one odom → base_link transform per sample, the ground truth: within the odometry's
+    // noise (1 mm position σ, ~0 orientation noise) of the odometry with the same stamp.
+    let mut matched_tf = 0;
+    let (mut max_dp, mut max_dq) = (0.0f64, 0.0f64);
+    for (stamp, tf, frame, child) in &seen.tf_poses {
+        assert_eq!((frame.as_str(), child.as_str()), ("odom", "base_link"));
+        let Some(od) = seen.odom_poses.get(stamp) else { continue };
+        matched_tf += 1;
+        max_dp = max_dp.max((0..3).map(|i| (tf[i] - od[i]).powi(2)).sum::<f64>().sqrt());
+        let dot: f64 = (3..7).map(|i| tf[i] * od[i]).sum();
+        max_dq = max_dq.max(2.0 * dot.abs().min(1.0).acos());
+    }
+    eprintln!(
+        "tf: {} transforms, {matched_tf} with an odometry of the same stamp; largest difference {:.2} mm, {:.3}°",
+        seen.tf_poses.len(),
+        max_dp * 1e3,
+        max_dq.to_degrees()
+    );
+    assert!(
+        matched_tf as f64 > 0.8 * seen.odom_poses.len() as f64,
+        "{matched_tf} of {} odometry stamps in /tf",
+        seen.odom_poses.len()
+    );
+    assert!(max_dp < 0.01 && max_dq < 0.02, "tf vs odometry: {max_dp} m, {max_dq} rad");
+
     // E-stop mid-trot: latched damping stop (WARN, `estop` 1), every torque within half its
     // motor limit; a reset hands back to the MPC.
     estop_pub.publish(&BoolMsg { data: true }).unwrap();
@@ -364,6 +409,34 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     });
     assert!(released.is_some(), "estop_reset did not release: {:?}", seen.controller_diag);
 
+    // The same through the Trigger services ~/estop and ~/estop_reset.
+    let srv = |name: &str| format!("{ns}/spikectl_quadruped/{name}");
+    let estop_cli = node.create_client::<Trigger::Service>(&srv("estop"), QosProfile::default()).unwrap();
+    let reset_cli = node.create_client::<Trigger::Service>(&srv("estop_reset"), QosProfile::default()).unwrap();
+    // (Not collecting while waiting: the answer takes milliseconds, the queues are deep.)
+    let call = |node: &mut r2r::Node, cli: &r2r::Client<Trigger::Service>, what: &str| {
+        let mut avail = Box::pin(r2r::Node::is_available(cli).unwrap());
+        let up = spin_until(node, TIMEOUT, || futures::FutureExt::now_or_never(&mut avail));
+        assert!(up.is_some(), "service {what} not available");
+        let mut fut = Box::pin(cli.request(&Trigger::Request::default()).unwrap());
+        let r = spin_until(node, TIMEOUT, || futures::FutureExt::now_or_never(&mut fut));
+        let r = r.unwrap_or_else(|| panic!("no answer from {what}")).unwrap();
+        eprintln!("{what}: success {}, {:?}", r.success, r.message);
+        assert!(r.success && !r.message.is_empty(), "{what}: {r:?}");
+    };
+    call(&mut node, &estop_cli, "~/estop");
+    let by_service = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "estop") == Some(1.0)).cloned()
+    });
+    assert!(by_service.is_some(), "~/estop did not engage: {:?}", seen.controller_diag);
+    call(&mut node, &reset_cli, "~/estop_reset");
+    let released = spin_until(&mut node, TIMEOUT, || {
+        collect(&mut seen);
+        seen.controller_diag.as_ref().filter(|s| value(s, "estop") == Some(0.0)).cloned()
+    });
+    assert!(released.is_some(), "~/estop_reset did not release: {:?}", seen.controller_diag);
+
     // The simulator stops: the state goes stale (1 s) and the controller sends its safe command
     // (finite torques, stamped with the last state) every tick, counted, and keeps running.
     drop(sim);
@@ -386,6 +459,11 @@ fn quadruped_nodes_stand_trot_and_survive_malformed_input_with_osqp() {
     let (code, err) = terminate(&mut controller);
     assert_eq!(code, Some(0), "exit after SIGTERM: {err}");
     assert!(err.contains("stopped:") && err.contains("MPC solves started"), "{err}");
+}
+
+/// A stamp in nanoseconds (exact, for matching messages of one sample).
+fn ns_of(t: &r2r::builtin_interfaces::msg::Time) -> i64 {
+    t.sec as i64 * 1_000_000_000 + t.nanosec as i64
 }
 
 /// Sends SIGTERM and waits (up to [`TIMEOUT`]) for the exit; returns the exit code (None if

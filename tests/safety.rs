@@ -205,9 +205,11 @@ fn arm_joint_position_and_speed_limits_are_enforced_and_counted() {
     let c = guard.counters().limits;
     eprintln!("joint 1: max q {q1_max:.4} rad (limit 0.1), max |q̇| {v1_max:.3} rad/s (limit 0.1); {c:?}");
     assert!(tau_ok, "a torque beyond its limit went out");
-    assert!(c.position > 0 && c.velocity > 0, "{c:?}");
+    // Position violations are counted; the speed now stays below its limit (the brake acts
+    // from 80 % of it), so no speed violation need be counted (unit tests count them).
+    assert!(c.position > 0, "{c:?}");
     assert!(q1_max < 0.1 + 0.02, "joint 1 reached {q1_max} rad");
-    // The speed rule removes the torque that would accelerate the joint further and brakes
-    // the excess with 2 N·m·s/rad; the arm's other joints still carry joint 1 along a little.
-    assert!(v1_max < 0.1 + 0.1, "joint 1 reached {v1_max} rad/s");
+    // The speed rule damps joint 1 from 80 % of its limit and brakes any excess with a gain
+    // of its inertia / 10 ms: the other joints' swing can carry it only a little past.
+    assert!(v1_max < 0.1 * 1.10, "joint 1 reached {v1_max} rad/s (limit 0.1)");
 }

@@ -70,53 +70,53 @@ fn list(missing: &[String], inconsistent: &[String]) -> String {
 
 /// A quadruped description as written in the file (every field optional, so all missing
 /// ones can be listed).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QuadrupedFile {
-    kind: Option<String>,
-    name: Option<String>,
-    trunk_mass: Option<f64>,
-    trunk_inertia: Option<[f64; 3]>,
-    trunk_half_size: Option<[f64; 3]>,
-    hip_offset: Option<[f64; 2]>,
-    thigh_offset: Option<f64>,
-    thigh_length: Option<f64>,
-    calf_length: Option<f64>,
-    foot_radius: Option<f64>,
-    link_masses: Option<[f64; 3]>,
-    torque_limits: Option<[f64; 3]>,
-    velocity_limits: Option<[f64; 3]>,
-    stand_height: Option<f64>,
-    stand_q: Option<[f64; 3]>,
-    joint_limits: Option<[(f64, f64); 3]>,
-    thigh_com_fraction: Option<f64>,
-    calf_com_fraction: Option<f64>,
-    leg_names: Option<[String; 4]>,
-    joint_kinds: Option<[String; 3]>,
-    safe_damping: Option<f64>,
+pub(crate) struct QuadrupedFile {
+    pub(crate) kind: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) trunk_mass: Option<f64>,
+    pub(crate) trunk_inertia: Option<[f64; 3]>,
+    pub(crate) trunk_half_size: Option<[f64; 3]>,
+    pub(crate) hip_offset: Option<[f64; 2]>,
+    pub(crate) thigh_offset: Option<f64>,
+    pub(crate) thigh_length: Option<f64>,
+    pub(crate) calf_length: Option<f64>,
+    pub(crate) foot_radius: Option<f64>,
+    pub(crate) link_masses: Option<[f64; 3]>,
+    pub(crate) torque_limits: Option<[f64; 3]>,
+    pub(crate) velocity_limits: Option<[f64; 3]>,
+    pub(crate) stand_height: Option<f64>,
+    pub(crate) stand_q: Option<[f64; 3]>,
+    pub(crate) joint_limits: Option<[(f64, f64); 3]>,
+    pub(crate) thigh_com_fraction: Option<f64>,
+    pub(crate) calf_com_fraction: Option<f64>,
+    pub(crate) leg_names: Option<[String; 4]>,
+    pub(crate) joint_kinds: Option<[String; 3]>,
+    pub(crate) safe_damping: Option<f64>,
 }
 
 /// An arm description as written in the file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ArmFile {
-    kind: Option<String>,
-    name: Option<String>,
-    dh_a: Option<[f64; 7]>,
-    dh_d: Option<[f64; 7]>,
-    dh_alpha: Option<[f64; 7]>,
-    flange_d: Option<f64>,
-    tool_length: Option<f64>,
-    link_masses: Option<[f64; 7]>,
-    q_limits: Option<[(f64, f64); 7]>,
-    torque_limits: Option<[f64; 7]>,
-    velocity_limits: Option<[f64; 7]>,
-    q_nominal: Option<[f64; 7]>,
-    link_coms: Option<[[f64; 3]; 7]>,
-    tool_mass: Option<f64>,
-    tool_tip_radius: Option<f64>,
-    joint_names: Option<[String; 7]>,
-    safe_damping: Option<f64>,
+pub(crate) struct ArmFile {
+    pub(crate) kind: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) dh_a: Option<[f64; 7]>,
+    pub(crate) dh_d: Option<[f64; 7]>,
+    pub(crate) dh_alpha: Option<[f64; 7]>,
+    pub(crate) flange_d: Option<f64>,
+    pub(crate) tool_length: Option<f64>,
+    pub(crate) link_masses: Option<[f64; 7]>,
+    pub(crate) q_limits: Option<[(f64, f64); 7]>,
+    pub(crate) torque_limits: Option<[f64; 7]>,
+    pub(crate) velocity_limits: Option<[f64; 7]>,
+    pub(crate) q_nominal: Option<[f64; 7]>,
+    pub(crate) link_coms: Option<[[f64; 3]; 7]>,
+    pub(crate) tool_mass: Option<f64>,
+    pub(crate) tool_tip_radius: Option<f64>,
+    pub(crate) joint_names: Option<[String; 7]>,
+    pub(crate) safe_damping: Option<f64>,
 }
 
 /// Collects missing and inconsistent fields.
@@ -209,11 +209,11 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, DescriptionError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, DescriptionError> {
     serde_yaml::from_str(text).map_err(|e| DescriptionError::Parse(e.to_string()))
 }
 
-fn read(path: &std::path::Path) -> Result<String, DescriptionError> {
+pub(crate) fn read(path: &std::path::Path) -> Result<String, DescriptionError> {
     std::fs::read_to_string(path)
         .map_err(|e| DescriptionError::Io { path: path.display().to_string(), reason: e.to_string() })
 }
@@ -221,7 +221,11 @@ fn read(path: &std::path::Path) -> Result<String, DescriptionError> {
 impl QuadrupedParams {
     /// Loads a quadruped description from YAML text (see the module docs).
     pub fn from_yaml(text: &str) -> Result<Self, DescriptionError> {
-        let f: QuadrupedFile = parse(text)?;
+        Self::from_fields(parse(text)?)
+    }
+
+    /// Validates a description's fields (all listed problems at once).
+    pub(crate) fn from_fields(f: QuadrupedFile) -> Result<Self, DescriptionError> {
         let mut c = Check::default();
         c.kind(f.kind, "quadruped")?;
         let name = f.name.unwrap_or_else(|| "?".into());
@@ -291,7 +295,11 @@ impl QuadrupedParams {
 impl ArmParams {
     /// Loads an arm description from YAML text (see the module docs).
     pub fn from_yaml(text: &str) -> Result<Self, DescriptionError> {
-        let f: ArmFile = parse(text)?;
+        Self::from_fields(parse(text)?)
+    }
+
+    /// Validates a description's fields (all listed problems at once).
+    pub(crate) fn from_fields(f: ArmFile) -> Result<Self, DescriptionError> {
         let mut c = Check::default();
         c.kind(f.kind, "arm")?;
         let name = f.name.unwrap_or_else(|| "?".into());

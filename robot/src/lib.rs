@@ -6,9 +6,12 @@
 //!   controllers, the ROS nodes and the MuJoCo scenes (`spikectl-sim`) all read them.
 //! - [`description`]: the same parameters from a YAML description file per robot (the
 //!   defaults ship as `descriptions/go1.yaml` and `descriptions/panda.yaml`).
+//! - [`urdf`]: the kinematic and inertial parameters from a URDF (`urdf-rs`), the rest from a
+//!   YAML overlay or the defaults.
 //! - [`state`]: the measured-state types the controllers take.
 #![warn(missing_docs)]
 
 pub mod description;
 pub mod robots;
 pub mod state;
+pub mod urdf;

@@ -702,6 +702,34 @@ impl ArmController {
         self.last_gravity.into()
     }
 
+    /// Diagonal of the joint-space inertia at the state's posture, from the model's point
+    /// masses (links at their CoMs, the tool at its mid-length): `I_i = Σ_k m_k·|z_i × (c_k −
+    /// o_i)|²` over the masses beyond joint `i` [kg·m²]. The links' own rotational inertia is
+    /// left out, so this underestimates (the speed brake then errs on the soft side).
+    /// `None` for a non-finite posture.
+    pub(crate) fn joint_inertia(&self, state: &ArmState) -> Option<[f64; 7]> {
+        if !state.q.iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let m = &self.model;
+        let f = m.frames(&state.q);
+        let mut masses: Vec<(usize, f64, Vector3<f64>)> = (0..7)
+            .map(|k| {
+                let c = f.links[k] * nalgebra::Point3::from(Vector3::from(m.coms[k]));
+                (k, m.params.link_masses[k], c.coords)
+            })
+            .collect();
+        if m.tool_mass > 0.0 {
+            let c = f.links[6] * nalgebra::Point3::new(0.0, 0.0, m.params.flange_d + 0.5 * m.params.tool_length);
+            masses.push((6, m.tool_mass, c.coords));
+        }
+        Some(std::array::from_fn(|i| {
+            let z = f.links[i].rotation * Vector3::z();
+            let o = f.links[i].translation.vector;
+            masses.iter().filter(|(k, _, _)| *k >= i).map(|(_, mk, c)| mk * z.cross(&(c - o)).norm_squared()).sum()
+        }))
+    }
+
     /// One control tick: joint torques [N·m], clamped to the robot's torque limits, never NaN.
     pub fn update(&mut self, state: &ArmState, cmd: &ArmCommand) -> [f64; 7] {
         self.planner.counters.updates += 1;

@@ -101,6 +101,12 @@ pub trait Controller<const N: usize>: Send {
     fn hold_torques(&self, _state: &Self::State) -> [f64; N] {
         [0.0; N]
     }
+    /// The controller's estimate of each joint's inertia about its axis at `state` (the
+    /// diagonal of the joint-space inertia) [kg·m²], for the speed brake of
+    /// [`safety::JointLimits`]; `None` (the default) = no estimate.
+    fn joint_inertia(&self, _state: &Self::State) -> Option<[f64; N]> {
+        None
+    }
     /// MPC solves since the last call.
     fn take_solve_records(&mut self) -> Vec<SolveRecord> {
         Vec::new()
@@ -152,6 +158,9 @@ macro_rules! mpc_controller {
             }
             fn hold_torques(&self, state: &$state) -> [f64; $n] {
                 <$ty>::hold_torques(self, state)
+            }
+            fn joint_inertia(&self, state: &$state) -> Option<[f64; $n]> {
+                <$ty>::joint_inertia(self, state)
             }
             fn take_solve_records(&mut self) -> Vec<SolveRecord> {
                 <$ty>::take_solve_records(self)

@@ -342,6 +342,12 @@ impl QuadrupedController {
         [0.0; 12]
     }
 
+    /// No joint-inertia estimate: the speed brake uses its fixed gain (the legs' joints stay
+    /// far below their speed limits in a trot).
+    pub(crate) fn joint_inertia(&self, _state: &QuadrupedState) -> Option<[f64; 12]> {
+        None
+    }
+
     fn valid(state: &QuadrupedState, cmd: &QuadrupedCommand) -> bool {
         let finite = state.t.is_finite()
             && state.base_pos.iter().all(|v| v.is_finite())

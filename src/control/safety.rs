@@ -23,6 +23,14 @@
 //! spring-damper wall pushes back; not during a damping stop, which already opposes the
 //! motion and must not push a lying robot up), above a speed limit it may not accelerate the
 //! joint further, and it is clamped to the torque limit; each violation is counted.
+//!
+//! The speed rule brakes with a gain `k` per joint: [`LimitGains::speed_damping`], or, when
+//! the controller estimates the joint's inertia `I` ([`Controller::joint_inertia`]),
+//! `I / speed_brake_time` (at least `speed_damping`): the excess speed then decays in about
+//! [`LimitGains::speed_brake_time`], whatever the inertia. Under control, a damping
+//! `−k·(|q̇| − (1 − speed_band)·v_max)` also acts *before* the limit, in the band of the top
+//! [`LimitGains::speed_band`] of the speed range, so that a joint carried along by the others
+//! (the arm's base yaw, when the wrist and elbow swing) is slowed before it reaches the limit.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,18 +49,25 @@ pub struct JointLimits<const N: usize> {
 
 /// Gains of the position wall and the speed brake of [`JointLimits::enforce`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LimitGains {
     /// Stiffness of the wall beyond a position limit [N·m/rad].
     pub wall_stiffness: f64,
     /// Damping of the wall while moving further out [N·m·s/rad].
     pub wall_damping: f64,
-    /// Braking gain on the speed in excess of a speed limit [N·m·s/rad].
+    /// Braking gain on the speed in excess of a speed limit [N·m·s/rad] (the least gain, and
+    /// the gain for controllers without an inertia estimate).
     pub speed_damping: f64,
+    /// Time in which the speed brake removes an excess speed, for joints with an inertia
+    /// estimate (gain = inertia / this) [s].
+    pub speed_brake_time: f64,
+    /// Fraction of each speed limit below it where the pre-limit damping starts (0 = none).
+    pub speed_band: f64,
 }
 
 impl Default for LimitGains {
     fn default() -> Self {
-        Self { wall_stiffness: 50.0, wall_damping: 2.0, speed_damping: 2.0 }
+        Self { wall_stiffness: 50.0, wall_damping: 2.0, speed_damping: 2.0, speed_brake_time: 0.01, speed_band: 0.2 }
     }
 }
 
@@ -100,21 +115,25 @@ impl<const N: usize> JointLimits<N> {
         gains: &LimitGains,
         count: &mut LimitCounters,
     ) -> [f64; N] {
-        self.enforce_with(q, qd, tau, gains, true, count)
+        self.enforce_with(q, qd, tau, gains, true, None, count)
     }
 
-    /// [`Self::enforce`]; without `walls` a position violation is counted but the torque left
-    /// as it is (a damping stop already opposes the motion and must not push a lying robot
-    /// up against gravity).
+    /// [`Self::enforce`]; without `control` (a damping stop) a position violation is counted
+    /// but the torque left as it is (a damping stop already opposes the motion and must not
+    /// push a lying robot up against gravity) and there is no pre-limit speed damping.
+    /// `inertia`: the controller's estimate of each joint's inertia [kg·m²], for the brake
+    /// gain (see the module docs).
     fn enforce_with(
         &self,
         q: &[f64; N],
         qd: &[f64; N],
         tau: &[f64; N],
         gains: &LimitGains,
-        walls: bool,
+        control: bool,
+        inertia: Option<&[f64; N]>,
         count: &mut LimitCounters,
     ) -> [f64; N] {
+        let walls = control;
         let mut out = [0.0; N];
         for j in 0..N {
             let mut t = tau[j];
@@ -141,12 +160,24 @@ impl<const N: usize> JointLimits<N> {
             }
             if vj.is_finite() {
                 let vmax = self.velocity[j];
+                let k = match inertia.map(|i| i[j]) {
+                    Some(i) if i.is_finite() && i > 0.0 => (i / gains.speed_brake_time).max(gains.speed_damping),
+                    _ => gains.speed_damping,
+                };
+                let vb = (1.0 - gains.speed_band) * vmax;
+                if control && gains.speed_band > 0.0 {
+                    if vj > vb {
+                        t -= k * (vj - vb);
+                    } else if vj < -vb {
+                        t -= k * (vj + vb);
+                    }
+                }
                 if vj > vmax {
                     count.velocity += 1;
-                    t = t.min(-gains.speed_damping * (vj - vmax));
+                    t = t.min(-k * (vj - vmax));
                 } else if vj < -vmax {
                     count.velocity += 1;
-                    t = t.max(-gains.speed_damping * (vj + vmax));
+                    t = t.max(-k * (vj + vmax));
                 }
             }
             let lim = self.torque[j];
@@ -231,6 +262,12 @@ impl SafetyConfig {
         let g = &self.limit_gains;
         if ![g.wall_stiffness, g.wall_damping, g.speed_damping].iter().all(|v| v.is_finite() && *v >= 0.0) {
             bad.push("limit gains must be ≥ 0");
+        }
+        if !(g.speed_brake_time.is_finite() && g.speed_brake_time > 0.0) {
+            bad.push("speed_brake_time must be positive");
+        }
+        if !(0.0..1.0).contains(&g.speed_band) {
+            bad.push("speed_band must be in [0, 1)");
         }
         if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) }
     }
@@ -473,8 +510,20 @@ impl<const N: usize> SafetyGuard<N> {
             }
         };
         self.last_mode = mode;
-        let walls = mode == SafetyMode::Control;
-        self.limits.enforce_with(&q, &qd, &tau, &self.cfg.limit_gains, walls, &mut self.counters.limits)
+        let control = mode == SafetyMode::Control;
+        // The inertia estimate only where a speed rule acts (it costs a kinematics pass).
+        let band = 1.0 - self.cfg.limit_gains.speed_band;
+        let fast = (0..N).any(|j| qd[j].is_finite() && qd[j].abs() > band * self.limits.velocity[j]);
+        let inertia = if fast { ctrl.joint_inertia(state) } else { None };
+        self.limits.enforce_with(
+            &q,
+            &qd,
+            &tau,
+            &self.cfg.limit_gains,
+            control,
+            inertia.as_ref(),
+            &mut self.counters.limits,
+        )
     }
 
     /// The damping stop: hold torque minus `fade`·d·q̇, each joint within
@@ -570,6 +619,34 @@ mod tests {
         assert!((t[1] - g.speed_damping * 1.0).abs() < 1e-12, "{t:?}");
         assert_eq!(c.velocity, 2);
         assert_eq!(c.position, 0);
+    }
+
+    #[test]
+    fn the_speed_brake_scales_with_inertia_and_starts_before_the_limit() {
+        let g = LimitGains::default();
+        let mut c = LimitCounters::default();
+        let l = limits();
+        // Joint 0 at 1.8 rad/s: in the band (above 0.8 · 2.0 = 1.6), below the limit.
+        let inertia = [0.5, 0.001];
+        let t = l.enforce_with(&[0.0; 2], &[1.8, 0.0], &[3.0, 0.0], &g, true, Some(&inertia), &mut c);
+        let k = 0.5 / g.speed_brake_time;
+        assert!((t[0] - (3.0 - k * 0.2)).abs() < 1e-9, "{t:?}");
+        assert_eq!(c.velocity, 0);
+        // Not during a damping stop.
+        let t = l.enforce_with(&[0.0; 2], &[1.8, 0.0], &[3.0, 0.0], &g, false, Some(&inertia), &mut c);
+        assert_eq!(t[0], 3.0);
+        // Above the limit: the brake with the inertia's gain (clamped to the torque limit);
+        // a tiny inertia falls back to speed_damping.
+        let t = l.enforce_with(&[0.0; 2], &[2.1, -3.5], &[3.0, 0.0], &g, false, Some(&inertia), &mut c);
+        assert!((t[0] - (-k * 0.1)).abs() < 1e-9, "{t:?}");
+        assert!((t[1] - g.speed_damping * 0.5).abs() < 1e-9, "{t:?}");
+        assert_eq!(c.velocity, 2);
+        let bad = SafetyConfig {
+            limit_gains: LimitGains { speed_band: 1.0, speed_brake_time: 0.0, ..g },
+            ..Default::default()
+        };
+        let e = bad.validate().unwrap_err();
+        assert!(e.contains("speed_band") && e.contains("speed_brake_time"), "{e}");
     }
 
     #[test]

@@ -185,12 +185,17 @@ pub type ArmRtOutput = StepOutput<ARM_DOF>;
 /// The arm node's real-time step ([`RtStep`] on [`ArmController`]).
 pub type ArmRt = RtStep<ArmController, ARM_DOF>;
 
-/// The arm of parameter `robot_file`: the description file's, or [`PANDA`] when empty.
+/// The arm of parameters `robot_description` / `robot_file` (+ `robot_overlay`), or [`PANDA`]
+/// when none is set.
 fn arm_of(p: &Params) -> anyhow::Result<ArmParams> {
+    use super::controller_node::DescriptionSource as S;
     use anyhow::Context as _;
-    match p.string("robot_file")? {
-        "" => Ok(PANDA),
-        f => ArmParams::from_yaml_file(f).with_context(|| format!("parameter robot_file {f:?}")),
+    match S::of(p)? {
+        S::Default => Ok(PANDA),
+        S::File(f, ov) => {
+            ArmParams::from_file(&f, ov.as_deref()).with_context(|| format!("parameter robot_file {f:?}"))
+        }
+        S::Urdf(u, ov) => ArmParams::from_urdf(&u, ov.as_deref()).context("parameter robot_description"),
     }
 }
 

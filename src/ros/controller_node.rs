@@ -25,6 +25,7 @@ use r2r::sensor_msgs::msg::JointState;
 use r2r::std_msgs::msg::{
     Bool as BoolMsg, Empty as EmptyMsg, Float64MultiArray, MultiArrayDimension, MultiArrayLayout,
 };
+use r2r::std_srvs::srv::Trigger;
 
 use super::clock::NodeClock;
 use super::diagnostics::{Counters, DiagnosticsPublisher, StatusBuilder};
@@ -118,6 +119,54 @@ pub trait RobotInterface<const N: usize>: Sized {
     }
 }
 
+/// Answers a Trigger request (success; a failed send is logged).
+fn respond(node_name: &str, req: r2r::ServiceRequest<Trigger::Service>, message: &str) {
+    let r = Trigger::Response { success: true, message: message.into() };
+    if let Err(e) = req.respond(r) {
+        log_every(node_name, 1, || format!("cannot answer a Trigger request: {e}"));
+    }
+}
+
+/// Where the robot description comes from (parameters `robot_description`, `robot_file`,
+/// `robot_overlay`).
+pub(crate) enum DescriptionSource {
+    /// None given: the shipped default robot.
+    Default,
+    /// A file (YAML, or URDF when it ends in `.urdf`) and the overlay file for a URDF.
+    File(String, Option<std::path::PathBuf>),
+    /// URDF text and the overlay's text.
+    Urdf(String, Option<String>),
+}
+
+impl DescriptionSource {
+    /// Reads the three parameters; an error for contradictory ones.
+    pub(crate) fn of(p: &Params) -> anyhow::Result<Self> {
+        let overlay = p.string("robot_overlay")?;
+        let ov = (!overlay.is_empty()).then(|| std::path::PathBuf::from(overlay));
+        Ok(match (p.string("robot_description")?, p.string("robot_file")?) {
+            ("", "") => {
+                anyhow::ensure!(
+                    ov.is_none(),
+                    "parameter robot_overlay completes a URDF: set robot_description or a .urdf robot_file"
+                );
+                Self::Default
+            }
+            ("", f) => Self::File(f.to_string(), ov),
+            (urdf, "") => {
+                let text = match &ov {
+                    Some(o) => Some(
+                        std::fs::read_to_string(o)
+                            .with_context(|| format!("parameter robot_overlay {}", o.display()))?,
+                    ),
+                    None => None,
+                };
+                Self::Urdf(urdf.to_string(), text)
+            }
+            (_, f) => anyhow::bail!("parameters robot_description and robot_file ({f:?}) are both set: use one"),
+        })
+    }
+}
+
 /// The parameters every controller node has, with `R`'s defaults, then `R::PARAMS`.
 pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<ParamSpec> {
     let period_help: &'static str = if R::CONTROL_PERIOD_S >= 0.002 {
@@ -160,7 +209,19 @@ pub(crate) fn common_params<R: RobotInterface<N>, const N: usize>() -> Vec<Param
             "robot_file",
             "",
             Check::Any,
-            "Robot description YAML (robot/descriptions/*.yaml format); empty = the shipped default robot",
+            "Robot description: YAML (robot/descriptions/*.yaml format) or URDF (name ending in .urdf); empty = the shipped default robot",
+        ),
+        ParamSpec::string(
+            "robot_description",
+            "",
+            Check::Any,
+            "Robot description as URDF text (as robot_state_publisher's parameter); used instead of robot_file; empty = off",
+        ),
+        ParamSpec::string(
+            "robot_overlay",
+            "",
+            Check::Any,
+            "YAML overlay completing a URDF (stance, safe-stop damping, tool …; keys of a description file); empty = the shipped defaults",
         ),
         ParamSpec::string(
             "energy_topic",
@@ -329,6 +390,9 @@ where
     // latched fault.
     let mut estop_sub = Box::pin(node.subscribe::<BoolMsg>("estop", QosProfile::default().keep_last(10))?);
     let mut reset_sub = Box::pin(node.subscribe::<EmptyMsg>("estop_reset", QosProfile::default().keep_last(10))?);
+    // The same as std_srvs/Trigger services `~/estop` and `~/estop_reset` (node-private names).
+    let mut estop_srv = node.create_service::<Trigger::Service>("~/estop", QosProfile::default())?;
+    let mut reset_srv = node.create_service::<Trigger::Service>("~/estop_reset", QosProfile::default())?;
     let rt_priority = priority_from_param(p.int("rt_priority")?);
     let thread = format!("{}-rt", R::EXE.trim_start_matches("spikectl-"));
     // On simulated time the loop ticks with the simulator's samples, so the controller keeps
@@ -407,6 +471,12 @@ where
             rt_counters.reset_requests.fetch_add(1, Ordering::Relaxed);
             eprintln!("[{node_name}] estop_reset received");
         }
+        for req in drain(&mut reset_srv) {
+            Counters::bump(&counters.received);
+            rt_counters.reset_requests.fetch_add(1, Ordering::Relaxed);
+            eprintln!("[{node_name}] estop_reset service called");
+            respond(node_name, req, "reset: the e-stop and a latched fault clear on the next tick");
+        }
         for m in drain(&mut estop_sub) {
             Counters::bump(&counters.received);
             if m.data {
@@ -415,6 +485,14 @@ where
                     "e-stop engaged: damping stop until estop_reset".into()
                 });
             }
+        }
+        for req in drain(&mut estop_srv) {
+            Counters::bump(&counters.received);
+            rt_counters.estop_requests.fetch_add(1, Ordering::Relaxed);
+            log_every(node_name, rt_counters.estop_requests.load(Ordering::Relaxed), || {
+                "e-stop engaged (service): damping stop until estop_reset".into()
+            });
+            respond(node_name, req, "e-stop latched: damping stop from the next tick until estop_reset");
         }
         for StepOutput { stamp_s, tau, kind, records } in bridge.outputs() {
             if let Err(e) = effort_pub.publish(&robot.effort_msg(time_msg(stamp_s), &tau)) {

@@ -290,12 +290,17 @@ pub(crate) fn gait_of(s: &str) -> Option<GaitKind> {
     }
 }
 
-/// The robot of parameter `robot_file`: the description file's, or [`GO1`] when empty.
+/// The robot of parameters `robot_description` / `robot_file` (+ `robot_overlay`), or [`GO1`]
+/// when none is set.
 fn robot_of(p: &Params) -> anyhow::Result<QuadrupedParams> {
+    use super::controller_node::DescriptionSource as S;
     use anyhow::Context as _;
-    match p.string("robot_file")? {
-        "" => Ok(GO1),
-        f => QuadrupedParams::from_yaml_file(f).with_context(|| format!("parameter robot_file {f:?}")),
+    match S::of(p)? {
+        S::Default => Ok(GO1),
+        S::File(f, ov) => {
+            QuadrupedParams::from_file(&f, ov.as_deref()).with_context(|| format!("parameter robot_file {f:?}"))
+        }
+        S::Urdf(u, ov) => QuadrupedParams::from_urdf(&u, ov.as_deref()).context("parameter robot_description"),
     }
 }
 

@@ -12,6 +12,13 @@
 //! `cmd_timeout_s` of simulated time, means zero torque. A dropped sensor packet (noise model)
 //! is simply not published.
 //!
+//! TF: with each quadruped sample the node also publishes the **ground-truth** base pose as
+//! the transform `odom` → `base_link` (tf2_msgs/TFMessage on `tf_topic`, default `/tf`;
+//! empty = off), stamped like the sample. The simulator owns this transform: it is the
+//! world the robot moves in (the noisy `odom` message is the robot's own measurement of
+//! it). It owns `joint_states` too (it is the robot's hardware). The arm is fixed to the
+//! world: no TF.
+//!
 //! Pacing: `real_time_factor` (1 = real time, 0 = as fast as possible). `lockstep:=true`
 //! waits, after each sensor sample, for the command that answers it (matched on
 //! `header.stamp`, up to `lockstep_timeout_s` of wall time): deterministic closed loops at any
@@ -39,12 +46,29 @@ use r2r::geometry_msgs::msg::WrenchStamped;
 use r2r::nav_msgs::msg::Odometry;
 use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::{Imu, JointState};
+use r2r::tf2_msgs::msg::TFMessage;
 use spikectl_robot::robots::{ARM_SCENE, GO1, PANDA};
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::{QuadrupedSim, tilt_angle};
 
 const NODE: &str = "spikectl_sim";
+
+/// The transform `odom` → `base_link` at time `t` [s]: base position `pos` [m] and
+/// orientation `quat` (w, x, y, z; body → world).
+pub fn base_transform(t: f64, pos: &[f64; 3], quat: &[f64; 4]) -> r2r::geometry_msgs::msg::TransformStamped {
+    use r2r::geometry_msgs::msg::{Quaternion, Transform, TransformStamped, Vector3};
+    use r2r::std_msgs::msg::Header;
+    let [w, x, y, z] = *quat;
+    TransformStamped {
+        header: Header { stamp: time_msg(t), frame_id: "odom".into() },
+        child_frame_id: "base_link".into(),
+        transform: Transform {
+            translation: Vector3 { x: pos[0], y: pos[1], z: pos[2] },
+            rotation: Quaternion { x, y, z, w },
+        },
+    }
+}
 
 /// Height of the arm's tool tip above the table at start (as the in-process runner) [m].
 const ARM_START_CLEARANCE: f64 = 0.03;
@@ -66,6 +90,12 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::double("duration_s", 0.0, 0.0, 1e7, "Stop after this simulated time [s]; 0 = run forever"),
     ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
+    ParamSpec::string(
+        "tf_topic",
+        "/tf",
+        Check::OptionalTopic,
+        "Quadruped: ground-truth odom → base_link transform (tf2_msgs/TFMessage) per sample; empty = off",
+    ),
 ];
 
 /// Counters of the simulator node.
@@ -108,6 +138,7 @@ struct Quadruped {
     joint_pub: r2r::Publisher<JointState>,
     imu_pub: r2r::Publisher<Imu>,
     odom_pub: r2r::Publisher<Odometry>,
+    tf_pub: Option<r2r::Publisher<TFMessage>>,
     last: Option<f64>,
     min_height: f64,
     max_tilt: f64,
@@ -159,6 +190,13 @@ impl SimRobot for Quadruped {
         for r in [self.imu_pub.publish(&imu), self.odom_pub.publish(&odom), self.joint_pub.publish(&j)] {
             if let Err(e) = r {
                 log_every(NODE, 1, || format!("cannot publish sensors: {e}"));
+            }
+        }
+        if let Some(tf) = &self.tf_pub {
+            let truth = self.sim.true_state();
+            let msg = TFMessage { transforms: vec![base_transform(s.t, &truth.base_pos, &truth.base_quat)] };
+            if let Err(e) = tf.publish(&msg) {
+                log_every(NODE, 1, || format!("cannot publish tf: {e}"));
             }
         }
         Some(stamp_s(&j.header.stamp))
@@ -326,6 +364,10 @@ pub fn run() -> anyhow::Result<()> {
             joint_pub: node.create_publisher("joint_states", sensor_qos.clone())?,
             imu_pub: node.create_publisher("imu", sensor_qos.clone())?,
             odom_pub: node.create_publisher("odom", sensor_qos)?,
+            tf_pub: match p.string("tf_topic")? {
+                "" => None,
+                t => Some(node.create_publisher(t, QosProfile::default().keep_last(100))?),
+            },
             last: None,
             min_height: f64::INFINITY,
             max_tilt: 0.0,

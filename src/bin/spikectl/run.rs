@@ -51,11 +51,15 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Robot description file (YAML, `kind: quadruped` or `kind: arm`; see
-    /// robot/descriptions/ for the shipped defaults): the simulated robot and the controller's
-    /// model both come from it.
-    #[arg(long = "robot", value_name = "FILE.yaml")]
+    /// Robot description file: YAML (`kind: quadruped` or `kind: arm`; see
+    /// robot/descriptions/ for the shipped defaults) or URDF (name ending in `.urdf`): the
+    /// simulated robot and the controller's model both come from it.
+    #[arg(long = "robot", value_name = "FILE.yaml|FILE.urdf")]
     pub description: Option<PathBuf>,
+    /// YAML overlay completing a URDF `--robot` (stance, safe-stop damping, tool …: keys of a
+    /// description file that URDF cannot give); without it the shipped defaults.
+    #[arg(long = "robot-overlay", value_name = "FILE.yaml", requires = "description")]
+    pub overlay: Option<PathBuf>,
 }
 
 /// The controllers of `--solver` (see [`Args::solver`]).
@@ -129,8 +133,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (mut quadruped, mut arm) = (GO1, PANDA);
     if let Some(path) = &args.description {
         match robot {
-            Robot::Quadruped => quadruped = QuadrupedParams::from_yaml_file(path)?,
-            Robot::Arm => arm = ArmParams::from_yaml_file(path)?,
+            Robot::Quadruped => quadruped = QuadrupedParams::from_file(path, args.overlay.as_deref())?,
+            Robot::Arm => arm = ArmParams::from_file(path, args.overlay.as_deref())?,
         }
         eprintln!("robot description {}", path.display());
     }
