@@ -12,7 +12,7 @@
 //! `net-float` / `net-fixed`, `+refine` when refining: host time and the network's operation
 //! counts, aggregated by `spikectl-monitor`); per window the baseline priced,
 //! `spikectl_msgs/EnergyEstimate` on `energy_topic` (the chip estimate of the window's
-//! operation counts, and as the CPU side the conventional event-cluster tracker's thread CPU
+//! operation counts, and as the CPU side the conventional event-cluster tracker's host wall
 //! time on the same window × `cpu_watts`; the cluster tracker runs on a background thread
 //! behind a queue of `baseline_queue` windows that drops and counts windows when it falls
 //! behind); and `/diagnostics` every `diagnostics_period_s`. Outputs are stamped with the

@@ -10,7 +10,7 @@
 //!   `spikectl-monitor` aggregates like the controllers' solves,
 //! - `spikectl_msgs/EnergyEstimate` for each window the conventional baseline priced: the
 //!   network's chip energy/latency estimate of the window and the event-cluster tracker's
-//!   thread CPU time on the same window ([`BaselinePrice`]),
+//!   host wall time on the same window (on its thread) ([`BaselinePrice`]),
 //! - and the node's `DiagnosticStatus` ([`TrackerDiagnostics`]).
 
 use std::time::Duration;
@@ -140,7 +140,7 @@ pub fn solve_stats_msg(r: &WindowResult, name: &str, fixed_point: bool, node: &s
 }
 
 /// `EnergyEstimate` of a window the baseline priced: the tracker network's chip estimate on
-/// `profile` and, as the CPU side, the thread CPU time of the conventional event-cluster
+/// `profile` and, as the CPU side, the host wall time of the conventional event-cluster
 /// tracker on the same window, measured in the same run on the baseline's thread
 /// ([`BaselinePrice::cpu_ns`]), × `cpu_watts` (an assumed power).
 pub fn energy_msg(r: &BaselinePrice, profile: &str, cpu_watts: f64, frame_id: &str) -> EnergyEstimate {

@@ -1,6 +1,6 @@
 //! Pricing the conventional baseline off the tracker's path: the event-cluster tracker
 //! ([`ClusterTracker`]) runs on a background thread over copies of the windows the tracker
-//! network processed, and its thread CPU time per window is the CPU side of the node's energy
+//! network processed, and its host time per window is the CPU side of the node's energy
 //! comparison.
 //!
 //! The hand-over is a bounded queue that never blocks the caller:
@@ -14,18 +14,17 @@
 //!   the first after dropped ones, are warm-up (their filter lacks the previous window's
 //!   events, which makes them cheaper than in a continuous run);
 //! - results come back through [`BaselinePricer::poll`]: the window's end, stamp, event count,
-//!   the chip estimate the caller attached, and the baseline's thread CPU time [ns] on it
-//!   (wall time where the thread CPU clock is unavailable).
+//!   the chip estimate the caller attached, and the baseline's host time [ns] on it (wall
+//!   time on the baseline's thread: it includes any preemption of that thread).
 //!
 //! Memory is bounded by the queue: at most `capacity` windows in flight, their buffers
 //! recycled.
 
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, TrySendError, channel, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::cluster::{ClusterConfig, ClusterTracker};
-use super::eval::thread_cpu_ns;
 use super::{Event, Tracker};
 use crate::neuro::energy;
 
@@ -40,7 +39,7 @@ pub struct BaselinePrice {
     pub events: usize,
     /// The tracker network's chip estimate of the same window (attached by the caller).
     pub chip: energy::Estimate,
-    /// Thread CPU time of the cluster tracker on the window [ns].
+    /// Host wall time of the cluster tracker on the window, on its thread [ns].
     pub cpu_ns: u64,
 }
 
@@ -96,7 +95,7 @@ impl std::fmt::Debug for BaselinePricer {
 
 /// The baseline thread: runs the cluster tracker on each job, prices the jobs that follow
 /// their predecessor window (`window_ns` apart).
-fn run(cfg: ClusterConfig, window_ns: u64, jobs: Receiver<Job>, replies: SyncSender<Reply>) {
+fn run(cfg: ClusterConfig, window_ns: u64, jobs: Receiver<Job>, replies: Sender<Reply>) {
     let mut tracker = ClusterTracker::new(cfg);
     let mut prev_end: Option<u64> = None;
     while let Ok(job) = jobs.recv() {
@@ -106,11 +105,11 @@ fn run(cfg: ClusterConfig, window_ns: u64, jobs: Receiver<Job>, replies: SyncSen
             tracker.reset();
         }
         prev_end = Some(job.t_end_ns);
-        let c0 = thread_cpu_ns();
+        // Wall time on this thread: the kernel's per-thread CPU clock readable without libc
+        // (/proc schedstat) only advances at scheduler ticks, too coarse for one window.
         let t0 = Instant::now();
         std::hint::black_box(tracker.process(&job.events, job.t_end_ns));
-        let wall = t0.elapsed().as_nanos() as u64;
-        let cpu_ns = thread_cpu_ns().zip(c0).map_or(wall, |(b, a)| b.saturating_sub(a));
+        let cpu_ns = (t0.elapsed().as_nanos() as u64).max(1);
         let reply = if contiguous {
             Reply::Priced(
                 BaselinePrice {
@@ -125,7 +124,7 @@ fn run(cfg: ClusterConfig, window_ns: u64, jobs: Receiver<Job>, replies: SyncSen
         } else {
             Reply::Warmup(job.events)
         };
-        // The reply queue holds every job in flight, so this only fails when the owner is gone.
+        // Fails only when the owner is gone.
         if replies.send(reply).is_err() {
             return;
         }
@@ -138,8 +137,9 @@ impl BaselinePricer {
     pub fn new(width: u16, height: u16, window_ns: u64, capacity: usize) -> std::io::Result<Self> {
         let capacity = capacity.max(1);
         let (jobs, job_rx) = sync_channel::<Job>(capacity);
-        // One reply per job, at most `capacity` queued + 1 running: never blocks.
-        let (reply_tx, replies) = sync_channel::<Reply>(capacity + 1);
+        // One reply per job (at most `capacity` queued + 1 running): the reply queue never
+        // blocks the thread and holds at most that many.
+        let (reply_tx, replies) = channel::<Reply>();
         let cfg = ClusterConfig::new(width, height);
         let thread = std::thread::Builder::new()
             .name("spikectl-baseline".into())
@@ -254,7 +254,7 @@ impl BaselinePricer {
 impl Drop for BaselinePricer {
     fn drop(&mut self) {
         // Closing the queue ends the thread once it has run the windows still queued (at
-        // most `capacity` + 1; the reply queue has room for all of them, so it never blocks).
+        // most `capacity` + 1; its replies never block).
         self.jobs = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();

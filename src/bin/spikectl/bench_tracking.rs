@@ -188,7 +188,7 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
         let b = st.baseline_stats();
         let mean_us = b.cpu_ns as f64 * 1e-3 / b.priced.max(1) as f64;
         notes.push(format!(
-            "baseline thread: {} windows offered, {} priced (mean {mean_us:.0} µs thread CPU each), {} warm-up, {} dropped",
+            "baseline thread: {} windows offered, {} priced (mean {mean_us:.0} µs host wall time each), {} warm-up, {} dropped",
             b.offered, b.priced, b.warmup, b.dropped
         ));
     }
