@@ -40,12 +40,12 @@ use r2r::spikectl_msgs::msg::{EnergyEstimate, SolveStats, TrackEstimate};
 use spikectl::neuro::energy::{DEFAULT_CPU_WATTS, HardwareProfile};
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher};
+use spikectl::ros::drain;
 use spikectl::ros::inputs::log_every;
 use spikectl::ros::param_server::ParamServer;
 use spikectl::ros::params::{self, Check, ParamSpec, Value};
-use spikectl::ros::shutdown;
-use spikectl::ros::drain;
 use spikectl::ros::sensor_qos;
+use spikectl::ros::shutdown;
 use spikectl::ros::tracker::{TrackerDiagnostics, energy_msg, packet_from_msg, point_msg, solve_stats_msg, track_msg};
 use spikectl::tracking::baseline::BaselinePrice;
 use spikectl::tracking::stream::{StreamConfig, StreamTracker, WindowResult};
@@ -136,7 +136,8 @@ impl Outputs {
 
     /// Publishes the `EnergyEstimate`s of the windows the baseline priced.
     fn publish_prices(&self, prices: &mut Vec<BaselinePrice>, frame: &str, errors: &mut u64) {
-        let results = prices.drain(..).map(|p| self.energy.publish(&energy_msg(&p, &self.profile, self.cpu_watts, frame)));
+        let results =
+            prices.drain(..).map(|p| self.energy.publish(&energy_msg(&p, &self.profile, self.cpu_watts, frame)));
         Self::count(results.collect(), errors);
     }
 

@@ -132,7 +132,11 @@ pub fn solve_record(r: &WindowResult, name: &str) -> SolveRecord {
 /// the arithmetic of the network that ran (`loihi2-fixed` when `fixed_point`, else
 /// `float-network`).
 pub fn solve_stats_msg(r: &WindowResult, name: &str, fixed_point: bool, node: &str) -> SolveStats {
-    let mut m = super::stats::solve_stats(&solve_record(r, name), 0.0, Header { stamp: time_from_ns(r.stamp_ns), frame_id: String::new() });
+    let mut m = super::stats::solve_stats(
+        &solve_record(r, name),
+        0.0,
+        Header { stamp: time_from_ns(r.stamp_ns), frame_id: String::new() },
+    );
     m.node = node.to_string();
     let a = if fixed_point { Arithmetic::Loihi2Fixed } else { Arithmetic::FloatNetwork };
     m.arithmetic = super::stats::arithmetic_name(a).to_string();
@@ -294,7 +298,8 @@ mod tests {
         assert!((m.solve_time_s - 15e-6).abs() < 1e-15);
         assert_eq!(super::super::stats::validate(&m), Ok(()));
         assert_eq!(solve_stats_msg(&ok, "net-float", false, "/n").arithmetic, "float-network");
-        let price = BaselinePrice { t_end_ns: ok.t_end_ns, stamp_ns: ok.stamp_ns, events: 42, chip: ok.chip, cpu_ns: 40_000 };
+        let price =
+            BaselinePrice { t_end_ns: ok.t_end_ns, stamp_ns: ok.stamp_ns, events: 42, chip: ok.chip, cpu_ns: 40_000 };
         let e = energy_msg(&price, "loihi", 15.0, "cam");
         assert_eq!((e.energy_j, e.latency_s, e.header.stamp.sec), (5e-7, 2e-6, 12));
         // The CPU side is the cluster baseline's time on the window, not the network's host time.
