@@ -1,8 +1,8 @@
 //! Tracking a live event-camera stream from another crate, without ROS: simulated throws are
 //! cut into 1 ms EVT 3.0 `EventPacket`s as a camera driver sends them, one packet is truncated
 //! on the way, and a `StreamTracker` (what the `spikectl-tracker` node runs) turns them into
-//! one spiking-tracker estimate per window, with the network's operation counts and their
-//! estimated energy on Loihi.
+//! one estimate of the tracker network per window, with the network's operation counts and
+//! their estimated energy on Loihi.
 //!
 //! `cargo run --release --example event_stream [-- SPEED_MPS]` (default 8 m/s, noisy sensor)
 use spikectl::tracking::eval::SimThrow;

@@ -1,4 +1,4 @@
-"""Event-camera ball tracking with the spiking tracker, fed by simulated throws or a camera driver.
+"""Event-camera ball tracking with the tracker network (float or Loihi 2 fixed point), fed by simulated throws or a camera driver.
 
     ros2 launch spikectl tracker.launch.py                     # simulated throws (spikectl-events)
     ros2 launch spikectl tracker.launch.py source:=none        # a real driver publishes the events

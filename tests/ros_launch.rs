@@ -486,9 +486,9 @@ fn tracker_launch_publishes_tracks() {
     check_params(
         &env,
         "/spikectl_tracker",
-        &["cell_px", "idle_flush_s"],
+        &["arithmetic", "refine", "idle_flush_s"],
         &[("idle_flush_s", "0.1")],
-        &[("cell_px", "8")],
+        &[("arithmetic", "loihi2")],
     );
     let (status, out) = launch.interrupt();
     let confident = tracks.iter().filter(|t| t.confidence > 0.0).count();

@@ -8,7 +8,6 @@ use spikectl::tracking::evt3::{AuxEvent, Evt3Decoder, Evt3Encoder};
 use spikectl::tracking::net::{NetConfig, NetTracker};
 use spikectl::tracking::packet::{EventPacket, Header, Time};
 use spikectl::tracking::raw::{RawHeader, RawReader, read_raw, read_raw_with, write_raw};
-use spikectl::tracking::snn::{DnfConfig, DnfTracker};
 use spikectl::tracking::stream::{StreamConfig, StreamTracker};
 use spikectl::tracking::{Event, TrackError, Tracker};
 
@@ -251,15 +250,12 @@ fn check_stream(res: &[PacketResult], t: &TrackTotals) {
 #[test]
 fn both_trackers_stream_the_real_recording() {
     let file = recording();
-    let mut snn = DnfTracker::new(DnfConfig::new(1280, 720));
-    let (res, t) = track(&file, &mut snn).unwrap();
+    let mut cl = ClusterTracker::new(ClusterConfig::new(1280, 720));
+    let (res, t) = track(&file, &mut cl).unwrap();
     // 1252 ms of events from t = 14.22 s: one window per ms, none before the first event.
     assert_eq!(res[0].t_end_ns, 14_225_000_000);
     assert!(res.len() <= 1253, "{} windows", res.len());
     assert_eq!((t.decode.events, t.windows.skipped_windows, t.windows.late_events), (82_469, 0, 0));
-    let mut cl = ClusterTracker::new(ClusterConfig::new(1280, 720));
-    let (res2, _) = track(&file, &mut cl).unwrap();
-    assert_eq!(res2.len(), res.len());
     // The tracker network, float and Loihi 2 fixed point, network-only and refined: the same
     // windows, every position finite and on the sensor, every window's work on the substrate.
     let base = NetConfig::new(1280, 720);
@@ -437,8 +433,8 @@ fn late_start_and_two_hundred_wraps_cost_bounded_windows() {
     assert_eq!(rec.events, ev);
     assert_eq!(rec.stats.time_wraps, (ev.last().unwrap().t_ns / 1000) >> 24);
     assert!(rec.stats.time_wraps >= 200);
-    let mut snn = DnfTracker::new(DnfConfig::new(640, 480));
-    let (res, t) = track(&file, &mut snn).unwrap();
+    let mut cl = ClusterTracker::new(ClusterConfig::new(640, 480));
+    let (res, t) = track(&file, &mut cl).unwrap();
     assert_eq!(res[0].t_end_ns, 14_000_000_000 + 1_000_000);
     // Per burst: its window plus at most MAX_IDLE_WINDOWS + 1 empty ones.
     assert!(res.len() as u64 <= 201 * (MAX_IDLE_WINDOWS + 2), "{} windows", res.len());
@@ -510,8 +506,6 @@ mod arbitrary {
                 prop_assert!(e.t_ns + 11 * 4_096_000 >= max_t, "time went back by {} ns", max_t - e.t_ns);
                 max_t = max_t.max(e.t_ns);
             }
-            let mut snn = DnfTracker::new(DnfConfig::new(320, 240));
-            let _ = track(&f, &mut snn).unwrap();
             let _ = Evt3Encoder::new();
         }
     }

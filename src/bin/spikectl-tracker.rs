@@ -1,17 +1,22 @@
-//! `spikectl-tracker`: the spiking event-camera ball tracker as a ROS 2 node.
+//! `spikectl-tracker`: the event-camera ball tracker network as a ROS 2 node.
 //!
 //! Subscribes `event_camera_msgs/EventPacket` on `events_topic` (default
 //! `/event_camera/events`, best-effort sensor QoS as the drivers publish; encodings `evt3` and
-//! `mono`), cuts the events into windows of `window_us` of sensor time and runs the spiking
-//! dynamic-neural-field tracker ([`spikectl::tracking::stream::StreamTracker`]) once per window.
-//! Publishes per window: `spikectl_msgs/TrackEstimate` on `track_topic` (confidence 0 when
-//! lost), `geometry_msgs/PointStamped` in pixel coordinates on `point_topic` (while
-//! tracking), `spikectl_msgs/SolveStats` on `stats_topic` (solver `snn-dnf`: host time and the
-//! network's operation counts, aggregated by `spikectl-monitor`) and
+//! `mono`), cuts the events into windows of `window_us` of sensor time and runs the tracker
+//! network on the neuromorphic substrate ([`spikectl::tracking::net::NetTracker`] through
+//! [`spikectl::tracking::stream::StreamTracker`]; `arithmetic` float or Loihi 2 fixed point;
+//! positions read out by the network, or with `refine:=true` after the host refinement) once
+//! per window. Publishes per window: `spikectl_msgs/TrackEstimate` on `track_topic`
+//! (confidence 0 when lost), `geometry_msgs/PointStamped` in pixel coordinates on
+//! `point_topic` (while tracking), `spikectl_msgs/SolveStats` on `stats_topic` (solver
+//! `net-float` / `net-fixed`, `+refine` when refining: host time and the network's operation
+//! counts, aggregated by `spikectl-monitor`); per window the baseline priced,
 //! `spikectl_msgs/EnergyEstimate` on `energy_topic` (the chip estimate of the window's
-//! operation counts, and as the CPU baseline the conventional event-cluster tracker timed on
-//! the same window in the same process × `cpu_watts`); and `/diagnostics` every
-//! `diagnostics_period_s`. Outputs are stamped with the window end on the packets' clock.
+//! operation counts, and as the CPU side the conventional event-cluster tracker's host wall
+//! time on the same window × `cpu_watts`; the cluster tracker runs on a background thread
+//! behind a queue of `baseline_queue` windows that drops and counts windows when it falls
+//! behind); and `/diagnostics` every `diagnostics_period_s`. Outputs are stamped with the
+//! window end on the packets' clock.
 //!
 //! A window is processed when the stream's time passes its end (normally with the next
 //! packet); after `idle_flush_s` without packets the node processes the pending window and
@@ -20,8 +25,8 @@
 //! Malformed packets (unknown encoding, truncated payload, reserved EVT 3.0 words, events
 //! outside the sensor, impossible geometry) are logged (rate-limited), counted per kind in the
 //! diagnostics, and the node keeps tracking. The tracker runs on the ROS thread as packets
-//! arrive (data-driven: one step per window of sensor time, about 15–30 µs of CPU per 1 ms
-//! window at 640×480).
+//! arrive (data-driven: one network step per window of sensor time; `spikectl bench tracking`
+//! times this path on 25 k-event bursts).
 //!
 //! Run: `spikectl-tracker --ros-args -p events_topic:=/event_camera/events` (parameters: `--help`).
 
@@ -35,14 +40,14 @@ use r2r::spikectl_msgs::msg::{EnergyEstimate, SolveStats, TrackEstimate};
 use spikectl::neuro::energy::{DEFAULT_CPU_WATTS, HardwareProfile};
 use spikectl::ros::clock::NodeClock;
 use spikectl::ros::diagnostics::{Counters, DiagnosticsPublisher};
+use spikectl::ros::drain;
 use spikectl::ros::inputs::log_every;
 use spikectl::ros::param_server::ParamServer;
 use spikectl::ros::params::{self, Check, ParamSpec, Value};
+use spikectl::ros::sensor_qos;
 use spikectl::ros::shutdown;
-use spikectl::ros::tracker::{
-    TrackerDiagnostics, energy_msg, packet_from_msg, point_msg, solve_record, time_from_ns, track_msg,
-};
-use spikectl::ros::{drain, sensor_qos, stats};
+use spikectl::ros::tracker::{TrackerDiagnostics, energy_msg, packet_from_msg, point_msg, solve_stats_msg, track_msg};
+use spikectl::tracking::baseline::BaselinePrice;
 use spikectl::tracking::stream::{StreamConfig, StreamTracker, WindowResult};
 
 const NODE: &str = "spikectl_tracker";
@@ -59,9 +64,21 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
     ParamSpec::int("window_us", 1000, 100, 100_000, "Tracker window [µs of sensor time]"),
-    ParamSpec::int("cell_px", 4, 1, 32, "Pixel block per neuron [px]"),
-    ParamSpec::int("roi_px", 64, 0, 2048, "Region of interest once locked [px]; 0 = full frame"),
-    ParamSpec::int("substeps", 2, 1, 64, "Network timesteps per window"),
+    ParamSpec::string(
+        "arithmetic",
+        "float",
+        Check::OneOf(&["float", "loihi2"]),
+        "Arithmetic of the tracker network: float or Loihi 2 fixed point",
+    ),
+    ParamSpec::bool("refine", false, "Host refinement after the network's readout (false: network-only positions)"),
+    ParamSpec::int("substeps", 4, 4, 64, "Network timesteps per window"),
+    ParamSpec::int(
+        "baseline_queue",
+        16,
+        0,
+        1024,
+        "Windows queued for the cluster baseline's thread (CPU side of EnergyEstimate); 0 = no baseline",
+    ),
     ParamSpec::string(
         "energy_profile",
         "loihi",
@@ -101,6 +118,8 @@ struct Outputs {
     energy: r2r::Publisher<EnergyEstimate>,
     profile: String,
     cpu_watts: f64,
+    tracker: &'static str,
+    fixed_point: bool,
 }
 
 impl Outputs {
@@ -111,14 +130,24 @@ impl Outputs {
         if let Some(pt) = point_msg(r, frame) {
             results.push(self.point.publish(&pt));
         }
-        results.push(self.energy.publish(&energy_msg(r, &self.profile, self.cpu_watts, frame)));
+        results.push(self.stats.publish(&solve_stats_msg(r, self.tracker, self.fixed_point, NODE)));
+        Self::count(results, errors);
+    }
+
+    /// Publishes the `EnergyEstimate`s of the windows the baseline priced.
+    fn publish_prices(&self, prices: &mut Vec<BaselinePrice>, frame: &str, errors: &mut u64) {
+        let results =
+            prices.drain(..).map(|p| self.energy.publish(&energy_msg(&p, &self.profile, self.cpu_watts, frame)));
+        Self::count(results.collect(), errors);
+    }
+
+    fn count(results: Vec<Result<(), r2r::Error>>, errors: &mut u64) {
         for res in results {
             if let Err(e) = res {
                 *errors += 1;
                 log_every(NODE, *errors, || format!("cannot publish: {e}"));
             }
         }
-        stats::publish_records(&self.stats, &time_from_ns(r.stamp_ns), &[solve_record(r)], NODE);
     }
 }
 
@@ -136,13 +165,13 @@ fn main() -> anyhow::Result<()> {
         "loihi2-est" => HardwareProfile::loihi2_estimate(),
         _ => HardwareProfile::loihi(),
     };
-    let roi = p.int("roi_px")?;
     let cfg = StreamConfig {
         window_ns: p.int("window_us")? as u64 * 1000,
-        cell_px: p.int("cell_px")? as u16,
-        roi_px: (roi > 0).then_some(roi as u16),
+        fixed_point: p.string("arithmetic")? == "loihi2",
+        refine: p.bool("refine")?,
         substeps: p.int("substeps")? as u32,
         hardware,
+        baseline_queue: p.int("baseline_queue")? as usize,
     };
     let fixed_frame = p.string("frame_id")?.to_string();
 
@@ -156,21 +185,25 @@ fn main() -> anyhow::Result<()> {
         energy: node.create_publisher(p.string("energy_topic")?, out_qos)?,
         profile: cfg.hardware.name.clone(),
         cpu_watts: p.double("cpu_watts")?,
+        tracker: cfg.net(1, 1).name(),
+        fixed_point: cfg.fixed_point,
     };
     let diag = DiagnosticsPublisher::new(&mut node, p.string("diagnostics_topic")?)?;
     eprintln!(
-        "[{NODE}] events on {}, window {} µs, cell {} px, ROI {:?} px, energy profile {}",
+        "[{NODE}] events on {}, window {} µs, tracker {} ({} substeps), energy profile {}, baseline queue {}",
         p.string("events_topic")?,
         cfg.window_ns / 1000,
-        cfg.cell_px,
-        cfg.roi_px,
-        cfg.hardware.name
+        out.tracker,
+        cfg.substeps,
+        cfg.hardware.name,
+        cfg.baseline_queue
     );
 
     let mut st = StreamTracker::new(cfg);
     let counters = Counters::default();
     let mut diagnostics = TrackerDiagnostics::new();
     let mut windows: Vec<WindowResult> = Vec::new();
+    let mut prices: Vec<BaselinePrice> = Vec::new();
     let mut last: Option<WindowResult> = None;
     let mut frame = fixed_frame.clone();
     let mut diag_period = Duration::from_secs_f64(p.double("diagnostics_period_s")?);
@@ -222,6 +255,8 @@ fn main() -> anyhow::Result<()> {
                 _ => {}
             }
         }
+        st.poll_baseline(&mut prices);
+        out.publish_prices(&mut prices, &frame, &mut publish_errors);
         let now = Instant::now();
         // A quiet stream: publish the last window and, after the tracker's silence limit, the
         // lost track, instead of waiting for the next packet.
@@ -250,9 +285,11 @@ fn main() -> anyhow::Result<()> {
     }
     // SIGINT/SIGTERM (e.g. `ros2 launch` stopping): a one-line summary and exit 0.
     let snap = counters.snapshot();
+    let base = st.baseline_stats();
     eprintln!(
-        "[{NODE}] stopped: {} packets received, {} malformed, {published} windows published, {publish_errors} publish errors",
-        snap.received, snap.malformed
+        "[{NODE}] stopped: {} packets received, {} malformed, {published} windows published, {publish_errors} publish errors; \
+         baseline priced {} windows ({} warm-up, {} dropped)",
+        snap.received, snap.malformed, base.priced, base.warmup, base.dropped
     );
     shutdown::bound_teardown(NODE, shutdown::TEARDOWN_LIMIT);
     Ok(())

@@ -4,11 +4,13 @@
 //! - `spikectl_msgs/TrackEstimate` (every window; `confidence` 0 when the track is lost),
 //! - `geometry_msgs/PointStamped` with the ball centre in pixel coordinates (x = column,
 //!   y = row, z = 0; only while tracking),
-//! - `spikectl_msgs/SolveStats` (solver `snn-dnf`, iterations = network timesteps, the host
-//!   time of the step and the operation counts), which `spikectl-monitor` aggregates like
-//!   the controllers' solves,
-//! - `spikectl_msgs/EnergyEstimate` (the window's chip energy/latency estimate and the CPU
-//!   baseline: the event-cluster tracker timed on the same window),
+//! - `spikectl_msgs/SolveStats` (solver = the tracker's name, `net-float` / `net-fixed` with
+//!   `+refine` when refining; arithmetic `float-network` / `loihi2-fixed`; iterations =
+//!   network timesteps, the host time of the step and the operation counts), which
+//!   `spikectl-monitor` aggregates like the controllers' solves,
+//! - `spikectl_msgs/EnergyEstimate` for each window the conventional baseline priced: the
+//!   network's chip energy/latency estimate of the window and the event-cluster tracker's
+//!   host wall time on the same window (on its thread) ([`BaselinePrice`]),
 //! - and the node's `DiagnosticStatus` ([`TrackerDiagnostics`]).
 
 use std::time::Duration;
@@ -17,18 +19,17 @@ use r2r::builtin_interfaces::msg::Time;
 use r2r::diagnostic_msgs::msg::DiagnosticStatus;
 use r2r::event_camera_msgs::msg::EventPacket as EventPacketMsg;
 use r2r::geometry_msgs::msg::{Point, PointStamped};
-use r2r::spikectl_msgs::msg::{EnergyEstimate, TrackEstimate};
+use r2r::spikectl_msgs::msg::{EnergyEstimate, SolveStats, TrackEstimate};
 use r2r::std_msgs::msg::Header;
 
 use super::diagnostics::{CounterSnapshot, Level, StatusBuilder};
 use crate::mpc::SolveRecord;
 use crate::neuro::energy::CpuCost;
+use crate::qp::registry::Arithmetic;
 use crate::qp::{Residuals, Status};
+use crate::tracking::baseline::BaselinePrice;
 use crate::tracking::packet::{self, EventPacket};
 use crate::tracking::stream::{PacketError, StreamTracker, WindowResult};
-
-/// Solver name of the tracker in `SolveStats` (the tracker's [`crate::tracking::Tracker::name`]).
-pub(crate) const TRACKER_NAME: &str = "snn-dnf";
 
 /// The kinds of malformed packets counted separately (see [`PacketError::kind`]).
 pub(crate) const ERROR_KINDS: [&str; 4] = ["encoding", "geometry", "truncated", "corrupt"];
@@ -109,13 +110,13 @@ pub fn point_msg(r: &WindowResult, frame_id: &str) -> Option<PointStamped> {
         .then(|| PointStamped { header: header(r, frame_id), point: Point { x: e.x, y: e.y, z: 0.0 } })
 }
 
-/// The window as a solve record for [`super::stats::publish_records`]: solver
-/// [`TRACKER_NAME`], status Solved, iterations = network timesteps, the host time of the step
-/// and the operation counts; `t` is the window end on the ROS clock [s].
-pub fn solve_record(r: &WindowResult) -> SolveRecord {
+/// The window as a solve record: solver `name` (the tracker's name, e.g. `net-fixed`),
+/// status Solved, iterations = network timesteps, the host time of the step and the
+/// operation counts; `t` is the window end on the ROS clock [s].
+pub fn solve_record(r: &WindowResult, name: &str) -> SolveRecord {
     SolveRecord {
         t: r.stamp_ns as f64 * 1e-9,
-        solver: TRACKER_NAME.into(),
+        solver: name.into(),
         status: Status::Solved,
         iterations: r.ops.timesteps as usize,
         solve_time: Duration::from_nanos(r.cpu_ns),
@@ -127,13 +128,29 @@ pub fn solve_record(r: &WindowResult) -> SolveRecord {
     }
 }
 
-/// `EnergyEstimate` of a window: the chip estimate on `profile` and the CPU baseline: the
-/// host time of the conventional event-cluster tracker on the same window, measured in the
-/// same run ([`WindowResult::baseline_cpu_ns`]), × `cpu_watts` (an assumed power).
-pub fn energy_msg(r: &WindowResult, profile: &str, cpu_watts: f64, frame_id: &str) -> EnergyEstimate {
-    let cpu = CpuCost::new(r.baseline_cpu_ns as f64 * 1e-9, cpu_watts, None);
+/// `SolveStats` of a window (node `node`, stamped with the window end): [`solve_record`] with
+/// the arithmetic of the network that ran (`loihi2-fixed` when `fixed_point`, else
+/// `float-network`).
+pub fn solve_stats_msg(r: &WindowResult, name: &str, fixed_point: bool, node: &str) -> SolveStats {
+    let mut m = super::stats::solve_stats(
+        &solve_record(r, name),
+        0.0,
+        Header { stamp: time_from_ns(r.stamp_ns), frame_id: String::new() },
+    );
+    m.node = node.to_string();
+    let a = if fixed_point { Arithmetic::Loihi2Fixed } else { Arithmetic::FloatNetwork };
+    m.arithmetic = super::stats::arithmetic_name(a).to_string();
+    m
+}
+
+/// `EnergyEstimate` of a window the baseline priced: the tracker network's chip estimate on
+/// `profile` and, as the CPU side, the host wall time of the conventional event-cluster
+/// tracker on the same window, measured in the same run on the baseline's thread
+/// ([`BaselinePrice::cpu_ns`]), × `cpu_watts` (an assumed power).
+pub fn energy_msg(r: &BaselinePrice, profile: &str, cpu_watts: f64, frame_id: &str) -> EnergyEstimate {
+    let cpu = CpuCost::new(r.cpu_ns as f64 * 1e-9, cpu_watts, None);
     EnergyEstimate {
-        header: header(r, frame_id),
+        header: Header { stamp: time_from_ns(r.stamp_ns), frame_id: frame_id.to_string() },
         profile: profile.to_string(),
         energy_j: finite(r.chip.energy_j),
         latency_s: finite(r.chip.time_s),
@@ -212,7 +229,8 @@ impl TrackerDiagnostics {
             .kv("overflow_events", s.overflow_events)
             .kv("evt3_reserved_words", d.reserved_words)
             .kv("evt3_out_of_bounds", d.out_of_bounds)
-            .kv("evt3_time_wraps", d.time_wraps);
+            .kv("evt3_time_wraps", d.time_wraps)
+            .kv("tracker", st.tracker_name());
         for (k, n) in ERROR_KINDS.iter().zip(&self.counts) {
             b = b.kv(format!("malformed_{k}"), n);
         }
@@ -225,6 +243,8 @@ impl TrackerDiagnostics {
                 .kv_f("y_px", finite(e.y))
                 .kv_f("confidence", finite(r.confidence));
         }
+        let base = st.baseline_stats();
+        let priced = base.priced.max(1) as f64;
         b.kv("neurons", st.neurons())
             .kv("cores", st.cores())
             .kv("timesteps", s.ops.timesteps)
@@ -233,7 +253,10 @@ impl TrackerDiagnostics {
             .kv_f("chip_energy_per_window_j", s.chip_energy_j / windows)
             .kv_f("chip_latency_per_window_s", s.chip_time_s / windows)
             .kv_f("cpu_per_window_s", s.cpu_ns as f64 * 1e-9 / windows)
-            .kv_f("baseline_cpu_per_window_s", s.baseline_cpu_ns as f64 * 1e-9 / windows)
+            .kv("baseline_windows_priced", base.priced)
+            .kv("baseline_windows_warmup", base.warmup)
+            .kv("baseline_windows_dropped", base.dropped)
+            .kv_f("baseline_cpu_per_window_s", base.cpu_ns as f64 * 1e-9 / priced)
             .build()
     }
 }
@@ -255,7 +278,6 @@ mod tests {
             ops: OpCounts { timesteps: 2, synops: 300, messages: 20, ..Default::default() },
             chip: energy::Estimate { time_s: 2e-6, energy_j: 5e-7, edp: 1e-12, ..Default::default() },
             cpu_ns: 15_000,
-            baseline_cpu_ns: 40_000,
         }
     }
 
@@ -270,13 +292,17 @@ mod tests {
         let ok = window(Some(Estimate { y: 20.0, ..est }));
         let p = point_msg(&ok, "cam").unwrap();
         assert_eq!((p.point.x, p.point.y, p.header.frame_id.as_str()), (100.5, 20.0, "cam"));
-        let rec = solve_record(&ok);
-        let m = super::super::stats::solve_stats(&rec, 0.0, Header::default());
-        assert_eq!((m.solver.as_str(), m.iterations, m.synops, m.messages), ("snn-dnf", 2, 300, 20));
+        let m = solve_stats_msg(&ok, "net-fixed", true, "/n");
+        assert_eq!((m.solver.as_str(), m.iterations, m.synops, m.messages), ("net-fixed", 2, 300, 20));
+        assert_eq!((m.arithmetic.as_str(), m.node.as_str(), m.header.stamp.sec), ("loihi2-fixed", "/n", 12));
+        assert!((m.solve_time_s - 15e-6).abs() < 1e-15);
         assert_eq!(super::super::stats::validate(&m), Ok(()));
-        let e = energy_msg(&ok, "loihi", 15.0, "cam");
-        assert_eq!((e.energy_j, e.latency_s), (5e-7, 2e-6));
-        // The CPU side is the cluster baseline's time on the window, not the SNN's host time.
+        assert_eq!(solve_stats_msg(&ok, "net-float", false, "/n").arithmetic, "float-network");
+        let price =
+            BaselinePrice { t_end_ns: ok.t_end_ns, stamp_ns: ok.stamp_ns, events: 42, chip: ok.chip, cpu_ns: 40_000 };
+        let e = energy_msg(&price, "loihi", 15.0, "cam");
+        assert_eq!((e.energy_j, e.latency_s, e.header.stamp.sec), (5e-7, 2e-6, 12));
+        // The CPU side is the cluster baseline's time on the window, not the network's host time.
         assert!((e.cpu_time_s - 40e-6).abs() < 1e-15);
         assert!((e.cpu_energy_j - 40e-6 * 15.0).abs() < 1e-12);
         let lost = track_msg(&window(None), "cam");

@@ -4,15 +4,14 @@
 //! denoiser in front of jAER's trackers. Each surviving event joins the nearest cluster
 //! within its radius and pulls it by a mixing factor; unmatched events seed new clusters (up
 //! to a maximum); a cluster's support is its event count decaying with `tau_ms`; the cluster
-//! with the largest support above `min_support` is the ball. The output uses the same
-//! sub-pixel refinement as the spiking tracker (centroid of the packet's events near the
-//! cluster, extrapolated with the cluster velocity), so the two differ only in how they find
-//! and hold the target.
+//! with the largest support above `min_support` is the ball. The output is the sub-pixel
+//! refinement [`super::refine::refine`] (centroid of the packet's events near the cluster,
+//! extrapolated with the velocity), the tracker network's optional host stage.
 //!
 //! Cost: one pass over the packet's events (8 reads of a per-pixel time map for the filter,
 //! a distance to each of at most `max_clusters` clusters per surviving event) plus the
 //! refinement; `spikectl bench tracking` measures it on 25 k-event bursts.
-use super::snn::refine;
+use super::refine::refine;
 use super::{Estimate, Event, Tracker};
 
 /// Parameters of the cluster tracker.

@@ -1,13 +1,14 @@
 //! Event-camera tracking: event types, codecs (Prophesee EVT 3.0, the `mono` encoding of
 //! `event_camera_msgs`, Metavision RAW files), the `EventPacket` message type, the ball
 //! tracker as a network on the neuromorphic substrate ([`net`], float or Loihi 2 fixed
-//! point), a spiking dynamic-neural-field tracker with its own simulation ([`snn`]), a classic
-//! event-cluster baseline ([`cluster`]), and [`stream`]: the
-//! spiking tracker on a live packet stream (what the `spikectl-tracker` ROS node runs).
+//! point), the host refinement stage ([`refine`]), a classic event-cluster baseline
+//! ([`cluster`]) and its background pricing ([`baseline`]), and [`stream`]: the tracker
+//! network on a live packet stream (what the `spikectl-tracker` ROS node runs).
 //!
 //! Times are integers in nanoseconds (`t_ns`) unless a name says otherwise; pixel
 //! coordinates are `x` (column, 0 = left) and `y` (row, 0 = top).
 
+pub mod baseline;
 pub mod cluster;
 pub mod eval;
 pub mod evt3;
@@ -15,7 +16,7 @@ pub mod mono;
 pub mod net;
 pub mod packet;
 pub mod raw;
-pub mod snn;
+pub mod refine;
 pub mod stream;
 
 /// One change-detection event of an event camera.

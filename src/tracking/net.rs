@@ -34,10 +34,13 @@
 //!   network state is cleared on every move: the neurons now see other pixels). The host
 //!   adds the crop origin to the readout (cells → pixels);
 //! - the velocity: a first-order filter over successive positions (px/s);
-//! - optionally ([`NetConfig::refine`]) the sub-pixel refinement [`super::snn::refine`]
+//! - coasting: a packet without readout activity while tracking reports the last estimate
+//!   moved with its velocity, for up to `lost_after_ms − 1` packets in a row; the
+//!   `lost_after_ms`-th declares the track lost and returns to acquisition;
+//! - optionally ([`NetConfig::refine`]) the sub-pixel refinement [`super::refine::refine`]
 //!   seeded with the network's position (a mean shift over the packet's events). With it off
 //!   the reported position is the network's readout only ("network-only").
-use super::snn::refine;
+use super::refine::refine;
 use super::{Estimate, Event, Tracker};
 use crate::neuro::fixed::Arith;
 use crate::neuro::network::{Inputs, Network, NeuronModel};
@@ -75,11 +78,13 @@ pub struct NetConfig {
     pub bg_events_per_px: f64,
     /// Readout activity `a` needed to report a position (acquisition and tracking).
     pub min_activity: f64,
-    /// Packets without activity before the crop falls back to the whole sensor.
+    /// Packets in a row without readout activity after which the track is lost (no
+    /// estimate, the crop falls back to the whole sensor, the network state is cleared);
+    /// before that the tracker coasts: it reports its last estimate moved with its velocity.
     pub lost_after_ms: u32,
     /// Readout distance from the crop centre beyond which the crop is re-centred, in pixels.
     pub recentre_px: f64,
-    /// Host refinement stage ([`super::snn::refine`]) after the network's readout.
+    /// Host refinement stage ([`super::refine::refine`]) after the network's readout.
     pub refine: bool,
     /// Radius of the refinement window, in pixels.
     pub refine_radius_px: f64,
@@ -116,6 +121,17 @@ impl NetConfig {
     /// The same in Loihi 2 fixed point.
     pub fn loihi2(self) -> Self {
         Self { arith: Arith::Fixed(FixedProfile::LOIHI2), ..self }
+    }
+
+    /// The tracker's name in reports: `net-float` or `net-fixed`, with `+refine` when the
+    /// host refinement is on.
+    pub fn name(&self) -> &'static str {
+        match (self.arith.is_fixed(), self.refine) {
+            (false, false) => "net-float",
+            (true, false) => "net-fixed",
+            (false, true) => "net-float+refine",
+            (true, true) => "net-fixed+refine",
+        }
     }
 
     /// The same with the host refinement on or off.
@@ -365,7 +381,8 @@ impl NetTracker {
         self.last_net
     }
 
-    /// Packets in a row without readout activity (0 when the last packet had some).
+    /// Packets in a row without readout activity (0 when the last packet had some); while
+    /// [`Tracker::process`] still returns an estimate, the packets it has coasted.
     pub fn silent_packets(&self) -> u32 {
         self.silent
     }
@@ -440,12 +457,7 @@ impl NetTracker {
 
 impl Tracker for NetTracker {
     fn name(&self) -> &'static str {
-        match (self.cfg.arith.is_fixed(), self.cfg.refine) {
-            (false, false) => "net-float",
-            (true, false) => "net-fixed",
-            (false, true) => "net-float+refine",
-            (true, true) => "net-fixed+refine",
-        }
+        self.cfg.name()
     }
 
     fn process(&mut self, events: &[Event], t_end_ns: u64) -> Option<Estimate> {
@@ -456,11 +468,25 @@ impl Tracker for NetTracker {
         self.last_net = active.then_some((x, y));
         if !active {
             self.silent = self.silent.saturating_add(1);
-            if self.fine && self.silent >= self.cfg.lost_after_ms {
+            if !self.fine {
+                return None;
+            }
+            if self.silent >= self.cfg.lost_after_ms {
                 self.acquire();
                 self.est = None;
+                return None;
             }
-            return None;
+            // Coasting: the last estimate moved with its velocity to this packet's end (the
+            // crop follows it, so the ball is in view when the events come back).
+            let e = self.est?;
+            let dt = t_end_ns.saturating_sub(e.t_ns) as f64 * 1e-9;
+            let c = Estimate { t_ns: t_end_ns, x: e.x + e.vx * dt, y: e.y + e.vy * dt, ..e };
+            self.est = Some(c);
+            let (cx, cy) = self.crop_centre();
+            if (c.x - cx).hypot(c.y - cy) > self.cfg.recentre_px {
+                self.centre(c.x, c.y);
+            }
+            return Some(c);
         }
         self.silent = 0;
         if !self.fine {
@@ -608,6 +634,37 @@ mod tests {
             let odd = [Event::new(0, 5000, 5000, true), Event::new(0, 639, 479, false), Event::new(0, 0, 0, true)];
             assert!(t.process(&odd, 200_000_000).is_none());
             assert!(t.process(&[], 201_000_000).is_none());
+        }
+    }
+
+    /// A ring moving 1 px per packet, then silence: the tracker coasts along the ring's path
+    /// for `lost_after_ms − 1` packets, then reports the track lost and returns to acquisition.
+    #[test]
+    fn silence_coasts_then_loses_the_track() {
+        for cfg in arith_modes() {
+            let mut t = NetTracker::new(cfg);
+            let cx = |k: u64| 150.0 + k as f64;
+            let mut last = None;
+            for k in 0..30u64 {
+                last = t.process(&ring(cx(k), 200.2, 4.0, 80, (k + 1) * 1_000_000), (k + 1) * 1_000_000);
+            }
+            let e = last.expect("tracking");
+            assert!((e.vx - 1000.0).abs() < 150.0 && e.vy.abs() < 150.0, "{:?}: velocity {e:?}", cfg.arith);
+            let lost = cfg.lost_after_ms as u64;
+            for k in 30..30 + lost - 1 {
+                let c = t.process(&[], (k + 1) * 1_000_000).expect("coasting");
+                // The ring would be at cx(k) had it kept moving.
+                assert!((c.x - cx(k)).abs() < 1.5 && (c.y - 200.2).abs() < 1.0, "{:?}: coast {k}: {c:?}", cfg.arith);
+                assert_eq!(t.silent_packets() as u64, k - 29);
+                assert!(t.locked());
+            }
+            assert!(t.process(&[], (30 + lost) * 1_000_000).is_none(), "lost after {lost} silent packets");
+            assert!(!t.locked(), "back to acquisition");
+            // The ring back in view: acquisition, then tracking again.
+            let k0 = 40 + lost;
+            assert!(t.process(&ring(300.0, 100.0, 4.0, 80, k0 * 1_000_000), k0 * 1_000_000).is_none());
+            let e = t.process(&ring(300.0, 100.0, 4.0, 80, (k0 + 1) * 1_000_000), (k0 + 1) * 1_000_000).expect("again");
+            assert!((e.x - 300.0).hypot(e.y - 100.0) < 1.0, "{e:?}");
         }
     }
 

@@ -4,12 +4,18 @@
 //! A [`StreamTracker`] checks and decodes each packet (`evt3` with a decoder whose state
 //! carries from packet to packet, or `mono`), collects the events and cuts them into windows
 //! of `window_ns` of *sensor* time (aligned to multiples of `window_ns`, independent of how
-//! the driver cut its packets), and runs the spiking [`DnfTracker`] once per window. A window
-//! is closed as soon as the stream's time reaches its end, so an estimate lags the events by
-//! up to one packet. Each window gives a [`WindowResult`]: the estimate, the window's
-//! neuromorphic operation counts, their energy/latency estimate on a hardware profile, the
-//! host CPU time, and the host time of the conventional baseline (the event-cluster tracker,
-//! run on the same window: the CPU side of the node's energy comparison).
+//! the driver cut its packets), and runs the tracker network ([`NetTracker`], float or Loihi 2
+//! fixed point, network-only or with the host refinement) once per window. A window is closed
+//! as soon as the stream's time reaches its end, so an estimate lags the events by up to one
+//! packet. Each window gives a [`WindowResult`]: the estimate, its confidence (1 with fresh
+//! network output, falling while the tracker coasts), the window's operation counts on the
+//! substrate, their energy/latency estimate on a hardware profile, and the host time of the
+//! step.
+//!
+//! The conventional baseline (the event-cluster tracker, the CPU side of the node's energy
+//! comparison) is priced off this path: each window is offered to a [`BaselinePricer`] (a
+//! background thread behind a bounded queue that drops and counts windows when the baseline
+//! falls behind); [`StreamTracker::poll_baseline`] returns the windows it priced.
 //!
 //! Bad input never stops the stream: [`StreamTracker::ingest`] returns a [`PacketError`] for a
 //! packet with an unknown encoding, a payload that is not a whole number of words, reserved
@@ -29,13 +35,13 @@
 
 use std::time::Instant;
 
-use super::cluster::{ClusterConfig, ClusterTracker};
+use super::baseline::{BaselinePrice, BaselinePricer, BaselineStats};
 use super::evt3::{AuxEvent, DecodeStats, Evt3Decoder};
+use super::net::{NetConfig, NetTracker};
 use super::packet::EventPacket;
-use super::snn::{DnfConfig, DnfTracker};
 use super::{Estimate, Event, TrackError, Tracker, mono};
-use crate::neuro::OpCounts;
 use crate::neuro::energy::{self, CoreMap, HardwareProfile};
+use crate::neuro::{FixedProfile, OpCounts, fixed::Arith};
 
 /// Largest sensor side accepted [px] (EVT 3.0 addresses have 11 bits).
 pub(crate) const MAX_SIDE: u32 = 2048;
@@ -56,32 +62,41 @@ pub const MAX_PENDING: usize = super::eval::MAX_PENDING;
 pub struct StreamConfig {
     /// Window length [ns] (one tracker step per window).
     pub window_ns: u64,
-    /// Side of the pixel block of one neuron [px].
-    pub cell_px: u16,
-    /// Region of interest side once locked [px]; `None` = always the full frame.
-    pub roi_px: Option<u16>,
-    /// Network timesteps per window.
+    /// The network in Loihi 2 fixed point (`false`: float).
+    pub fixed_point: bool,
+    /// The host refinement stage after the network's readout (`false`: network-only positions).
+    pub refine: bool,
+    /// Network timesteps per window (at least 4).
     pub substeps: u32,
     /// Hardware profile for the energy/latency estimate.
     pub hardware: HardwareProfile,
+    /// Windows queued for the cluster baseline at most; 0 = no baseline.
+    pub baseline_queue: usize,
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        Self { window_ns: 1_000_000, cell_px: 4, roi_px: Some(64), substeps: 2, hardware: HardwareProfile::loihi() }
+        Self {
+            window_ns: 1_000_000,
+            fixed_point: false,
+            refine: false,
+            substeps: 4,
+            hardware: HardwareProfile::loihi(),
+            baseline_queue: 16,
+        }
     }
 }
 
 impl StreamConfig {
-    /// The tracker parameters for a `width`×`height` sensor: [`DnfConfig::new`] with this
-    /// window, cell, ROI and substeps.
-    pub fn dnf(&self, width: u16, height: u16) -> DnfConfig {
-        DnfConfig {
-            cell: self.cell_px.max(1),
+    /// The tracker parameters for a `width`×`height` sensor: [`NetConfig::new`] with this
+    /// window, substeps, arithmetic and refinement.
+    pub fn net(&self, width: u16, height: u16) -> NetConfig {
+        NetConfig {
             packet_ns: self.window_ns.max(1),
-            roi: self.roi_px,
-            substeps: self.substeps.max(1),
-            ..DnfConfig::new(width, height)
+            substeps: self.substeps.max(4),
+            refine: self.refine,
+            arith: if self.fixed_point { Arith::Fixed(FixedProfile::LOIHI2) } else { Arith::Float },
+            ..NetConfig::new(width, height)
         }
     }
 }
@@ -156,10 +171,6 @@ pub struct WindowResult {
     pub chip: energy::Estimate,
     /// Host wall-clock time of the tracker step [ns].
     pub cpu_ns: u64,
-    /// Host wall-clock time of the conventional baseline, the event-cluster tracker
-    /// ([`ClusterTracker`]), on the same window in the same run [ns]: what the window costs
-    /// a CPU tracker (the node's energy comparison prices it).
-    pub baseline_cpu_ns: u64,
 }
 
 /// Running totals of a stream.
@@ -193,8 +204,6 @@ pub struct StreamStats {
     pub chip_time_s: f64,
     /// Sum of the tracker steps' host time [ns].
     pub cpu_ns: u64,
-    /// Sum of the cluster baseline's host time on the same windows [ns].
-    pub baseline_cpu_ns: u64,
 }
 
 /// The per-geometry state: decoder, tracker and the network's core map.
@@ -202,13 +211,13 @@ struct Pipeline {
     width: u16,
     height: u16,
     dec: Evt3Decoder,
-    tracker: DnfTracker,
-    baseline: ClusterTracker,
+    tracker: NetTracker,
+    baseline: Option<BaselinePricer>,
     map: CoreMap,
     hops: f64,
 }
 
-/// Decodes packets and runs the spiking tracker once per window (see the module docs).
+/// Decodes packets and runs the tracker network once per window (see the module docs).
 pub struct StreamTracker {
     cfg: StreamConfig,
     pipe: Option<Pipeline>,
@@ -225,6 +234,8 @@ pub struct StreamTracker {
     idle: u64,
     stats: StreamStats,
     decode_base: DecodeStats,
+    baseline_base: BaselineStats,
+    prices: Vec<BaselinePrice>,
 }
 
 impl StreamTracker {
@@ -243,6 +254,8 @@ impl StreamTracker {
             idle: 0,
             stats: StreamStats::default(),
             decode_base: DecodeStats::default(),
+            baseline_base: BaselineStats::default(),
+            prices: Vec::new(),
         }
     }
 
@@ -294,11 +307,15 @@ impl StreamTracker {
         if self.pipe.as_ref().is_some_and(|p| p.width == width && p.height == height) {
             return;
         }
-        if let Some(old) = self.pipe.take() {
+        if let Some(mut old) = self.pipe.take() {
             self.decode_base = self.decode_base.merged(old.dec.stats());
+            if let Some(b) = old.baseline.as_mut() {
+                b.poll(&mut self.prices);
+                self.baseline_base = merged(self.baseline_base, b.stats());
+            }
             self.stats.restarts += 1;
         }
-        let tracker = DnfTracker::new(self.cfg.dnf(width, height));
+        let tracker = NetTracker::new(self.cfg.net(width, height));
         let hw = &self.cfg.hardware;
         // The network of one side ≤ 2048 px at ≥ 1 px cells fits on the profiles' chips; if
         // it ever did not, a one-core map still gives a (too optimistic) estimate.
@@ -306,7 +323,10 @@ impl StreamTracker {
             .or_else(|_| CoreMap::balanced(&[1], hw, 1))
             .expect("a one-synapse network maps onto one core");
         let hops = energy::mean_hops(map.cores());
-        let baseline = ClusterTracker::new(ClusterConfig::new(width, height));
+        // Without a thread for it the stream goes on unpriced (the baseline counts stay 0).
+        let baseline = (self.cfg.baseline_queue > 0)
+            .then(|| BaselinePricer::new(width, height, self.cfg.window_ns, self.cfg.baseline_queue).ok())
+            .flatten();
         self.pipe =
             Some(Pipeline { width, height, dec: Evt3Decoder::new(width, height), tracker, baseline, map, hops });
         self.reset_windows();
@@ -401,8 +421,8 @@ impl StreamTracker {
         {
             self.stats.restarts += 1;
             if let Some(p) = self.pipe.as_mut() {
+                // The baseline thread resets itself when window times go back.
                 p.tracker.reset();
-                p.baseline.reset();
             }
             self.reset_windows();
         }
@@ -453,6 +473,39 @@ impl StreamTracker {
         self.pipe.as_ref().map_or(1, |p| u64::from(p.tracker.config().lost_after_ms) + 2)
     }
 
+    /// The tracker's name (`net-float`, `net-fixed`, with `+refine` when refining).
+    pub fn tracker_name(&self) -> &'static str {
+        self.cfg.net(1, 1).name()
+    }
+
+    /// Appends the windows the cluster baseline has priced since the last call to `out`
+    /// (never blocks).
+    pub fn poll_baseline(&mut self, out: &mut Vec<BaselinePrice>) {
+        if let Some(b) = self.pipe.as_mut().and_then(|p| p.baseline.as_mut()) {
+            b.poll(&mut self.prices);
+        }
+        out.append(&mut self.prices);
+    }
+
+    /// Like [`Self::poll_baseline`], waiting up to `timeout` for the queued windows (the end of
+    /// a recording); returns whether the baseline's queue is empty.
+    pub fn wait_baseline(&mut self, out: &mut Vec<BaselinePrice>, timeout: std::time::Duration) -> bool {
+        let idle = match self.pipe.as_mut().and_then(|p| p.baseline.as_mut()) {
+            Some(b) => b.wait_idle(&mut self.prices, timeout),
+            None => true,
+        };
+        out.append(&mut self.prices);
+        idle
+    }
+
+    /// The cluster baseline's counts (totals over restarts).
+    pub fn baseline_stats(&self) -> BaselineStats {
+        match self.pipe.as_ref().and_then(|p| p.baseline.as_ref()) {
+            Some(b) => merged(self.baseline_base, b.stats()),
+            None => self.baseline_base,
+        }
+    }
+
     /// Processes every window whose end the stream's time has reached.
     fn close_windows(&mut self, out: &mut Vec<WindowResult>) {
         let w = self.cfg.window_ns.max(1);
@@ -478,28 +531,18 @@ impl StreamTracker {
             let t0 = Instant::now();
             let estimate = pipe.tracker.process(&self.pending[..n], end);
             let cpu_ns = t0.elapsed().as_nanos() as u64;
-            let t1 = Instant::now();
-            std::hint::black_box(pipe.baseline.process(&self.pending[..n], end));
-            let baseline_cpu_ns = t1.elapsed().as_nanos() as u64;
             let ops = *pipe.tracker.last_ops();
             let chip = energy::estimate(&ops, &pipe.map, &self.cfg.hardware, pipe.hops);
             let lost_after = pipe.tracker.config().lost_after_ms.max(1);
             let confidence = match estimate {
                 None => 0.0,
-                Some(_) => 1.0 - f64::from(pipe.tracker.coasting_packets().min(lost_after)) / f64::from(lost_after),
+                Some(_) => 1.0 - f64::from(pipe.tracker.silent_packets().min(lost_after)) / f64::from(lost_after),
             };
             let stamp_ns = u64::try_from((i128::from(end) + self.offset_ns).max(0)).unwrap_or(u64::MAX);
-            out.push(WindowResult {
-                t_end_ns: end,
-                stamp_ns,
-                events: n,
-                estimate,
-                confidence,
-                ops,
-                chip,
-                cpu_ns,
-                baseline_cpu_ns,
-            });
+            if let Some(b) = pipe.baseline.as_mut() {
+                b.offer(&self.pending[..n], end, stamp_ns, chip, &mut self.prices);
+            }
+            out.push(WindowResult { t_end_ns: end, stamp_ns, events: n, estimate, confidence, ops, chip, cpu_ns });
             self.pending.drain(..n);
             let s = &mut self.stats;
             s.windows += 1;
@@ -508,10 +551,20 @@ impl StreamTracker {
             s.chip_energy_j += chip.energy_j;
             s.chip_time_s += chip.time_s;
             s.cpu_ns += cpu_ns;
-            s.baseline_cpu_ns += baseline_cpu_ns;
             end += w;
         }
         self.next_end = Some(end);
+    }
+}
+
+/// The sum of two baseline counts.
+fn merged(a: BaselineStats, b: &BaselineStats) -> BaselineStats {
+    BaselineStats {
+        offered: a.offered + b.offered,
+        priced: a.priced + b.priced,
+        warmup: a.warmup + b.warmup,
+        dropped: a.dropped + b.dropped,
+        cpu_ns: a.cpu_ns + b.cpu_ns,
     }
 }
 
@@ -561,7 +614,7 @@ mod tests {
         let e = last.estimate.expect("tracking");
         // Blob centre at 2 px right of x = 20 + 38 (+0.5 pixel centre), y = 42.5.
         assert!((e.x - 60.5).abs() < 2.0 && (e.y - 42.5).abs() < 1.5, "{e:?}");
-        assert!(last.confidence > 0.99 && last.ops.timesteps == 2 && last.chip.energy_j > 0.0);
+        assert!(last.confidence > 0.99 && last.ops.timesteps == 4 && last.chip.energy_j > 0.0);
         assert_eq!(st.stats().windows, 39);
         assert!(st.stats().tracked_windows > 30);
     }

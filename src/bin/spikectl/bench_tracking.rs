@@ -1,10 +1,11 @@
 //! `spikectl bench tracking`: generated table-tennis throws (2–15 m/s, clean and noisy v2e
 //! presets) → pixel error against ground truth, CPU time per 1 ms packet, EVT 3.0 decode
 //! throughput and estimated energy per inference, for the tracker network on the substrate
-//! (`net-*`: float and Loihi 2 fixed point, network-only and with the host refinement), the
-//! spiking DNF simulation (`snn-dnf`) and the event-cluster baseline, all measured in one run;
-//! then the burst table: 1 ms packets of 25 k events (a 25 M events/s burst) through each
-//! stage, to see which paths keep up in real time.
+//! (`net-*`: float and Loihi 2 fixed point, network-only and with the host refinement) and
+//! the event-cluster baseline, all measured in one run; then the burst table: 1 ms packets of
+//! 25 k events (a 25 M events/s burst) through each stage, to see which paths keep up in real
+//! time — among them the ROS tracker node's own path (`StreamTracker`: decode, windows, the
+//! network, the hand-over of each window to the baseline's thread).
 use clap::Parser;
 use spikectl::neuro::OpCounts;
 use spikectl::neuro::energy::{CoreMap, CpuCost, DEFAULT_CPU_WATTS, HardwareProfile, estimate, mean_hops};
@@ -14,7 +15,6 @@ use spikectl::tracking::eval::{
 };
 use spikectl::tracking::evt3::{Evt3Decoder, encode_all};
 use spikectl::tracking::net::{NetConfig, NetTracker};
-use spikectl::tracking::snn::{DnfConfig, DnfTracker};
 use spikectl_sim::events::DvsParams;
 use std::time::Instant;
 
@@ -68,6 +68,8 @@ pub struct BurstRow {
     pub mev_per_s: f64,
     /// Whether the mean thread CPU time per 1 ms packet is below 1 ms.
     pub real_time: bool,
+    /// What else the path reported (e.g. the baseline thread's counts).
+    pub note: String,
 }
 
 /// A dense burst on a 1280×720 sensor: `n_packets` packets of 1 ms with `per_packet` events
@@ -149,6 +151,7 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
             cpu_us,
             mev_per_s: mean_events / cpu_us.max(1e-9),
             real_time: cpu_us < 1000.0,
+            note: String::new(),
         });
     };
     // Decoding alone (state carried from packet to packet, like a driver's stream).
@@ -162,25 +165,52 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
             let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
         }),
     );
-    // The streaming node's path: decode + windows + spiking tracker, packet by packet, with the
-    // cluster baseline timed on each window (the CPU side of the node's energy comparison).
-    let mut st = StreamTracker::new(StreamConfig::default());
-    let mut windows = Vec::new();
+    // The ROS node's own path (`StreamTracker`, what `spikectl-tracker` runs per packet):
+    // decode + windows + the tracker network, each window copied to the cluster baseline's
+    // thread (priced there, off this thread's time; dropped and counted when it falls behind).
+    let mut notes = Vec::new();
+    for (name, fixed_point) in [
+        ("node path: decode + window + net (float) + baseline hand-over", false),
+        ("node path: decode + window + net (Loihi 2 fixed) + baseline hand-over", true),
+    ] {
+        let mut st = StreamTracker::new(StreamConfig { fixed_point, ..StreamConfig::default() });
+        let mut windows = Vec::new();
+        let mut prices = Vec::new();
+        row(
+            name,
+            time_packets(warm, n, |k| {
+                windows.clear();
+                let _ = st.ingest(&msgs[k], &mut windows);
+                st.poll_baseline(&mut prices);
+            }),
+        );
+        st.wait_baseline(&mut prices, std::time::Duration::from_secs(30));
+        let b = st.baseline_stats();
+        let mean_us = b.cpu_ns as f64 * 1e-3 / b.priced.max(1) as f64;
+        notes.push(format!(
+            "baseline thread: {} windows offered, {} priced (mean {mean_us:.0} µs host wall time each), {} warm-up, {} dropped",
+            b.offered, b.priced, b.warmup, b.dropped
+        ));
+    }
+    // The node's former path, for comparison: the cluster baseline run and timed on the
+    // node's thread on every window.
+    let mut dec = Evt3Decoder::new(w, h);
+    let mut win = Windower::new(1_000_000);
+    let mut net = NetTracker::new(NetConfig::new(w, h));
+    let mut cl = ClusterTracker::new(ClusterConfig::new(w, h));
     row(
-        "decode + window + snn + cluster baseline (StreamTracker)",
+        "decode + window + net (float) + cluster on the same thread",
         time_packets(warm, n, |k| {
-            windows.clear();
-            let _ = st.ingest(&msgs[k], &mut windows);
+            out.clear();
+            let _ = dec.decode_bytes(&msgs[k].events, &mut out, &mut aux);
+            aux.clear();
+            win.push(&out, |t_end, ev| {
+                let _ = net.process(ev, t_end);
+                let _ = cl.process(ev, t_end);
+            });
         }),
     );
     // The trackers alone on decoded packets.
-    let mut snn = DnfTracker::new(DnfConfig::new(w, h));
-    row(
-        "snn tracker",
-        time_packets(warm, n, |k| {
-            let _ = snn.process(&packets[k], packets[k][0].t_ns / 1_000_000 * 1_000_000 + 1_000_000);
-        }),
-    );
     for (name, cfg) in [
         ("net tracker (float)", NetConfig::new(w, h)),
         ("net tracker (Loihi 2 fixed)", NetConfig::new(w, h).loihi2()),
@@ -245,6 +275,9 @@ pub fn burst_rows(per_packet: usize, n_packets: usize, seed: u64) -> anyhow::Res
             });
         }),
     );
+    for (r, note) in rows.iter_mut().filter(|r| r.path.starts_with("node path")).zip(notes) {
+        r.note = note;
+    }
     Ok(rows)
 }
 
@@ -270,6 +303,9 @@ fn print_burst(rows: &[BurstRow]) {
             r.mev_per_s,
             if r.real_time { "yes" } else { "NO" }
         );
+    }
+    for r in rows.iter().filter(|r| !r.note.is_empty()) {
+        println!("{}: {}", r.path, r.note);
     }
     println!("cpu_us = thread CPU time per packet (mean, one core); realtime = cpu_us < 1000");
 }
@@ -378,23 +414,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The trackers compared, each with its core map for the energy estimate (spiking ones).
     type Make = Box<dyn Fn() -> Box<dyn Tracker>>;
     let net_cfg = NetConfig::new(w, h);
-    let snn_cfg = DnfConfig::new(w, h);
     let trackers: Vec<(&str, Make)> = vec![
         ("net-float", Box::new(move || Box::new(NetTracker::new(net_cfg)))),
         ("net-fixed", Box::new(move || Box::new(NetTracker::new(net_cfg.loihi2())))),
         ("net-float+refine", Box::new(move || Box::new(NetTracker::new(net_cfg.with_refine(true))))),
         ("net-fixed+refine", Box::new(move || Box::new(NetTracker::new(net_cfg.loihi2().with_refine(true))))),
-        ("snn-dnf", Box::new(move || Box::new(DnfTracker::new(snn_cfg)))),
         ("cluster", Box::new(move || Box::new(ClusterTracker::new(ClusterConfig::new(w, h))))),
     ];
     let mut maps = Vec::new();
     for (name, _) in &trackers {
+        // The cluster tracker has no network: its map is unused (energy from CPU time).
         let fan_in = if name.starts_with("net-fixed") {
             NetTracker::new(net_cfg.loihi2()).fan_in()
-        } else if name.starts_with("net-") {
-            NetTracker::new(net_cfg).fan_in()
         } else {
-            DnfTracker::new(snn_cfg).fan_in()
+            NetTracker::new(net_cfg).fan_in()
         };
         let map = CoreMap::balanced(&fan_in, &hw, 1)?;
         let hops = mean_hops(map.cores());

@@ -33,7 +33,7 @@ enum Cmd {
     /// Benchmarks (QP, neuromorphic, MPC, tracking).
     #[command(subcommand)]
     Bench(BenchCmd),
-    /// Track a ball in an EVT 3.0 RAW recording (spiking DNF tracker or cluster baseline).
+    /// Track a ball in an EVT 3.0 RAW recording (the tracker network or the cluster baseline).
     Track(track::Args),
     /// Simulate a table-tennis ball throw as event-camera events (RAW + ground-truth CSV).
     SimulateEvents(simulate_events::Args),

@@ -1,5 +1,5 @@
-//! `spikectl track FILE.raw`: run a tracker (the spiking DNF tracker, the tracker network on
-//! the substrate in float or Loihi 2 fixed point, or the cluster baseline) over an EVT
+//! `spikectl track FILE.raw`: run a tracker (the tracker network on the substrate in float or
+//! Loihi 2 fixed point, network-only or refined, or the cluster baseline) over an EVT
 //! 3.0 RAW recording in 1 ms windows as the file is read, writing one result per window as
 //! it is produced (text, JSON lines or CSV); optionally plot the track and compare it with a
 //! ground-truth CSV (`FILE.raw.gt.csv` as written by `simulate-events`).
@@ -15,7 +15,6 @@ use spikectl::tracking::cluster::{ClusterConfig, ClusterTracker};
 use spikectl::tracking::eval::{ErrorStats, PacketResult, TrackTotals, track_raw};
 use spikectl::tracking::net::{NetConfig, NetTracker};
 use spikectl::tracking::raw::RawReader;
-use spikectl::tracking::snn::{DnfConfig, DnfTracker};
 use spikectl::tracking::{Estimate, Event, Tracker};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -34,10 +33,9 @@ pub struct Args {
     /// Write CSV: one row per window.
     #[arg(long)]
     pub csv: bool,
-    /// Tracker: snn (DNF simulation), net / net-fixed (the tracker network, float / Loihi 2
-    /// fixed point, network-only), net-refine / net-fixed-refine (with the host refinement),
-    /// or cluster.
-    #[arg(long, default_value = "snn")]
+    /// Tracker: net / net-fixed (the tracker network, float / Loihi 2 fixed point,
+    /// network-only), net-refine / net-fixed-refine (with the host refinement), or cluster.
+    #[arg(long, default_value = "net")]
     pub tracker: String,
     /// Ground-truth CSV (default: FILE.gt.csv when it exists).
     #[arg(long)]
@@ -203,14 +201,13 @@ fn run_inner(args: Args) -> anyhow::Result<()> {
     }
     let packet_ns = args.packet_us.max(1) * 1000;
     let mut tracker: Box<dyn Tracker> = match args.tracker.as_str() {
-        "snn" => Box::new(DnfTracker::new(DnfConfig { packet_ns, ..DnfConfig::new(w, h) })),
         "net" | "net-fixed" | "net-refine" | "net-fixed-refine" => {
             let cfg = NetConfig { packet_ns, ..NetConfig::new(w, h) };
             let cfg = if args.tracker.contains("fixed") { cfg.loihi2() } else { cfg };
             Box::new(NetTracker::new(cfg.with_refine(args.tracker.ends_with("refine"))))
         }
         "cluster" => Box::new(ClusterTracker::new(ClusterConfig::new(w, h))),
-        t => anyhow::bail!("unknown tracker {t:?} (snn, net, net-fixed, net-refine, net-fixed-refine, cluster)"),
+        t => anyhow::bail!("unknown tracker {t:?} (net, net-fixed, net-refine, net-fixed-refine, cluster)"),
     };
     let truth_file = args.truth.clone().or_else(|| {
         let mut s = args.file.as_os_str().to_owned();
