@@ -420,14 +420,7 @@ impl QuadrupedParams {
         path: impl AsRef<std::path::Path>,
         overlay: Option<&std::path::Path>,
     ) -> Result<Self, DescriptionError> {
-        let path = path.as_ref();
-        if is_urdf(path) {
-            let ov = overlay.map(read).transpose()?;
-            Self::from_urdf(&read(path)?, ov.as_deref())
-        } else {
-            no_overlay(path, overlay)?;
-            Self::from_yaml_file(path)
-        }
+        load(path.as_ref(), overlay, Self::from_urdf, |p| Self::from_yaml_file(p))
     }
 }
 
@@ -435,15 +428,26 @@ fn is_urdf(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("urdf"))
 }
 
-fn no_overlay(path: &std::path::Path, overlay: Option<&std::path::Path>) -> Result<(), DescriptionError> {
-    match overlay {
-        Some(o) => Err(DescriptionError::Parse(format!(
+/// A description from `path`: URDF (with the optional overlay file) when the name ends in
+/// `.urdf`, otherwise YAML (an overlay is then an error).
+fn load<T>(
+    path: &std::path::Path,
+    overlay: Option<&std::path::Path>,
+    from_urdf: impl FnOnce(&str, Option<&str>) -> Result<T, DescriptionError>,
+    from_yaml: impl FnOnce(&std::path::Path) -> Result<T, DescriptionError>,
+) -> Result<T, DescriptionError> {
+    if is_urdf(path) {
+        let ov = overlay.map(read).transpose()?;
+        return from_urdf(&read(path)?, ov.as_deref());
+    }
+    if let Some(o) = overlay {
+        return Err(DescriptionError::Parse(format!(
             "overlay {} given with the YAML description {}: an overlay completes a URDF only",
             o.display(),
             path.display()
-        ))),
-        None => Ok(()),
+        )));
     }
+    from_yaml(path)
 }
 
 impl ArmParams {
@@ -583,14 +587,7 @@ impl ArmParams {
         path: impl AsRef<std::path::Path>,
         overlay: Option<&std::path::Path>,
     ) -> Result<Self, DescriptionError> {
-        let path = path.as_ref();
-        if is_urdf(path) {
-            let ov = overlay.map(read).transpose()?;
-            Self::from_urdf(&read(path)?, ov.as_deref())
-        } else {
-            no_overlay(path, overlay)?;
-            Self::from_yaml_file(path)
-        }
+        load(path.as_ref(), overlay, Self::from_urdf, |p| Self::from_yaml_file(p))
     }
 }
 
