@@ -125,7 +125,7 @@ if [ $WITH_ROS = 1 ]; then
   MSGSTAMP="$DEPS/.msg-stamp"
   # Rebuilt when the message sources, the pinned wheels or this venv's location change (its
   # physical path: worktrees that link one .deps must not rebuild it for each other).
-  msum="$( (cd "$ROOT/msg" && find . -path ./tf2_msgs -prune -o -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' \) \
+  msum="$( (cd "$ROOT/msg" && find . -path ./tf2_msgs -prune -o -type f \( -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' \) -print \
     | LC_ALL=C sort | while read -r f; do echo "$f"; cat "$f"; done; cat "$REQ_ROS" "$ROOT/scripts/requirements-lock.txt"
     cd "$VENV" && pwd -P) | sha256sum | cut -d' ' -f1)"
   msg_missing=0
