@@ -187,7 +187,7 @@ pub type ArmRt = RtStep<ArmController, ARM_DOF>;
 
 /// The arm of parameters `robot_description` / `robot_file` (+ `robot_overlay`), or [`PANDA`]
 /// when none is set.
-fn arm_of(p: &Params) -> anyhow::Result<ArmParams> {
+pub(crate) fn arm_of(p: &Params) -> anyhow::Result<ArmParams> {
     use super::controller_node::DescriptionSource as S;
     use anyhow::Context as _;
     match S::of(p)? {

@@ -168,7 +168,7 @@ pub(crate) fn effort_msg(stamp: Time, tau: &[f64; 12]) -> JointState {
 
 /// Checks an effort command (12 efforts, named as [`JOINT_NAMES`] in any order or unnamed in
 /// that order) and returns the torques in [`JOINT_NAMES`] order [N·m].
-#[cfg(feature = "sim")]
+#[cfg(all(test, feature = "sim"))]
 pub(crate) fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
     joints::effort_from_msg(m, &JOINT_NAMES)
 }
@@ -292,7 +292,7 @@ pub(crate) fn gait_of(s: &str) -> Option<GaitKind> {
 
 /// The robot of parameters `robot_description` / `robot_file` (+ `robot_overlay`), or [`GO1`]
 /// when none is set.
-fn robot_of(p: &Params) -> anyhow::Result<QuadrupedParams> {
+pub(crate) fn robot_of(p: &Params) -> anyhow::Result<QuadrupedParams> {
     use super::controller_node::DescriptionSource as S;
     use anyhow::Context as _;
     match S::of(p)? {

@@ -31,13 +31,14 @@ use std::time::{Duration, Instant};
 
 use crate::control::arm::ArmControllerConfig;
 use crate::control::quadruped::QuadrupedControllerConfig;
-use crate::ros::arm::{ARM_DOF, arm_effort_from_msg, arm_joint_names, arm_sensor_msgs};
+use crate::ros::arm::{ARM_DOF, arm_effort_from_msg, arm_sensor_msgs};
 use crate::ros::diagnostics::{DiagnosticsPublisher, Level, StatusBuilder};
 use crate::ros::inputs::log_every;
 use crate::ros::inputs::{InputError, stamp_s};
+use crate::ros::joints;
 use crate::ros::param_server::ParamServer;
 use crate::ros::params::{self, Check, ParamSpec, Value};
-use crate::ros::quadruped::{effort_from_msg, sensor_msgs};
+use crate::ros::quadruped::sensor_msgs;
 use crate::ros::{drain, time_msg};
 use crate::scenario::{ARM_CONTACT_XY, FALL_HEIGHT, FALL_TILT};
 use anyhow::Context as _;
@@ -47,7 +48,7 @@ use r2r::nav_msgs::msg::Odometry;
 use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::{Imu, JointState};
 use r2r::tf2_msgs::msg::TFMessage;
-use spikectl_robot::robots::{ARM_SCENE, GO1, PANDA};
+use spikectl_robot::robots::ARM_SCENE;
 use spikectl_sim::arm::ArmSim;
 use spikectl_sim::noise::SensorNoise;
 use spikectl_sim::quadruped::{QuadrupedSim, tilt_angle};
@@ -90,6 +91,24 @@ const PARAMS: &[ParamSpec] = &[
     ParamSpec::double("duration_s", 0.0, 0.0, 1e7, "Stop after this simulated time [s]; 0 = run forever"),
     ParamSpec::string("diagnostics_topic", "/diagnostics", Check::Topic, "DiagnosticArray output topic"),
     ParamSpec::double("diagnostics_period_s", 1.0, 0.01, 60.0, "Diagnostics publishing period [s, wall]"),
+    ParamSpec::string(
+        "robot_file",
+        "",
+        Check::Any,
+        "Robot description: YAML (robot/descriptions/*.yaml format) or URDF (name ending in .urdf), of the kind `robot` names; empty = the shipped default robot",
+    ),
+    ParamSpec::string(
+        "robot_description",
+        "",
+        Check::Any,
+        "Robot description as URDF text; used instead of robot_file; empty = off",
+    ),
+    ParamSpec::string(
+        "robot_overlay",
+        "",
+        Check::Any,
+        "YAML overlay completing a URDF (keys of a description file); empty = the shipped defaults",
+    ),
     ParamSpec::string(
         "tf_topic",
         "/tf",
@@ -135,6 +154,8 @@ trait SimRobot {
 
 struct Quadruped {
     sim: QuadrupedSim,
+    /// Joint names of the description, in state order.
+    names: [String; 12],
     joint_pub: r2r::Publisher<JointState>,
     imu_pub: r2r::Publisher<Imu>,
     odom_pub: r2r::Publisher<Odometry>,
@@ -177,7 +198,7 @@ impl SimRobot for Quadruped {
         }
     }
     fn parse_command(&self, m: &JointState) -> Result<Vec<f64>, InputError> {
-        effort_from_msg(m).map(|t| t.to_vec())
+        joints::effort_from_msg(m, &self.names).map(|t| t.to_vec())
     }
     fn publish_sample(&mut self) -> Option<f64> {
         let s = self.sim.observe();
@@ -185,7 +206,8 @@ impl SimRobot for Quadruped {
             return None; // dropout: the noise model lost this packet
         }
         self.last = Some(s.t);
-        let (j, imu, odom) = sensor_msgs(&s);
+        let (mut j, imu, odom) = sensor_msgs(&s);
+        j.name = self.names.to_vec();
         // IMU and odometry first: the controller releases a state once all three are in.
         for r in [self.imu_pub.publish(&imu), self.odom_pub.publish(&odom), self.joint_pub.publish(&j)] {
             if let Err(e) = r {
@@ -345,11 +367,12 @@ pub fn run() -> anyhow::Result<()> {
     let sensor_qos = QosProfile::default().keep_last(5);
     let mut robot: Box<dyn SimRobot> = if p.string("robot")? == "arm" {
         let noise = if typical { SensorNoise::ARM_TYPICAL } else { SensorNoise::NONE };
-        let mut sim = ArmSim::new(&PANDA, &ARM_SCENE, noise, seed)?;
+        let desc = crate::ros::arm::arm_of(&p)?;
+        let mut sim = ArmSim::new(&desc, &ARM_SCENE, noise, seed)?;
         sim.inverse_kinematics([ARM_CONTACT_XY[0], ARM_CONTACT_XY[1], ARM_SCENE.table_top_z + ARM_START_CLEARANCE]);
         Box::new(Arm {
             sim,
-            names: arm_joint_names(""),
+            names: desc.joint_names.map(String::from),
             joint_pub: node.create_publisher("joint_states", sensor_qos.clone())?,
             wrench_pub: node.create_publisher("wrench", sensor_qos)?,
             last: None,
@@ -359,8 +382,10 @@ pub fn run() -> anyhow::Result<()> {
         })
     } else {
         let noise = if typical { SensorNoise::TYPICAL } else { SensorNoise::NONE };
+        let desc = crate::ros::quadruped::robot_of(&p)?;
         Box::new(Quadruped {
-            sim: QuadrupedSim::new(&GO1, noise, seed)?,
+            sim: QuadrupedSim::new(&desc, noise, seed)?,
+            names: desc.joint_names(),
             joint_pub: node.create_publisher("joint_states", sensor_qos.clone())?,
             imu_pub: node.create_publisher("imu", sensor_qos.clone())?,
             odom_pub: node.create_publisher("odom", sensor_qos)?,
