@@ -657,7 +657,7 @@ mod tests {
     fn counts_without_an_estimate_are_priced_like_spikectl_run() {
         let mut l = Ledger::new(LedgerConfig::default());
         let ops = OpCounts { timesteps: 100, neuron_updates: 4000, messages: 900, synops: 20000, ..Default::default() };
-        let s = Sample { ops, arithmetic: String::new(), ..sample("/t", "snn-dnf", 0.0, 1e-4) };
+        let s = Sample { ops, arithmetic: String::new(), ..sample("/t", "net-float", 0.0, 1e-4) };
         l.ingest(s).unwrap();
         let sm = l.summary();
         let e = &sm.entries[0];
