@@ -188,15 +188,7 @@ pub type ArmRt = RtStep<ArmController, ARM_DOF>;
 /// The arm of parameters `robot_description` / `robot_file` (+ `robot_overlay`), or [`PANDA`]
 /// when none is set.
 pub(crate) fn arm_of(p: &Params) -> anyhow::Result<ArmParams> {
-    use super::controller_node::DescriptionSource as S;
-    use anyhow::Context as _;
-    match S::of(p)? {
-        S::Default => Ok(PANDA),
-        S::File(f, ov) => {
-            ArmParams::from_file(&f, ov.as_deref()).with_context(|| format!("parameter robot_file {f:?}"))
-        }
-        S::Urdf(u, ov) => ArmParams::from_urdf(&u, ov.as_deref()).context("parameter robot_description"),
-    }
+    super::controller_node::DescriptionSource::load(p, PANDA, |f, ov| ArmParams::from_file(f, ov), ArmParams::from_urdf)
 }
 
 /// The arm's side of the generic controller node (`spikectl-arm`).

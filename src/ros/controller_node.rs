@@ -139,6 +139,21 @@ pub(crate) enum DescriptionSource {
 }
 
 impl DescriptionSource {
+    /// The description the parameters name: `default` when none, else loaded with
+    /// `from_file` (a file and its overlay) or `from_urdf` (URDF text and the overlay's text).
+    pub(crate) fn load<T>(
+        p: &Params,
+        default: T,
+        from_file: impl FnOnce(&str, Option<&std::path::Path>) -> Result<T, spikectl_robot::description::DescriptionError>,
+        from_urdf: impl FnOnce(&str, Option<&str>) -> Result<T, spikectl_robot::description::DescriptionError>,
+    ) -> anyhow::Result<T> {
+        Ok(match Self::of(p)? {
+            Self::Default => default,
+            Self::File(f, ov) => from_file(&f, ov.as_deref()).with_context(|| format!("parameter robot_file {f:?}"))?,
+            Self::Urdf(u, ov) => from_urdf(&u, ov.as_deref()).context("parameter robot_description")?,
+        })
+    }
+
     /// Reads the three parameters; an error for contradictory ones.
     pub(crate) fn of(p: &Params) -> anyhow::Result<Self> {
         let overlay = p.string("robot_overlay")?;

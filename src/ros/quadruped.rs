@@ -176,15 +176,15 @@ pub(crate) fn effort_from_msg(m: &JointState) -> Result<[f64; 12], InputError> {
 /// The sensor messages of a robot state, as the simulator (or a robot driver) publishes
 /// them: `JointState` (names, position, velocity), `Imu` (orientation, body angular
 /// velocity; no linear acceleration: its covariance[0] is −1), `Odometry` (frame `odom`,
-/// child `base_link`, twist in the body frame). All stamped `s.t`.
-pub fn sensor_msgs(s: &QuadrupedState) -> (JointState, Imu, Odometry) {
+/// child `base_link`, twist in the body frame). All stamped `s.t`; the joints named `names`.
+pub fn sensor_msgs_named<S: AsRef<str>>(s: &QuadrupedState, names: &[S; 12]) -> (JointState, Imu, Odometry) {
     let stamp = super::time_msg(s.t);
     let header = |frame: &str| Header { stamp: stamp.clone(), frame_id: frame.into() };
     let [w, x, y, z] = s.base_quat;
     let quat = Quaternion { x, y, z, w };
     let joints = JointState {
         header: header(""),
-        name: JOINT_NAMES.iter().map(|s| s.to_string()).collect(),
+        name: names.iter().map(|n| n.as_ref().to_string()).collect(),
         position: s.q.to_vec(),
         velocity: s.qd.to_vec(),
         effort: Vec::new(),
@@ -205,6 +205,11 @@ pub fn sensor_msgs(s: &QuadrupedState) -> (JointState, Imu, Odometry) {
     odom.twist.twist.linear = Vector3 { x: vb[0], y: vb[1], z: vb[2] };
     odom.twist.twist.angular = Vector3 { x: w[0], y: w[1], z: w[2] };
     (joints, imu, odom)
+}
+
+/// [`sensor_msgs_named`] with the simulated Go1's [`JOINT_NAMES`].
+pub fn sensor_msgs(s: &QuadrupedState) -> (JointState, Imu, Odometry) {
+    sensor_msgs_named(s, &JOINT_NAMES)
 }
 
 /// A quadruped state handed to the real-time thread, with the wall time it was assembled.
@@ -293,15 +298,12 @@ pub(crate) fn gait_of(s: &str) -> Option<GaitKind> {
 /// The robot of parameters `robot_description` / `robot_file` (+ `robot_overlay`), or [`GO1`]
 /// when none is set.
 pub(crate) fn robot_of(p: &Params) -> anyhow::Result<QuadrupedParams> {
-    use super::controller_node::DescriptionSource as S;
-    use anyhow::Context as _;
-    match S::of(p)? {
-        S::Default => Ok(GO1),
-        S::File(f, ov) => {
-            QuadrupedParams::from_file(&f, ov.as_deref()).with_context(|| format!("parameter robot_file {f:?}"))
-        }
-        S::Urdf(u, ov) => QuadrupedParams::from_urdf(&u, ov.as_deref()).context("parameter robot_description"),
-    }
+    super::controller_node::DescriptionSource::load(
+        p,
+        GO1,
+        |f, ov| QuadrupedParams::from_file(f, ov),
+        QuadrupedParams::from_urdf,
+    )
 }
 
 /// The quadruped's side of the generic controller node (`spikectl-quadruped`).

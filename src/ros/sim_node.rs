@@ -38,7 +38,7 @@ use crate::ros::inputs::{InputError, stamp_s};
 use crate::ros::joints;
 use crate::ros::param_server::ParamServer;
 use crate::ros::params::{self, Check, ParamSpec, Value};
-use crate::ros::quadruped::sensor_msgs;
+use crate::ros::quadruped::sensor_msgs_named;
 use crate::ros::{drain, time_msg};
 use crate::scenario::{ARM_CONTACT_XY, FALL_HEIGHT, FALL_TILT};
 use anyhow::Context as _;
@@ -206,8 +206,7 @@ impl SimRobot for Quadruped {
             return None; // dropout: the noise model lost this packet
         }
         self.last = Some(s.t);
-        let (mut j, imu, odom) = sensor_msgs(&s);
-        j.name = self.names.to_vec();
+        let (j, imu, odom) = sensor_msgs_named(&s, &self.names);
         // IMU and odometry first: the controller releases a state once all three are in.
         for r in [self.imu_pub.publish(&imu), self.odom_pub.publish(&odom), self.joint_pub.publish(&j)] {
             if let Err(e) = r {
