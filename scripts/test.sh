@@ -8,7 +8,7 @@
 #      group and never meets other ROS graphs on the machine;
 #      (tests/ros_launch.rs runs the launch files with the real `ros2 launch`, from an ament
 #      prefix of the test build made by scripts/ament_prefix.sh);
-#   4. builds the controller and monitor nodes without the `sim` feature and checks (readelf)
+#   4. builds the controller, monitor and tracker nodes without the `sim` feature and checks (readelf)
 #      that they do not link libmujoco (the robot build);
 #   5. prints cargo's per-binary summary lines and exits non-zero if anything failed.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test ros_smoke`).
@@ -63,16 +63,19 @@ rc=${PIPESTATUS[0]}
 set -e
 t_test=$((SECONDS - t0 - t_setup - t_build))
 
-# The robot build: the controller and monitor nodes without the `sim` feature must build and
-# must not link MuJoCo. After the tests, because these binaries replace the test build's ones
-# in the same folder (the test profile, so every dependency is reused: only the spikectl
-# library compiles again, without `sim`/`lab`).
-step "build: controller and monitor nodes without MuJoCo (--no-default-features --features ros)"
+# The robot build: the controller, monitor and tracker nodes without the `sim` feature must
+# build and must not link MuJoCo. After the tests, because these binaries replace the test
+# build's ones in the same folder. The test profile plus one integration test (`layers`, which
+# uses no library item) make cargo resolve the dependencies' features with the
+# dev-dependencies, exactly as in the test build above, so every dependency is reused and only
+# the spikectl library (without `sim`/`lab`) and the node binaries compile again.
+step "build: controller, monitor and tracker nodes without MuJoCo (--no-default-features --features ros)"
 t_robot0=$SECONDS
 robot_rc=0
+ROBOT_NODES=(spikectl-quadruped spikectl-arm spikectl-monitor spikectl-tracker)
 if cargo build --locked --offline -p spikectl --profile test --no-default-features --features ros \
-    --bin spikectl-quadruped --bin spikectl-arm --bin spikectl-monitor; then
-  for b in spikectl-quadruped spikectl-arm spikectl-monitor; do
+    "${ROBOT_NODES[@]/#/--bin=}" --test layers; then
+  for b in "${ROBOT_NODES[@]}"; do
     needed="$(readelf -d "$TARGET_DIR/debug/$b" | grep NEEDED || true)"
     if [ -z "$needed" ] || grep -qi mujoco <<<"$needed"; then
       echo "[test] $b: links MuJoCo (or readelf failed): $needed" >&2
@@ -94,7 +97,7 @@ step "$binaries test binaries: $passed passed, $failed failed; times [s]: setup 
 if [ "$robot_rc" -ne 0 ]; then
   step "FAILED: the nodes without the sim feature did not build, or they link MuJoCo"
 else
-  step "robot build: spikectl-quadruped, spikectl-arm, spikectl-monitor built without sim; none links libmujoco"
+  step "robot build: ${ROBOT_NODES[*]} built without sim; none links libmujoco"
 fi
 if [ "$rc" -ne 0 ]; then
   step "FAILED (cargo test exit code $rc)"
