@@ -205,6 +205,21 @@ pub struct SpikingSettings {
     /// `hpdhg.omega` (which stays the first solve's). Default false.
     #[serde(default)]
     pub hpdhg_carry_omega: bool,
+    /// [`NetMethod::Hpdhg`] with a warm start of both x and y: before loading it, the host
+    /// computes the normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual, gap/ε_gap) of the
+    /// original problem at (x_ws, y_ws) and at (x_ws, 0), and starts from y = 0 when that is
+    /// the lower one. A multiplier estimate carried over from a problem with another active
+    /// set (the arm MPC's first solves after contact, multipliers ~10³ where the next
+    /// problem's are ~10) otherwise costs a primal-dual method hundreds of iterations to
+    /// unwind. Host work, in the solve time (two residual evaluations). Default true: on
+    /// the `bench mpc` arm sequence the solve after the transient took 250 iterations
+    /// instead of 910, all 400 together 14 750 instead of 14 330 (`docs/tuning.md`).
+    #[serde(default = "yes")]
+    pub hpdhg_warm_dual_guard: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SpikingSettings {
@@ -225,6 +240,7 @@ impl Default for SpikingSettings {
             method: NetMethod::Pipg,
             hpdhg: HpdhgOptions { cost_column_ratio: MPC_COST_COLUMN_RATIO, ..HpdhgOptions::default() },
             hpdhg_carry_omega: false,
+            hpdhg_warm_dual_guard: true,
         }
     }
 }
@@ -1389,7 +1405,22 @@ impl SpikingSolver {
         } else {
             &*ss
         };
-        let y0: Vec<f64> = match y_ws.as_deref() {
+        // The warm-dual guard ([`SpikingSettings::hpdhg_warm_dual_guard`]): keep ŷ only when
+        // it lowers the warm start's KKT error on the original problem.
+        let keep_y = match (x_ws.as_deref(), y_ws.as_deref()) {
+            (Some(xw), Some(yw)) if hp && ss.hpdhg_warm_dual_guard => {
+                let kkt = |r: &residuals::ResidualReport| {
+                    (r.res.prim / r.eps_prim(settings))
+                        .max(r.res.dual / r.eps_dual(settings))
+                        .max(r.res.gap / r.eps_gap(settings))
+                };
+                let with_y = kkt(&residuals::compute(orig, xw, yw));
+                let without_y = kkt(&residuals::compute(orig, xw, &vec![0.0; m]));
+                with_y <= without_y
+            }
+            _ => true,
+        };
+        let y0: Vec<f64> = match y_ws.as_deref().filter(|_| keep_y) {
             Some(y) => {
                 let ys = d.scaling.scale_y(y);
                 d.h_rows.iter().map(|&i| ys[i]).collect()
@@ -1970,6 +2001,42 @@ mod tests {
         assert_eq!(c1.iterations, c2.iterations);
         a.setup(&pb, &s).unwrap();
         assert!(a.hp_omega.is_none());
+    }
+
+    /// The warm-dual guard drops a multiplier estimate that is worse than none and keeps
+    /// one that is good.
+    #[test]
+    fn hpdhg_warm_dual_guard_drops_a_wrong_dual_and_keeps_a_good_one() {
+        let pb = Family::RandomMixed.generate(12, 4);
+        let s = Settings { eps_abs: 1e-4, eps_rel: 0.0, max_iter: 20_000, warm_start: false, ..Settings::default() };
+        let with = |guard: bool| {
+            let h = SpikingSettings::default().with_method(NetMethod::Hpdhg);
+            SpikingSolver::new(SpikingSettings { hpdhg_warm_dual_guard: guard, ..h })
+        };
+        let mut ref_solver = with(true);
+        ref_solver.setup(&pb, &s).unwrap();
+        let opt = ref_solver.solve().unwrap();
+        assert_eq!(opt.status, Status::Solved);
+        // A dual from "another active set": every multiplier flipped and scaled up 100×.
+        let wrong: Vec<f64> = opt.y.iter().map(|v| -100.0 * v - 10.0).collect();
+        let solve_from = |guard: bool, y: &[f64]| {
+            let mut sp = with(guard);
+            sp.setup(&pb, &s).unwrap();
+            sp.warm_start(Some(&opt.x), Some(y)).unwrap();
+            sp.solve().unwrap()
+        };
+        let (guarded, unguarded) = (solve_from(true, &wrong), solve_from(false, &wrong));
+        assert_eq!(guarded.status, Status::Solved);
+        assert!(
+            guarded.iterations < unguarded.iterations,
+            "guarded {} vs unguarded {} iterations",
+            guarded.iterations,
+            unguarded.iterations
+        );
+        // The optimal dual is kept: the warm start from the solution stops at the first check.
+        let kept = solve_from(true, &opt.y);
+        assert_eq!(kept.status, Status::Solved);
+        assert!(kept.iterations <= with(true).spiking.hpdhg.check_every, "{} iterations", kept.iterations);
     }
 
     #[test]
