@@ -551,9 +551,13 @@ fn solve_arm(
     let started = std::time::Instant::now();
     let updated = mpc.update(s0, r, model);
     let preprocess_time = started.elapsed();
-    let res = updated.and_then(|_| mpc.solve().map(|_| ()));
+    let (res, cpu_time) = match updated {
+        Ok(()) => crate::mpc::with_cpu_time(|| mpc.solve().map(|_| ())),
+        Err(e) => (Err(e), None),
+    };
     let mut rec = SolveRecord::of_solve(t, mpc.solver_name(), mpc.last_solution());
     rec.preprocess_time = preprocess_time;
+    rec.cpu_time = cpu_time;
     let out = res.and_then(|_| mpc.accept(accept_prim_residual));
     if out.is_err() {
         rec.fallback = true;

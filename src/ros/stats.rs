@@ -255,6 +255,7 @@ mod tests {
             status: Status::MaxIterations,
             iterations: 321,
             solve_time: Duration::from_micros(250),
+            cpu_time: Some(Duration::from_micros(240)),
             preprocess_time: Duration::from_micros(40),
             objective: -2.5,
             residuals: Residuals { prim: 1e-4, dual: f64::NAN, gap: 0.0 },

@@ -120,6 +120,7 @@ pub fn solve_record(r: &WindowResult, name: &str) -> SolveRecord {
         status: Status::Solved,
         iterations: r.ops.timesteps as usize,
         solve_time: Duration::from_nanos(r.cpu_ns),
+        cpu_time: Some(Duration::from_nanos(r.cpu_ns)),
         preprocess_time: Duration::ZERO,
         objective: 0.0,
         residuals: Residuals::default(),

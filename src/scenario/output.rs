@@ -191,6 +191,7 @@ pub fn side_by_side(runs: &[&RunResult]) -> String {
     add("solve p50 [us]", &|r| format!("{:.1}", r.metrics.latency.p50_us));
     add("solve p99 [us]", &|r| format!("{:.1}", r.metrics.latency.p99_us));
     add("solve max [us]", &|r| format!("{:.1}", r.metrics.latency.max_us));
+    add("solve CPU time mean [us]", &|r| r.metrics.cpu_solve_mean_us.map_or("-".into(), |c| format!("{c:.1}")));
     add("deadline misses", &|r| match r.metrics.mpc_period_s {
         Some(p) => format!("{} (period {:.0} ms)", r.metrics.latency.deadline_misses, p * 1e3),
         None => "-".into(),

@@ -169,6 +169,11 @@ pub struct RunMetrics {
     pub mpc_period_s: Option<f64>,
     /// Solve-time statistics (wall clock on this CPU), deadline = MPC period.
     pub latency: LatencyStats,
+    /// Mean CPU time of the solving thread per solve [µs] (`SolveRecord::cpu_time`; unlike
+    /// `latency` it excludes time the thread waited while other processes ran); `None` when a
+    /// solve lacks the measurement.
+    #[serde(default)]
+    pub cpu_solve_mean_us: Option<f64>,
     /// Histogram of the solve times (log bins from 1 µs to 100 ms).
     pub latency_histogram: Option<LogHistogram>,
     /// Mean iterations per solve.
@@ -197,8 +202,12 @@ pub struct EdpComparison {
     pub baseline: String,
     /// Stated CPU power of the baseline estimate [W] (not measured).
     pub cpu_watts: f64,
-    /// Baseline mean solve time, measured on this CPU [µs].
+    /// Baseline mean solve time, measured on this CPU [µs]: the solving thread's CPU time
+    /// when every solve has it (`RunMetrics::cpu_solve_mean_us`), else the wall clock.
     pub cpu_solve_us: f64,
+    /// Which time `cpu_solve_us` is: `"thread CPU time"` or `"wall clock"`.
+    #[serde(default)]
+    pub cpu_time_basis: String,
     /// Baseline EDP per solve: (t·P)·t [J·s].
     pub cpu_edp_js: f64,
     /// Estimated chip energy per solve [µJ].
@@ -218,13 +227,18 @@ impl EdpComparison {
         if net.energy.solves == 0 || cpu.latency.count == 0 {
             return None;
         }
-        let t = cpu.latency.mean_us * 1e-6;
+        let (cpu_us, basis) = match cpu.cpu_solve_mean_us {
+            Some(us) if us > 0.0 => (us, "thread CPU time"),
+            _ => (cpu.latency.mean_us, "wall clock"),
+        };
+        let t = cpu_us * 1e-6;
         let cpu_edp_js = crate::neuro::energy::CpuCost::new(t, cpu_watts, None).edp;
         let chip_edp_js = net.energy.mean_energy_uj * 1e-6 * net.energy.mean_chip_latency_us * 1e-6;
         Some(Self {
             baseline: cpu.solver.clone(),
             cpu_watts,
-            cpu_solve_us: cpu.latency.mean_us,
+            cpu_solve_us: cpu_us,
+            cpu_time_basis: basis.to_string(),
             cpu_edp_js,
             chip_energy_uj: net.energy.mean_energy_uj,
             chip_latency_us: net.energy.mean_chip_latency_us,
@@ -268,6 +282,8 @@ fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>
     m.mpc_period_s = period;
     let times: Vec<Duration> = solves.iter().map(|r| r.solve_time).collect();
     m.latency = LatencyStats::from_durations(&times, period.map(Duration::from_secs_f64));
+    let cpu: Option<Vec<f64>> = solves.iter().map(|r| r.cpu_time.map(|d| d.as_secs_f64() * 1e6)).collect();
+    m.cpu_solve_mean_us = cpu.filter(|c| !c.is_empty()).map(|c| c.iter().sum::<f64>() / c.len() as f64);
     if !times.is_empty() {
         let mut h = LogHistogram::new(1.0, 1e5, 25);
         for t in &times {
@@ -579,4 +595,39 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, Sc
     m.slide_vel_rms_mps = rms(&evs);
     solve_metrics(&mut m, &solves, policy.mpc_period());
     Ok(RunResult { metrics: m, trace, solves })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::energy::EnergySummary;
+
+    fn run_with(solver: &str, wall_mean_us: f64, cpu_mean_us: Option<f64>) -> RunMetrics {
+        RunMetrics {
+            solver: solver.into(),
+            latency: LatencyStats { count: 10, mean_us: wall_mean_us, ..LatencyStats::default() },
+            cpu_solve_mean_us: cpu_mean_us,
+            energy: EnergySummary {
+                solves: 10,
+                mean_energy_uj: 2.0,
+                mean_chip_latency_us: 100.0,
+                ..EnergySummary::default()
+            },
+            ..RunMetrics::default()
+        }
+    }
+
+    /// The baseline's EDP uses its thread CPU time when measured (wall time on a loaded
+    /// machine includes waiting), the wall clock otherwise, and says which.
+    #[test]
+    fn edp_baseline_uses_thread_cpu_time_when_measured() {
+        let net = run_with("loihi2", 0.0, None);
+        let cpu = EdpComparison::of(&net, &run_with("osqp", 900.0, Some(300.0)), 15.0).unwrap();
+        assert_eq!((cpu.cpu_solve_us, cpu.cpu_time_basis.as_str()), (300.0, "thread CPU time"));
+        let chip = 2e-6 * 100e-6;
+        assert!((cpu.ratio - (300e-6 * 15.0 * 300e-6) / chip).abs() < 1e-9 * cpu.ratio);
+        let wall = EdpComparison::of(&net, &run_with("osqp", 900.0, None), 15.0).unwrap();
+        assert_eq!((wall.cpu_solve_us, wall.cpu_time_basis.as_str()), (900.0, "wall clock"));
+        assert!((wall.ratio / cpu.ratio - 9.0).abs() < 1e-9);
+    }
 }
