@@ -367,6 +367,7 @@ pub fn cold_preset() -> SpikingSettings {
     let mut s = SpikingSettings::default().with_method(NetMethod::Hpdhg);
     // The `hpdhg` backend's options (θ = 0), so the float network runs the backend's method.
     s.hpdhg = super::hpdhg::HpdhgOptions::default();
+    s.regrid = true;
     s
 }
 

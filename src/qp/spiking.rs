@@ -147,6 +147,10 @@ pub enum NetMethod {
 /// values); their rounding remainder is carried like the state's.
 pub const SUM_EXTRA_BITS: i32 = 12;
 
+/// HPDHG method with [`SpikingSettings::regrid`]: saturations answered by a return to the
+/// last restart point with a wider range, at most this many times per attempt.
+pub const MAX_REGRID_REVERTS: usize = 8;
+
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
 
@@ -205,6 +209,12 @@ pub struct SpikingSettings {
     /// `hpdhg.omega` (which stays the first solve's). Default false.
     #[serde(default)]
     pub hpdhg_carry_omega: bool,
+    /// [`NetMethod::Hpdhg`] in fixed point: at every restart the host fits the grids to the
+    /// restart point instead of keeping the ones chosen from the problem data at the start
+    /// (module docs, "Regrid"). Default false (the MPC presets); on in the cold preset
+    /// (`qp::registry::cold_preset`).
+    #[serde(default)]
+    pub regrid: bool,
 }
 
 impl Default for SpikingSettings {
@@ -225,6 +235,7 @@ impl Default for SpikingSettings {
             method: NetMethod::Pipg,
             hpdhg: HpdhgOptions { cost_column_ratio: MPC_COST_COLUMN_RATIO, ..HpdhgOptions::default() },
             hpdhg_carry_omega: false,
+            regrid: false,
         }
     }
 }
@@ -625,6 +636,20 @@ struct PipgNet {
     con: ConstraintNeurons,
     alpha0: f64,
     beta0: f64,
+    /// The grids loaded (fixed point).
+    grids: Grids,
+}
+
+/// Fixed-point grid exponents of a loaded network: the outputs of the solution (`x`) and
+/// constraint (`y`) neurons, the sums P̄ζ (`p`), H̄ζ (`h`), H̄ᵀη (`ht`) and the constant q̄ (`q`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Grids {
+    x: i32,
+    y: i32,
+    p: i32,
+    h: i32,
+    ht: i32,
+    q: i32,
 }
 
 /// Smallest eigenvalue estimate of P̄ (power iteration on λI − P̄), at least `floor`.
@@ -682,6 +707,10 @@ fn schedule(ss: &SpikingSettings, a0: f64, b0: f64, k: usize) -> (f64, f64) {
 
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| if x.is_finite() { m.max(x.abs()) } else { m })
+}
+
+fn max_diff_inf(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
 }
 
 fn finite_norm(v: &[f64]) -> f64 {
@@ -762,6 +791,7 @@ impl PipgNet {
             con,
             alpha0: 0.0,
             beta0: 0.0,
+            grids: Grids::default(),
         }
     }
 
@@ -789,10 +819,18 @@ impl PipgNet {
     /// max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite bounds, ‖q̄‖∞)·2^(headroom + `extra_bits`)), the neurons'
     /// constants, the initial outputs ζ₀ = `x0`, η₀ = `y0`, zeroed sums and counts, and the
     /// steps of iteration 0.
-    fn load(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) {
+    fn load(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: [i32; 2]) {
         let (alpha0, beta0) = initial_steps(d, ss);
         self.alpha0 = alpha0;
         self.beta0 = beta0;
+        let g = self.data_grids(d, ss, x0, y0, extra_bits);
+        self.program(d, ss, x0, y0, g);
+        self.net.reset_counts();
+        self.set_steps(ss, d, 0);
+    }
+
+    /// The grids [`PipgNet::load`] takes from the problem data (zeros in float).
+    fn data_grids(&self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: [i32; 2]) -> Grids {
         let (mut e_x, mut e_y, mut e_p, mut e_h, mut e_ht, mut e_q) = (0, 0, 0, 0, 0, 0);
         if let Arith::Fixed(prof) = ss.arith {
             let base = [
@@ -807,13 +845,16 @@ impl PipgNet {
             ]
             .into_iter()
             .fold(0.0, f64::max);
-            let range = base * f64::powi(2.0, ss.headroom_bits + extra_bits);
+            // One range per population: ζ's (solution neurons, and the sums P̄ζ, H̄ζ they
+            // feed) and η's (constraint neurons, and H̄ᵀη), each widened by its own retries.
+            let range_x = base * f64::powi(2.0, ss.headroom_bits + extra_bits[0]);
+            let range_y = base * f64::powi(2.0, ss.headroom_bits + extra_bits[1]);
             let b = prof.state_bits;
-            e_x = grid_exponent(range, b);
-            e_y = grid_exponent(range, b);
-            e_p = grid_exponent(row_gain(&d.p_full) * range, b);
-            e_h = grid_exponent(row_gain(&d.h) * range, b);
-            e_ht = grid_exponent(row_gain(&self.ht) * range, b);
+            e_x = grid_exponent(range_x, b);
+            e_y = grid_exponent(range_y, b);
+            e_p = grid_exponent(row_gain(&d.p_full) * range_x, b);
+            e_h = grid_exponent(row_gain(&d.h) * range_x, b);
+            e_ht = grid_exponent(row_gain(&self.ht) * range_y, b);
             e_q = e_p.min(e_ht);
             if ss.method == NetMethod::Hpdhg {
                 // q̄ on a grid that holds it (the cost-aware scaling can leave ‖q̄‖∞ above
@@ -821,6 +862,13 @@ impl PipgNet {
                 e_q = e_q.max(grid_exponent(inf_norm(&d.q), b));
             }
         }
+        Grids { x: e_x, y: e_y, p: e_p, h: e_h, ht: e_ht, q: e_q }
+    }
+
+    /// Programs the grids `g`, the neurons' constants and the outputs ζ = `x0`, η = `y0` on a
+    /// cleared network (sums, sent values and remainders zeroed; the counts are kept).
+    fn program(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], g: Grids) {
+        let Grids { x: e_x, y: e_y, p: e_p, h: e_h, ht: e_ht, q: e_q } = g;
         let net = &mut self.net;
         let (x_pop, y_pop) = (self.x_pop, self.y_pop);
         let (n_sol, n_con) = (net.pops[x_pop].len(), net.pops[y_pop].len());
@@ -831,7 +879,6 @@ impl PipgNet {
         net.dendrites[d_ht].exp = e_ht;
         net.dendrites[d_h].exp = e_h;
         net.clear_state();
-        net.reset_counts();
         net.pops[x_pop].theta = 0.0;
         net.pops[y_pop].theta = 0.0;
         let arith = net.arith;
@@ -884,7 +931,78 @@ impl PipgNet {
         con.e_y = e_y;
         con.latch_only = false;
         con.acc.reset(n_con, false, 0);
+        self.grids = g;
+    }
+
+    /// Re-quantises the network around a restart point (HPDHG method, fixed point,
+    /// [`SpikingSettings::regrid`]): new grids `g`, constants programmed on them, the outputs
+    /// ζ = `x`, η = `y` written and sent from cleared sums (one priming timestep, every
+    /// non-zero output a message) and H̄ζ latched (one timestep); the steps τ, σ of the
+    /// current primal weight reloaded. Host writes counted in `readouts`: the outputs
+    /// (n + m_H) and the constants q̄, lb, ub, σl̄, σū (3n + 2m_H).
+    fn regrid(&mut self, d: &PipgData, ss: &SpikingSettings, x: &[f64], y: &[f64], g: Grids, steps: (f64, f64)) {
+        let counts = self.net.counts;
+        self.program(d, ss, x, y, g);
+        self.net.counts = counts;
+        (self.alpha0, self.beta0) = steps;
+        self.sol.alpha = 0.0;
         self.set_steps(ss, d, 0);
+        let (n, mh) = (x.len() as u64, y.len() as u64);
+        self.net.counts.readouts += 4 * n + 3 * mh;
+        let (xp, yp) = (self.x_pop, self.y_pop);
+        self.net.prime(&[xp, yp]);
+        self.con.latch_only = true;
+        self.net.step(&mut [(yp, &mut self.con)]);
+        self.con.latch_only = false;
+    }
+
+    /// The grids of a regrid around the restart point (`x`, `y`) (internal scaled
+    /// coordinates), after an epoch that moved the iterate by (`mx`, `my`) (∞-norms): each
+    /// population's state, the values its update forms before rounding (the primal step
+    /// before the clamp, the dual step before the projection) and each dendritic sum at the
+    /// point, plus what the sum can move by in one more such epoch (its matrix's largest
+    /// row 2-norm times the movement), times 2^`fit` (per population: solution, constraint).
+    /// Host work: one product with P̄, H̄ and H̄ᵀ in float64.
+    #[allow(clippy::too_many_arguments)]
+    fn restart_grids(
+        &self,
+        d: &PipgData,
+        prof: &FixedProfile,
+        x: &[f64],
+        y: &[f64],
+        (tau, sig): (f64, f64),
+        (mx, my): (f64, f64),
+        fit: [i32; 2],
+    ) -> Grids {
+        let (n, mh) = (x.len(), y.len());
+        let mut px = vec![0.0; n];
+        d.p_full.mul_add(x, &mut px);
+        let mut hty = vec![0.0; n];
+        self.ht.mul_add(y, &mut hty);
+        let mut hx = vec![0.0; mh];
+        d.h.mul_add(x, &mut hx);
+        let per = !self.sol.delta.is_empty();
+        let mut pre_x = 0.0f64;
+        for j in 0..n {
+            let a = if per { hpdhg::primal_step(tau, self.sol.delta[j]) } else { tau };
+            pre_x = pre_x.max((x[j] - a * (px[j] + d.q[j] + hty[j])).abs());
+        }
+        let pre_y = (0..mh).fold(0.0f64, |m, i| m.max((y[i] + sig * hx[i]).abs()));
+        let (gp, gh, ght) = (row_gain(&d.p_full), row_gain(&d.h), row_gain(&self.ht));
+        let (fx, fy) = (f64::powi(2.0, fit[0]), f64::powi(2.0, fit[1]));
+        let b = prof.state_bits;
+        let e = |v: f64, f: f64| grid_exponent((f * v).max(1e-30), b);
+        let x_val = inf_norm(x).max(pre_x) + mx;
+        let y_val = inf_norm(y).max(pre_y) + my + sig * gh * mx;
+        let gr = Grids {
+            x: e(x_val, fx),
+            y: e(y_val, fy),
+            p: e(inf_norm(&px) + gp * mx, fx),
+            h: e(inf_norm(&hx) + gh * mx, fx),
+            ht: e(inf_norm(&hty) + ght * my, fy),
+            q: 0,
+        };
+        Grids { q: gr.p.min(gr.ht).max(grid_exponent(inf_norm(&d.q), b)), ..gr }
     }
 
     /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
@@ -1049,7 +1167,18 @@ fn run_hpdhg(
     let mut final_xy = None;
     let mut restarts = 0usize;
     let time_limit = settings.time_limit.unwrap_or(std::time::Duration::MAX);
-    let lsb = if arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
+    let mut sat_by = [false; 2];
+    // Regrid at restarts (fixed point): the fit bits per population, the last restart point
+    // with the movement of the epoch before it, the saturations already answered by a
+    // return to that point, and how many such returns.
+    let prof = match arith {
+        Arith::Fixed(p) if ss.regrid && !fista => Some(p),
+        _ => None,
+    };
+    let mut fit = [1i32; 2];
+    let mut anchor: Option<(Vec<f64>, Vec<f64>, (f64, f64))> = None;
+    let mut ov_base = 0u64;
+    let mut reverts = 0usize;
     for k in 1..=settings.max_iter {
         let check = o.check_every > 0 && (k % o.check_every == 0 || k == settings.max_iter);
         // The iterate z before the checked iteration (for T(z) − z): a readout.
@@ -1076,8 +1205,14 @@ fn run_hpdhg(
             pn.sol.fista = Some(arith.constant((t_mom - 1.0) / t_next));
             t_mom = t_next;
         }
+        // Saturations by the population whose range they belong to: the solution step's
+        // (its states, its messages' sums P̄ζ and H̄ζ) and the constraint step's (η, H̄ᵀη).
+        let ov0 = pn.net.counts.overflows;
         pn.net.step(&mut [(xp, &mut pn.sol)]);
+        let ov1 = pn.net.counts.overflows;
         pn.net.step(&mut [(yp, &mut pn.con)]);
+        sat_by[0] |= ov1 > ov0;
+        sat_by[1] |= pn.net.counts.overflows > ov1;
         if use_avg {
             // The accumulator registers' updates.
             pn.net.counts.neuron_updates += (n + mh) as u64;
@@ -1094,9 +1229,33 @@ fn run_hpdhg(
         }
         pn.net.counts.readout_checks += 1;
         pn.net.counts.readouts += (n + mh) as u64;
-        if pn.net.counts.overflows > 0 {
-            break;
+        if pn.net.counts.overflows > ov_base {
+            // After a regrid, a saturation returns to the restart point with one more bit of
+            // range for the population that saturated (both when unknown); otherwise the
+            // attempt ends (the caller retries with a wider data range).
+            match (prof.as_ref(), anchor.as_ref()) {
+                (Some(p), Some((ax, ay, mv))) if reverts < MAX_REGRID_REVERTS => {
+                    let widen = if sat_by == [false; 2] { [true; 2] } else { sat_by };
+                    for (f, w) in fit.iter_mut().zip(widen) {
+                        *f += i32::from(w);
+                    }
+                    let g = pn.restart_grids(d, p, ax, ay, (tau, sig), *mv, fit);
+                    pn.regrid(d, ss, ax, ay, g, (tau, sig));
+                    ov_base = pn.net.counts.overflows;
+                    sat_by = [false; 2];
+                    reverts += 1;
+                    pn.sol.acc.reset(n, use_avg, pn.sol.e_x + SUM_EXTRA_BITS);
+                    pn.con.acc.reset(mh, use_avg, pn.con.e_y + SUM_EXTRA_BITS);
+                    xr.copy_from_slice(&pn.net.pops[xp].out);
+                    yr.copy_from_slice(&pn.net.pops[yp].out);
+                    nsum = 0;
+                    epoch.restart_at(k);
+                    continue;
+                }
+                _ => break,
+            }
         }
+        let lsb = if arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
         let xt = &pn.sol.z;
         let yt = &pn.con.w;
         let fpr = {
@@ -1250,22 +1409,32 @@ fn run_hpdhg(
             Some((xa, ya, ka)) if ka < kkt(&rep) => (xa, ya),
             _ => (pn.sol.z.clone(), pn.con.w.clone()),
         };
-        // The restart: state written (the accumulators cleared with it).
-        write_state(pn, &xs, &ys);
-        pn.sol.acc.clear();
-        pn.con.acc.clear();
+        // The restart: state written (the accumulators cleared with it); with regrid, on
+        // grids fitted to the restart point.
+        if let Some(p) = prof.as_ref() {
+            let mv = (max_diff_inf(&xs, &xr), max_diff_inf(&ys, &yr));
+            let g = pn.restart_grids(d, p, &xs, &ys, (tau, sig), mv, fit);
+            pn.regrid(d, ss, &xs, &ys, g, (tau, sig));
+            anchor = Some((xs, ys, mv));
+            pn.sol.acc.reset(n, use_avg, pn.sol.e_x + SUM_EXTRA_BITS);
+            pn.con.acc.reset(mh, use_avg, pn.con.e_y + SUM_EXTRA_BITS);
+        } else {
+            write_state(pn, &xs, &ys);
+            pn.sol.acc.clear();
+            pn.con.acc.clear();
+        }
         xr.copy_from_slice(&pn.net.pops[xp].out);
         yr.copy_from_slice(&pn.net.pops[yp].out);
         nsum = 0;
         epoch.restart_at(k);
     }
-    let overflowed = pn.net.counts.overflows > 0;
+    let overflowed = pn.net.counts.overflows > ov_base;
     let best = match status {
         Status::PrimalInfeasible | Status::DualInfeasible => Some((vec![0.0; n], vec![0.0; m])),
         _ => final_xy.or(last),
     };
     let _ = restarts;
-    Attempt { best, status, iters, overflowed, omega }
+    Attempt { best, status, iters, overflowed, omega, saturated: sat_by }
 }
 
 /// Spiking PIPG solver (see the module docs).
@@ -1311,6 +1480,9 @@ struct Attempt {
     overflowed: bool,
     /// The primal weight ω the attempt ended with.
     omega: f64,
+    /// Fixed point, HPDHG method: which populations' ranges saturated (solution, constraint);
+    /// neither known when both are false.
+    saturated: [bool; 2],
 }
 
 impl SpikingSolver {
@@ -1354,7 +1526,13 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range, of at most `budget`
     /// iterations.
-    fn attempt(&mut self, extra_bits: i32, budget: usize, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
+    fn attempt(
+        &mut self,
+        extra_bits: [i32; 2],
+        budget: usize,
+        ops: &mut OpCounts,
+        t0: Instant,
+    ) -> Result<Attempt, QpError> {
         let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, white, .. } =
             self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
@@ -1527,7 +1705,7 @@ impl SpikingSolver {
         ops.accumulate(&pn.net.counts);
         let overflowed = pn.net.counts.overflows > 0;
         let best = have_best.then(|| d.output(&pn.best_z, &pn.best_w, m));
-        Ok(Attempt { best, status, iters, overflowed, omega })
+        Ok(Attempt { best, status, iters, overflowed, omega, saturated: [true; 2] })
     }
 }
 
@@ -1686,15 +1864,21 @@ impl QpSolver for SpikingSolver {
         // Every attempt's iterations ran on the network: all are reported, as all its
         // operations are counted, and all come out of the one `max_iter` budget.
         let mut iterations = 0;
-        for r in 0..retries {
+        let mut extra = [0i32; 2];
+        for _ in 0..retries {
             let budget = self.settings.max_iter - iterations;
             if budget == 0 {
                 break;
             }
-            let step = if hp { 1 } else { 2 };
-            let a = self.attempt(step * r as i32, budget, &mut ops, t0)?;
+            let a = self.attempt(extra, budget, &mut ops, t0)?;
             iterations += a.iters;
             let done = !a.overflowed;
+            // PIPG widens both ranges by 2 bits; HPDHG the range of the population whose step
+            // saturated by 1 bit (both when that is not known).
+            let widen = if !hp || a.saturated == [false; 2] { [true; 2] } else { a.saturated };
+            for (e, w) in extra.iter_mut().zip(widen) {
+                *e += if w { if hp { 1 } else { 2 } } else { 0 };
+            }
             last = Some(a);
             if done {
                 break;
