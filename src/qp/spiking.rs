@@ -151,6 +151,10 @@ pub const SUM_EXTRA_BITS: i32 = 12;
 /// last restart point with a wider range, at most this many times per attempt.
 pub const MAX_REGRID_REVERTS: usize = 8;
 
+/// HPDHG method with [`SpikingSettings::regrid`]: a regrid's grids are at most this many bits
+/// finer than the grids the attempt started on (from the problem data).
+pub const REGRID_MAX_GAIN: i32 = 16;
+
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
 
@@ -638,6 +642,11 @@ struct PipgNet {
     beta0: f64,
     /// The grids loaded (fixed point).
     grids: Grids,
+    /// Regrid's shift: the solution neurons hold ζ − x̂ around the restart point x̂ (`sx`;
+    /// empty: no shift), with q̄ + P̄x̂ (`sq`) and the row bounds minus H̄x̂ (`sh`) as constants.
+    sx: Vec<f64>,
+    sq: Vec<f64>,
+    sh: Vec<f64>,
 }
 
 /// Fixed-point grid exponents of a loaded network: the outputs of the solution (`x`) and
@@ -792,6 +801,9 @@ impl PipgNet {
             alpha0: 0.0,
             beta0: 0.0,
             grids: Grids::default(),
+            sx: Vec::new(),
+            sq: Vec::new(),
+            sh: Vec::new(),
         }
     }
 
@@ -824,6 +836,9 @@ impl PipgNet {
         self.alpha0 = alpha0;
         self.beta0 = beta0;
         let g = self.data_grids(d, ss, x0, y0, extra_bits);
+        self.sx.clear();
+        self.sq.clear();
+        self.sh.clear();
         self.program(d, ss, x0, y0, g);
         self.net.reset_counts();
         self.set_steps(ss, d, 0);
@@ -906,14 +921,17 @@ impl PipgNet {
         let sol = &mut self.sol;
         sol.z.copy_from_slice(&net.pops[x_pop].out);
         sol.frac.iter_mut().for_each(|v| *v = 0.0);
-        for (t, v) in sol.q.iter_mut().zip(&d.q) {
-            *t = clampq(*v, e_q);
+        // Around a shift x̂ (regrid): q̄ + P̄x̂ and the bounds minus x̂.
+        let (sx, sq) = (&self.sx, &self.sq);
+        let at = |v: &[f64], j: usize| if v.is_empty() { 0.0 } else { v[j] };
+        for (j, (t, v)) in sol.q.iter_mut().zip(&d.q).enumerate() {
+            *t = clampq(*v + at(sq, j), e_q);
         }
-        for (t, &v) in sol.lb.iter_mut().zip(&d.lb) {
-            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v, e_x) };
+        for (j, (t, &v)) in sol.lb.iter_mut().zip(&d.lb).enumerate() {
+            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v - at(sx, j), e_x) };
         }
-        for (t, &v) in sol.ub.iter_mut().zip(&d.ub) {
-            *t = if v >= INFTY { f64::INFINITY } else { clampq(v, e_x) };
+        for (j, (t, &v)) in sol.ub.iter_mut().zip(&d.ub).enumerate() {
+            *t = if v >= INFTY { f64::INFINITY } else { clampq(v - at(sx, j), e_x) };
         }
         sol.alpha = 0.0;
         sol.rho = rho;
@@ -934,15 +952,23 @@ impl PipgNet {
         self.grids = g;
     }
 
-    /// Re-quantises the network around a restart point (HPDHG method, fixed point,
-    /// [`SpikingSettings::regrid`]): new grids `g`, constants programmed on them, the outputs
-    /// ζ = `x`, η = `y` written and sent from cleared sums (one priming timestep, every
-    /// non-zero output a message) and H̄ζ latched (one timestep); the steps τ, σ of the
-    /// current primal weight reloaded. Host writes counted in `readouts`: the outputs
-    /// (n + m_H) and the constants q̄, lb, ub, σl̄, σū (3n + 2m_H).
+    /// Re-quantises the network around a restart point (x, y) (HPDHG method, fixed point,
+    /// [`SpikingSettings::regrid`]): the solution neurons hold the deviation ζ − x from then
+    /// on (outputs 0; constants q̄ + P̄x, lb − x, ub − x and the row bounds σ(l̄ − H̄x),
+    /// σ(ū − H̄x): the same recurrence, shifted), the constraint neurons η = `y`; new grids
+    /// `g`, the sums cleared and the outputs sent (one priming timestep, every non-zero output
+    /// a message) and H̄ζ latched (one timestep); the steps τ, σ of the current primal weight
+    /// reloaded. Host writes counted in `readouts`: the outputs (n + m_H) and the constants
+    /// q̄, lb, ub, σl̄, σū (3n + 2m_H); the host computes P̄x and H̄x in float64.
     fn regrid(&mut self, d: &PipgData, ss: &SpikingSettings, x: &[f64], y: &[f64], g: Grids, steps: (f64, f64)) {
         let counts = self.net.counts;
-        self.program(d, ss, x, y, g);
+        let n = x.len();
+        self.sx = x.to_vec();
+        self.sq = vec![0.0; n];
+        d.p_full.mul_add(x, &mut self.sq);
+        self.sh = vec![0.0; y.len()];
+        d.h.mul_add(x, &mut self.sh);
+        self.program(d, ss, &vec![0.0; n], y, g);
         self.net.counts = counts;
         (self.alpha0, self.beta0) = steps;
         self.sol.alpha = 0.0;
@@ -973,36 +999,36 @@ impl PipgNet {
         (tau, sig): (f64, f64),
         (mx, my): (f64, f64),
         fit: [i32; 2],
+        floor: Grids,
     ) -> Grids {
         let (n, mh) = (x.len(), y.len());
-        let mut px = vec![0.0; n];
-        d.p_full.mul_add(x, &mut px);
+        // Around the shift x the solution neurons start at 0: the primal step's value before
+        // the clamp is −α_j times the gradient q̄ + P̄x + H̄ᵀy at the point.
+        let mut grad = d.q.clone();
+        d.p_full.mul_add(x, &mut grad);
         let mut hty = vec![0.0; n];
         self.ht.mul_add(y, &mut hty);
-        let mut hx = vec![0.0; mh];
-        d.h.mul_add(x, &mut hx);
         let per = !self.sol.delta.is_empty();
         let mut pre_x = 0.0f64;
         for j in 0..n {
             let a = if per { hpdhg::primal_step(tau, self.sol.delta[j]) } else { tau };
-            pre_x = pre_x.max((x[j] - a * (px[j] + d.q[j] + hty[j])).abs());
+            pre_x = pre_x.max((a * (grad[j] + hty[j])).abs());
         }
-        let pre_y = (0..mh).fold(0.0f64, |m, i| m.max((y[i] + sig * hx[i]).abs()));
+        let q_norm = (0..n).fold(0.0f64, |m, j| m.max((grad[j]).abs()));
         let (gp, gh, ght) = (row_gain(&d.p_full), row_gain(&d.h), row_gain(&self.ht));
         let (fx, fy) = (f64::powi(2.0, fit[0]), f64::powi(2.0, fit[1]));
         let b = prof.state_bits;
-        let e = |v: f64, f: f64| grid_exponent((f * v).max(1e-30), b);
-        let x_val = inf_norm(x).max(pre_x) + mx;
-        let y_val = inf_norm(y).max(pre_y) + my + sig * gh * mx;
+        let e = |v: f64, f: f64, lo: i32| grid_exponent((f * v).max(1e-300), b).max(lo);
+        let _ = mh;
         let gr = Grids {
-            x: e(x_val, fx),
-            y: e(y_val, fy),
-            p: e(inf_norm(&px) + gp * mx, fx),
-            h: e(inf_norm(&hx) + gh * mx, fx),
-            ht: e(inf_norm(&hty) + ght * my, fy),
+            x: e(pre_x + mx, fx, floor.x),
+            y: e(inf_norm(y) + my + sig * gh * mx, fy, floor.y),
+            p: e(gp * mx, fx, floor.p),
+            h: e(gh * mx, fx, floor.h),
+            ht: e(inf_norm(&hty) + ght * my, fy, floor.ht),
             q: 0,
         };
-        Grids { q: gr.p.min(gr.ht).max(grid_exponent(inf_norm(&d.q), b)), ..gr }
+        Grids { q: gr.p.min(gr.ht).max(grid_exponent(q_norm, b)), ..gr }
     }
 
     /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
@@ -1048,9 +1074,10 @@ impl PipgNet {
                 }
             }
         };
+        let sh = |i: usize| if self.sh.is_empty() { 0.0 } else { self.sh[i] };
         for i in 0..d.hl.len() {
-            self.con.bl[i] = conv(d.hl[i]);
-            self.con.bu[i] = conv(d.hu[i]);
+            self.con.bl[i] = if d.hl[i] <= -INFTY { f64::NEG_INFINITY } else { conv(d.hl[i] - sh(i)) };
+            self.con.bu[i] = if d.hu[i] >= INFTY { f64::INFINITY } else { conv(d.hu[i] - sh(i)) };
         }
         true
     }
@@ -1172,10 +1199,16 @@ fn run_hpdhg(
     // with the movement of the epoch before it, the saturations already answered by a
     // return to that point, and how many such returns.
     let prof = match arith {
-        Arith::Fixed(p) if ss.regrid && !fista => Some(p),
+        Arith::Fixed(p) if ss.regrid => Some(p),
         _ => None,
     };
     let mut fit = [1i32; 2];
+    // The grids of the attempt's start, less REGRID_MAX_GAIN bits: the finest a regrid takes.
+    let g0 = pn.grids;
+    let lo = |e: i32| e - REGRID_MAX_GAIN;
+    let floor = Grids { x: lo(g0.x), y: lo(g0.y), p: lo(g0.p), h: lo(g0.h), ht: lo(g0.ht), q: lo(g0.q) };
+    // The solution neurons' shift x̂ (0 until a regrid): the host adds it to what it reads.
+    let mut shift = vec![0.0; n];
     let mut anchor: Option<(Vec<f64>, Vec<f64>, (f64, f64))> = None;
     let mut ov_base = 0u64;
     let mut reverts = 0usize;
@@ -1239,8 +1272,9 @@ fn run_hpdhg(
                     for (f, w) in fit.iter_mut().zip(widen) {
                         *f += i32::from(w);
                     }
-                    let g = pn.restart_grids(d, p, ax, ay, (tau, sig), *mv, fit);
+                    let g = pn.restart_grids(d, p, ax, ay, (tau, sig), *mv, fit, floor);
                     pn.regrid(d, ss, ax, ay, g, (tau, sig));
+                    shift.copy_from_slice(ax);
                     ov_base = pn.net.counts.overflows;
                     sat_by = [false; 2];
                     reverts += 1;
@@ -1249,6 +1283,7 @@ fn run_hpdhg(
                     xr.copy_from_slice(&pn.net.pops[xp].out);
                     yr.copy_from_slice(&pn.net.pops[yp].out);
                     nsum = 0;
+                    t_mom = 1.0;
                     epoch.restart_at(k);
                     continue;
                 }
@@ -1279,7 +1314,7 @@ fn run_hpdhg(
             } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
                 d.lb[j]
             } else {
-                zj
+                zj + shift[j]
             };
         }
         let (xo, yo) = hp_output(d, white, &pn.z_read, yt, m);
@@ -1301,7 +1336,7 @@ fn run_hpdhg(
             let regs = if arith.is_fixed() { 2 } else { 1 };
             pn.net.counts.readouts += (regs * (n + mh)) as u64;
             let inv = 1.0 / nsum as f64;
-            let xa: Vec<f64> = pn.sol.acc.total().map(|v| v * inv).collect();
+            let xa: Vec<f64> = pn.sol.acc.total().zip(&shift).map(|(v, s)| v * inv + s).collect();
             let ya: Vec<f64> = pn.con.acc.total().map(|v| v * inv).collect();
             let (xao, yao) = hp_output(d, white, &xa, &ya, m);
             let ra = residuals::compute(pb, &xao, &yao);
@@ -1316,7 +1351,8 @@ fn run_hpdhg(
         };
         let (test_p, test_d) = (rep.res.prim > rep.eps_prim(settings), rep.res.dual > rep.eps_dual(settings));
         if test_p || test_d {
-            let (px, py) = hp_output(d, white, &x_pre, &y_pre, m);
+            let x_pre_abs: Vec<f64> = x_pre.iter().zip(&shift).map(|(v, s)| v + s).collect();
+            let (px, py) = hp_output(d, white, &x_pre_abs, &y_pre, m);
             let dy: Vec<f64> = yo.iter().zip(&py).map(|(a, b)| a - b).collect();
             let dx: Vec<f64> = xo.iter().zip(&px).map(|(a, b)| a - b).collect();
             pinf = if test_p && hpdhg::primal_infeasible(pb, &dy, o.eps_infeasible) { pinf + 1 } else { 0 };
@@ -1344,7 +1380,17 @@ fn run_hpdhg(
             if due {
                 t_mom = 1.0;
                 let z = pn.sol.z.clone();
-                write_state(pn, &z, &[]);
+                if let Some(p) = prof.as_ref() {
+                    let mv = (max_diff_inf(&z, &xr), 0.0);
+                    let za: Vec<f64> = z.iter().zip(&shift).map(|(v, s)| v + s).collect();
+                    let g = pn.restart_grids(d, p, &za, &[], (tau, sig), mv, fit, floor);
+                    pn.regrid(d, ss, &za, &[], g, (tau, sig));
+                    shift.copy_from_slice(&za);
+                    xr.copy_from_slice(&pn.net.pops[xp].out);
+                    anchor = Some((za, Vec::new(), mv));
+                } else {
+                    write_state(pn, &z, &[]);
+                }
                 restarts += 1;
             }
             fpr_last = fpr;
@@ -1405,16 +1451,19 @@ fn run_hpdhg(
             pn.set_steps(ss, d, 0);
             pn.net.counts.readouts += (n + mh) as u64;
         }
+        // The restart point, in the problem's (unshifted) internal coordinates.
         let (xs, ys) = match avg {
             Some((xa, ya, ka)) if ka < kkt(&rep) => (xa, ya),
-            _ => (pn.sol.z.clone(), pn.con.w.clone()),
+            _ => (pn.sol.z.iter().zip(&shift).map(|(v, s)| v + s).collect(), pn.con.w.clone()),
         };
         // The restart: state written (the accumulators cleared with it); with regrid, on
         // grids fitted to the restart point.
         if let Some(p) = prof.as_ref() {
-            let mv = (max_diff_inf(&xs, &xr), max_diff_inf(&ys, &yr));
-            let g = pn.restart_grids(d, p, &xs, &ys, (tau, sig), mv, fit);
+            let moved = xs.iter().zip(&shift).zip(&xr).fold(0.0f64, |m, ((v, s), r)| m.max((v - s - r).abs()));
+            let mv = (moved, max_diff_inf(&ys, &yr));
+            let g = pn.restart_grids(d, p, &xs, &ys, (tau, sig), mv, fit, floor);
             pn.regrid(d, ss, &xs, &ys, g, (tau, sig));
+            shift.copy_from_slice(&xs);
             anchor = Some((xs, ys, mv));
             pn.sol.acc.reset(n, use_avg, pn.sol.e_x + SUM_EXTRA_BITS);
             pn.con.acc.reset(mh, use_avg, pn.con.e_y + SUM_EXTRA_BITS);
