@@ -298,6 +298,9 @@ struct SolutionNeurons {
     fista: Option<f64>,
     /// Accumulator registers (HPDHG method): running sum of z over the epoch.
     acc: Accumulator,
+    /// Fixed point: a step saturating towards a bound inside the range is the bound
+    /// ([`solution_update_clamped`]); set by a regrid.
+    clamp_ok: bool,
 }
 
 /// Accumulator registers of one population: a running sum of a register, on a grid
@@ -356,9 +359,16 @@ impl NeuronModel for SolutionNeurons {
             for j in 0..out.len() {
                 let a = if per { self.alphas[j] } else { a };
                 let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
-                let zq = arith.state(exact, e, ov);
+                let mut sat = 0u64;
+                let zq = arith.state(exact, e, &mut sat);
+                // With `clamp_ok`, a step that saturates towards a bound inside the range ends
+                // on that bound exactly: not an error, and no remainder to carry.
+                let pinned = sat > 0 && self.clamp_ok && clamp_inside(exact, zq, self.lb[j], self.ub[j]);
+                if !pinned {
+                    *ov += sat;
+                }
                 if self.carry {
-                    self.frac[j] = exact - zq;
+                    self.frac[j] = if pinned { 0.0 } else { exact - zq };
                 }
                 let z = zq.max(self.lb[j]).min(self.ub[j]);
                 out[j] = arith.state(z + b * (z - self.z[j]), e, ov);
@@ -376,7 +386,12 @@ impl NeuronModel for SolutionNeurons {
                 let (g, c) = (Grid::state(e, p), self.carry);
                 let (z, frac) = (&mut self.z, &mut self.frac);
                 let alphas = per.then_some(self.alphas.as_slice());
-                *ov += solution_update_fixed(&g, c, out, z, frac, [pz, hte, &self.q, &self.lb, &self.ub], alphas, a, r);
+                let dd = [pz, hte, &self.q, &self.lb, &self.ub];
+                *ov += if self.clamp_ok {
+                    solution_update_clamped(&g, c, out, z, frac, dd, alphas, a, r)
+                } else {
+                    solution_update_fixed(&g, c, out, z, frac, dd, alphas, a, r)
+                };
             }
         }
         self.acc.add(&self.z, arith, ov);
@@ -478,6 +493,49 @@ fn solution_update_fixed(
     }
 }
 
+/// True when `exact`, saturated to `zq`, lies beyond a bound that is inside the range on
+/// its side, so that the clamp gives that bound whatever the saturation.
+#[inline(always)]
+fn clamp_inside(exact: f64, zq: f64, lb: f64, ub: f64) -> bool {
+    (exact > zq && ub <= zq) || (exact < zq && lb >= zq)
+}
+
+/// [`solution_update_fixed`] where a primal step that saturates towards a variable bound
+/// inside the range is not counted and carries no remainder ([`clamp_inside`]: the clamp
+/// ends it on the bound exactly). Used around a regrid's shift, where a variable held at its
+/// bound by a large reduced cost steps far beyond the range of the free ones.
+#[allow(clippy::too_many_arguments)]
+fn solution_update_clamped(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    z_reg: &mut [f64],
+    frac: &mut [f64],
+    d: [&[f64]; 5],
+    alphas: Option<&[f64]>,
+    alpha: f64,
+    rho: f64,
+) -> u64 {
+    let [pz, hte, q, lb, ub] = d;
+    let mut ov = 0u64;
+    for j in 0..out.len() {
+        let a = alphas.map_or(alpha, |v| v[j]);
+        let exact = out[j] - a * (pz[j] + q[j] + hte[j]) + frac[j];
+        let mut sat = 0u64;
+        let zq = g.quantize(exact, &mut sat);
+        let pinned = sat > 0 && clamp_inside(exact, zq, lb[j], ub[j]);
+        if carry {
+            frac[j] = if pinned { 0.0 } else { exact - zq };
+        }
+        let z = zq.max(lb[j]).min(ub[j]);
+        z_reg[j] = z;
+        let o = if rho == 1.0 { z } else { g.quantize((1.0 - rho) * out[j] + rho * z, &mut sat) };
+        out[j] = o;
+        ov += if pinned { sat - 1 } else { sat };
+    }
+    ov
+}
+
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn solution_fixed_kernel<const NEAREST: bool>(
@@ -569,6 +627,46 @@ fn constraint_fixed_kernel<const NEAREST: bool>(
     ov
 }
 
+/// Fixed-point constraint-neuron update around a dual shift ŷ (regrid; see
+/// [`PipgNet::regrid`]): the neuron holds η − ŷ and computes
+/// w − ŷ = max(t − bu, f_u) + min(t − bl, f_l) with the floors `floors` = [f_u, f_l]
+/// (f_u = −ŷ where ŷ > 0, f_l = −ŷ where ŷ < 0, else 0) and bounds moved by ŷ on the other
+/// side; with zero floors this is w = t − clamp(t, bl, bu). Otherwise as
+/// [`constraint_update_fixed`].
+#[allow(clippy::too_many_arguments)]
+fn constraint_update_shifted(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    hz: &[f64],
+    a_old: &mut [f64],
+    w_reg: &mut [f64],
+    frac: &mut [f64],
+    bl: &[f64],
+    bu: &[f64],
+    floors: [&[f64]; 2],
+    c: [f64; 4],
+) -> u64 {
+    let [b, c1, c2, r] = c;
+    let [fu, fl] = floors;
+    let mut ov = 0u64;
+    for i in 0..out.len() {
+        let v = c2 * hz[i] - c1 * a_old[i];
+        a_old[i] = hz[i];
+        let exact = out[i] + b * v + frac[i];
+        let mut sat = 0u64;
+        let t = g.quantize(exact, &mut sat);
+        if carry {
+            frac[i] = exact - t;
+        }
+        let w = g.quantize((t - bu[i]).max(fu[i]) + (t - bl[i]).min(fl[i]), &mut sat);
+        w_reg[i] = w;
+        out[i] = if r == 1.0 { w } else { g.quantize((1.0 - r) * out[i] + r * w, &mut sat) };
+        ov += sat;
+    }
+    ov
+}
+
 /// Constraint neurons: v from the new and latched H̄ζ, then the projected dual step.
 struct ConstraintNeurons {
     /// Register w of the last update.
@@ -587,6 +685,10 @@ struct ConstraintNeurons {
     latch_only: bool,
     /// Accumulator registers (HPDHG method): running sum of w over the epoch.
     acc: Accumulator,
+    /// Dual shift (regrid, fixed point): the floors f_u, f_l of
+    /// [`constraint_update_shifted`]; empty: no shift.
+    floor_u: Vec<f64>,
+    floor_l: Vec<f64>,
 }
 
 impl NeuronModel for ConstraintNeurons {
@@ -607,7 +709,12 @@ impl NeuronModel for ConstraintNeurons {
         if let Arith::Fixed(p) = arith {
             let (g, c) = (Grid::state(e, p), [b, self.c1, self.c2, r]);
             let (a_old, w, frac) = (&mut self.a_old, &mut self.w, &mut self.frac);
-            *ov += constraint_update_fixed(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, c);
+            if self.floor_u.is_empty() {
+                *ov += constraint_update_fixed(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, c);
+            } else {
+                let floors = [self.floor_u.as_slice(), self.floor_l.as_slice()];
+                *ov += constraint_update_shifted(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, floors, c);
+            }
         }
         self.acc.add(&self.w, arith, ov);
     }
@@ -647,6 +754,8 @@ struct PipgNet {
     sx: Vec<f64>,
     sq: Vec<f64>,
     sh: Vec<f64>,
+    /// Regrid's dual shift ŷ (per constraint neuron; 0 on rows not shifted; empty: none).
+    sy: Vec<f64>,
 }
 
 /// Fixed-point grid exponents of a loaded network: the outputs of the solution (`x`) and
@@ -767,6 +876,7 @@ impl PipgNet {
             e_x: 0,
             fista: None,
             acc: Accumulator::default(),
+            clamp_ok: false,
         };
         let con = ConstraintNeurons {
             w: vec![0.0; mh],
@@ -782,6 +892,8 @@ impl PipgNet {
             e_y: 0,
             latch_only: false,
             acc: Accumulator::default(),
+            floor_u: Vec::new(),
+            floor_l: Vec::new(),
         };
         Self {
             net,
@@ -804,6 +916,7 @@ impl PipgNet {
             sx: Vec::new(),
             sq: Vec::new(),
             sh: Vec::new(),
+            sy: Vec::new(),
         }
     }
 
@@ -839,6 +952,7 @@ impl PipgNet {
         self.sx.clear();
         self.sq.clear();
         self.sh.clear();
+        self.sy.clear();
         self.program(d, ss, x0, y0, g);
         self.net.reset_counts();
         self.set_steps(ss, d, 0);
@@ -937,6 +1051,7 @@ impl PipgNet {
         sol.rho = rho;
         sol.e_x = e_x;
         sol.fista = None;
+        sol.clamp_ok = false;
         sol.acc.reset(n_sol, false, 0);
         let con = &mut self.con;
         con.w.copy_from_slice(&net.pops[y_pop].out);
@@ -960,15 +1075,29 @@ impl PipgNet {
     /// a message) and H̄ζ latched (one timestep); the steps τ, σ of the current primal weight
     /// reloaded. Host writes counted in `readouts`: the outputs (n + m_H) and the constants
     /// q̄, lb, ub, σl̄, σū (3n + 2m_H); the host computes P̄x and H̄x in float64.
-    fn regrid(&mut self, d: &PipgData, ss: &SpikingSettings, x: &[f64], y: &[f64], g: Grids, steps: (f64, f64)) {
+    #[allow(clippy::too_many_arguments)]
+    fn regrid(
+        &mut self,
+        d: &PipgData,
+        ss: &SpikingSettings,
+        x: &[f64],
+        y: &[f64],
+        y_shift: &[f64],
+        g: Grids,
+        steps: (f64, f64),
+    ) {
         let counts = self.net.counts;
         let n = x.len();
         self.sx = x.to_vec();
         self.sq = vec![0.0; n];
         d.p_full.mul_add(x, &mut self.sq);
+        self.ht.mul_add(y_shift, &mut self.sq);
         self.sh = vec![0.0; y.len()];
         d.h.mul_add(x, &mut self.sh);
-        self.program(d, ss, &vec![0.0; n], y, g);
+        self.sy = y_shift.to_vec();
+        let y_dev: Vec<f64> = y.iter().zip(y_shift).map(|(a, b)| a - b).collect();
+        self.program(d, ss, &vec![0.0; n], &y_dev, g);
+        self.sol.clamp_ok = true;
         self.net.counts = counts;
         (self.alpha0, self.beta0) = steps;
         self.sol.alpha = 0.0;
@@ -1000,35 +1129,64 @@ impl PipgNet {
         (mx, my): (f64, f64),
         fit: [i32; 2],
         floor: Grids,
-    ) -> Grids {
-        let (n, mh) = (x.len(), y.len());
-        // Around the shift x the solution neurons start at 0: the primal step's value before
-        // the clamp is −α_j times the gradient q̄ + P̄x + H̄ᵀy at the point.
-        let mut grad = d.q.clone();
-        d.p_full.mul_add(x, &mut grad);
-        let mut hty = vec![0.0; n];
-        self.ht.mul_add(y, &mut hty);
-        let per = !self.sol.delta.is_empty();
-        let mut pre_x = 0.0f64;
-        for j in 0..n {
-            let a = if per { hpdhg::primal_step(tau, self.sol.delta[j]) } else { tau };
-            pre_x = pre_x.max((a * (grad[j] + hty[j])).abs());
-        }
-        let q_norm = (0..n).fold(0.0f64, |m, j| m.max((grad[j]).abs()));
+    ) -> (Grids, Vec<f64>) {
+        let n = x.len();
         let (gp, gh, ght) = (row_gain(&d.p_full), row_gain(&d.h), row_gain(&self.ht));
         let (fx, fy) = (f64::powi(2.0, fit[0]), f64::powi(2.0, fit[1]));
         let b = prof.state_bits;
         let e = |v: f64, f: f64, lo: i32| grid_exponent((f * v).max(1e-300), b).max(lo);
-        let _ = mh;
-        let gr = Grids {
-            x: e(pre_x + mx, fx, floor.x),
-            y: e(inf_norm(y) + my + sig * gh * mx, fy, floor.y),
-            p: e(gp * mx, fx, floor.p),
-            h: e(gh * mx, fx, floor.h),
-            ht: e(inf_norm(&hty) + ght * my, fy, floor.ht),
-            q: 0,
+        let mut hx = vec![0.0; y.len()];
+        d.h.mul_add(x, &mut hx);
+        // The grids for a dual shift `ys` (the rows it leaves at 0 keep their absolute η).
+        let plan = |ys: &[f64]| -> Grids {
+            // Around the shift the solution neurons start at 0: the primal step's value before
+            // the clamp is −α_j times the gradient q̄ + P̄x + H̄ᵀy at the point.
+            let mut grad = d.q.clone();
+            d.p_full.mul_add(x, &mut grad);
+            self.ht.mul_add(ys, &mut grad);
+            let rest: Vec<f64> = y.iter().zip(ys).map(|(a, b)| a - b).collect();
+            let mut hty = vec![0.0; n];
+            self.ht.mul_add(&rest, &mut hty);
+            let per = !self.sol.delta.is_empty();
+            // A variable whose step goes beyond its bound is held there (it needs the bound
+            // in range, not the step: [`solution_update_clamped`]); the free ones set the
+            // range of the state and of q̄'s grid.
+            let (mut pre_x, mut q_free) = (0.0f64, 0.0f64);
+            for j in 0..n {
+                let a = if per { hpdhg::primal_step(tau, self.sol.delta[j]) } else { tau };
+                let step = -a * (grad[j] + hty[j]);
+                let (lo, hi) = (d.lb[j] - x[j], d.ub[j] - x[j]);
+                if d.ub[j] < INFTY && step > hi {
+                    pre_x = pre_x.max(hi.abs());
+                } else if d.lb[j] > -INFTY && step < lo {
+                    pre_x = pre_x.max(lo.abs());
+                } else {
+                    pre_x = pre_x.max(step.abs());
+                    q_free = q_free.max(grad[j].abs());
+                }
+            }
+            let gr = Grids {
+                x: e(pre_x + mx, fx, floor.x),
+                y: e(inf_norm(&rest) + my + sig * gh * mx, fy, floor.y),
+                p: e(gp * mx, fx, floor.p),
+                h: e(gh * mx, fx, floor.h),
+                ht: e(inf_norm(&hty) + ght * my, fy, floor.ht),
+                q: 0,
+            };
+            Grids { q: gr.p.min(gr.ht).max(grid_exponent(q_free, b)), ..gr }
         };
-        Grids { q: gr.p.min(gr.ht).max(grid_exponent(q_norm, b)), ..gr }
+        // Shift every row's multiplier whose constant on its side (σ times the distance of
+        // H̄x to that bound) fits in half the dual range; the others keep theirs whole.
+        let g_all = plan(y);
+        let lim = 0.5 * prof.state_max() * f64::powi(2.0, g_all.y);
+        let ys: Vec<f64> = (0..y.len())
+            .map(|i| {
+                let side = if y[i] > 0.0 { d.hu[i] } else { d.hl[i] };
+                let fits = side.abs() < INFTY && (sig * (side - hx[i])).abs() <= lim;
+                if y[i] != 0.0 && fits { y[i] } else { 0.0 }
+            })
+            .collect();
+        if ys == y { (g_all, ys) } else { (plan(&ys), ys) }
     }
 
     /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
@@ -1075,9 +1233,45 @@ impl PipgNet {
             }
         };
         let sh = |i: usize| if self.sh.is_empty() { 0.0 } else { self.sh[i] };
+        let shifted = !self.sy.is_empty();
+        self.con.floor_u.clear();
+        self.con.floor_l.clear();
+        if shifted {
+            self.con.floor_u.resize(d.hl.len(), 0.0);
+            self.con.floor_l.resize(d.hl.len(), 0.0);
+        }
+        // A constant on the dual grid, clamped into its range.
+        let cq = |v: f64| -> f64 {
+            match arith {
+                Arith::Float => v,
+                Arith::Fixed(p) => {
+                    let lim = p.state_max() * f64::powi(2.0, e_y);
+                    let mut ig = 0;
+                    quantize(v.clamp(-lim, lim), e_y, p.state_max(), p.rounding, &mut ig)
+                }
+            }
+        };
         for i in 0..d.hl.len() {
-            self.con.bl[i] = if d.hl[i] <= -INFTY { f64::NEG_INFINITY } else { conv(d.hl[i] - sh(i)) };
-            self.con.bu[i] = if d.hu[i] >= INFTY { f64::INFINITY } else { conv(d.hu[i] - sh(i)) };
+            let (lo, hi) = (d.hl[i] <= -INFTY, d.hu[i] >= INFTY);
+            let yi = if shifted { self.sy[i] } else { 0.0 };
+            if yi == 0.0 {
+                self.con.bl[i] = if lo { f64::NEG_INFINITY } else { conv(d.hl[i] - sh(i)) };
+                self.con.bu[i] = if hi { f64::INFINITY } else { conv(d.hu[i] - sh(i)) };
+                continue;
+            }
+            // Around ŷ_i (module docs, "Regrid"): the bound on ŷ_i's side moves by ŷ_i, the
+            // other side gets the floor −ŷ_i.
+            let bl = if lo { f64::NEG_INFINITY } else { b * (d.hl[i] - sh(i)) };
+            let bu = if hi { f64::INFINITY } else { b * (d.hu[i] - sh(i)) };
+            if yi > 0.0 {
+                self.con.bu[i] = cq(bu);
+                self.con.bl[i] = if lo { f64::NEG_INFINITY } else { cq(bl - yi) };
+                self.con.floor_u[i] = cq(-yi);
+            } else {
+                self.con.bl[i] = cq(bl);
+                self.con.bu[i] = if hi { f64::INFINITY } else { cq(bu - yi) };
+                self.con.floor_l[i] = cq(-yi);
+            }
         }
         true
     }
@@ -1209,6 +1403,7 @@ fn run_hpdhg(
     let floor = Grids { x: lo(g0.x), y: lo(g0.y), p: lo(g0.p), h: lo(g0.h), ht: lo(g0.ht), q: lo(g0.q) };
     // The solution neurons' shift x̂ (0 until a regrid): the host adds it to what it reads.
     let mut shift = vec![0.0; n];
+    let mut yshift = vec![0.0; mh];
     let mut anchor: Option<(Vec<f64>, Vec<f64>, (f64, f64))> = None;
     let mut ov_base = 0u64;
     let mut reverts = 0usize;
@@ -1272,9 +1467,10 @@ fn run_hpdhg(
                     for (f, w) in fit.iter_mut().zip(widen) {
                         *f += i32::from(w);
                     }
-                    let g = pn.restart_grids(d, p, ax, ay, (tau, sig), *mv, fit, floor);
-                    pn.regrid(d, ss, ax, ay, g, (tau, sig));
+                    let (g, ys) = pn.restart_grids(d, p, ax, ay, (tau, sig), *mv, fit, floor);
+                    pn.regrid(d, ss, ax, ay, &ys, g, (tau, sig));
                     shift.copy_from_slice(ax);
+                    yshift = ys;
                     ov_base = pn.net.counts.overflows;
                     sat_by = [false; 2];
                     reverts += 1;
@@ -1317,7 +1513,8 @@ fn run_hpdhg(
                 zj + shift[j]
             };
         }
-        let (xo, yo) = hp_output(d, white, &pn.z_read, yt, m);
+        let yt_abs: Vec<f64> = yt.iter().zip(&yshift).map(|(v, s)| v + s).collect();
+        let (xo, yo) = hp_output(d, white, &pn.z_read, &yt_abs, m);
         let rep = residuals::compute(pb, &xo, &yo);
         if settings.verbose {
             eprintln!(
@@ -1337,7 +1534,7 @@ fn run_hpdhg(
             pn.net.counts.readouts += (regs * (n + mh)) as u64;
             let inv = 1.0 / nsum as f64;
             let xa: Vec<f64> = pn.sol.acc.total().zip(&shift).map(|(v, s)| v * inv + s).collect();
-            let ya: Vec<f64> = pn.con.acc.total().map(|v| v * inv).collect();
+            let ya: Vec<f64> = pn.con.acc.total().zip(&yshift).map(|(v, s)| v * inv + s).collect();
             let (xao, yao) = hp_output(d, white, &xa, &ya, m);
             let ra = residuals::compute(pb, &xao, &yao);
             if ra.converged_with_gap(settings) {
@@ -1352,7 +1549,8 @@ fn run_hpdhg(
         let (test_p, test_d) = (rep.res.prim > rep.eps_prim(settings), rep.res.dual > rep.eps_dual(settings));
         if test_p || test_d {
             let x_pre_abs: Vec<f64> = x_pre.iter().zip(&shift).map(|(v, s)| v + s).collect();
-            let (px, py) = hp_output(d, white, &x_pre_abs, &y_pre, m);
+            let y_pre_abs: Vec<f64> = y_pre.iter().zip(&yshift).map(|(v, s)| v + s).collect();
+            let (px, py) = hp_output(d, white, &x_pre_abs, &y_pre_abs, m);
             let dy: Vec<f64> = yo.iter().zip(&py).map(|(a, b)| a - b).collect();
             let dx: Vec<f64> = xo.iter().zip(&px).map(|(a, b)| a - b).collect();
             pinf = if test_p && hpdhg::primal_infeasible(pb, &dy, o.eps_infeasible) { pinf + 1 } else { 0 };
@@ -1383,8 +1581,8 @@ fn run_hpdhg(
                 if let Some(p) = prof.as_ref() {
                     let mv = (max_diff_inf(&z, &xr), 0.0);
                     let za: Vec<f64> = z.iter().zip(&shift).map(|(v, s)| v + s).collect();
-                    let g = pn.restart_grids(d, p, &za, &[], (tau, sig), mv, fit, floor);
-                    pn.regrid(d, ss, &za, &[], g, (tau, sig));
+                    let (g, _) = pn.restart_grids(d, p, &za, &[], (tau, sig), mv, fit, floor);
+                    pn.regrid(d, ss, &za, &[], &[], g, (tau, sig));
                     shift.copy_from_slice(&za);
                     xr.copy_from_slice(&pn.net.pops[xp].out);
                     anchor = Some((za, Vec::new(), mv));
@@ -1454,16 +1652,21 @@ fn run_hpdhg(
         // The restart point, in the problem's (unshifted) internal coordinates.
         let (xs, ys) = match avg {
             Some((xa, ya, ka)) if ka < kkt(&rep) => (xa, ya),
-            _ => (pn.sol.z.iter().zip(&shift).map(|(v, s)| v + s).collect(), pn.con.w.clone()),
+            _ => (
+                pn.sol.z.iter().zip(&shift).map(|(v, s)| v + s).collect(),
+                pn.con.w.iter().zip(&yshift).map(|(v, s)| v + s).collect(),
+            ),
         };
         // The restart: state written (the accumulators cleared with it); with regrid, on
         // grids fitted to the restart point.
         if let Some(p) = prof.as_ref() {
             let moved = xs.iter().zip(&shift).zip(&xr).fold(0.0f64, |m, ((v, s), r)| m.max((v - s - r).abs()));
-            let mv = (moved, max_diff_inf(&ys, &yr));
-            let g = pn.restart_grids(d, p, &xs, &ys, (tau, sig), mv, fit, floor);
-            pn.regrid(d, ss, &xs, &ys, g, (tau, sig));
+            let moved_y = ys.iter().zip(&yshift).zip(&yr).fold(0.0f64, |m, ((v, s), r)| m.max((v - s - r).abs()));
+            let mv = (moved, moved_y);
+            let (g, ysh) = pn.restart_grids(d, p, &xs, &ys, (tau, sig), mv, fit, floor);
+            pn.regrid(d, ss, &xs, &ys, &ysh, g, (tau, sig));
             shift.copy_from_slice(&xs);
+            yshift = ysh;
             anchor = Some((xs, ys, mv));
             pn.sol.acc.reset(n, use_avg, pn.sol.e_x + SUM_EXTRA_BITS);
             pn.con.acc.reset(mh, use_avg, pn.con.e_y + SUM_EXTRA_BITS);
