@@ -1037,15 +1037,18 @@ impl PipgNet {
         sol.frac.iter_mut().for_each(|v| *v = 0.0);
         // Around a shift x̂ (regrid): q̄ + P̄x̂ and the bounds minus x̂.
         let (sx, sq) = (&self.sx, &self.sq);
-        let at = |v: &[f64], j: usize| if v.is_empty() { 0.0 } else { v[j] };
+        // (Without a shift the values are taken as they are: adding a zero would turn a −0
+        // into +0.)
+        let plus = |v: f64, s: &[f64], j: usize| if s.is_empty() { v } else { v + s[j] };
+        let minus = |v: f64, s: &[f64], j: usize| if s.is_empty() { v } else { v - s[j] };
         for (j, (t, v)) in sol.q.iter_mut().zip(&d.q).enumerate() {
-            *t = clampq(*v + at(sq, j), e_q);
+            *t = clampq(plus(*v, sq, j), e_q);
         }
         for (j, (t, &v)) in sol.lb.iter_mut().zip(&d.lb).enumerate() {
-            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v - at(sx, j), e_x) };
+            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(minus(v, sx, j), e_x) };
         }
         for (j, (t, &v)) in sol.ub.iter_mut().zip(&d.ub).enumerate() {
-            *t = if v >= INFTY { f64::INFINITY } else { clampq(v - at(sx, j), e_x) };
+            *t = if v >= INFTY { f64::INFINITY } else { clampq(minus(v, sx, j), e_x) };
         }
         sol.alpha = 0.0;
         sol.rho = rho;
@@ -1232,7 +1235,8 @@ impl PipgNet {
                 }
             }
         };
-        let sh = |i: usize| if self.sh.is_empty() { 0.0 } else { self.sh[i] };
+        let sh_v = &self.sh;
+        let minus = |v: f64, i: usize| if sh_v.is_empty() { v } else { v - sh_v[i] };
         let shifted = !self.sy.is_empty();
         self.con.floor_u.clear();
         self.con.floor_l.clear();
@@ -1255,14 +1259,14 @@ impl PipgNet {
             let (lo, hi) = (d.hl[i] <= -INFTY, d.hu[i] >= INFTY);
             let yi = if shifted { self.sy[i] } else { 0.0 };
             if yi == 0.0 {
-                self.con.bl[i] = if lo { f64::NEG_INFINITY } else { conv(d.hl[i] - sh(i)) };
-                self.con.bu[i] = if hi { f64::INFINITY } else { conv(d.hu[i] - sh(i)) };
+                self.con.bl[i] = if lo { f64::NEG_INFINITY } else { conv(minus(d.hl[i], i)) };
+                self.con.bu[i] = if hi { f64::INFINITY } else { conv(minus(d.hu[i], i)) };
                 continue;
             }
             // Around ŷ_i (module docs, "Regrid"): the bound on ŷ_i's side moves by ŷ_i, the
             // other side gets the floor −ŷ_i.
-            let bl = if lo { f64::NEG_INFINITY } else { b * (d.hl[i] - sh(i)) };
-            let bu = if hi { f64::INFINITY } else { b * (d.hu[i] - sh(i)) };
+            let bl = if lo { f64::NEG_INFINITY } else { b * minus(d.hl[i], i) };
+            let bu = if hi { f64::INFINITY } else { b * minus(d.hu[i], i) };
             if yi > 0.0 {
                 self.con.bu[i] = cq(bu);
                 self.con.bl[i] = if lo { f64::NEG_INFINITY } else { cq(bl - yi) };
@@ -1404,6 +1408,8 @@ fn run_hpdhg(
     // The solution neurons' shift x̂ (0 until a regrid): the host adds it to what it reads.
     let mut shift = vec![0.0; n];
     let mut yshift = vec![0.0; mh];
+    // Adds a shift (only with regrid: adding a zero would turn a −0 read into +0).
+    let add = |v: f64, s: f64| if prof.is_some() { v + s } else { v };
     let mut anchor: Option<(Vec<f64>, Vec<f64>, (f64, f64))> = None;
     let mut ov_base = 0u64;
     let mut reverts = 0usize;
@@ -1510,10 +1516,10 @@ fn run_hpdhg(
             } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
                 d.lb[j]
             } else {
-                zj + shift[j]
+                add(zj, shift[j])
             };
         }
-        let yt_abs: Vec<f64> = yt.iter().zip(&yshift).map(|(v, s)| v + s).collect();
+        let yt_abs: Vec<f64> = yt.iter().zip(&yshift).map(|(v, s)| add(*v, *s)).collect();
         let (xo, yo) = hp_output(d, white, &pn.z_read, &yt_abs, m);
         let rep = residuals::compute(pb, &xo, &yo);
         if settings.verbose {
@@ -1533,8 +1539,8 @@ fn run_hpdhg(
             let regs = if arith.is_fixed() { 2 } else { 1 };
             pn.net.counts.readouts += (regs * (n + mh)) as u64;
             let inv = 1.0 / nsum as f64;
-            let xa: Vec<f64> = pn.sol.acc.total().zip(&shift).map(|(v, s)| v * inv + s).collect();
-            let ya: Vec<f64> = pn.con.acc.total().zip(&yshift).map(|(v, s)| v * inv + s).collect();
+            let xa: Vec<f64> = pn.sol.acc.total().zip(&shift).map(|(v, s)| add(v * inv, *s)).collect();
+            let ya: Vec<f64> = pn.con.acc.total().zip(&yshift).map(|(v, s)| add(v * inv, *s)).collect();
             let (xao, yao) = hp_output(d, white, &xa, &ya, m);
             let ra = residuals::compute(pb, &xao, &yao);
             if ra.converged_with_gap(settings) {
@@ -1548,8 +1554,8 @@ fn run_hpdhg(
         };
         let (test_p, test_d) = (rep.res.prim > rep.eps_prim(settings), rep.res.dual > rep.eps_dual(settings));
         if test_p || test_d {
-            let x_pre_abs: Vec<f64> = x_pre.iter().zip(&shift).map(|(v, s)| v + s).collect();
-            let y_pre_abs: Vec<f64> = y_pre.iter().zip(&yshift).map(|(v, s)| v + s).collect();
+            let x_pre_abs: Vec<f64> = x_pre.iter().zip(&shift).map(|(v, s)| add(*v, *s)).collect();
+            let y_pre_abs: Vec<f64> = y_pre.iter().zip(&yshift).map(|(v, s)| add(*v, *s)).collect();
             let (px, py) = hp_output(d, white, &x_pre_abs, &y_pre_abs, m);
             let dy: Vec<f64> = yo.iter().zip(&py).map(|(a, b)| a - b).collect();
             let dx: Vec<f64> = xo.iter().zip(&px).map(|(a, b)| a - b).collect();
@@ -1580,7 +1586,7 @@ fn run_hpdhg(
                 let z = pn.sol.z.clone();
                 if let Some(p) = prof.as_ref() {
                     let mv = (max_diff_inf(&z, &xr), 0.0);
-                    let za: Vec<f64> = z.iter().zip(&shift).map(|(v, s)| v + s).collect();
+                    let za: Vec<f64> = z.iter().zip(&shift).map(|(v, s)| add(*v, *s)).collect();
                     let (g, _) = pn.restart_grids(d, p, &za, &[], (tau, sig), mv, fit, floor);
                     pn.regrid(d, ss, &za, &[], &[], g, (tau, sig));
                     shift.copy_from_slice(&za);
@@ -1653,8 +1659,8 @@ fn run_hpdhg(
         let (xs, ys) = match avg {
             Some((xa, ya, ka)) if ka < kkt(&rep) => (xa, ya),
             _ => (
-                pn.sol.z.iter().zip(&shift).map(|(v, s)| v + s).collect(),
-                pn.con.w.iter().zip(&yshift).map(|(v, s)| v + s).collect(),
+                pn.sol.z.iter().zip(&shift).map(|(v, s)| add(*v, *s)).collect(),
+                pn.con.w.iter().zip(&yshift).map(|(v, s)| add(*v, *s)).collect(),
             ),
         };
         // The restart: state written (the accumulators cleared with it); with regrid, on
