@@ -79,8 +79,47 @@
 //!   checked iteration too (n more readouts); a momentum restart writes ζ = z (n writes).
 //!
 //! In float with θ = 0 this reproduces `HpdhgSolver`'s status, iteration count and (x, y)
-//! to rounding (tested). Fixed point widens the range by 1 bit per retry (up to
-//! 2·[`MAX_RANGE_RETRIES`] retries).
+//! to rounding (tested). Fixed point keeps one range per population (solution neurons with
+//! the sums P̄ζ, H̄ζ they feed; constraint neurons with H̄ᵀη); a retry after a saturation
+//! widens by 1 bit the range of the population whose step saturated (both when unknown), up
+//! to 2·[`MAX_RANGE_RETRIES`] retries.
+//!
+//! # Regrid ([`SpikingSettings::regrid`], HPDHG method, fixed point)
+//!
+//! The grids chosen from the problem data at the start must hold the whole transient (a
+//! cold start's dual overshoots |η*| several times), so near the optimum the state's last
+//! bit, mapped back through the scaling, can exceed the tolerance: on the sparse quadruped
+//! MPC a swing foot's tangential force sat one state step (2.4e-3 N) off zero, on the lava
+//! ANYmal QP the residuals stalled near 1e-2. With regrid, each restart (where the host
+//! writes the whole state anyway) re-poses the network around the restart point (x̂, ŷ):
+//! - the solution neurons hold the deviation ζ − x̂ (written as 0), with the constants
+//!   q̄ + P̄x̂ + H̄ᵀŷ_S, lb − x̂, ub − x̂ and the row bounds σ(l̄ − H̄x̂), σ(ū − H̄x̂): the same
+//!   recurrence, shifted (PDHG is affine in its iterates);
+//! - the constraint neurons hold η − ŷ_S on the rows S whose ŷ_i is shifted: the dual step
+//!   w − ŷ_i = max(t − b_u, f_u) + min(t − b_l, f_l), the bound on ŷ_i's side moved by ŷ_i
+//!   and the floor −ŷ_i on the other side (f = 0, b unchanged: the plain projection). A row
+//!   is shifted when its constant σ(bound − H̄x̂) fits in half the dual range; the others keep
+//!   their whole η_i;
+//! - the grids are fitted to what the next epoch needs: each population's movement over the
+//!   last epoch, the pre-rounding values of its update at the point (a variable whose step
+//!   goes beyond its bound only needs that bound: such a step ends on the bound and is not a
+//!   saturation), and for each sum its value at the point plus its matrix's row gain times
+//!   the movement, times 2^fit (fit = 1 bit per population at first), at most
+//!   [`REGRID_MAX_GAIN`] bits finer than the data grids;
+//! - the sums are cleared and every output sent again (a priming timestep, counted), H̄ζ
+//!   latched; the host writes n + m_H outputs and 3n + 2m_H constants (counted as host
+//!   transfers in `readouts`) and computes P̄x̂, H̄x̂, H̄ᵀŷ in float64. The readouts are
+//!   mapped back by adding (x̂, ŷ) on the host;
+//! - a saturation after a regrid returns to the restart point with one more fit bit for the
+//!   population that saturated ([`MAX_REGRID_REVERTS`] times at most per attempt; the
+//!   iterations since the point are counted). FISTA's momentum restarts (box-only problems)
+//!   regrid the solution neurons the same way.
+//!
+//! The resolution then follows the convergence: the 24-bit state resolves the distance to the
+//! optimum, not the whole data range (measured: the robotics families 60/72 → 72/72 solved,
+//! the lava ANYmal QP solved in 775 iterations; `docs/results.md`). Float runs never regrid
+//! (the float network still reproduces `HpdhgSolver`); the MPC presets leave it off, the cold
+//! preset (`qp::registry::cold_preset`) turns it on.
 
 use std::time::Instant;
 
