@@ -49,13 +49,17 @@ fn main() {
     }
     let mut ax = vec![0.0; pb.m()];
     pb.a.mul_add(&sol.x, &mut ax);
-    let mut rows: Vec<(f64, usize)> =
-        (0..pb.m()).map(|i| ((ax[i] - ax[i].clamp(pb.l[i], pb.u[i])).abs(), i)).collect();
+    let mut rows: Vec<(f64, usize)> = (0..pb.m()).map(|i| ((ax[i] - ax[i].clamp(pb.l[i], pb.u[i])).abs(), i)).collect();
     rows.sort_by(|p, q| q.0.total_cmp(&p.0));
     let at = pb.a.transpose();
     for &(v, i) in rows.iter().take(8) {
         let nz: Vec<String> = (at.colptr[i]..at.colptr[i + 1])
-            .map(|k| format!("{}:{:.3e}(x={:.4e},x*={:.4e})", at.rowval[k], at.nzval[k], sol.x[at.rowval[k]], reference.x[at.rowval[k]]))
+            .map(|k| {
+                format!(
+                    "{}:{:.3e}(x={:.4e},x*={:.4e})",
+                    at.rowval[k], at.nzval[k], sol.x[at.rowval[k]], reference.x[at.rowval[k]]
+                )
+            })
             .collect();
         println!(
             "prim row {i}: viol {v:.3e} Ax {:.6e} l {:.3e} u {:.3e} y {:.3e} y* {:.3e} [{}]",

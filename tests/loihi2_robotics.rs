@@ -70,7 +70,8 @@ fn loihi2_solves_one_member_of_every_robotics_family_cold() {
         // residual 4.8e-3 after 4000 iterations).
         let pb = f.generate(f.horizons()[0], 1);
         let sol = solve(registry::by_name("loihi2").expect("loihi2 builds"), &pb);
-        let what = format!("{} (n {}, m {}): {:?} after {} iterations", f.name(), pb.n(), pb.m(), sol.status, sol.iterations);
+        let what =
+            format!("{} (n {}, m {}): {:?} after {} iterations", f.name(), pb.n(), pb.m(), sol.status, sol.iterations);
         assert_eq!(sol.status, Status::Solved, "{what}, {:?}", sol.residuals);
         assert!(sol.iterations <= 4000, "{what}");
         let (p, d, g) = kkt(&pb, &sol.x, &sol.y);

@@ -752,7 +752,8 @@ impl NeuronModel for ConstraintNeurons {
                 *ov += constraint_update_fixed(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, c);
             } else {
                 let floors = [self.floor_u.as_slice(), self.floor_l.as_slice()];
-                *ov += constraint_update_shifted(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, floors, c);
+                *ov +=
+                    constraint_update_shifted(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, floors, c);
             }
         }
         self.acc.add(&self.w, arith, ov);
@@ -796,6 +797,10 @@ struct PipgNet {
     /// Regrid's dual shift ŷ (per constraint neuron; 0 on rows not shifted; empty: none).
     sy: Vec<f64>,
 }
+
+/// A regrid's restart point (x̂, ŷ) in the problem's internal coordinates, with the ∞-norm
+/// movement (primal, dual) of the epoch before it.
+type Anchor = (Vec<f64>, Vec<f64>, (f64, f64));
 
 /// Fixed-point grid exponents of a loaded network: the outputs of the solution (`x`) and
 /// constraint (`y`) neurons, the sums P̄ζ (`p`), H̄ζ (`h`), H̄ᵀη (`ht`) and the constant q̄ (`q`).
@@ -1449,7 +1454,7 @@ fn run_hpdhg(
     let mut yshift = vec![0.0; mh];
     // Adds a shift (only with regrid: adding a zero would turn a −0 read into +0).
     let add = |v: f64, s: f64| if prof.is_some() { v + s } else { v };
-    let mut anchor: Option<(Vec<f64>, Vec<f64>, (f64, f64))> = None;
+    let mut anchor: Option<Anchor> = None;
     let mut ov_base = 0u64;
     let mut reverts = 0usize;
     for k in 1..=settings.max_iter {
