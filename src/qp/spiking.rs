@@ -1497,16 +1497,24 @@ fn run_hpdhg(
             nsum += 1;
         }
         iters = k;
+        // With regrid the host reads the saturation counter every iteration (one value, a
+        // counted readout), so a saturated epoch ends at once instead of at the next check.
+        if prof.is_some() {
+            pn.net.counts.readouts += 1;
+        }
         let timed_out = t0.elapsed() >= time_limit;
-        if !check {
+        let saturated_now = prof.is_some() && pn.net.counts.overflows > ov_base;
+        if !check && !saturated_now {
             if timed_out {
                 status = Status::TimeLimit;
                 break;
             }
             continue;
         }
-        pn.net.counts.readout_checks += 1;
-        pn.net.counts.readouts += (n + mh) as u64;
+        if check {
+            pn.net.counts.readout_checks += 1;
+            pn.net.counts.readouts += (n + mh) as u64;
+        }
         if pn.net.counts.overflows > ov_base {
             // After a regrid, a saturation returns to the restart point with one more bit of
             // range for the population that saturated (both when unknown); otherwise the
@@ -2155,11 +2163,15 @@ impl QpSolver for SpikingSolver {
             return Ok(sol);
         }
         // HPDHG widens the range 1 bit per retry (twice as many retries: the same widest
-        // range); on the lava ANYmal QP this ends one bit finer than 2-bit steps.
+        // range); on the lava ANYmal QP this ends one bit finer than 2-bit steps. With regrid
+        // it widens one population per retry and the host polls the saturation counter every
+        // iteration (a saturated attempt ends at once): twice as many retries again, for the
+        // same widest range of both.
         let hp = self.spiking.method == NetMethod::Hpdhg;
         let retries = match (self.spiking.arith.is_fixed(), hp) {
             (false, _) => 1,
             (true, false) => MAX_RANGE_RETRIES + 1,
+            (true, true) if self.spiking.regrid => 4 * MAX_RANGE_RETRIES + 1,
             (true, true) => 2 * MAX_RANGE_RETRIES + 1,
         };
         let mut last = None;
