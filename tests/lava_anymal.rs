@@ -89,7 +89,7 @@ fn float_network_hpdhg_solves_the_lava_anymal_qp_within_1000_iterations() {
 /// attempt counted), primal and dual residuals and the duality gap ≤ 1e-3 recomputed here from
 /// (x, y), objective within 1e-4 relative of `optimum.npz`. Without regrid the network stalled
 /// at primal 7.2e-3 / dual 1.0e-2 (the grids chosen from the data at the start: |x̄| 278,
-/// |ȳ| 565); measured with it: 775 iterations, primal 6.7e-7, dual 9.0e-6, gap 5.4e-4.
+/// |ȳ| 565); measured with it: 703 iterations, primal 6.7e-7, dual 9.0e-6, gap 5.4e-4.
 #[test]
 fn loihi2_network_hpdhg_solves_the_lava_anymal_qp_within_1000_iterations() {
     let pb = load_problem(&Path::new(DIR).join("problem.npz")).expect("problem.npz loads");
@@ -130,11 +130,11 @@ fn loihi2_network_hpdhg_solves_the_lava_anymal_qp_within_1000_iterations() {
 /// `qp::refine`): the host computes the residuals of the original problem, the network solves
 /// the scaled correction problem with its data re-quantised, the host adds the correction back.
 /// Within 1000 network iterations over all rounds (every attempt counted, the ones discarded
-/// after a saturation included): the objective within 1e-4 of `optimum.npz` and primal and
-/// dual residuals 1e-4, 70–100× below the network alone. The full target (status
-/// Solved: the duality gap ≤ 1e-3 too) is not met with the cold preset's cost scaling (θ = 0):
-/// measured objective 7.9e-9 relative, primal 4.9e-6, dual 4.1e-5, gap 4.0e-3 (with θ = 0.1
-/// the same refinement solved it in 1000 iterations, gap 3.1e-4).
+/// after a saturation included): status Solved (primal, dual and gap ≤ 1e-3), the objective
+/// within 1e-4 of `optimum.npz`. The network regrids at its restarts (cold preset), so the
+/// first solve (500 iterations, half the budget) is cut short of the 703 the network alone
+/// needs and the rounds finish it: measured rounds 500/200/200, objective 7.8e-10 relative,
+/// primal 5.0e-7, dual 6.8e-6, gap 4.0e-4 (before regrid the gap stayed at 4.0e-3).
 #[test]
 fn loihi2_refined_on_the_lava_anymal_qp_within_1000_iterations() {
     use spikectl::qp::refine::RefinedSolver;
@@ -170,7 +170,8 @@ fn loihi2_refined_on_the_lava_anymal_qp_within_1000_iterations() {
     );
     assert!(sol.iterations <= 1000);
     let r = sol.residuals;
-    assert!(r.prim <= 1e-4 && r.dual <= 1e-4 && r.gap <= 1e-2, "{r:?} after {} iterations", sol.iterations);
+    assert_eq!(sol.status, Status::Solved, "{r:?} after {} iterations", sol.iterations);
+    assert!(r.prim <= 1e-4 && r.dual <= 1e-4 && r.gap <= 1e-3, "{r:?} after {} iterations", sol.iterations);
     assert!(rel <= 1e-4, "objective relative error {rel:.2e}");
     assert!(stt.reconfigurations >= 1, "the fixed point alone does not reach the target: refinement ran");
     assert_eq!(stt.round_iterations.iter().sum::<usize>(), sol.iterations);

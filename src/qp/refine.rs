@@ -66,11 +66,11 @@
 //! ([`SpikingSettings::regrid`]: the same re-posing around the current point, done inside the
 //! method at the points where the host writes the state anyway), which removes the stall at
 //! the fixed-point resolution that refinement was written for: the Loihi 2 network alone
-//! solves the lava ANYmal QP in 775 iterations (before: stalled at primal 7.2e-3 / dual
+//! solves the lava ANYmal QP in 703 iterations (before: stalled at primal 7.2e-3 / dual
 //! 1.0e-2) and all 72 robotics family members. Refined on top (`refine=6`, budget 1000,
 //! every attempt counted) lava is solved in 900 iterations (rounds 500/200/200), objective
-//! 1.5e-9 relative, gap 7.5e-4; at a 1000-iteration budget the capped first solve costs
-//! family members (49/72 vs 63/72 without), at 4000 it does not (quadruped-sparse and
+//! 7.8e-10 relative, gap 4.0e-4; at a 1000-iteration budget the capped first solve costs
+//! family members (53/72 vs 66/72 without), at 4000 it does not (quadruped-sparse and
 //! wip-sparse 24/24 either way). So the cold preset does not refine; `refine=N` is opt-in.
 //! The fixed round length and the first solve's share are as before (not made adaptive).
 

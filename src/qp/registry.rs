@@ -31,7 +31,7 @@
 //! `max_iter`; 0 or absent: the network alone). Refinement is opt-in: [`cold_preset`]
 //! regrids the fixed-point network at its restarts instead ([`SpikingSettings::regrid`],
 //! the same re-posing around the current point inside the method), which solves the lava
-//! ANYmal QP in 775 network iterations and every robotics family member cold; refinement on
+//! ANYmal QP in 703 network iterations and every robotics family member cold; refinement on
 //! top solves lava in 900 and, with its first solve capped at half the budget, costs
 //! family members at a 1000-iteration budget (`docs/results.md`).
 //!

@@ -110,14 +110,15 @@
 //!   latched; the host writes n + m_H outputs and 3n + 2m_H constants (counted as host
 //!   transfers in `readouts`) and computes P̄x̂, H̄x̂, H̄ᵀŷ in float64. The readouts are
 //!   mapped back by adding (x̂, ŷ) on the host;
-//! - a saturation after a regrid returns to the restart point with one more fit bit for the
-//!   population that saturated ([`MAX_REGRID_REVERTS`] times at most per attempt; the
+//! - with regrid the host polls the saturation counter every iteration (one value, a counted
+//!   readout), so a saturated epoch ends at once; a saturation after a regrid returns to the
+//!   restart point with one more fit bit for the population that saturated ([`MAX_REGRID_REVERTS`] times at most per attempt; the
 //!   iterations since the point are counted). FISTA's momentum restarts (box-only problems)
 //!   regrid the solution neurons the same way.
 //!
 //! The resolution then follows the convergence: the 24-bit state resolves the distance to the
 //! optimum, not the whole data range (measured: the robotics families 60/72 → 72/72 solved,
-//! the lava ANYmal QP solved in 775 iterations; `docs/results.md`). Float runs never regrid
+//! the lava ANYmal QP solved in 703 iterations; `docs/results.md`). Float runs never regrid
 //! (the float network still reproduces `HpdhgSolver`); the MPC presets leave it off, the cold
 //! preset (`qp::registry::cold_preset`) turns it on.
 
