@@ -84,32 +84,57 @@ fn float_network_hpdhg_solves_the_lava_anymal_qp_within_1000_iterations() {
     assert!(rel <= 1e-4, "objective relative error {rel:.2e}");
 }
 
-/// Loihi 2 fixed point (3 weight planes, 24-bit state): the objective target holds, the
-/// residual target (1e-3) does not. The 24-bit state grids end at 2^-13 of the scaled problem
-/// (|x̄| 278, |ȳ| 565 after the range retries), and the unscaling amplifies that LSB in the
-/// original space (the cost-aware scaling divides stiff variables by up to √1.5e3): after 1000
-/// iterations the primal residual stays near 7.2e-3 and the dual near 1.0e-2 (measured; 4
-/// weight planes: 4.1e-3, 8.5e-3; float: 7e-7, 1e-5 at 650 iterations). The objective is
-/// within 3.1e-7. Asserted: what is achieved, with a margin of 1.4× (primal) and 2.5× (dual).
+/// Loihi 2 fixed point (`loihi2`: the cold preset, 3 weight planes, 24-bit state, regrid at
+/// restarts) to the targets: status Solved in at most 1000 network iterations (every
+/// attempt counted), primal and dual residuals and the duality gap ≤ 1e-3 recomputed here from
+/// (x, y), objective within 1e-4 relative of `optimum.npz`. Without regrid the network stalled
+/// at primal 7.2e-3 / dual 1.0e-2 (the grids chosen from the data at the start: |x̄| 278,
+/// |ȳ| 565); measured with it: 703 iterations, primal 6.7e-7, dual 9.0e-6, gap 5.4e-4.
 #[test]
-fn loihi2_network_hpdhg_on_the_lava_anymal_qp_objective_within_1e_4_residuals_near_1e_2() {
-    let (sol, rel) = network_solve(SpikingSettings::loihi2(3));
-    assert!(matches!(sol.status, Status::Solved | Status::MaxIterations), "{:?}", sol.status);
+fn loihi2_network_hpdhg_solves_the_lava_anymal_qp_within_1000_iterations() {
+    let pb = load_problem(&Path::new(DIR).join("problem.npz")).expect("problem.npz loads");
+    let spec: spikectl::qp::registry::SolverSpec = "loihi2".parse().unwrap();
+    let ss = spec.network_settings(&spikectl::qp::registry::cold_preset());
+    assert!(ss.regrid && ss.method == NetMethod::Hpdhg);
+    let (sol, rel) = network_solve(ss);
+    assert_eq!(sol.status, Status::Solved, "{:?} after {} iterations", sol.residuals, sol.iterations);
     assert!(sol.iterations <= 1000);
-    let r = sol.residuals;
-    assert!(r.prim <= 1e-2 && r.dual <= 2.5e-2, "{r:?}");
-    assert!(rel <= 1e-5, "objective relative error {rel:.2e}");
+    // Residuals recomputed from (x, y): Ax − Π[l,u](Ax), Px + q + Aᵀy, and the gap
+    // |xᵀPx + qᵀx + Σ support terms| (the problem has equality rows only: support = bᵀy).
+    let (n, m) = (pb.n(), pb.m());
+    let (mut ax, mut aty, mut px) = (vec![0.0; m], vec![0.0; n], vec![0.0; n]);
+    for j in 0..n {
+        for k in pb.a.colptr[j]..pb.a.colptr[j + 1] {
+            ax[pb.a.rowval[k]] += pb.a.nzval[k] * sol.x[j];
+            aty[j] += pb.a.nzval[k] * sol.y[pb.a.rowval[k]];
+        }
+        for k in pb.p.colptr[j]..pb.p.colptr[j + 1] {
+            let (i, v) = (pb.p.rowval[k], pb.p.nzval[k]);
+            px[i] += v * sol.x[j];
+            if i != j {
+                px[j] += v * sol.x[i];
+            }
+        }
+    }
+    assert!(pb.l == pb.u, "equality rows only");
+    let prim = (0..m).fold(0.0f64, |r, i| r.max((ax[i] - pb.l[i]).abs()));
+    let dual = (0..n).fold(0.0f64, |r, j| r.max((px[j] + pb.q[j] + aty[j]).abs()));
+    let gap = ((0..n).map(|j| sol.x[j] * (px[j] + pb.q[j])).sum::<f64>()
+        + (0..m).map(|i| pb.l[i] * sol.y[i]).sum::<f64>())
+    .abs();
+    assert!(prim <= 1e-3 && dual <= 1e-3 && gap <= 1e-3, "prim {prim:.2e} dual {dual:.2e} gap {gap:.2e}");
+    assert!(rel <= 1e-4, "objective relative error {rel:.2e}");
 }
 
 /// Loihi 2 fixed point with iterative refinement (`loihi2:method=hpdhg,refine=6`,
 /// `qp::refine`): the host computes the residuals of the original problem, the network solves
 /// the scaled correction problem with its data re-quantised, the host adds the correction back.
 /// Within 1000 network iterations over all rounds (every attempt counted, the ones discarded
-/// after a saturation included): the objective within 1e-4 of `optimum.npz` and primal and
-/// dual residuals 1e-4, 70–100× below the network alone. The full target (status
-/// Solved: the duality gap ≤ 1e-3 too) is not met with the cold preset's cost scaling (θ = 0):
-/// measured objective 7.9e-9 relative, primal 4.9e-6, dual 4.1e-5, gap 4.0e-3 (with θ = 0.1
-/// the same refinement solved it in 1000 iterations, gap 3.1e-4).
+/// after a saturation included): status Solved (primal, dual and gap ≤ 1e-3), the objective
+/// within 1e-4 of `optimum.npz`. The network regrids at its restarts (cold preset), so the
+/// first solve (500 iterations, half the budget) is cut short of the 703 the network alone
+/// needs and the rounds finish it: measured rounds 500/200/200, objective 7.8e-10 relative,
+/// primal 5.0e-7, dual 6.8e-6, gap 4.0e-4 (before regrid the gap stayed at 4.0e-3).
 #[test]
 fn loihi2_refined_on_the_lava_anymal_qp_within_1000_iterations() {
     use spikectl::qp::refine::RefinedSolver;
@@ -145,7 +170,8 @@ fn loihi2_refined_on_the_lava_anymal_qp_within_1000_iterations() {
     );
     assert!(sol.iterations <= 1000);
     let r = sol.residuals;
-    assert!(r.prim <= 1e-4 && r.dual <= 1e-4 && r.gap <= 1e-2, "{r:?} after {} iterations", sol.iterations);
+    assert_eq!(sol.status, Status::Solved, "{r:?} after {} iterations", sol.iterations);
+    assert!(r.prim <= 1e-4 && r.dual <= 1e-4 && r.gap <= 1e-3, "{r:?} after {} iterations", sol.iterations);
     assert!(rel <= 1e-4, "objective relative error {rel:.2e}");
     assert!(stt.reconfigurations >= 1, "the fixed point alone does not reach the target: refinement ran");
     assert_eq!(stt.round_iterations.iter().sum::<usize>(), sol.iterations);

@@ -28,10 +28,12 @@
 //! method; default: the preset's), `refine=N` iterative refinement around the network
 //! ([`super::refine`]: up to N correction rounds after the first solve, each solving the
 //! scaled residual problem on re-quantised data; all rounds' iterations count against
-//! `max_iter`; 0 or absent: the network alone). Refinement is opt-in, for problems on which
-//! fixed point stalls at its resolution (the lava ANYmal QP: `loihi2:method=hpdhg,refine=6`
-//! solves it in 900 counted iterations, the network alone does not); [`cold_preset`] does not turn it
-//! on, as it does not add solves on the robotics families (`docs/results.md`).
+//! `max_iter`; 0 or absent: the network alone). Refinement is opt-in: [`cold_preset`]
+//! regrids the fixed-point network at its restarts instead ([`SpikingSettings::regrid`],
+//! the same re-posing around the current point inside the method), which solves the lava
+//! ANYmal QP in 703 network iterations and every robotics family member cold; refinement on
+//! top solves lava in 900 and, with its first solve capped at half the budget, costs
+//! family members at a 1000-iteration budget (`docs/results.md`).
 //!
 //! Network backends take a *preset* ([`SpikingSettings`]) from the caller: the MPCs pass
 //! their tuned settings (`crate::mpc::tuning`), a file solve passes
@@ -362,11 +364,13 @@ pub fn build(spec: &str, preset: &SpikingSettings) -> Result<Box<dyn QpSolver>, 
 /// settings with the [`NetMethod::Hpdhg`] method and the `hpdhg` backend's own options
 /// (cost column ratio 0, not the MPC presets' [`super::spiking::MPC_COST_COLUMN_RATIO`]), which converges on robotics MPC QPs where
 /// the PIPG recurrence stalls (`docs/results.md`, first-order methods). The MPCs pass their
-/// own presets (`crate::mpc::tuning`).
+/// own presets (`crate::mpc::tuning`). Fixed point regrids at restarts
+/// ([`SpikingSettings::regrid`]).
 pub fn cold_preset() -> SpikingSettings {
     let mut s = SpikingSettings::default().with_method(NetMethod::Hpdhg);
     // The `hpdhg` backend's options (θ = 0), so the float network runs the backend's method.
     s.hpdhg = super::hpdhg::HpdhgOptions::default();
+    s.regrid = true;
     s
 }
 

@@ -79,8 +79,48 @@
 //!   checked iteration too (n more readouts); a momentum restart writes ζ = z (n writes).
 //!
 //! In float with θ = 0 this reproduces `HpdhgSolver`'s status, iteration count and (x, y)
-//! to rounding (tested). Fixed point widens the range by 1 bit per retry (up to
-//! 2·[`MAX_RANGE_RETRIES`] retries).
+//! to rounding (tested). Fixed point keeps one range per population (solution neurons with
+//! the sums P̄ζ, H̄ζ they feed; constraint neurons with H̄ᵀη); a retry after a saturation
+//! widens by 1 bit the range of the population whose step saturated (both when unknown), up
+//! to 2·[`MAX_RANGE_RETRIES`] retries.
+//!
+//! # Regrid ([`SpikingSettings::regrid`], HPDHG method, fixed point)
+//!
+//! The grids chosen from the problem data at the start must hold the whole transient (a
+//! cold start's dual overshoots |η*| several times), so near the optimum the state's last
+//! bit, mapped back through the scaling, can exceed the tolerance: on the sparse quadruped
+//! MPC a swing foot's tangential force sat one state step (2.4e-3 N) off zero, on the lava
+//! ANYmal QP the residuals stalled near 1e-2. With regrid, each restart (where the host
+//! writes the whole state anyway) re-poses the network around the restart point (x̂, ŷ):
+//! - the solution neurons hold the deviation ζ − x̂ (written as 0), with the constants
+//!   q̄ + P̄x̂ + H̄ᵀŷ_S, lb − x̂, ub − x̂ and the row bounds σ(l̄ − H̄x̂), σ(ū − H̄x̂): the same
+//!   recurrence, shifted (PDHG is affine in its iterates);
+//! - the constraint neurons hold η − ŷ_S on the rows S whose ŷ_i is shifted: the dual step
+//!   w − ŷ_i = max(t − b_u, f_u) + min(t − b_l, f_l), the bound on ŷ_i's side moved by ŷ_i
+//!   and the floor −ŷ_i on the other side (f = 0, b unchanged: the plain projection). A row
+//!   is shifted when its constant σ(bound − H̄x̂) fits in half the dual range; the others keep
+//!   their whole η_i;
+//! - the grids are fitted to what the next epoch needs: each population's movement over the
+//!   last epoch, the pre-rounding values of its update at the point (a variable whose step
+//!   goes beyond its bound only needs that bound: such a step ends on the bound and is not a
+//!   saturation), and for each sum its value at the point plus its matrix's row gain times
+//!   the movement, times 2^fit (fit = 1 bit per population at first), at most
+//!   [`REGRID_MAX_GAIN`] bits finer than the data grids;
+//! - the sums are cleared and every output sent again (a priming timestep, counted), H̄ζ
+//!   latched; the host writes n + m_H outputs and 3n + 2m_H constants (counted as host
+//!   transfers in `readouts`) and computes P̄x̂, H̄x̂, H̄ᵀŷ in float64. The readouts are
+//!   mapped back by adding (x̂, ŷ) on the host;
+//! - with regrid the host polls the saturation counter every iteration (one value, a counted
+//!   readout), so a saturated epoch ends at once; a saturation after a regrid returns to the
+//!   restart point with one more fit bit for the population that saturated ([`MAX_REGRID_REVERTS`] times at most per attempt; the
+//!   iterations since the point are counted). FISTA's momentum restarts (box-only problems)
+//!   regrid the solution neurons the same way.
+//!
+//! The resolution then follows the convergence: the 24-bit state resolves the distance to the
+//! optimum, not the whole data range (measured: the robotics families 60/72 → 72/72 solved,
+//! the lava ANYmal QP solved in 703 iterations; `docs/results.md`). Float runs never regrid
+//! (the float network still reproduces `HpdhgSolver`); the MPC presets leave it off, the cold
+//! preset (`qp::registry::cold_preset`) turns it on.
 
 use std::time::Instant;
 
@@ -146,6 +186,14 @@ pub enum NetMethod {
 /// have this many more bits of range than the state (a 2^12-iteration epoch of full-range
 /// values); their rounding remainder is carried like the state's.
 pub const SUM_EXTRA_BITS: i32 = 12;
+
+/// HPDHG method with [`SpikingSettings::regrid`]: saturations answered by a return to the
+/// last restart point with a wider range, at most this many times per attempt.
+pub const MAX_REGRID_REVERTS: usize = 8;
+
+/// HPDHG method with [`SpikingSettings::regrid`]: a regrid's grids are at most this many bits
+/// finer than the grids the attempt started on (from the problem data).
+pub const REGRID_MAX_GAIN: i32 = 16;
 
 /// Adaptive ω stays within [ω₀/OMEGA_SPAN, ω₀·OMEGA_SPAN].
 pub const OMEGA_SPAN: f64 = 64.0;
@@ -216,6 +264,12 @@ pub struct SpikingSettings {
     /// instead of 910, all 400 together 14 750 instead of 14 330 (`docs/tuning.md`).
     #[serde(default = "yes")]
     pub hpdhg_warm_dual_guard: bool,
+    /// [`NetMethod::Hpdhg`] in fixed point: at every restart the host fits the grids to the
+    /// restart point instead of keeping the ones chosen from the problem data at the start
+    /// (module docs, "Regrid"). Default false (the MPC presets); on in the cold preset
+    /// (`qp::registry::cold_preset`).
+    #[serde(default)]
+    pub regrid: bool,
 }
 
 fn yes() -> bool {
@@ -241,6 +295,7 @@ impl Default for SpikingSettings {
             hpdhg: HpdhgOptions { cost_column_ratio: MPC_COST_COLUMN_RATIO, ..HpdhgOptions::default() },
             hpdhg_carry_omega: false,
             hpdhg_warm_dual_guard: true,
+            regrid: false,
         }
     }
 }
@@ -299,6 +354,9 @@ struct SolutionNeurons {
     fista: Option<f64>,
     /// Accumulator registers (HPDHG method): running sum of z over the epoch.
     acc: Accumulator,
+    /// Fixed point: a step saturating towards a bound inside the range is the bound
+    /// ([`solution_update_clamped`]); set by a regrid.
+    clamp_ok: bool,
 }
 
 /// Accumulator registers of one population: a running sum of a register, on a grid
@@ -357,9 +415,16 @@ impl NeuronModel for SolutionNeurons {
             for j in 0..out.len() {
                 let a = if per { self.alphas[j] } else { a };
                 let exact = out[j] - a * (pz[j] + self.q[j] + hte[j]) + self.frac[j];
-                let zq = arith.state(exact, e, ov);
+                let mut sat = 0u64;
+                let zq = arith.state(exact, e, &mut sat);
+                // With `clamp_ok`, a step that saturates towards a bound inside the range ends
+                // on that bound exactly: not an error, and no remainder to carry.
+                let pinned = sat > 0 && self.clamp_ok && clamp_inside(exact, zq, self.lb[j], self.ub[j]);
+                if !pinned {
+                    *ov += sat;
+                }
                 if self.carry {
-                    self.frac[j] = exact - zq;
+                    self.frac[j] = if pinned { 0.0 } else { exact - zq };
                 }
                 let z = zq.max(self.lb[j]).min(self.ub[j]);
                 out[j] = arith.state(z + b * (z - self.z[j]), e, ov);
@@ -377,7 +442,12 @@ impl NeuronModel for SolutionNeurons {
                 let (g, c) = (Grid::state(e, p), self.carry);
                 let (z, frac) = (&mut self.z, &mut self.frac);
                 let alphas = per.then_some(self.alphas.as_slice());
-                *ov += solution_update_fixed(&g, c, out, z, frac, [pz, hte, &self.q, &self.lb, &self.ub], alphas, a, r);
+                let dd = [pz, hte, &self.q, &self.lb, &self.ub];
+                *ov += if self.clamp_ok {
+                    solution_update_clamped(&g, c, out, z, frac, dd, alphas, a, r)
+                } else {
+                    solution_update_fixed(&g, c, out, z, frac, dd, alphas, a, r)
+                };
             }
         }
         self.acc.add(&self.z, arith, ov);
@@ -479,6 +549,49 @@ fn solution_update_fixed(
     }
 }
 
+/// True when `exact`, saturated to `zq`, lies beyond a bound that is inside the range on
+/// its side, so that the clamp gives that bound whatever the saturation.
+#[inline(always)]
+fn clamp_inside(exact: f64, zq: f64, lb: f64, ub: f64) -> bool {
+    (exact > zq && ub <= zq) || (exact < zq && lb >= zq)
+}
+
+/// [`solution_update_fixed`] where a primal step that saturates towards a variable bound
+/// inside the range is not counted and carries no remainder ([`clamp_inside`]: the clamp
+/// ends it on the bound exactly). Used around a regrid's shift, where a variable held at its
+/// bound by a large reduced cost steps far beyond the range of the free ones.
+#[allow(clippy::too_many_arguments)]
+fn solution_update_clamped(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    z_reg: &mut [f64],
+    frac: &mut [f64],
+    d: [&[f64]; 5],
+    alphas: Option<&[f64]>,
+    alpha: f64,
+    rho: f64,
+) -> u64 {
+    let [pz, hte, q, lb, ub] = d;
+    let mut ov = 0u64;
+    for j in 0..out.len() {
+        let a = alphas.map_or(alpha, |v| v[j]);
+        let exact = out[j] - a * (pz[j] + q[j] + hte[j]) + frac[j];
+        let mut sat = 0u64;
+        let zq = g.quantize(exact, &mut sat);
+        let pinned = sat > 0 && clamp_inside(exact, zq, lb[j], ub[j]);
+        if carry {
+            frac[j] = if pinned { 0.0 } else { exact - zq };
+        }
+        let z = zq.max(lb[j]).min(ub[j]);
+        z_reg[j] = z;
+        let o = if rho == 1.0 { z } else { g.quantize((1.0 - rho) * out[j] + rho * z, &mut sat) };
+        out[j] = o;
+        ov += if pinned { sat - 1 } else { sat };
+    }
+    ov
+}
+
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn solution_fixed_kernel<const NEAREST: bool>(
@@ -570,6 +683,46 @@ fn constraint_fixed_kernel<const NEAREST: bool>(
     ov
 }
 
+/// Fixed-point constraint-neuron update around a dual shift ŷ (regrid; see
+/// [`PipgNet::regrid`]): the neuron holds η − ŷ and computes
+/// w − ŷ = max(t − bu, f_u) + min(t − bl, f_l) with the floors `floors` = [f_u, f_l]
+/// (f_u = −ŷ where ŷ > 0, f_l = −ŷ where ŷ < 0, else 0) and bounds moved by ŷ on the other
+/// side; with zero floors this is w = t − clamp(t, bl, bu). Otherwise as
+/// [`constraint_update_fixed`].
+#[allow(clippy::too_many_arguments)]
+fn constraint_update_shifted(
+    g: &Grid,
+    carry: bool,
+    out: &mut [f64],
+    hz: &[f64],
+    a_old: &mut [f64],
+    w_reg: &mut [f64],
+    frac: &mut [f64],
+    bl: &[f64],
+    bu: &[f64],
+    floors: [&[f64]; 2],
+    c: [f64; 4],
+) -> u64 {
+    let [b, c1, c2, r] = c;
+    let [fu, fl] = floors;
+    let mut ov = 0u64;
+    for i in 0..out.len() {
+        let v = c2 * hz[i] - c1 * a_old[i];
+        a_old[i] = hz[i];
+        let exact = out[i] + b * v + frac[i];
+        let mut sat = 0u64;
+        let t = g.quantize(exact, &mut sat);
+        if carry {
+            frac[i] = exact - t;
+        }
+        let w = g.quantize((t - bu[i]).max(fu[i]) + (t - bl[i]).min(fl[i]), &mut sat);
+        w_reg[i] = w;
+        out[i] = if r == 1.0 { w } else { g.quantize((1.0 - r) * out[i] + r * w, &mut sat) };
+        ov += sat;
+    }
+    ov
+}
+
 /// Constraint neurons: v from the new and latched H̄ζ, then the projected dual step.
 struct ConstraintNeurons {
     /// Register w of the last update.
@@ -588,6 +741,10 @@ struct ConstraintNeurons {
     latch_only: bool,
     /// Accumulator registers (HPDHG method): running sum of w over the epoch.
     acc: Accumulator,
+    /// Dual shift (regrid, fixed point): the floors f_u, f_l of
+    /// [`constraint_update_shifted`]; empty: no shift.
+    floor_u: Vec<f64>,
+    floor_l: Vec<f64>,
 }
 
 impl NeuronModel for ConstraintNeurons {
@@ -608,7 +765,13 @@ impl NeuronModel for ConstraintNeurons {
         if let Arith::Fixed(p) = arith {
             let (g, c) = (Grid::state(e, p), [b, self.c1, self.c2, r]);
             let (a_old, w, frac) = (&mut self.a_old, &mut self.w, &mut self.frac);
-            *ov += constraint_update_fixed(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, c);
+            if self.floor_u.is_empty() {
+                *ov += constraint_update_fixed(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, c);
+            } else {
+                let floors = [self.floor_u.as_slice(), self.floor_l.as_slice()];
+                *ov +=
+                    constraint_update_shifted(&g, self.carry, out, hz, a_old, w, frac, &self.bl, &self.bu, floors, c);
+            }
         }
         self.acc.add(&self.w, arith, ov);
     }
@@ -641,6 +804,31 @@ struct PipgNet {
     con: ConstraintNeurons,
     alpha0: f64,
     beta0: f64,
+    /// The grids loaded (fixed point).
+    grids: Grids,
+    /// Regrid's shift: the solution neurons hold ζ − x̂ around the restart point x̂ (`sx`;
+    /// empty: no shift), with q̄ + P̄x̂ (`sq`) and the row bounds minus H̄x̂ (`sh`) as constants.
+    sx: Vec<f64>,
+    sq: Vec<f64>,
+    sh: Vec<f64>,
+    /// Regrid's dual shift ŷ (per constraint neuron; 0 on rows not shifted; empty: none).
+    sy: Vec<f64>,
+}
+
+/// A regrid's restart point (x̂, ŷ) in the problem's internal coordinates, with the ∞-norm
+/// movement (primal, dual) of the epoch before it.
+type Anchor = (Vec<f64>, Vec<f64>, (f64, f64));
+
+/// Fixed-point grid exponents of a loaded network: the outputs of the solution (`x`) and
+/// constraint (`y`) neurons, the sums P̄ζ (`p`), H̄ζ (`h`), H̄ᵀη (`ht`) and the constant q̄ (`q`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Grids {
+    x: i32,
+    y: i32,
+    p: i32,
+    h: i32,
+    ht: i32,
+    q: i32,
 }
 
 /// Smallest eigenvalue estimate of P̄ (power iteration on λI − P̄), at least `floor`.
@@ -700,6 +888,10 @@ fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| if x.is_finite() { m.max(x.abs()) } else { m })
 }
 
+fn max_diff_inf(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+}
+
 fn finite_norm(v: &[f64]) -> f64 {
     v.iter().filter(|v| v.abs() < INFTY).fold(0.0f64, |m, v| m.max(v.abs()))
 }
@@ -745,6 +937,7 @@ impl PipgNet {
             e_x: 0,
             fista: None,
             acc: Accumulator::default(),
+            clamp_ok: false,
         };
         let con = ConstraintNeurons {
             w: vec![0.0; mh],
@@ -760,6 +953,8 @@ impl PipgNet {
             e_y: 0,
             latch_only: false,
             acc: Accumulator::default(),
+            floor_u: Vec::new(),
+            floor_l: Vec::new(),
         };
         Self {
             net,
@@ -778,6 +973,11 @@ impl PipgNet {
             con,
             alpha0: 0.0,
             beta0: 0.0,
+            grids: Grids::default(),
+            sx: Vec::new(),
+            sq: Vec::new(),
+            sh: Vec::new(),
+            sy: Vec::new(),
         }
     }
 
@@ -805,10 +1005,22 @@ impl PipgNet {
     /// max(1, ‖ζ₀‖∞, ‖η₀‖∞, finite bounds, ‖q̄‖∞)·2^(headroom + `extra_bits`)), the neurons'
     /// constants, the initial outputs ζ₀ = `x0`, η₀ = `y0`, zeroed sums and counts, and the
     /// steps of iteration 0.
-    fn load(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: i32) {
+    fn load(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: [i32; 2]) {
         let (alpha0, beta0) = initial_steps(d, ss);
         self.alpha0 = alpha0;
         self.beta0 = beta0;
+        let g = self.data_grids(d, ss, x0, y0, extra_bits);
+        self.sx.clear();
+        self.sq.clear();
+        self.sh.clear();
+        self.sy.clear();
+        self.program(d, ss, x0, y0, g);
+        self.net.reset_counts();
+        self.set_steps(ss, d, 0);
+    }
+
+    /// The grids [`PipgNet::load`] takes from the problem data (zeros in float).
+    fn data_grids(&self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], extra_bits: [i32; 2]) -> Grids {
         let (mut e_x, mut e_y, mut e_p, mut e_h, mut e_ht, mut e_q) = (0, 0, 0, 0, 0, 0);
         if let Arith::Fixed(prof) = ss.arith {
             let base = [
@@ -823,13 +1035,16 @@ impl PipgNet {
             ]
             .into_iter()
             .fold(0.0, f64::max);
-            let range = base * f64::powi(2.0, ss.headroom_bits + extra_bits);
+            // One range per population: ζ's (solution neurons, and the sums P̄ζ, H̄ζ they
+            // feed) and η's (constraint neurons, and H̄ᵀη), each widened by its own retries.
+            let range_x = base * f64::powi(2.0, ss.headroom_bits + extra_bits[0]);
+            let range_y = base * f64::powi(2.0, ss.headroom_bits + extra_bits[1]);
             let b = prof.state_bits;
-            e_x = grid_exponent(range, b);
-            e_y = grid_exponent(range, b);
-            e_p = grid_exponent(row_gain(&d.p_full) * range, b);
-            e_h = grid_exponent(row_gain(&d.h) * range, b);
-            e_ht = grid_exponent(row_gain(&self.ht) * range, b);
+            e_x = grid_exponent(range_x, b);
+            e_y = grid_exponent(range_y, b);
+            e_p = grid_exponent(row_gain(&d.p_full) * range_x, b);
+            e_h = grid_exponent(row_gain(&d.h) * range_x, b);
+            e_ht = grid_exponent(row_gain(&self.ht) * range_y, b);
             e_q = e_p.min(e_ht);
             if ss.method == NetMethod::Hpdhg {
                 // q̄ on a grid that holds it (the cost-aware scaling can leave ‖q̄‖∞ above
@@ -837,6 +1052,13 @@ impl PipgNet {
                 e_q = e_q.max(grid_exponent(inf_norm(&d.q), b));
             }
         }
+        Grids { x: e_x, y: e_y, p: e_p, h: e_h, ht: e_ht, q: e_q }
+    }
+
+    /// Programs the grids `g`, the neurons' constants and the outputs ζ = `x0`, η = `y0` on a
+    /// cleared network (sums, sent values and remainders zeroed; the counts are kept).
+    fn program(&mut self, d: &PipgData, ss: &SpikingSettings, x0: &[f64], y0: &[f64], g: Grids) {
+        let Grids { x: e_x, y: e_y, p: e_p, h: e_h, ht: e_ht, q: e_q } = g;
         let net = &mut self.net;
         let (x_pop, y_pop) = (self.x_pop, self.y_pop);
         let (n_sol, n_con) = (net.pops[x_pop].len(), net.pops[y_pop].len());
@@ -847,7 +1069,6 @@ impl PipgNet {
         net.dendrites[d_ht].exp = e_ht;
         net.dendrites[d_h].exp = e_h;
         net.clear_state();
-        net.reset_counts();
         net.pops[x_pop].theta = 0.0;
         net.pops[y_pop].theta = 0.0;
         let arith = net.arith;
@@ -875,19 +1096,26 @@ impl PipgNet {
         let sol = &mut self.sol;
         sol.z.copy_from_slice(&net.pops[x_pop].out);
         sol.frac.iter_mut().for_each(|v| *v = 0.0);
-        for (t, v) in sol.q.iter_mut().zip(&d.q) {
-            *t = clampq(*v, e_q);
+        // Around a shift x̂ (regrid): q̄ + P̄x̂ and the bounds minus x̂.
+        let (sx, sq) = (&self.sx, &self.sq);
+        // (Without a shift the values are taken as they are: adding a zero would turn a −0
+        // into +0.)
+        let plus = |v: f64, s: &[f64], j: usize| if s.is_empty() { v } else { v + s[j] };
+        let minus = |v: f64, s: &[f64], j: usize| if s.is_empty() { v } else { v - s[j] };
+        for (j, (t, v)) in sol.q.iter_mut().zip(&d.q).enumerate() {
+            *t = clampq(plus(*v, sq, j), e_q);
         }
-        for (t, &v) in sol.lb.iter_mut().zip(&d.lb) {
-            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(v, e_x) };
+        for (j, (t, &v)) in sol.lb.iter_mut().zip(&d.lb).enumerate() {
+            *t = if v <= -INFTY { f64::NEG_INFINITY } else { clampq(minus(v, sx, j), e_x) };
         }
-        for (t, &v) in sol.ub.iter_mut().zip(&d.ub) {
-            *t = if v >= INFTY { f64::INFINITY } else { clampq(v, e_x) };
+        for (j, (t, &v)) in sol.ub.iter_mut().zip(&d.ub).enumerate() {
+            *t = if v >= INFTY { f64::INFINITY } else { clampq(minus(v, sx, j), e_x) };
         }
         sol.alpha = 0.0;
         sol.rho = rho;
         sol.e_x = e_x;
         sol.fista = None;
+        sol.clamp_ok = false;
         sol.acc.reset(n_sol, false, 0);
         let con = &mut self.con;
         con.w.copy_from_slice(&net.pops[y_pop].out);
@@ -900,7 +1128,129 @@ impl PipgNet {
         con.e_y = e_y;
         con.latch_only = false;
         con.acc.reset(n_con, false, 0);
+        self.grids = g;
+    }
+
+    /// Re-quantises the network around a restart point (x, y) (HPDHG method, fixed point,
+    /// [`SpikingSettings::regrid`]): the solution neurons hold the deviation ζ − x from then
+    /// on (outputs 0; constants q̄ + P̄x, lb − x, ub − x and the row bounds σ(l̄ − H̄x),
+    /// σ(ū − H̄x): the same recurrence, shifted), the constraint neurons η = `y`; new grids
+    /// `g`, the sums cleared and the outputs sent (one priming timestep, every non-zero output
+    /// a message) and H̄ζ latched (one timestep); the steps τ, σ of the current primal weight
+    /// reloaded. Host writes counted in `readouts`: the outputs (n + m_H) and the constants
+    /// q̄, lb, ub, σl̄, σū (3n + 2m_H); the host computes P̄x and H̄x in float64.
+    #[allow(clippy::too_many_arguments)]
+    fn regrid(
+        &mut self,
+        d: &PipgData,
+        ss: &SpikingSettings,
+        x: &[f64],
+        y: &[f64],
+        y_shift: &[f64],
+        g: Grids,
+        steps: (f64, f64),
+    ) {
+        let counts = self.net.counts;
+        let n = x.len();
+        self.sx = x.to_vec();
+        self.sq = vec![0.0; n];
+        d.p_full.mul_add(x, &mut self.sq);
+        self.ht.mul_add(y_shift, &mut self.sq);
+        self.sh = vec![0.0; y.len()];
+        d.h.mul_add(x, &mut self.sh);
+        self.sy = y_shift.to_vec();
+        let y_dev: Vec<f64> = y.iter().zip(y_shift).map(|(a, b)| a - b).collect();
+        self.program(d, ss, &vec![0.0; n], &y_dev, g);
+        self.sol.clamp_ok = true;
+        self.net.counts = counts;
+        (self.alpha0, self.beta0) = steps;
+        self.sol.alpha = 0.0;
         self.set_steps(ss, d, 0);
+        let (n, mh) = (x.len() as u64, y.len() as u64);
+        self.net.counts.readouts += 4 * n + 3 * mh;
+        let (xp, yp) = (self.x_pop, self.y_pop);
+        self.net.prime(&[xp, yp]);
+        self.con.latch_only = true;
+        self.net.step(&mut [(yp, &mut self.con)]);
+        self.con.latch_only = false;
+    }
+
+    /// The grids of a regrid around the restart point (`x`, `y`) (internal scaled
+    /// coordinates), after an epoch that moved the iterate by (`mx`, `my`) (∞-norms): each
+    /// population's state, the values its update forms before rounding (the primal step
+    /// before the clamp, the dual step before the projection) and each dendritic sum at the
+    /// point, plus what the sum can move by in one more such epoch (its matrix's largest
+    /// row 2-norm times the movement), times 2^`fit` (per population: solution, constraint).
+    /// Host work: one product with P̄, H̄ and H̄ᵀ in float64.
+    #[allow(clippy::too_many_arguments)]
+    fn restart_grids(
+        &self,
+        d: &PipgData,
+        prof: &FixedProfile,
+        x: &[f64],
+        y: &[f64],
+        (tau, sig): (f64, f64),
+        (mx, my): (f64, f64),
+        fit: [i32; 2],
+        floor: Grids,
+    ) -> (Grids, Vec<f64>) {
+        let n = x.len();
+        let (gp, gh, ght) = (row_gain(&d.p_full), row_gain(&d.h), row_gain(&self.ht));
+        let (fx, fy) = (f64::powi(2.0, fit[0]), f64::powi(2.0, fit[1]));
+        let b = prof.state_bits;
+        let e = |v: f64, f: f64, lo: i32| grid_exponent((f * v).max(1e-300), b).max(lo);
+        let mut hx = vec![0.0; y.len()];
+        d.h.mul_add(x, &mut hx);
+        // The grids for a dual shift `ys` (the rows it leaves at 0 keep their absolute η).
+        let plan = |ys: &[f64]| -> Grids {
+            // Around the shift the solution neurons start at 0: the primal step's value before
+            // the clamp is −α_j times the gradient q̄ + P̄x + H̄ᵀy at the point.
+            let mut grad = d.q.clone();
+            d.p_full.mul_add(x, &mut grad);
+            self.ht.mul_add(ys, &mut grad);
+            let rest: Vec<f64> = y.iter().zip(ys).map(|(a, b)| a - b).collect();
+            let mut hty = vec![0.0; n];
+            self.ht.mul_add(&rest, &mut hty);
+            let per = !self.sol.delta.is_empty();
+            // A variable whose step goes beyond its bound is held there (it needs the bound
+            // in range, not the step: [`solution_update_clamped`]); the free ones set the
+            // range of the state and of q̄'s grid.
+            let (mut pre_x, mut q_free) = (0.0f64, 0.0f64);
+            for j in 0..n {
+                let a = if per { hpdhg::primal_step(tau, self.sol.delta[j]) } else { tau };
+                let step = -a * (grad[j] + hty[j]);
+                let (lo, hi) = (d.lb[j] - x[j], d.ub[j] - x[j]);
+                if d.ub[j] < INFTY && step > hi {
+                    pre_x = pre_x.max(hi.abs());
+                } else if d.lb[j] > -INFTY && step < lo {
+                    pre_x = pre_x.max(lo.abs());
+                } else {
+                    pre_x = pre_x.max(step.abs());
+                    q_free = q_free.max(grad[j].abs());
+                }
+            }
+            let gr = Grids {
+                x: e(pre_x + mx, fx, floor.x),
+                y: e(inf_norm(&rest) + my + sig * gh * mx, fy, floor.y),
+                p: e(gp * mx, fx, floor.p),
+                h: e(gh * mx, fx, floor.h),
+                ht: e(inf_norm(&hty) + ght * my, fy, floor.ht),
+                q: 0,
+            };
+            Grids { q: gr.p.min(gr.ht).max(grid_exponent(q_free, b)), ..gr }
+        };
+        // Shift every row's multiplier whose constant on its side (σ times the distance of
+        // H̄x to that bound) fits in half the dual range; the others keep theirs whole.
+        let g_all = plan(y);
+        let lim = 0.5 * prof.state_max() * f64::powi(2.0, g_all.y);
+        let ys: Vec<f64> = (0..y.len())
+            .map(|i| {
+                let side = if y[i] > 0.0 { d.hu[i] } else { d.hl[i] };
+                let fits = side.abs() < INFTY && (sig * (side - hx[i])).abs() <= lim;
+                if y[i] != 0.0 && fits { y[i] } else { 0.0 }
+            })
+            .collect();
+        if ys == y { (g_all, ys) } else { (plan(&ys), ys) }
     }
 
     /// Host reprogramming after an ω change: new α₀, β₀, loaded for iteration k; counts one
@@ -946,9 +1296,47 @@ impl PipgNet {
                 }
             }
         };
+        let sh_v = &self.sh;
+        let minus = |v: f64, i: usize| if sh_v.is_empty() { v } else { v - sh_v[i] };
+        let shifted = !self.sy.is_empty();
+        self.con.floor_u.clear();
+        self.con.floor_l.clear();
+        if shifted {
+            self.con.floor_u.resize(d.hl.len(), 0.0);
+            self.con.floor_l.resize(d.hl.len(), 0.0);
+        }
+        // A constant on the dual grid, clamped into its range.
+        let cq = |v: f64| -> f64 {
+            match arith {
+                Arith::Float => v,
+                Arith::Fixed(p) => {
+                    let lim = p.state_max() * f64::powi(2.0, e_y);
+                    let mut ig = 0;
+                    quantize(v.clamp(-lim, lim), e_y, p.state_max(), p.rounding, &mut ig)
+                }
+            }
+        };
         for i in 0..d.hl.len() {
-            self.con.bl[i] = conv(d.hl[i]);
-            self.con.bu[i] = conv(d.hu[i]);
+            let (lo, hi) = (d.hl[i] <= -INFTY, d.hu[i] >= INFTY);
+            let yi = if shifted { self.sy[i] } else { 0.0 };
+            if yi == 0.0 {
+                self.con.bl[i] = if lo { f64::NEG_INFINITY } else { conv(minus(d.hl[i], i)) };
+                self.con.bu[i] = if hi { f64::INFINITY } else { conv(minus(d.hu[i], i)) };
+                continue;
+            }
+            // Around ŷ_i (module docs, "Regrid"): the bound on ŷ_i's side moves by ŷ_i, the
+            // other side gets the floor −ŷ_i.
+            let bl = if lo { f64::NEG_INFINITY } else { b * minus(d.hl[i], i) };
+            let bu = if hi { f64::INFINITY } else { b * minus(d.hu[i], i) };
+            if yi > 0.0 {
+                self.con.bu[i] = cq(bu);
+                self.con.bl[i] = if lo { f64::NEG_INFINITY } else { cq(bl - yi) };
+                self.con.floor_u[i] = cq(-yi);
+            } else {
+                self.con.bl[i] = cq(bl);
+                self.con.bu[i] = if hi { f64::INFINITY } else { cq(bu - yi) };
+                self.con.floor_l[i] = cq(-yi);
+            }
         }
         true
     }
@@ -1065,7 +1453,27 @@ fn run_hpdhg(
     let mut final_xy = None;
     let mut restarts = 0usize;
     let time_limit = settings.time_limit.unwrap_or(std::time::Duration::MAX);
-    let lsb = if arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
+    let mut sat_by = [false; 2];
+    // Regrid at restarts (fixed point): the fit bits per population, the last restart point
+    // with the movement of the epoch before it, the saturations already answered by a
+    // return to that point, and how many such returns.
+    let prof = match arith {
+        Arith::Fixed(p) if ss.regrid => Some(p),
+        _ => None,
+    };
+    let mut fit = [1i32; 2];
+    // The grids of the attempt's start, less REGRID_MAX_GAIN bits: the finest a regrid takes.
+    let g0 = pn.grids;
+    let lo = |e: i32| e - REGRID_MAX_GAIN;
+    let floor = Grids { x: lo(g0.x), y: lo(g0.y), p: lo(g0.p), h: lo(g0.h), ht: lo(g0.ht), q: lo(g0.q) };
+    // The solution neurons' shift x̂ (0 until a regrid): the host adds it to what it reads.
+    let mut shift = vec![0.0; n];
+    let mut yshift = vec![0.0; mh];
+    // Adds a shift (only with regrid: adding a zero would turn a −0 read into +0).
+    let add = |v: f64, s: f64| if prof.is_some() { v + s } else { v };
+    let mut anchor: Option<Anchor> = None;
+    let mut ov_base = 0u64;
+    let mut reverts = 0usize;
     for k in 1..=settings.max_iter {
         let check = o.check_every > 0 && (k % o.check_every == 0 || k == settings.max_iter);
         // The iterate z before the checked iteration (for T(z) − z): a readout.
@@ -1092,27 +1500,68 @@ fn run_hpdhg(
             pn.sol.fista = Some(arith.constant((t_mom - 1.0) / t_next));
             t_mom = t_next;
         }
+        // Saturations by the population whose range they belong to: the solution step's
+        // (its states, its messages' sums P̄ζ and H̄ζ) and the constraint step's (η, H̄ᵀη).
+        let ov0 = pn.net.counts.overflows;
         pn.net.step(&mut [(xp, &mut pn.sol)]);
+        let ov1 = pn.net.counts.overflows;
         pn.net.step(&mut [(yp, &mut pn.con)]);
+        sat_by[0] |= ov1 > ov0;
+        sat_by[1] |= pn.net.counts.overflows > ov1;
         if use_avg {
             // The accumulator registers' updates.
             pn.net.counts.neuron_updates += (n + mh) as u64;
             nsum += 1;
         }
         iters = k;
+        // With regrid the host reads the saturation counter every iteration (one value, a
+        // counted readout), so a saturated epoch ends at once instead of at the next check.
+        if prof.is_some() {
+            pn.net.counts.readouts += 1;
+        }
         let timed_out = t0.elapsed() >= time_limit;
-        if !check {
+        let saturated_now = prof.is_some() && pn.net.counts.overflows > ov_base;
+        if !check && !saturated_now {
             if timed_out {
                 status = Status::TimeLimit;
                 break;
             }
             continue;
         }
-        pn.net.counts.readout_checks += 1;
-        pn.net.counts.readouts += (n + mh) as u64;
-        if pn.net.counts.overflows > 0 {
-            break;
+        if check {
+            pn.net.counts.readout_checks += 1;
+            pn.net.counts.readouts += (n + mh) as u64;
         }
+        if pn.net.counts.overflows > ov_base {
+            // After a regrid, a saturation returns to the restart point with one more bit of
+            // range for the population that saturated (both when unknown); otherwise the
+            // attempt ends (the caller retries with a wider data range).
+            match (prof.as_ref(), anchor.as_ref()) {
+                (Some(p), Some((ax, ay, mv))) if reverts < MAX_REGRID_REVERTS => {
+                    let widen = if sat_by == [false; 2] { [true; 2] } else { sat_by };
+                    for (f, w) in fit.iter_mut().zip(widen) {
+                        *f += i32::from(w);
+                    }
+                    let (g, ys) = pn.restart_grids(d, p, ax, ay, (tau, sig), *mv, fit, floor);
+                    pn.regrid(d, ss, ax, ay, &ys, g, (tau, sig));
+                    shift.copy_from_slice(ax);
+                    yshift = ys;
+                    ov_base = pn.net.counts.overflows;
+                    sat_by = [false; 2];
+                    reverts += 1;
+                    pn.sol.acc.reset(n, use_avg, pn.sol.e_x + SUM_EXTRA_BITS);
+                    pn.con.acc.reset(mh, use_avg, pn.con.e_y + SUM_EXTRA_BITS);
+                    xr.copy_from_slice(&pn.net.pops[xp].out);
+                    yr.copy_from_slice(&pn.net.pops[yp].out);
+                    nsum = 0;
+                    t_mom = 1.0;
+                    epoch.restart_at(k);
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        let lsb = if arith.is_fixed() { f64::powi(2.0, pn.sol.e_x) } else { 0.0 };
         let xt = &pn.sol.z;
         let yt = &pn.con.w;
         let fpr = {
@@ -1136,10 +1585,11 @@ fn run_hpdhg(
             } else if d.lb[j] > -INFTY && zj <= pn.sol.lb[j] + lsb {
                 d.lb[j]
             } else {
-                zj
+                add(zj, shift[j])
             };
         }
-        let (xo, yo) = hp_output(d, white, &pn.z_read, yt, m);
+        let yt_abs: Vec<f64> = yt.iter().zip(&yshift).map(|(v, s)| add(*v, *s)).collect();
+        let (xo, yo) = hp_output(d, white, &pn.z_read, &yt_abs, m);
         let rep = residuals::compute(pb, &xo, &yo);
         if settings.verbose {
             eprintln!(
@@ -1158,8 +1608,8 @@ fn run_hpdhg(
             let regs = if arith.is_fixed() { 2 } else { 1 };
             pn.net.counts.readouts += (regs * (n + mh)) as u64;
             let inv = 1.0 / nsum as f64;
-            let xa: Vec<f64> = pn.sol.acc.total().map(|v| v * inv).collect();
-            let ya: Vec<f64> = pn.con.acc.total().map(|v| v * inv).collect();
+            let xa: Vec<f64> = pn.sol.acc.total().zip(&shift).map(|(v, s)| add(v * inv, *s)).collect();
+            let ya: Vec<f64> = pn.con.acc.total().zip(&yshift).map(|(v, s)| add(v * inv, *s)).collect();
             let (xao, yao) = hp_output(d, white, &xa, &ya, m);
             let ra = residuals::compute(pb, &xao, &yao);
             if ra.converged_with_gap(settings) {
@@ -1173,7 +1623,9 @@ fn run_hpdhg(
         };
         let (test_p, test_d) = (rep.res.prim > rep.eps_prim(settings), rep.res.dual > rep.eps_dual(settings));
         if test_p || test_d {
-            let (px, py) = hp_output(d, white, &x_pre, &y_pre, m);
+            let x_pre_abs: Vec<f64> = x_pre.iter().zip(&shift).map(|(v, s)| add(*v, *s)).collect();
+            let y_pre_abs: Vec<f64> = y_pre.iter().zip(&yshift).map(|(v, s)| add(*v, *s)).collect();
+            let (px, py) = hp_output(d, white, &x_pre_abs, &y_pre_abs, m);
             let dy: Vec<f64> = yo.iter().zip(&py).map(|(a, b)| a - b).collect();
             let dx: Vec<f64> = xo.iter().zip(&px).map(|(a, b)| a - b).collect();
             pinf = if test_p && hpdhg::primal_infeasible(pb, &dy, o.eps_infeasible) { pinf + 1 } else { 0 };
@@ -1201,7 +1653,17 @@ fn run_hpdhg(
             if due {
                 t_mom = 1.0;
                 let z = pn.sol.z.clone();
-                write_state(pn, &z, &[]);
+                if let Some(p) = prof.as_ref() {
+                    let mv = (max_diff_inf(&z, &xr), 0.0);
+                    let za: Vec<f64> = z.iter().zip(&shift).map(|(v, s)| add(*v, *s)).collect();
+                    let (g, _) = pn.restart_grids(d, p, &za, &[], (tau, sig), mv, fit, floor);
+                    pn.regrid(d, ss, &za, &[], &[], g, (tau, sig));
+                    shift.copy_from_slice(&za);
+                    xr.copy_from_slice(&pn.net.pops[xp].out);
+                    anchor = Some((za, Vec::new(), mv));
+                } else {
+                    write_state(pn, &z, &[]);
+                }
                 restarts += 1;
             }
             fpr_last = fpr;
@@ -1262,26 +1724,44 @@ fn run_hpdhg(
             pn.set_steps(ss, d, 0);
             pn.net.counts.readouts += (n + mh) as u64;
         }
+        // The restart point, in the problem's (unshifted) internal coordinates.
         let (xs, ys) = match avg {
             Some((xa, ya, ka)) if ka < kkt(&rep) => (xa, ya),
-            _ => (pn.sol.z.clone(), pn.con.w.clone()),
+            _ => (
+                pn.sol.z.iter().zip(&shift).map(|(v, s)| add(*v, *s)).collect(),
+                pn.con.w.iter().zip(&yshift).map(|(v, s)| add(*v, *s)).collect(),
+            ),
         };
-        // The restart: state written (the accumulators cleared with it).
-        write_state(pn, &xs, &ys);
-        pn.sol.acc.clear();
-        pn.con.acc.clear();
+        // The restart: state written (the accumulators cleared with it); with regrid, on
+        // grids fitted to the restart point.
+        if let Some(p) = prof.as_ref() {
+            let moved = xs.iter().zip(&shift).zip(&xr).fold(0.0f64, |m, ((v, s), r)| m.max((v - s - r).abs()));
+            let moved_y = ys.iter().zip(&yshift).zip(&yr).fold(0.0f64, |m, ((v, s), r)| m.max((v - s - r).abs()));
+            let mv = (moved, moved_y);
+            let (g, ysh) = pn.restart_grids(d, p, &xs, &ys, (tau, sig), mv, fit, floor);
+            pn.regrid(d, ss, &xs, &ys, &ysh, g, (tau, sig));
+            shift.copy_from_slice(&xs);
+            yshift = ysh;
+            anchor = Some((xs, ys, mv));
+            pn.sol.acc.reset(n, use_avg, pn.sol.e_x + SUM_EXTRA_BITS);
+            pn.con.acc.reset(mh, use_avg, pn.con.e_y + SUM_EXTRA_BITS);
+        } else {
+            write_state(pn, &xs, &ys);
+            pn.sol.acc.clear();
+            pn.con.acc.clear();
+        }
         xr.copy_from_slice(&pn.net.pops[xp].out);
         yr.copy_from_slice(&pn.net.pops[yp].out);
         nsum = 0;
         epoch.restart_at(k);
     }
-    let overflowed = pn.net.counts.overflows > 0;
+    let overflowed = pn.net.counts.overflows > ov_base;
     let best = match status {
         Status::PrimalInfeasible | Status::DualInfeasible => Some((vec![0.0; n], vec![0.0; m])),
         _ => final_xy.or(last),
     };
     let _ = restarts;
-    Attempt { best, status, iters, overflowed, omega }
+    Attempt { best, status, iters, overflowed, omega, saturated: sat_by }
 }
 
 /// Spiking PIPG solver (see the module docs).
@@ -1327,6 +1807,9 @@ struct Attempt {
     overflowed: bool,
     /// The primal weight ω the attempt ended with.
     omega: f64,
+    /// Fixed point, HPDHG method: which populations' ranges saturated (solution, constraint);
+    /// neither known when both are false.
+    saturated: [bool; 2],
 }
 
 impl SpikingSolver {
@@ -1370,7 +1853,13 @@ impl SpikingSolver {
 
     /// One attempt on the network at `extra_bits` of added range, of at most `budget`
     /// iterations.
-    fn attempt(&mut self, extra_bits: i32, budget: usize, ops: &mut OpCounts, t0: Instant) -> Result<Attempt, QpError> {
+    fn attempt(
+        &mut self,
+        extra_bits: [i32; 2],
+        budget: usize,
+        ops: &mut OpCounts,
+        t0: Instant,
+    ) -> Result<Attempt, QpError> {
         let Self { spiking: ss, settings, orig, data, x_ws, y_ws, net, weights_stale, delta, hp_omega, white, .. } =
             self;
         let (Some(orig), Some(d)) = (orig.as_ref(), data.as_ref()) else {
@@ -1558,7 +2047,7 @@ impl SpikingSolver {
         ops.accumulate(&pn.net.counts);
         let overflowed = pn.net.counts.overflows > 0;
         let best = have_best.then(|| d.output(&pn.best_z, &pn.best_w, m));
-        Ok(Attempt { best, status, iters, overflowed, omega })
+        Ok(Attempt { best, status, iters, overflowed, omega, saturated: [true; 2] })
     }
 }
 
@@ -1706,26 +2195,36 @@ impl QpSolver for SpikingSolver {
             return Ok(sol);
         }
         // HPDHG widens the range 1 bit per retry (twice as many retries: the same widest
-        // range); on the lava ANYmal QP this ends one bit finer than 2-bit steps.
+        // range); on the lava ANYmal QP this ends one bit finer than 2-bit steps. With regrid
+        // it widens one population per retry and the host polls the saturation counter every
+        // iteration (a saturated attempt ends at once): twice as many retries again, for the
+        // same widest range of both.
         let hp = self.spiking.method == NetMethod::Hpdhg;
         let retries = match (self.spiking.arith.is_fixed(), hp) {
             (false, _) => 1,
             (true, false) => MAX_RANGE_RETRIES + 1,
+            (true, true) if self.spiking.regrid => 4 * MAX_RANGE_RETRIES + 1,
             (true, true) => 2 * MAX_RANGE_RETRIES + 1,
         };
         let mut last = None;
         // Every attempt's iterations ran on the network: all are reported, as all its
         // operations are counted, and all come out of the one `max_iter` budget.
         let mut iterations = 0;
-        for r in 0..retries {
+        let mut extra = [0i32; 2];
+        for _ in 0..retries {
             let budget = self.settings.max_iter - iterations;
             if budget == 0 {
                 break;
             }
-            let step = if hp { 1 } else { 2 };
-            let a = self.attempt(step * r as i32, budget, &mut ops, t0)?;
+            let a = self.attempt(extra, budget, &mut ops, t0)?;
             iterations += a.iters;
             let done = !a.overflowed;
+            // PIPG widens both ranges by 2 bits; HPDHG the range of the population whose step
+            // saturated by 1 bit (both when that is not known).
+            let widen = if !hp || a.saturated == [false; 2] { [true; 2] } else { a.saturated };
+            for (e, w) in extra.iter_mut().zip(widen) {
+                *e += if w { if hp { 1 } else { 2 } } else { 0 };
+            }
             last = Some(a);
             if done {
                 break;
