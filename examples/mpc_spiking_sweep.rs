@@ -24,12 +24,19 @@
 //!   `SpikingSettings::hpdhg_carry_omega`), `wd=0|1` pass the shifted duals with the
 //!   quadruped's warm start (the arm always does);
 //! - `MAXIT=n` the iteration cap (default 4000), `EPS=x` the tolerances (default 1e-3);
-//! - `DUMP=path` writes each variant's iteration counts to `path.<family>.<variant>`.
+//! - `DUMP=path` writes each variant's iteration counts to `path.<family>.<variant>`;
+//! - `CORES="1 2 4 …"` adds, under each network variant, its estimate on each core count:
+//!   the network's real fan-ins placed by `CoreMap::split` (busiest core's share of the
+//!   synapses), mean / max chip latency [µs], mean energy [µJ] and its static part, the EDP
+//!   ratio against OSQP, and the latency of the even split the closed loop assumes
+//!   (`NeuroCost::loihi2_on`).
 use std::time::Instant;
 
 use spikectl::control::arm::ArmControllerConfig;
 use spikectl::lab::mpc_sim::{arm_closed_loop, quadruped_closed_loop};
 use spikectl::monitor::energy::NeuroCost;
+use spikectl::neuro::energy::HardwareProfile;
+use spikectl::qp::Problem;
 use spikectl::monitor::latency::percentile;
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig, ContactEstimator};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
@@ -122,7 +129,7 @@ impl Tally {
         }
     }
 
-    fn print(mut self, family: &str, label: &str, osqp_mean_us: Option<f64>) {
+    fn print(mut self, family: &str, label: &str, osqp_mean_us: Option<f64>, fan_in: Option<Vec<u64>>) {
         if let Ok(path) = std::env::var("DUMP") {
             let text: Vec<String> = self.iters.iter().map(|v| v.to_string()).collect();
             let name = label.replace([' ', '|', ':', ',', '='], "_");
@@ -170,7 +177,62 @@ impl Tally {
             edp.map_or("-".into(), |r| format!("{r:.1}")),
         );
         let _ = mean_us;
+        if let Some(fan_in) = fan_in {
+            cores_table(&self.ops, &fan_in, osqp_mean_us);
+        }
     }
+}
+
+/// The chip estimate of `ops` with the network of fan-ins `fan_in` on each core count of
+/// `CORES`.
+fn cores_table(ops: &[OpCounts], fan_in: &[u64], osqp_mean_us: Option<f64>) {
+    let Ok(list) = std::env::var("CORES") else { return };
+    println!(
+        "    {} neurons, {} stored synapses; cores: busiest-core synapse share, lat mean / max [µs], E mean [µJ] (static), EDPx; even split: lat",
+        fan_in.len(),
+        fan_in.iter().sum::<u64>()
+    );
+    for c in list.split_whitespace().filter_map(|t| t.parse::<usize>().ok()) {
+        let mapped = match NeuroCost::mapped(HardwareProfile::loihi2_estimate(), fan_in, c) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("    {c:>4}: {e}");
+                continue;
+            }
+        };
+        let even = NeuroCost::loihi2_on(c).expect("core count within the chip");
+        let (mut lat, mut lat_max, mut en, mut st, mut lat_even) = (0.0, 0.0f64, 0.0, 0.0, 0.0);
+        for o in ops {
+            let e = mapped.estimate(o);
+            lat += e.time_s * 1e6;
+            lat_max = lat_max.max(e.time_s * 1e6);
+            en += e.energy_j * 1e6;
+            st += e.static_j * 1e6;
+            lat_even += even.estimate(o).time_s * 1e6;
+        }
+        let k = ops.len().max(1) as f64;
+        let (lat, en, st, lat_even) = (lat / k, en / k, st / k, lat_even / k);
+        let edp = osqp_mean_us.map(|o| {
+            let t = o * 1e-6;
+            (t * 15.0 * t) / (en * 1e-6 * lat * 1e-6)
+        });
+        println!(
+            "    {c:>4}: {:>5.1} % (even {:>5.1} %)  {lat:>7.0} / {lat_max:>7.0}  {en:>6.1} ({st:>5.1})  {:>7}  even: {lat_even:>7.0}",
+            mapped.map.max_synapse_share() * 100.0,
+            100.0 / c as f64,
+            edp.map_or("-".into(), |r| format!("{r:.1}")),
+        );
+    }
+}
+
+/// The fan-ins of the network variant `v` builds on `pb` (one solve on a fresh solver).
+fn fan_in_of(v: &Variant, pb: &Problem) -> Option<Vec<u64>> {
+    let s = v.settings.as_ref()?;
+    std::env::var("CORES").ok()?;
+    let mut sp = SpikingSolver::new(s.clone());
+    sp.setup(pb, &base()).ok()?;
+    sp.solve().ok()?;
+    sp.network_fan_in()
 }
 
 fn header() {
@@ -245,7 +307,8 @@ fn quadruped(steps: usize) {
         if v.spec.backend == Backend::Osqp && osqp_mean.is_none() {
             osqp_mean = Some(t.us.iter().sum::<f64>() / t.us.len().max(1) as f64);
         }
-        t.print("quadruped", &v.label, osqp_mean);
+        let fan_in = fan_in_of(&v, m.problem());
+        t.print("quadruped", &v.label, osqp_mean, fan_in);
     }
 }
 
@@ -280,7 +343,8 @@ fn arm(steps: usize) {
         if v.spec.backend == Backend::Osqp && osqp_mean.is_none() {
             osqp_mean = Some(t.us.iter().sum::<f64>() / t.us.len().max(1) as f64);
         }
-        t.print("arm", &v.label, osqp_mean);
+        let fan_in = fan_in_of(&v, m.problem());
+        t.print("arm", &v.label, osqp_mean, fan_in);
     }
 }
 
