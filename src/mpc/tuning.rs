@@ -31,8 +31,9 @@ pub(crate) const QUADRUPED_HPDHG_OMEGA: f64 = 3.0;
 
 /// Iterations between termination checks (readouts, restart tests) of the quadruped's HPDHG
 /// method: with the network on [`crate::monitor::energy::DEFAULT_CORES`] cores a readout
-/// costs several iterations' chip time, and every 5 took as many iterations as every 10
-/// (57.6 against 57.1 on average) at 1.5× the chip latency (`docs/tuning.md`).
+/// costs 4–5 iterations' chip time: every 5 took 57.6 iterations on average against 59.2
+/// for every 10 (sweep with shifted duals) at 1.44× the chip latency, every 8 took 61.1
+/// against the preset's 57.1 (`docs/tuning.md`).
 pub const QUADRUPED_HPDHG_CHECK_EVERY: usize = 10;
 
 /// Constant primal-dual weight ω of the PIPG method on the arm MPC (`method=pipg`; no
