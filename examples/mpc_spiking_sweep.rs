@@ -29,7 +29,9 @@
 //!   the network's real fan-ins placed by `CoreMap::split` (busiest core's share of the
 //!   synapses), mean / max chip latency [µs], mean energy [µJ] and its static part, the EDP
 //!   ratio against OSQP, and the latency of the even split the closed loop assumes
-//!   (`NeuroCost::loihi2_on`).
+//!   (`NeuroCost::loihi2_on`); with `PLOT=dir` also `dir/cores_latency.png` and
+//!   `dir/cores_edp.png` (log10 of the mean latency [µs] and of the EDP [µJ·ms] against
+//!   log2 of the cores, one line per family and network variant).
 use std::time::Instant;
 
 use spikectl::control::arm::ArmControllerConfig;
@@ -38,6 +40,7 @@ use spikectl::monitor::energy::NeuroCost;
 use spikectl::neuro::energy::HardwareProfile;
 use spikectl::qp::Problem;
 use spikectl::monitor::latency::percentile;
+use spikectl::monitor::plot::{Series, line_plot};
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig, ContactEstimator};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::tuning;
@@ -129,7 +132,9 @@ impl Tally {
         }
     }
 
-    fn print(mut self, family: &str, label: &str, osqp_mean_us: Option<f64>, fan_in: Option<Vec<u64>>) {
+    /// Prints the variant's row (and its cores table); returns the cores table's points
+    /// (cores, mean latency µs, EDP µJ·ms).
+    fn print(mut self, family: &str, label: &str, osqp_mean_us: Option<f64>, fan_in: Option<Vec<u64>>) -> CorePoints {
         if let Ok(path) = std::env::var("DUMP") {
             let text: Vec<String> = self.iters.iter().map(|v| v.to_string()).collect();
             let name = label.replace([' ', '|', ':', ',', '='], "_");
@@ -177,16 +182,21 @@ impl Tally {
             edp.map_or("-".into(), |r| format!("{r:.1}")),
         );
         let _ = mean_us;
-        if let Some(fan_in) = fan_in {
-            cores_table(&self.ops, &fan_in, osqp_mean_us);
+        match fan_in {
+            Some(fan_in) => cores_table(&self.ops, &fan_in, osqp_mean_us),
+            None => Vec::new(),
         }
     }
 }
 
+/// (cores, mean latency µs, EDP µJ·ms) of one variant.
+type CorePoints = Vec<(usize, f64, f64)>;
+
 /// The chip estimate of `ops` with the network of fan-ins `fan_in` on each core count of
 /// `CORES`.
-fn cores_table(ops: &[OpCounts], fan_in: &[u64], osqp_mean_us: Option<f64>) {
-    let Ok(list) = std::env::var("CORES") else { return };
+fn cores_table(ops: &[OpCounts], fan_in: &[u64], osqp_mean_us: Option<f64>) -> CorePoints {
+    let mut points = Vec::new();
+    let Ok(list) = std::env::var("CORES") else { return points };
     println!(
         "    {} neurons, {} stored synapses; cores: busiest-core synapse share, lat mean / max [µs], E mean [µJ] (static), EDPx; even split: lat",
         fan_in.len(),
@@ -222,6 +232,34 @@ fn cores_table(ops: &[OpCounts], fan_in: &[u64], osqp_mean_us: Option<f64>) {
             100.0 / c as f64,
             edp.map_or("-".into(), |r| format!("{r:.1}")),
         );
+        points.push((c, lat, en * lat * 1e-3));
+    }
+    points
+}
+
+/// Writes the cores plots of `PLOT=dir` (see the module docs).
+fn plot_cores(curves: &[(String, CorePoints)]) {
+    let Ok(dir) = std::env::var("PLOT") else { return };
+    let dir = std::path::Path::new(&dir);
+    for (file, title, y, pick) in [
+        ("cores_latency.png", "Est. chip latency per solve against cores", "log10 mean latency [us]", 1),
+        ("cores_edp.png", "Est. EDP per solve against cores", "log10 EDP [uJ x ms]", 2),
+    ] {
+        let series: Vec<Series> = curves
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(label, p)| {
+                let pts = p
+                    .iter()
+                    .map(|&(c, lat, edp)| ((c as f64).log2(), if pick == 1 { lat } else { edp }.log10()))
+                    .collect();
+                Series::new(label.clone(), pts)
+            })
+            .collect();
+        match line_plot(&dir.join(file), title, "log2 cores", y, &series) {
+            Ok(()) => eprintln!("wrote {}", dir.join(file).display()),
+            Err(e) => eprintln!("plot {file} skipped: {e}"),
+        }
     }
 }
 
@@ -275,7 +313,7 @@ fn base() -> Settings {
     Settings { eps_abs: eps, eps_rel: eps, max_iter, ..Settings::default() }
 }
 
-fn quadruped(steps: usize) {
+fn quadruped(steps: usize, curves: &mut Vec<(String, CorePoints)>) {
     let cfg = |s: Settings| QuadrupedMpcConfig { settings: s, ..QuadrupedMpcConfig::go1() };
     let mut gen_mpc = QuadrupedMpc::new(cfg(tight()), Box::new(ClarabelSolver::new())).unwrap();
     let (samples, _) = quadruped_closed_loop(&mut gen_mpc, steps, 0.4).unwrap();
@@ -308,11 +346,12 @@ fn quadruped(steps: usize) {
             osqp_mean = Some(t.us.iter().sum::<f64>() / t.us.len().max(1) as f64);
         }
         let fan_in = fan_in_of(&v, m.problem());
-        t.print("quadruped", &v.label, osqp_mean, fan_in);
+        let pts = t.print("quadruped", &v.label, osqp_mean, fan_in);
+        curves.push((format!("quadruped {}", v.label), pts));
     }
 }
 
-fn arm(steps: usize) {
+fn arm(steps: usize, curves: &mut Vec<(String, CorePoints)>) {
     let ctl = ArmControllerConfig::default();
     let est = ContactEstimator::new(ctl.k_trans[2], ctl.d_trans[2]).model();
     let cfg = |s: Settings| ArmMpcConfig { settings: s, ..ArmMpcConfig::default() };
@@ -344,7 +383,8 @@ fn arm(steps: usize) {
             osqp_mean = Some(t.us.iter().sum::<f64>() / t.us.len().max(1) as f64);
         }
         let fan_in = fan_in_of(&v, m.problem());
-        t.print("arm", &v.label, osqp_mean, fan_in);
+        let pts = t.print("arm", &v.label, osqp_mean, fan_in);
+        curves.push((format!("arm {}", v.label), pts));
     }
 }
 
@@ -352,10 +392,12 @@ fn main() {
     let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let family = std::env::var("FAMILY").unwrap_or_else(|_| "both".into());
     header();
+    let mut curves = Vec::new();
     if family != "arm" {
-        quadruped(steps);
+        quadruped(steps, &mut curves);
     }
     if family != "quadruped" {
-        arm(steps);
+        arm(steps, &mut curves);
     }
+    plot_cores(&curves);
 }
