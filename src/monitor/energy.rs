@@ -24,7 +24,7 @@ use crate::neuro::energy::{CoreMap, Estimate, HardwareProfile, MapError, estimat
 /// fan-ins onto 32 cores gives chip latencies within 1 % of the even split assumed here (same
 /// table). Fewer cores save static energy and lengthen every timestep: on 2 cores (the
 /// mapping of lava's calibration workload, [`crate::neuro::energy::lava_anymal`], and this
-/// model's default before) the quadruped's solves take ≈ 5× longer.
+/// model's default before) the quadruped's solves take ≈ 6× longer.
 pub const DEFAULT_CORES: usize = 32;
 
 /// A hardware profile plus a core mapping: everything needed to price an [`OpCounts`].
