@@ -24,17 +24,27 @@
 //!   `SpikingSettings::hpdhg_carry_omega`), `wd=0|1` pass the shifted duals with the
 //!   quadruped's warm start (the arm always does);
 //! - `MAXIT=n` the iteration cap (default 4000), `EPS=x` the tolerances (default 1e-3);
-//! - `DUMP=path` writes each variant's iteration counts to `path.<family>.<variant>`.
+//! - `DUMP=path` writes each variant's iteration counts to `path.<family>.<variant>`;
+//! - `CORES="1 2 4 …"` adds, under each network variant, its estimate on each core count:
+//!   the network's real fan-ins placed by `CoreMap::split` (busiest core's share of the
+//!   synapses), mean / max chip latency [µs], mean energy [µJ] and its static part, the EDP
+//!   ratio against OSQP, and the latency of the even split the closed loop assumes
+//!   (`NeuroCost::loihi2_on`); with `PLOT=dir` also `dir/cores_latency.png` and
+//!   `dir/cores_edp.png` (log10 of the mean latency [µs] and of the EDP [µJ·ms] against
+//!   log2 of the cores, one line per family and network variant).
 use std::time::Instant;
 
 use spikectl::control::arm::ArmControllerConfig;
 use spikectl::lab::mpc_sim::{arm_closed_loop, quadruped_closed_loop};
 use spikectl::monitor::energy::NeuroCost;
 use spikectl::monitor::latency::percentile;
+use spikectl::monitor::plot::{Series, line_plot};
 use spikectl::mpc::arm::{ArmMpc, ArmMpcConfig, ContactEstimator};
 use spikectl::mpc::quadruped::{QuadrupedMpc, QuadrupedMpcConfig};
 use spikectl::mpc::tuning;
 use spikectl::neuro::OpCounts;
+use spikectl::neuro::energy::HardwareProfile;
+use spikectl::qp::Problem;
 use spikectl::qp::hpdhg::OmegaRule;
 use spikectl::qp::registry::{Backend, SolverSpec};
 use spikectl::qp::spiking::{SpikingSettings, SpikingSolver};
@@ -122,7 +132,9 @@ impl Tally {
         }
     }
 
-    fn print(mut self, family: &str, label: &str, osqp_mean_us: Option<f64>) {
+    /// Prints the variant's row (and its cores table); returns the cores table's points
+    /// (cores, mean latency µs, EDP µJ·ms).
+    fn print(mut self, family: &str, label: &str, osqp_mean_us: Option<f64>, fan_in: Option<Vec<u64>>) -> CorePoints {
         if let Ok(path) = std::env::var("DUMP") {
             let text: Vec<String> = self.iters.iter().map(|v| v.to_string()).collect();
             let name = label.replace([' ', '|', ':', ',', '='], "_");
@@ -170,7 +182,95 @@ impl Tally {
             edp.map_or("-".into(), |r| format!("{r:.1}")),
         );
         let _ = mean_us;
+        match fan_in {
+            Some(fan_in) => cores_table(&self.ops, &fan_in, osqp_mean_us),
+            None => Vec::new(),
+        }
     }
+}
+
+/// (cores, mean latency µs, EDP µJ·ms) of one variant.
+type CorePoints = Vec<(usize, f64, f64)>;
+
+/// The chip estimate of `ops` with the network of fan-ins `fan_in` on each core count of
+/// `CORES`.
+fn cores_table(ops: &[OpCounts], fan_in: &[u64], osqp_mean_us: Option<f64>) -> CorePoints {
+    let mut points = Vec::new();
+    let Ok(list) = std::env::var("CORES") else { return points };
+    println!(
+        "    {} neurons, {} stored synapses; cores: busiest-core synapse share, lat mean / max [µs], E mean [µJ] (static), EDPx; even split: lat",
+        fan_in.len(),
+        fan_in.iter().sum::<u64>()
+    );
+    for c in list.split_whitespace().filter_map(|t| t.parse::<usize>().ok()) {
+        let mapped = match NeuroCost::mapped(HardwareProfile::loihi2_estimate(), fan_in, c) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("    {c:>4}: {e}");
+                continue;
+            }
+        };
+        let even = NeuroCost::loihi2_on(c).expect("core count within the chip");
+        let (mut lat, mut lat_max, mut en, mut st, mut lat_even) = (0.0, 0.0f64, 0.0, 0.0, 0.0);
+        for o in ops {
+            let e = mapped.estimate(o);
+            lat += e.time_s * 1e6;
+            lat_max = lat_max.max(e.time_s * 1e6);
+            en += e.energy_j * 1e6;
+            st += e.static_j * 1e6;
+            lat_even += even.estimate(o).time_s * 1e6;
+        }
+        let k = ops.len().max(1) as f64;
+        let (lat, en, st, lat_even) = (lat / k, en / k, st / k, lat_even / k);
+        let edp = osqp_mean_us.map(|o| {
+            let t = o * 1e-6;
+            (t * 15.0 * t) / (en * 1e-6 * lat * 1e-6)
+        });
+        println!(
+            "    {c:>4}: {:>5.1} % (even {:>5.1} %)  {lat:>7.0} / {lat_max:>7.0}  {en:>6.1} ({st:>5.1})  {:>7}  even: {lat_even:>7.0}",
+            mapped.map.max_synapse_share() * 100.0,
+            100.0 / c as f64,
+            edp.map_or("-".into(), |r| format!("{r:.1}")),
+        );
+        points.push((c, lat, en * lat * 1e-3));
+    }
+    points
+}
+
+/// Writes the cores plots of `PLOT=dir` (see the module docs).
+fn plot_cores(curves: &[(String, CorePoints)]) {
+    let Ok(dir) = std::env::var("PLOT") else { return };
+    let dir = std::path::Path::new(&dir);
+    for (file, title, y, pick) in [
+        ("cores_latency.png", "Est. chip latency per solve against cores", "log10 mean latency [us]", 1),
+        ("cores_edp.png", "Est. EDP per solve against cores", "log10 EDP [uJ x ms]", 2),
+    ] {
+        let series: Vec<Series> = curves
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(label, p)| {
+                let pts = p
+                    .iter()
+                    .map(|&(c, lat, edp)| ((c as f64).log2(), if pick == 1 { lat } else { edp }.log10()))
+                    .collect();
+                Series::new(label.clone(), pts)
+            })
+            .collect();
+        match line_plot(&dir.join(file), title, "log2 cores", y, &series) {
+            Ok(()) => eprintln!("wrote {}", dir.join(file).display()),
+            Err(e) => eprintln!("plot {file} skipped: {e}"),
+        }
+    }
+}
+
+/// The fan-ins of the network variant `v` builds on `pb` (one solve on a fresh solver).
+fn fan_in_of(v: &Variant, pb: &Problem) -> Option<Vec<u64>> {
+    let s = v.settings.as_ref()?;
+    std::env::var("CORES").ok()?;
+    let mut sp = SpikingSolver::new(s.clone());
+    sp.setup(pb, &base()).ok()?;
+    sp.solve().ok()?;
+    sp.network_fan_in()
 }
 
 fn header() {
@@ -213,7 +313,7 @@ fn base() -> Settings {
     Settings { eps_abs: eps, eps_rel: eps, max_iter, ..Settings::default() }
 }
 
-fn quadruped(steps: usize) {
+fn quadruped(steps: usize, curves: &mut Vec<(String, CorePoints)>) {
     let cfg = |s: Settings| QuadrupedMpcConfig { settings: s, ..QuadrupedMpcConfig::go1() };
     let mut gen_mpc = QuadrupedMpc::new(cfg(tight()), Box::new(ClarabelSolver::new())).unwrap();
     let (samples, _) = quadruped_closed_loop(&mut gen_mpc, steps, 0.4).unwrap();
@@ -245,11 +345,13 @@ fn quadruped(steps: usize) {
         if v.spec.backend == Backend::Osqp && osqp_mean.is_none() {
             osqp_mean = Some(t.us.iter().sum::<f64>() / t.us.len().max(1) as f64);
         }
-        t.print("quadruped", &v.label, osqp_mean);
+        let fan_in = fan_in_of(&v, m.problem());
+        let pts = t.print("quadruped", &v.label, osqp_mean, fan_in);
+        curves.push((format!("quadruped {}", v.label), pts));
     }
 }
 
-fn arm(steps: usize) {
+fn arm(steps: usize, curves: &mut Vec<(String, CorePoints)>) {
     let ctl = ArmControllerConfig::default();
     let est = ContactEstimator::new(ctl.k_trans[2], ctl.d_trans[2]).model();
     let cfg = |s: Settings| ArmMpcConfig { settings: s, ..ArmMpcConfig::default() };
@@ -280,7 +382,9 @@ fn arm(steps: usize) {
         if v.spec.backend == Backend::Osqp && osqp_mean.is_none() {
             osqp_mean = Some(t.us.iter().sum::<f64>() / t.us.len().max(1) as f64);
         }
-        t.print("arm", &v.label, osqp_mean);
+        let fan_in = fan_in_of(&v, m.problem());
+        let pts = t.print("arm", &v.label, osqp_mean, fan_in);
+        curves.push((format!("arm {}", v.label), pts));
     }
 }
 
@@ -288,10 +392,12 @@ fn main() {
     let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let family = std::env::var("FAMILY").unwrap_or_else(|_| "both".into());
     header();
+    let mut curves = Vec::new();
     if family != "arm" {
-        quadruped(steps);
+        quadruped(steps, &mut curves);
     }
     if family != "quadruped" {
-        arm(steps);
+        arm(steps, &mut curves);
     }
+    plot_cores(&curves);
 }

@@ -3,9 +3,11 @@
 //! are in `docs/tuning.md`, and `examples/mpc_spiking_sweep.rs` / `examples/arm_slide_diag.rs`
 //! re-run them.
 //!
-//! - Quadruped: the PIPG method, constant ω = [`QUADRUPED_OMEGA`], ρ = [`MPC_RHO`], warm
-//!   Ruiz scaling, a readout every [`QUADRUPED_CHECK_EVERY`] iterations, and on `loihi2`
-//!   [`QUADRUPED_PLANES`] weight planes.
+//! - Quadruped: the HPDHG method ([`NetMethod::Hpdhg`]) from ω₀ = [`QUADRUPED_HPDHG_OMEGA`],
+//!   relaxation [`MPC_RHO`], no epoch averages, a readout every
+//!   [`QUADRUPED_HPDHG_CHECK_EVERY`] iterations; with `method=pipg` constant ω =
+//!   [`QUADRUPED_OMEGA`], ρ = [`MPC_RHO`], warm Ruiz scaling, a readout every
+//!   [`QUADRUPED_CHECK_EVERY`] iterations; on `loihi2` [`QUADRUPED_PLANES`] weight planes.
 //! - Arm: the HPDHG method ([`NetMethod::Hpdhg`]: cost-aware scaling, restarts, guarded
 //!   primal weight from ω₀ = [`ARM_HPDHG_OMEGA`]), a readout every [`ARM_CHECK_EVERY`]
 //!   iterations, 3 weight planes on `loihi2`.
@@ -20,6 +22,19 @@ use crate::qp::{PipgOptions, QpSolver};
 /// 0.5 looked better over 5 s of trot but took more iterations over the full trot and
 /// trot-turn runs; `docs/tuning.md`).
 pub(crate) const QUADRUPED_OMEGA: f64 = 0.4;
+
+/// Initial primal weight ω₀ of the HPDHG method on the quadruped MPC: on the `bench mpc`
+/// sequence (200 solves, `loihi2`, readout every 10, no averages, relaxation 1.9) ω₀ = 2 / 3
+/// / 5 took 64.0 / 57.1 / 60.6 iterations on average; with shifted duals in the warm start
+/// ω₀ = 1 / 3 / 10 took 102 / 59 / 84 (`docs/tuning.md`).
+pub(crate) const QUADRUPED_HPDHG_OMEGA: f64 = 3.0;
+
+/// Iterations between termination checks (readouts, restart tests) of the quadruped's HPDHG
+/// method: with the network on [`crate::monitor::energy::DEFAULT_CORES`] cores a readout
+/// costs 4–5 iterations' chip time: every 5 took 57.6 iterations on average against 59.2
+/// for every 10 (sweep with shifted duals) at 1.44× the chip latency, every 8 took 61.1
+/// against the preset's 57.1 (`docs/tuning.md`).
+pub const QUADRUPED_HPDHG_CHECK_EVERY: usize = 10;
 
 /// Constant primal-dual weight ω of the PIPG method on the arm MPC (`method=pipg`; no
 /// fallbacks for ω ≥ 1; force tracking on force-sine within 7–8 % of OSQP's at 2, 12 % at
@@ -59,14 +74,23 @@ pub const QUADRUPED_PLANES: u32 = 2;
 /// (`docs/tuning.md`).
 pub const MPC_HEADROOM_BITS: i32 = 2;
 
-/// The network solver settings of the quadruped MPC: constant ω = [`QUADRUPED_OMEGA`],
-/// ρ = [`MPC_RHO`], warm Ruiz scaling, a readout every [`QUADRUPED_CHECK_EVERY`]
-/// iterations. Constant ω because the host-side adaptive ω stalls on this MPC (20 fallbacks
-/// in 117 closed-loop solves with it, none without).
+/// The network solver settings of the quadruped MPC: the HPDHG method from ω₀ =
+/// [`QUADRUPED_HPDHG_OMEGA`] (guarded primal weight, restarts, each solve from ω₀), its
+/// relaxation [`MPC_RHO`], no epoch-average registers (they doubled the energy per iteration
+/// and saved no iterations here), a readout every [`QUADRUPED_HPDHG_CHECK_EVERY`]
+/// iterations (`docs/tuning.md`, "Quadruped: the HPDHG method"). With `method=pipg`: constant
+/// ω = [`QUADRUPED_OMEGA`], ρ = [`MPC_RHO`], warm Ruiz scaling, a readout every
+/// [`QUADRUPED_CHECK_EVERY`] iterations — constant ω because the host-side adaptive ω stalls
+/// on this MPC (20 fallbacks in 117 closed-loop solves with it, none without).
 pub fn quadruped_spiking() -> SpikingSettings {
-    let s = SpikingSettings::default().constant(QUADRUPED_OMEGA, MPC_RHO);
+    let s = SpikingSettings::default().constant(QUADRUPED_OMEGA, MPC_RHO).with_method(NetMethod::Hpdhg);
     let pipg = PipgOptions { warm_ruiz_passes: Some(QUADRUPED_WARM_RUIZ_PASSES), ..s.pipg.clone() };
-    SpikingSettings { pipg, check_every: QUADRUPED_CHECK_EVERY, headroom_bits: MPC_HEADROOM_BITS, ..s }
+    let mut s = SpikingSettings { pipg, check_every: QUADRUPED_CHECK_EVERY, headroom_bits: MPC_HEADROOM_BITS, ..s };
+    s.hpdhg.omega = QUADRUPED_HPDHG_OMEGA;
+    s.hpdhg.check_every = QUADRUPED_HPDHG_CHECK_EVERY;
+    s.hpdhg.relaxation = MPC_RHO;
+    s.hpdhg.average = false;
+    s
 }
 
 /// The network solver settings of the arm MPC: the HPDHG method from ω₀ =
@@ -110,7 +134,11 @@ mod tests {
     #[test]
     fn presets_carry_the_tuned_values_and_options_override_them() {
         let q = quadruped_spiking();
-        assert_eq!((q.method, q.check_every, q.headroom_bits), (NetMethod::Pipg, 5, MPC_HEADROOM_BITS));
+        assert_eq!((q.method, q.hpdhg.check_every, q.headroom_bits), (NetMethod::Hpdhg, 10, MPC_HEADROOM_BITS));
+        assert_eq!((q.hpdhg.omega, q.hpdhg.relaxation, q.hpdhg.average), (QUADRUPED_HPDHG_OMEGA, MPC_RHO, false));
+        // `method=pipg` on the quadruped: the PIPG preset (readout every 5).
+        let p = "loihi2:method=pipg".parse::<SolverSpec>().unwrap().network_settings(&q);
+        assert_eq!((p.method, p.check_every), (NetMethod::Pipg, QUADRUPED_CHECK_EVERY));
         let a = arm_spiking();
         assert_eq!((a.method, a.hpdhg.omega, a.hpdhg.check_every), (NetMethod::Hpdhg, ARM_HPDHG_OMEGA, 10));
         // loihi2 on the quadruped: 2 planes unless the spec says otherwise.

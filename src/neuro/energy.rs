@@ -153,12 +153,18 @@ impl HardwareProfile {
         (SECONDS_PER_TIMESTEP - b.barrier(CORES)) / per_core_ops
     }
 
-    /// Barrier time for `cores` cores (s): linear between the 1- and 32-core figures.
+    /// Barrier time for `cores` cores (s): linear between the 1- and 32-core figures of
+    /// Davies et al. (113–465 ns), extrapolated on the same line above
+    /// [`BARRIER_PUBLISHED_CORES`] (≈ 11.4 ns per added core; not a published figure).
     pub fn barrier(&self, cores: usize) -> f64 {
         let c = cores.max(1) as f64;
         self.barrier_1 + (self.barrier_32 - self.barrier_1) * (c - 1.0) / 31.0
     }
 }
+
+/// Largest core count the barrier figures of [`HardwareProfile::loihi`] were published for;
+/// estimates on more cores extrapolate the barrier linearly.
+pub const BARRIER_PUBLISHED_CORES: usize = 32;
 
 /// Placement of a network's neurons (and their fan-in synapses) onto cores.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -187,6 +193,23 @@ pub enum MapError {
         need: usize,
         /// Cores available.
         have: usize,
+    },
+    /// A requested core count above the number of neurons.
+    #[error("cannot spread {neurons} neurons over {cores} cores (at most one core per neuron)")]
+    BadCoreCount {
+        /// Cores requested.
+        cores: usize,
+        /// Neurons to place.
+        neurons: usize,
+    },
+    /// A mapping onto no cores was requested.
+    #[error("the number of cores must be at least 1")]
+    NoCores,
+    /// The neurons or synapses do not fit into the requested cores.
+    #[error("the network does not fit into {cores} cores (neuron or synapse capacity)")]
+    OverCapacity {
+        /// Cores requested.
+        cores: usize,
     },
 }
 
@@ -235,6 +258,47 @@ impl CoreMap {
             }
             cores += 1;
         }
+    }
+
+    /// Maps neurons with the given fan-ins onto exactly `cores` cores (a stated mapping
+    /// choice rather than the fewest that fit): largest fan-in first, each neuron to the core
+    /// with the least work so far, work = fan-in × t_synop + t_neuron_active of `hw` (the
+    /// per-timestep cost of a neuron that is updated and receives on every synapse).
+    /// Errors when `cores` is 0, exceeds the neurons or the chip, or the capacities do not
+    /// fit.
+    pub fn split(fan_in: &[u64], hw: &HardwareProfile, cores: usize) -> Result<Self, MapError> {
+        if cores == 0 {
+            return Err(MapError::NoCores);
+        }
+        if cores > fan_in.len() {
+            return Err(MapError::BadCoreCount { cores, neurons: fan_in.len() });
+        }
+        if cores > hw.cores_per_chip {
+            return Err(MapError::TooManyCores { need: cores, have: hw.cores_per_chip });
+        }
+        if let Some(&f) = fan_in.iter().find(|&&f| f > hw.synapses_per_core as u64) {
+            return Err(MapError::FanInTooLarge { fan_in: f, cap: hw.synapses_per_core });
+        }
+        let mut order: Vec<usize> = (0..fan_in.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(fan_in[i]));
+        let mut map = CoreMap { neurons: vec![0; cores], synapses: vec![0; cores] };
+        let work = |syn: u64, neu: u64| syn as f64 * hw.t_synop + neu as f64 * hw.t_neuron_active;
+        for &i in &order {
+            let best = (0..cores)
+                .filter(|&c| {
+                    map.neurons[c] < hw.neurons_per_core as u64
+                        && map.synapses[c] + fan_in[i] <= hw.synapses_per_core as u64
+                })
+                .min_by(|&a, &b| {
+                    work(map.synapses[a], map.neurons[a]).total_cmp(&work(map.synapses[b], map.neurons[b]))
+                });
+            let Some(c) = best else {
+                return Err(MapError::OverCapacity { cores });
+            };
+            map.neurons[c] += 1;
+            map.synapses[c] += fan_in[i];
+        }
+        Ok(map)
     }
 
     /// Maps every population of `net` (fan-in = stored synapses per neuron over all planes).
@@ -465,5 +529,54 @@ mod tests {
         let cpu = CpuCost::new(2e-3, 15.0, None);
         assert!((cpu.energy_j - 0.03).abs() < 1e-15 && (cpu.edp - 6e-5).abs() < 1e-15);
         let _ = rapl_status();
+    }
+
+    #[test]
+    fn split_uses_exactly_the_requested_cores() {
+        let hw = HardwareProfile::loihi2_estimate();
+        // 100 neurons: fan-ins 1..=100 (5050 synapses).
+        let fan_in: Vec<u64> = (1..=100).collect();
+        for cores in [1, 2, 4, 8, 16, 32] {
+            let map = CoreMap::split(&fan_in, &hw, cores).unwrap();
+            assert_eq!(map.cores(), cores);
+            assert_eq!(map.neurons.iter().sum::<u64>(), 100);
+            assert_eq!(map.synapses.iter().sum::<u64>(), 5050);
+            // Greedy largest-first: the busiest core is within one largest neuron's work of
+            // the mean.
+            let worst = map.max_synapse_share() * 5050.0;
+            assert!(worst <= 5050.0 / cores as f64 + 100.0 + 1.0, "{cores}: {worst}");
+        }
+        assert!(matches!(CoreMap::split(&fan_in, &hw, 0), Err(MapError::NoCores)));
+        assert!(matches!(CoreMap::split(&fan_in, &hw, 101), Err(MapError::BadCoreCount { .. })));
+        let many = vec![1u64; 1000];
+        assert!(matches!(CoreMap::split(&many, &hw, 129), Err(MapError::TooManyCores { .. })));
+        let small = HardwareProfile { neurons_per_core: 10, ..hw.clone() };
+        assert!(matches!(CoreMap::split(&fan_in, &small, 5), Err(MapError::OverCapacity { .. })));
+    }
+
+    #[test]
+    fn more_cores_shorten_timesteps_and_add_static_energy() {
+        let hw = HardwareProfile::loihi2_estimate();
+        let fan_in: Vec<u64> = (0..600).map(|i| 4 + (i % 13) as u64).collect();
+        let c = OpCounts {
+            timesteps: 200,
+            neuron_updates: 200 * 600,
+            synops: 100 * fan_in.iter().sum::<u64>(),
+            messages: 100 * 600,
+            ..Default::default()
+        };
+        let at = |cores| {
+            let map = CoreMap::split(&fan_in, &hw, cores).unwrap();
+            estimate(&c, &map, &hw, mean_hops(cores))
+        };
+        let (e2, e16) = (at(2), at(16));
+        assert!(e16.time_s < e2.time_s / 4.0, "{} vs {}", e16.time_s, e2.time_s);
+        // Same operations: dynamic energy differs only by the hops of the messages.
+        let hops = c.messages as f64 * (mean_hops(16) - mean_hops(2)) * hw.e_hop;
+        assert!((e16.dynamic_j - e2.dynamic_j - hops).abs() < 1e-15);
+        // Static energy: 1 mW per used core over the (shorter) run.
+        assert!((e16.static_j - hw.static_w_per_core * 16.0 * e16.time_s).abs() < 1e-18);
+        // The barrier grows with the cores (published 1–32, extrapolated beyond).
+        assert!(hw.barrier(64) > hw.barrier(BARRIER_PUBLISHED_CORES));
     }
 }

@@ -1831,6 +1831,13 @@ impl SpikingSolver {
         }
     }
 
+    /// Stored synapses (every weight plane) per neuron of the network the last solve ran,
+    /// solution neurons first, then constraint neurons: the input of a core mapping
+    /// (`crate::neuro::energy::CoreMap::split`). `None` before the first solve.
+    pub fn network_fan_in(&self) -> Option<Vec<u64>> {
+        self.net.as_ref().map(|pn| pn.net.fan_in())
+    }
+
     fn prepare(&mut self) {
         if let Some(pb) = &self.orig {
             let opt = PipgOptions { relaxation: self.spiking.rho, ..self.spiking.pipg.clone() };

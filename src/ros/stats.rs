@@ -300,7 +300,8 @@ mod tests {
             (70, 900, 30, 400, 5000, 12, 3)
         );
         let want = NeuroCost::loihi2_default().estimate(&rec.ops.unwrap());
-        assert_eq!((m.chip_profile.as_str(), m.chip_cores), ("loihi2-est", 2));
+        let cores = crate::monitor::energy::DEFAULT_CORES as u32;
+        assert_eq!((m.chip_profile.as_str(), m.chip_cores), ("loihi2-est", cores));
         assert_eq!((m.chip_latency_s, m.chip_energy_j), (want.time_s, want.energy_j));
         assert!((m.cpu_energy_j - 250e-6 * 15.0).abs() < 1e-15);
         let e = energy_estimate(&m).unwrap();

@@ -13,7 +13,7 @@ use super::controllers::ControllerChoice;
 use super::{ARM_CONTACT_XY, ARM_EVAL_START_S, QUAD_EVAL_START_S, RAMP_START_S, Robot, Scenario, ScenarioError};
 use crate::control::safety::{SafetyConfig, SafetyCounters, SafetyGuard};
 use crate::control::{ArmControl, QuadrupedControl};
-use crate::monitor::energy::{EnergySummary, NeuroCost};
+use crate::monitor::energy::{DEFAULT_CORES, EnergySummary, NeuroCost};
 use crate::monitor::latency::{LatencyStats, LogHistogram};
 use crate::mpc::SolveRecord;
 
@@ -47,6 +47,15 @@ pub struct RunConfig {
     /// The simulated arm (default [`PANDA`]).
     #[serde(skip, default = "default_arm")]
     pub arm: ArmParams,
+    /// Loihi 2 cores the network's work is spread over when its energy and chip latency are
+    /// estimated ([`NeuroCost::loihi2_on`]; default [`DEFAULT_CORES`]). Checked when the run
+    /// starts: 1 to the chip's 128 cores.
+    #[serde(default = "default_chip_cores")]
+    pub chip_cores: usize,
+}
+
+fn default_chip_cores() -> usize {
+    DEFAULT_CORES
 }
 
 fn default_quadruped() -> QuadrupedParams {
@@ -70,6 +79,7 @@ impl RunConfig {
             safety: SafetyConfig::default(),
             quadruped: GO1,
             arm: PANDA,
+            chip_cores: DEFAULT_CORES,
         }
     }
 }
@@ -277,7 +287,7 @@ fn progress_bar(on: bool, n: u64, label: String) -> ProgressBar {
     pb
 }
 
-fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>) {
+fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>, cost: &NeuroCost) {
     m.solves = solves.len();
     m.mpc_period_s = period;
     let times: Vec<Duration> = solves.iter().map(|r| r.solve_time).collect();
@@ -297,7 +307,12 @@ fn solve_metrics(m: &mut RunMetrics, solves: &[SolveRecord], period: Option<f64>
     m.iterations_max = solves.iter().map(|r| r.iterations).max().unwrap_or(0);
     m.not_solved = solves.iter().filter(|r| !r.status.is_solved()).count();
     m.fallbacks = solves.iter().filter(|r| r.fallback).count();
-    m.energy = EnergySummary::from_ops(&NeuroCost::loihi2_default(), solves.iter().map(|r| r.ops.as_ref()));
+    m.energy = EnergySummary::from_ops(cost, solves.iter().map(|r| r.ops.as_ref()));
+}
+
+/// The chip cost model of `cfg` (the Loihi 2 estimate on `cfg.chip_cores` cores).
+fn chip_cost(cfg: &RunConfig) -> Result<NeuroCost, ScenarioError> {
+    NeuroCost::loihi2_on(cfg.chip_cores).map_err(|e| ScenarioError::Invalid(format!("chip cores: {e}")))
 }
 
 /// Checks that `sc` belongs to `robot` and has a usable duration.
@@ -371,6 +386,7 @@ impl LoopClock {
 pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
     validate(&sc, Robot::Quadruped)?;
+    let cost = chip_cost(cfg)?;
     let mut sim = QuadrupedSim::new(&cfg.quadruped, cfg.noise, cfg.seed)?;
     for p in sc.pushes() {
         sim.add_push(p);
@@ -463,7 +479,7 @@ pub fn run_quadruped(cfg: &RunConfig, policy: &mut QuadrupedControl) -> Result<R
     m.mean_vx_mps = if vxs.is_empty() { None } else { Some(vxs.iter().sum::<f64>() / vxs.len() as f64) };
     m.min_height_m = min_h.is_finite().then_some(min_h);
     m.max_tilt_deg = Some(max_tilt.to_degrees());
-    solve_metrics(&mut m, &solves, policy.mpc_period());
+    solve_metrics(&mut m, &solves, policy.mpc_period(), &cost);
     Ok(RunResult { metrics: m, trace, solves })
 }
 
@@ -512,6 +528,7 @@ pub(crate) const ARM_START_CLEARANCE: f64 = 0.03;
 pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, ScenarioError> {
     let sc = cfg.scenario;
     validate(&sc, Robot::Arm)?;
+    let cost = chip_cost(cfg)?;
     let mut sim = ArmSim::new(&cfg.arm, &ARM_SCENE, cfg.noise, cfg.seed)?;
     sim.inverse_kinematics([ARM_CONTACT_XY[0], ARM_CONTACT_XY[1], ARM_SCENE.table_top_z + ARM_START_CLEARANCE]);
     let dt = sim.timestep();
@@ -593,7 +610,7 @@ pub fn run_arm(cfg: &RunConfig, policy: &mut ArmControl) -> Result<RunResult, Sc
     m.force_overshoot_n = Some(overshoot);
     m.contact_losses = Some(losses.losses());
     m.slide_vel_rms_mps = rms(&evs);
-    solve_metrics(&mut m, &solves, policy.mpc_period());
+    solve_metrics(&mut m, &solves, policy.mpc_period(), &cost);
     Ok(RunResult { metrics: m, trace, solves })
 }
 

@@ -60,6 +60,10 @@ pub struct Args {
     /// description file that URDF cannot give); without it the shipped defaults.
     #[arg(long = "robot-overlay", value_name = "FILE.yaml", requires = "description")]
     pub overlay: Option<PathBuf>,
+    /// Loihi 2 cores the network's work is spread over in the energy and chip-latency
+    /// estimates (1–128; more cores: shorter timesteps, longer barrier, more static power).
+    #[arg(long = "chip-cores", default_value_t = spikectl::monitor::energy::DEFAULT_CORES)]
+    pub chip_cores: usize,
 }
 
 /// The controllers of `--solver` (see [`Args::solver`]).
@@ -129,6 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         scenario.duration = d;
     }
     let solvers = parse_controllers(&args.solver)?;
+    spikectl::monitor::energy::NeuroCost::loihi2_on(args.chip_cores).context("--chip-cores")?;
     let noise = if args.no_noise { SensorNoise::NONE } else { default_noise(robot) };
     let (mut quadruped, mut arm) = (GO1, PANDA);
     if let Some(path) = &args.description {
@@ -146,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             progress: !args.quiet,
             quadruped,
             arm,
+            chip_cores: args.chip_cores,
             ..RunConfig::new(scenario, solver.clone())
         };
         let r = match run_one(robot, &cfg) {
