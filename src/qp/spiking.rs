@@ -256,13 +256,14 @@ pub struct SpikingSettings {
     /// [`NetMethod::Hpdhg`] with a warm start of both x and y: before loading it, the host
     /// computes the normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual, gap/ε_gap) of the
     /// original problem at (x_ws, y_ws) and at (x_ws, 0), and starts from y = 0 when that is
-    /// the lower one. A multiplier estimate carried over from a problem with another active
-    /// set (the arm MPC's first solves after contact, multipliers ~10³ where the next
-    /// problem's are ~10) otherwise costs a primal-dual method hundreds of iterations to
-    /// unwind. Host work, in the solve time (two residual evaluations). Default true: on
-    /// the `bench mpc` arm sequence the solve after the transient took 250 iterations
-    /// instead of 910, all 400 together 14 750 instead of 14 330 (`docs/tuning.md`).
-    #[serde(default = "yes")]
+    /// the lower one (host work, in the solve time: two residual evaluations). Default
+    /// false. On the `bench mpc` arm sequence it shortens the solve after the contact
+    /// transient (multipliers ~10³ carried into a problem whose multipliers are ~10: 910 → 250
+    /// iterations, 5th-largest of 400 solves 450 → 250), but in the arm's closed loops it
+    /// raised the mean iterations per solve by 10–26 % (force-ramp / force-sine / slide
+    /// `loihi2`: 30.7 / 44.3 / 36.8 → 36.2 / 55.9 / 40.7): the KKT error of a warm start is
+    /// a poor predictor of the iterations it saves (`docs/tuning.md`).
+    #[serde(default)]
     pub hpdhg_warm_dual_guard: bool,
     /// [`NetMethod::Hpdhg`] in fixed point: at every restart the host fits the grids to the
     /// restart point instead of keeping the ones chosen from the problem data at the start
@@ -272,9 +273,6 @@ pub struct SpikingSettings {
     pub regrid: bool,
 }
 
-fn yes() -> bool {
-    true
-}
 
 impl Default for SpikingSettings {
     fn default() -> Self {
@@ -294,7 +292,7 @@ impl Default for SpikingSettings {
             method: NetMethod::Pipg,
             hpdhg: HpdhgOptions { cost_column_ratio: MPC_COST_COLUMN_RATIO, ..HpdhgOptions::default() },
             hpdhg_carry_omega: false,
-            hpdhg_warm_dual_guard: true,
+            hpdhg_warm_dual_guard: false,
             regrid: false,
         }
     }
