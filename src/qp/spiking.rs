@@ -273,7 +273,6 @@ pub struct SpikingSettings {
     pub regrid: bool,
 }
 
-
 impl Default for SpikingSettings {
     fn default() -> Self {
         let pipg = PipgOptions::default();
