@@ -212,6 +212,20 @@ fn axis_is(f: &mut Found, j: &Joint, want: [f64; 3], label: &str) {
     }
 }
 
+/// The overlay `yaml` as a description file `F` (every field absent without one); a `kind` it
+/// names (read by `kind`) must be `expected`.
+fn overlay<F: Default + for<'de> serde::Deserialize<'de>>(
+    yaml: Option<&str>,
+    expected: &'static str,
+    kind: fn(&F) -> Option<&String>,
+) -> Result<F, DescriptionError> {
+    let ov: F = yaml.map(parse).transpose()?.unwrap_or_default();
+    match kind(&ov) {
+        Some(k) if k != expected => Err(DescriptionError::Kind { expected, found: k.clone() }),
+        _ => Ok(ov),
+    }
+}
+
 fn no_rotation(f: &mut Found, j: &Joint) {
     if j.origin.rpy.0.iter().any(|x| x.abs() > TOL_RAD) {
         f.bad.push(format!("{} origin has rpy {:?}; the leg model needs rpy = 0", j.name, j.origin.rpy.0));
@@ -222,15 +236,7 @@ impl QuadrupedParams {
     /// A quadruped from URDF text and an optional YAML overlay (see the module docs).
     pub fn from_urdf(urdf: &str, overlay_yaml: Option<&str>) -> Result<Self, DescriptionError> {
         let robot = parse_urdf(urdf)?;
-        let ov: QuadrupedFile = match overlay_yaml {
-            Some(t) => parse(t)?,
-            None => QuadrupedFile::default(),
-        };
-        if let Some(k) = &ov.kind
-            && k != "quadruped"
-        {
-            return Err(DescriptionError::Kind { expected: "quadruped", found: k.clone() });
-        }
+        let ov: QuadrupedFile = overlay(overlay_yaml, "quadruped", |f: &QuadrupedFile| f.kind.as_ref())?;
         let mut d = quadruped_defaults();
         merge!(d, ov; trunk_mass, trunk_inertia, trunk_half_size, hip_offset, thigh_offset, thigh_length,
             calf_length, foot_radius, link_masses, torque_limits, velocity_limits, stand_height, stand_q,
@@ -454,15 +460,7 @@ impl ArmParams {
     /// An arm from URDF text and an optional YAML overlay (see the module docs).
     pub fn from_urdf(urdf: &str, overlay_yaml: Option<&str>) -> Result<Self, DescriptionError> {
         let robot = parse_urdf(urdf)?;
-        let ov: ArmFile = match overlay_yaml {
-            Some(t) => parse(t)?,
-            None => ArmFile::default(),
-        };
-        if let Some(k) = &ov.kind
-            && k != "arm"
-        {
-            return Err(DescriptionError::Kind { expected: "arm", found: k.clone() });
-        }
+        let ov: ArmFile = overlay(overlay_yaml, "arm", |f: &ArmFile| f.kind.as_ref())?;
         let mut d = arm_defaults();
         merge!(d, ov; dh_a, dh_d, dh_alpha, flange_d, tool_length, link_masses, q_limits, torque_limits,
             velocity_limits, q_nominal, link_coms, tool_mass, tool_tip_radius, joint_names, safe_damping);

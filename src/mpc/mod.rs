@@ -8,6 +8,8 @@ pub mod tuning;
 
 use std::time::Duration;
 
+use crate::neuro::energy::thread_cpu_time;
+
 use crate::neuro::OpCounts;
 use crate::qp::{Residuals, Status};
 
@@ -61,17 +63,6 @@ impl SolveRecord {
             fallback: false,
         }
     }
-}
-
-/// CPU time the calling thread has run so far (`CLOCK_THREAD_CPUTIME_ID`, exact to the
-/// scheduler's accounting at the call), or `None` where the clock is unavailable. Differences
-/// of two readings measure work on a shared machine without the time the thread waited
-/// while other processes ran.
-pub fn thread_cpu_time() -> Option<Duration> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec; the call only writes into it.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0 && ts.tv_sec >= 0 && ts.tv_nsec >= 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// CPU time of `f` on the calling thread ([`thread_cpu_time`] before and after), with its

@@ -378,6 +378,18 @@ pub fn mean_hops(cores: usize) -> f64 {
     s as f64 / (c * c) as f64
 }
 
+/// CPU time the calling thread has run so far (`CLOCK_THREAD_CPUTIME_ID`, exact to the
+/// scheduler's accounting at the call), or `None` where the clock is unavailable. Differences
+/// of two readings measure work on a shared machine without the time the thread waited
+/// while other processes ran.
+pub fn thread_cpu_time() -> Option<std::time::Duration> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes into it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0 && ts.tv_sec >= 0 && ts.tv_nsec >= 0)
+        .then(|| std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
 /// CPU baseline: measured wall time and the energy it implies.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CpuCost {

@@ -897,11 +897,7 @@ impl QpSolver for HpdhgSolver {
         let mut xsum = vec![0.0; if use_avg { n } else { 0 }];
         let mut ysum = vec![0.0; if use_avg { mh } else { 0 }];
         let mut nsum = 0usize;
-        let kkt = |rep: &residuals::ResidualReport| {
-            (rep.res.prim / rep.eps_prim(&settings))
-                .max(rep.res.dual / rep.eps_dual(&settings))
-                .max(rep.res.gap / rep.eps_gap(&settings))
-        };
+        let kkt = |rep: &residuals::ResidualReport| rep.kkt_error(&settings);
         let mut final_xy = None;
         let time_limit = settings.time_limit.unwrap_or(Duration::MAX);
         for k in 1..=settings.max_iter {

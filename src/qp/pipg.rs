@@ -709,11 +709,6 @@ pub(crate) fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
-/// Normalised KKT error max(r_prim/ε_prim, r_dual/ε_dual, gap/ε_gap) (≤ 1 means converged).
-fn kkt_error(rep: &residuals::ResidualReport, s: &Settings) -> f64 {
-    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s)).max(rep.res.gap / rep.eps_gap(s))
-}
-
 /// OSQP-style primal infeasibility certificate test on δy.
 pub(crate) fn primal_infeasible(pb: &Problem, dy: &[f64], eps: f64) -> bool {
     let mut d = dy.to_vec();
@@ -977,7 +972,7 @@ impl QpSolver for PipgSolver {
                 final_xy = Some((x, y));
                 break;
             }
-            let err = kkt_error(&rep, &settings);
+            let err = rep.kkt_error(&settings);
             let mut new_window = false;
             if opt.restarts && nsum > 1 {
                 let inv = 1.0 / nsum as f64;
@@ -985,7 +980,7 @@ impl QpSolver for PipgSolver {
                 let wa: Vec<f64> = wsum.iter().map(|v| v * inv).collect();
                 let (xa, ya) = d.output(&za, &wa, m);
                 let ra = residuals::compute(pb, &xa, &ya);
-                let ea = kkt_error(&ra, &settings);
+                let ea = ra.kkt_error(&settings);
                 if ea < err {
                     zeta = za;
                     eta = wa;

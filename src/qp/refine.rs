@@ -76,7 +76,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::residuals::{self, ResidualReport, finish_solution};
+use super::residuals::{self, finish_solution};
 use super::spiking::{SpikingSettings, SpikingSolver};
 use super::{INFTY, Problem, QpError, QpSolver, Settings, Solution, Status};
 use crate::neuro::OpCounts;
@@ -208,11 +208,6 @@ pub fn network_synapses(pb: &Problem) -> u64 {
 
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
-/// The largest residual over its tolerance (≤ 1: solved).
-fn kkt_ratio(rep: &ResidualReport, s: &Settings) -> f64 {
-    (rep.res.prim / rep.eps_prim(s)).max(rep.res.dual / rep.eps_dual(s)).max(rep.res.gap / rep.eps_gap(s))
 }
 
 impl RefinedSolver {
@@ -421,7 +416,7 @@ impl QpSolver for RefinedSolver {
         stats.host_residual_evals += 1;
         stats.host_flops += nnz;
         host += h0.elapsed();
-        let mut best_ratio = kkt_ratio(&rep0, &st);
+        let mut best_ratio = rep0.kkt_error(&st);
         let mut best = (x.clone(), y.clone());
         let mut status = if rep0.converged_with_gap(&st) { Status::Solved } else { Status::MaxIterations };
         let mut iterations = 0usize;
@@ -568,7 +563,7 @@ impl QpSolver for RefinedSolver {
             }
             // The next round starts from this point; the best point so far is kept. Rounds
             // that do not lower the error are counted; two in a row end the solve.
-            let ratio = kkt_ratio(&rn, &st);
+            let ratio = rn.kkt_error(&st);
             stats.residuals.push(rn.res);
             (x, y) = (xn, yn);
             if ratio < best_ratio {

@@ -42,6 +42,11 @@ impl ResidualReport {
     pub(crate) fn converged_with_gap(&self, s: &Settings) -> bool {
         self.converged(s) && self.res.gap <= self.eps_gap(s)
     }
+    /// Normalised KKT error: the largest of primal residual, dual residual and gap over its
+    /// tolerance (≤ 1: [`Self::converged_with_gap`]).
+    pub(crate) fn kkt_error(&self, s: &Settings) -> f64 {
+        (self.res.prim / self.eps_prim(s)).max(self.res.dual / self.eps_dual(s)).max(self.res.gap / self.eps_gap(s))
+    }
 }
 
 fn inf_norm(v: &[f64]) -> f64 {

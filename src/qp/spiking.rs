@@ -1441,11 +1441,7 @@ fn run_hpdhg(
     let mut status = Status::MaxIterations;
     let mut iters = 0;
     let mut nsum = 0usize;
-    let kkt = |rep: &residuals::ResidualReport| {
-        (rep.res.prim / rep.eps_prim(settings))
-            .max(rep.res.dual / rep.eps_dual(settings))
-            .max(rep.res.gap / rep.eps_gap(settings))
-    };
+    let kkt = |rep: &residuals::ResidualReport| rep.kkt_error(settings);
     let mut last: Option<(Vec<f64>, Vec<f64>)> = None;
     let mut final_xy = None;
     let mut restarts = 0usize;
@@ -1855,6 +1851,17 @@ impl SpikingSolver {
         }
     }
 
+    /// The warm-dual guard ([`SpikingSettings::hpdhg_warm_dual_guard`]): true unless a warm
+    /// start of both x̂ and ŷ has a higher normalised KKT error on the original problem than
+    /// (x̂, 0). Host work, once per solve.
+    fn warm_dual_helps(&self) -> bool {
+        let (Some(pb), Some(xw), Some(yw)) = (self.orig.as_ref(), self.x_ws.as_deref(), self.y_ws.as_deref()) else {
+            return true;
+        };
+        let s = &self.settings;
+        residuals::compute(pb, xw, yw).kkt_error(s) <= residuals::compute(pb, xw, &vec![0.0; yw.len()]).kkt_error(s)
+    }
+
     /// One attempt on the network at `extra_bits` of added range, of at most `budget`
     /// iterations.
     fn attempt(
@@ -1898,22 +1905,7 @@ impl SpikingSolver {
         } else {
             &*ss
         };
-        // The warm-dual guard ([`SpikingSettings::hpdhg_warm_dual_guard`]): keep ŷ only when
-        // it lowers the warm start's KKT error on the original problem.
-        let keep_y = match (x_ws.as_deref(), y_ws.as_deref()) {
-            (Some(xw), Some(yw)) if hp && ss.hpdhg_warm_dual_guard => {
-                let kkt = |r: &residuals::ResidualReport| {
-                    (r.res.prim / r.eps_prim(settings))
-                        .max(r.res.dual / r.eps_dual(settings))
-                        .max(r.res.gap / r.eps_gap(settings))
-                };
-                let with_y = kkt(&residuals::compute(orig, xw, yw));
-                let without_y = kkt(&residuals::compute(orig, xw, &vec![0.0; m]));
-                with_y <= without_y
-            }
-            _ => true,
-        };
-        let y0: Vec<f64> = match y_ws.as_deref().filter(|_| keep_y) {
+        let y0: Vec<f64> = match y_ws.as_deref() {
             Some(y) => {
                 let ys = d.scaling.scale_y(y);
                 d.h_rows.iter().map(|&i| ys[i]).collect()
@@ -2210,6 +2202,9 @@ impl QpSolver for SpikingSolver {
             (true, true) if self.spiking.regrid => 4 * MAX_RANGE_RETRIES + 1,
             (true, true) => 2 * MAX_RANGE_RETRIES + 1,
         };
+        if hp && self.spiking.hpdhg_warm_dual_guard && !self.warm_dual_helps() {
+            self.y_ws = None;
+        }
         let mut last = None;
         // Every attempt's iterations ran on the network: all are reported, as all its
         // operations are counted, and all come out of the one `max_iter` budget.

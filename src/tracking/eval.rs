@@ -360,10 +360,9 @@ impl SimThrow {
     }
 }
 
-/// CPU time this thread has spent running, in ns (Linux `/proc/thread-self/schedstat`),
+/// CPU time this thread has spent running, in ns ([`crate::neuro::energy::thread_cpu_time`]),
 /// or `None` where unavailable. Unlike wall time it excludes time spent preempted by
 /// other processes, which matters on a shared machine.
 pub fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
+    crate::neuro::energy::thread_cpu_time().and_then(|d| u64::try_from(d.as_nanos()).ok())
 }
